@@ -1,0 +1,104 @@
+// swift-tools-version:6.1
+// CommHub: an actor-based, in-memory communication engine with an LMDB
+// write-ahead journal and snapshots. Module direction (top may import below):
+//   commhub → CommHubServer → CommHubEngine → CommHubStore → CommHubDomain
+//                                                        ↘ CLMDB
+// Benchmarks live in their own package under Benchmarks/ so that the default
+// build and `Scripts/test` stay fast.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "CommHub",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "commhub", targets: ["commhub"]),
+        .library(name: "CommHubDomain", targets: ["CommHubDomain"]),
+        .library(name: "CommHubStore", targets: ["CommHubStore"]),
+        .library(name: "CommHubEngine", targets: ["CommHubEngine"]),
+        .library(name: "CommHubServer", targets: ["CommHubServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.20.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.6.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.1.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLMDB",
+            pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]
+        ),
+        .target(
+            name: "CommHubDomain",
+            swiftSettings: strict
+        ),
+        .target(
+            name: "CommHubStore",
+            dependencies: [
+                "CLMDB",
+                "CommHubDomain",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "CommHubEngine",
+            dependencies: [
+                "CommHubDomain",
+                "CommHubStore",
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "HeapModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "CommHubServer",
+            dependencies: [
+                "CommHubEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "commhub",
+            dependencies: [
+                "CommHubServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "CommHubDomainTests", dependencies: ["CommHubDomain"], swiftSettings: strict),
+        .testTarget(name: "CommHubStoreTests", dependencies: ["CommHubStore"], swiftSettings: strict),
+        .testTarget(name: "CommHubEngineTests", dependencies: ["CommHubEngine"], swiftSettings: strict),
+        .testTarget(
+            name: "CommHubServerTests",
+            dependencies: [
+                "CommHubServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,344 @@
+import Foundation
+
+/// communication_channel: one inbound/outbound medium of one brand.
+/// `configuration` holds the non-secret settings (base URLs, numbers,
+/// mailbox); secrets are sealed by the server (AES-GCM) into `sealedSecrets`
+/// and never leave it in clear text.
+public struct Channel: Codable, Sendable, Hashable {
+    public var id: ChannelID
+    public var channelType: ChannelType
+    public var channelName: String
+    public var isActive: Bool
+    public var businessEntity: Brand?
+    public var configuration: [String: JSONValue]
+    public var sealedSecrets: Data?
+    public var autoAssignmentRules: AutoAssignmentRules?
+    public var responseSlaHours: Double?
+    public var escalationRules: [String: JSONValue]?
+
+    public init(id: ChannelID = ChannelID(), channelType: ChannelType, channelName: String, isActive: Bool = true,
+                businessEntity: Brand? = nil, configuration: [String: JSONValue] = [:], sealedSecrets: Data? = nil,
+                autoAssignmentRules: AutoAssignmentRules? = nil, responseSlaHours: Double? = nil,
+                escalationRules: [String: JSONValue]? = nil) {
+        self.id = id; self.channelType = channelType; self.channelName = channelName; self.isActive = isActive
+        self.businessEntity = businessEntity; self.configuration = configuration; self.sealedSecrets = sealedSecrets
+        self.autoAssignmentRules = autoAssignmentRules; self.responseSlaHours = responseSlaHours
+        self.escalationRules = escalationRules
+    }
+}
+
+/// A team of internal people; threads are routed to a team, then to a person.
+public struct Team: Codable, Sendable, Hashable {
+    public var id: TeamID
+    public var name: String
+    /// When a member goes offline: hand their open threads to colleagues
+    /// (`true`) or keep them with the member until they return (`false`).
+    public var handOverOnOffline: Bool
+    public var leaderID: ContactID?
+
+    public init(id: TeamID = TeamID(), name: String, handOverOnOffline: Bool = true, leaderID: ContactID? = nil) {
+        self.id = id; self.name = name; self.handOverOnOffline = handOverOnOffline; self.leaderID = leaderID
+    }
+}
+
+/// contact: an internal person who can handle threads.
+public struct Contact: Codable, Sendable, Hashable {
+    public var id: ContactID
+    public var name: String
+    public var email: String?
+    public var phone: String?
+    public var role: ContactRole
+    public var teams: [TeamID]
+    public var skills: [String]
+    public var maxOpenThreads: Int
+    public var presence: Presence
+
+    public init(id: ContactID = ContactID(), name: String, email: String? = nil, phone: String? = nil,
+                role: ContactRole = .agent, teams: [TeamID] = [], skills: [String] = [],
+                maxOpenThreads: Int = 25, presence: Presence = .offline) {
+        self.id = id; self.name = name; self.email = email; self.phone = phone; self.role = role
+        self.teams = teams; self.skills = skills; self.maxOpenThreads = maxOpenThreads; self.presence = presence
+    }
+}
+
+/// A customer person in the directory, found by e-mail or phone.
+public struct Customer: Codable, Sendable, Hashable {
+    public var id: CustomerID
+    public var name: String
+    public var emails: [EmailAddress]
+    public var phones: [PhoneNumber]
+    public var organizationID: OrganizationID?
+
+    public init(id: CustomerID = CustomerID(), name: String, emails: [EmailAddress] = [], phones: [PhoneNumber] = [],
+                organizationID: OrganizationID? = nil) {
+        self.id = id; self.name = name; self.emails = emails; self.phones = phones; self.organizationID = organizationID
+    }
+}
+
+/// A customer or partner organisation (installer, housing corporation, fleet owner).
+public struct Organization: Codable, Sendable, Hashable {
+    public var id: OrganizationID
+    public var name: String
+    public var kind: OrganizationKind
+
+    public init(id: OrganizationID = OrganizationID(), name: String, kind: OrganizationKind) {
+        self.id = id; self.name = name; self.kind = kind
+    }
+}
+
+/// An order, found by its order number in a subject or body.
+public struct Order: Codable, Sendable, Hashable {
+    public var id: OrderID
+    public var orderNumber: String
+    public var customerID: CustomerID?
+    public var organizationID: OrganizationID?
+    public var brand: Brand
+
+    public init(id: OrderID = OrderID(), orderNumber: String, customerID: CustomerID? = nil,
+                organizationID: OrganizationID? = nil, brand: Brand) {
+        self.id = id; self.orderNumber = orderNumber; self.customerID = customerID
+        self.organizationID = organizationID; self.brand = brand
+    }
+}
+
+/// A reference that ties provider traffic to a thread.
+public struct ExternalReference: Codable, Sendable, Hashable, CustomStringConvertible {
+    public enum Kind: String, ContractEnum {
+        /// Microsoft Graph `conversationId`.
+        case outlookConversation = "outlook_conversation_id"
+        /// RFC 5322 Message-ID (for In-Reply-To / References matching).
+        case emailMessageID = "email_message_id"
+        /// WhatsApp chat: `<business phone number id>:<customer wa_id>`.
+        case whatsappChat = "whatsapp_chat_id"
+        /// SMS conversation: `<our number>:<customer number>`, both E.164.
+        case smsChat = "sms_chat_id"
+    }
+
+    public var kind: Kind
+    public var value: String
+
+    public init(_ kind: Kind, _ value: String) {
+        self.kind = kind
+        self.value = value
+    }
+
+    public static func whatsapp(business: String, customer: String) -> ExternalReference {
+        let c = PhoneNumber(customer)?.e164 ?? customer
+        return ExternalReference(.whatsappChat, "\(business):\(c)")
+    }
+
+    public static func sms(ours: String, theirs: String) -> ExternalReference {
+        let o = PhoneNumber(ours)?.e164 ?? ours
+        let t = PhoneNumber(theirs)?.e164 ?? theirs
+        return ExternalReference(.smsChat, "\(o):\(t)")
+    }
+
+    public var description: String { "\(kind.rawValue):\(value)" }
+}
+
+/// Who sent or receives a message outside the company (sender_external / recipient_external).
+public struct ExternalParty: Codable, Sendable, Hashable {
+    public var name: String?
+    public var email: String?
+    public var phone: String?
+    public var waID: String?
+
+    public init(name: String? = nil, email: String? = nil, phone: String? = nil, waID: String? = nil) {
+        self.name = name; self.email = email; self.phone = phone; self.waID = waID
+    }
+}
+
+/// Attachment metadata (the bytes stay with the provider or a blob store).
+public struct Attachment: Codable, Sendable, Hashable {
+    public var fileName: String
+    public var contentType: String
+    public var sizeBytes: Int
+    public var url: String?
+
+    public init(fileName: String, contentType: String, sizeBytes: Int, url: String? = nil) {
+        self.fileName = fileName; self.contentType = contentType; self.sizeBytes = sizeBytes; self.url = url
+    }
+}
+
+/// The thread header: everything of communication_thread that the engine
+/// keeps live in the thread's actor. Message bodies are not part of it.
+public struct ThreadHeader: Codable, Sendable, Hashable {
+    public var id: ThreadID
+    public var threadSubject: String
+    public var threadType: ThreadType
+    public var priority: Priority
+    public var status: ThreadStatus
+    public var businessEntity: Brand?
+    /// The channel type of the first message (the inbox's channel filter).
+    public var channelType: ChannelType
+    public var orderID: OrderID?
+    public var customerID: CustomerID?
+    public var customerOrganizationID: OrganizationID?
+    public var partnerOrganizationID: OrganizationID?
+    public var assignedTeamID: TeamID?
+    public var assignedToContactID: ContactID?
+    public var createdByContactID: ContactID?
+    public var createdAt: Date
+    public var updatedAt: Date
+    public var lastMessageAt: Date?
+    /// Set while a customer message waits for our answer; nil once answered.
+    public var responseDueAt: Date?
+    /// When the oldest unanswered inbound message arrived (SLA start).
+    public var awaitingResponseSince: Date?
+    public var resolvedAt: Date?
+    public var tags: [String]
+    public var externalReferences: [ExternalReference]
+    public var messageCount: Int
+    /// Skills whoever handles this thread needs (from routing rules).
+    public var requiredSkills: [String]
+
+    public init(id: ThreadID = ThreadID(), threadSubject: String, threadType: ThreadType = .customerSupport,
+                priority: Priority = .normal, status: ThreadStatus = .open, businessEntity: Brand? = nil,
+                channelType: ChannelType, orderID: OrderID? = nil, customerID: CustomerID? = nil,
+                customerOrganizationID: OrganizationID? = nil, partnerOrganizationID: OrganizationID? = nil,
+                assignedTeamID: TeamID? = nil, assignedToContactID: ContactID? = nil,
+                createdByContactID: ContactID? = nil, createdAt: Date, tags: [String] = [],
+                externalReferences: [ExternalReference] = [], requiredSkills: [String] = []) {
+        self.id = id; self.threadSubject = threadSubject; self.threadType = threadType; self.priority = priority
+        self.status = status; self.businessEntity = businessEntity; self.channelType = channelType
+        self.orderID = orderID; self.customerID = customerID; self.customerOrganizationID = customerOrganizationID
+        self.partnerOrganizationID = partnerOrganizationID; self.assignedTeamID = assignedTeamID
+        self.assignedToContactID = assignedToContactID; self.createdByContactID = createdByContactID
+        self.createdAt = createdAt; self.updatedAt = createdAt; self.lastMessageAt = nil; self.responseDueAt = nil
+        self.awaitingResponseSince = nil; self.resolvedAt = nil; self.tags = tags
+        self.externalReferences = externalReferences; self.messageCount = 0
+        self.requiredSkills = requiredSkills
+    }
+}
+
+/// The header of a communication_message: what the engine keeps in memory.
+public struct MessageHeader: Codable, Sendable, Hashable {
+    public var id: MessageID
+    public var threadID: ThreadID
+    public var channelID: ChannelID?
+    public var channelType: ChannelType
+    public var messageType: MessageType
+    public var senderContactID: ContactID?
+    public var senderExternal: ExternalParty?
+    public var recipientContactID: ContactID?
+    public var recipientExternal: ExternalParty?
+    public var subject: String?
+    public var externalMessageID: String?
+    public var deliveryStatus: DeliveryStatus
+    public var readAt: Date?
+    public var createdAt: Date
+
+    public init(id: MessageID = MessageID(), threadID: ThreadID, channelID: ChannelID?, channelType: ChannelType,
+                messageType: MessageType, senderContactID: ContactID? = nil, senderExternal: ExternalParty? = nil,
+                recipientContactID: ContactID? = nil, recipientExternal: ExternalParty? = nil,
+                subject: String? = nil, externalMessageID: String? = nil, deliveryStatus: DeliveryStatus,
+                readAt: Date? = nil, createdAt: Date) {
+        self.id = id; self.threadID = threadID; self.channelID = channelID; self.channelType = channelType
+        self.messageType = messageType; self.senderContactID = senderContactID; self.senderExternal = senderExternal
+        self.recipientContactID = recipientContactID; self.recipientExternal = recipientExternal
+        self.subject = subject; self.externalMessageID = externalMessageID; self.deliveryStatus = deliveryStatus
+        self.readAt = readAt; self.createdAt = createdAt
+    }
+}
+
+/// The large part of a message, kept in the body store (LMDB), not in actors.
+public struct MessageBody: Codable, Sendable, Hashable {
+    public var messageContent: String
+    public var messageHtml: String?
+    public var attachments: [Attachment]
+    public var metadata: [String: JSONValue]
+
+    public init(messageContent: String, messageHtml: String? = nil, attachments: [Attachment] = [],
+                metadata: [String: JSONValue] = [:]) {
+        self.messageContent = messageContent; self.messageHtml = messageHtml
+        self.attachments = attachments; self.metadata = metadata
+    }
+}
+
+/// internal_task
+public struct InternalTask: Codable, Sendable, Hashable {
+    public var id: TaskID
+    public var taskTitle: String
+    public var taskDescription: String?
+    public var taskType: TaskType
+    public var priority: Priority
+    public var status: TaskStatus
+    public var assignedToContactID: ContactID?
+    public var createdByContactID: ContactID?
+    public var threadID: ThreadID?
+    public var orderID: OrderID?
+    /// YYYY-MM-DD
+    public var dueDate: String?
+    /// HH:MM
+    public var dueTime: String?
+    public var completedAt: Date?
+    public var completionNotes: String?
+    public var reminderSettings: [String: JSONValue]?
+    public var createdAt: Date
+
+    public init(id: TaskID = TaskID(), taskTitle: String, taskDescription: String? = nil, taskType: TaskType = .other,
+                priority: Priority = .normal, status: TaskStatus = .open, assignedToContactID: ContactID? = nil,
+                createdByContactID: ContactID? = nil, threadID: ThreadID? = nil, orderID: OrderID? = nil,
+                dueDate: String? = nil, dueTime: String? = nil, reminderSettings: [String: JSONValue]? = nil,
+                createdAt: Date) {
+        self.id = id; self.taskTitle = taskTitle; self.taskDescription = taskDescription; self.taskType = taskType
+        self.priority = priority; self.status = status; self.assignedToContactID = assignedToContactID
+        self.createdByContactID = createdByContactID; self.threadID = threadID; self.orderID = orderID
+        self.dueDate = dueDate; self.dueTime = dueTime; self.completedAt = nil; self.completionNotes = nil
+        self.reminderSettings = reminderSettings; self.createdAt = createdAt
+    }
+}
+
+/// communication_template
+public struct Template: Codable, Sendable, Hashable {
+    public var id: TemplateID
+    public var templateName: String
+    public var templateCategory: TemplateCategory
+    public var channelType: TemplateChannelType
+    public var subjectTemplate: String?
+    public var messageTemplate: String
+    public var htmlTemplate: String?
+    public var variables: [String]
+    public var businessEntity: TemplateBusinessEntity
+    public var isActive: Bool
+    public var usageCount: Int
+
+    public init(id: TemplateID = TemplateID(), templateName: String, templateCategory: TemplateCategory,
+                channelType: TemplateChannelType, subjectTemplate: String? = nil, messageTemplate: String,
+                htmlTemplate: String? = nil, variables: [String] = [], businessEntity: TemplateBusinessEntity = .all,
+                isActive: Bool = true, usageCount: Int = 0) {
+        self.id = id; self.templateName = templateName; self.templateCategory = templateCategory
+        self.channelType = channelType; self.subjectTemplate = subjectTemplate; self.messageTemplate = messageTemplate
+        self.htmlTemplate = htmlTemplate; self.variables = variables; self.businessEntity = businessEntity
+        self.isActive = isActive; self.usageCount = usageCount
+    }
+}
+
+/// A normalised inbound message as a gateway hands it to the engine.
+public struct InboundMessage: Codable, Sendable, Hashable {
+    public var channelID: ChannelID
+    /// The provider's message id; with channelID the idempotency key.
+    public var externalMessageID: String
+    /// The conversation reference (Outlook conversation, WhatsApp chat, SMS chat).
+    public var threadReference: ExternalReference?
+    /// E-mail Message-IDs this message answers (In-Reply-To, References).
+    public var inReplyTo: [String]
+    /// This e-mail's own RFC 5322 Message-ID, so that answers to it match.
+    public var internetMessageID: String?
+    public var senderExternal: ExternalParty
+    public var subject: String?
+    public var messageContent: String
+    public var messageHtml: String?
+    public var attachments: [Attachment]
+    public var receivedAt: Date
+
+    public init(channelID: ChannelID, externalMessageID: String, threadReference: ExternalReference? = nil,
+                inReplyTo: [String] = [], internetMessageID: String? = nil, senderExternal: ExternalParty, subject: String? = nil,
+                messageContent: String, messageHtml: String? = nil, attachments: [Attachment] = [],
+                receivedAt: Date) {
+        self.channelID = channelID; self.externalMessageID = externalMessageID; self.threadReference = threadReference
+        self.inReplyTo = inReplyTo; self.internetMessageID = internetMessageID; self.senderExternal = senderExternal; self.subject = subject
+        self.messageContent = messageContent; self.messageHtml = messageHtml; self.attachments = attachments
+        self.receivedAt = receivedAt
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+
+/// One thread moved from one person to another by a rebalance.
+public struct ThreadMove: Codable, Sendable, Hashable {
+    public var thread: ThreadID
+    public var from: ContactID?
+    public var to: ContactID?
+    public init(thread: ThreadID, from: ContactID?, to: ContactID?) { self.thread = thread; self.from = from; self.to = to }
+}
+
+/// A change to a thread's header fields; nil means "unchanged".
+public struct ThreadChange: Codable, Sendable, Hashable {
+    public var status: ThreadStatus?
+    public var priority: Priority?
+    public var threadType: ThreadType?
+    public var threadSubject: String?
+    public var tags: [String]?
+    public var orderID: OrderID?
+    public var customerID: CustomerID?
+    public var customerOrganizationID: OrganizationID?
+    public var partnerOrganizationID: OrganizationID?
+    /// Set when the status change sets or clears the response deadline.
+    public var responseDueAt: Date?
+    public var clearResponseDue: Bool?
+
+    public init(status: ThreadStatus? = nil, priority: Priority? = nil, threadType: ThreadType? = nil,
+                threadSubject: String? = nil, tags: [String]? = nil, orderID: OrderID? = nil,
+                customerID: CustomerID? = nil, customerOrganizationID: OrganizationID? = nil,
+                partnerOrganizationID: OrganizationID? = nil, responseDueAt: Date? = nil, clearResponseDue: Bool? = nil) {
+        self.status = status; self.priority = priority; self.threadType = threadType; self.threadSubject = threadSubject
+        self.tags = tags; self.orderID = orderID; self.customerID = customerID
+        self.customerOrganizationID = customerOrganizationID; self.partnerOrganizationID = partnerOrganizationID
+        self.responseDueAt = responseDueAt; self.clearResponseDue = clearResponseDue
+    }
+
+    public var isEmpty: Bool { self == ThreadChange() }
+}
+
+/// A fact the engine has applied. Every state change is one of these; the
+/// journal stores them in sequence order and replaying them rebuilds the
+/// engine exactly. Cases may be added; existing cases and fields only grow
+/// with optional fields, so older journals stay readable.
+public enum EngineEvent: Codable, Sendable, Hashable {
+    case channelUpserted(Channel)
+    case teamUpserted(Team)
+    case contactUpserted(Contact)
+    case presenceChanged(contact: ContactID, presence: Presence)
+    case customerUpserted(Customer)
+    case organizationUpserted(Organization)
+    case orderUpserted(Order)
+    case routingRulesChanged(AutoAssignmentRules)
+    /// A new thread, with the links and classification routing gave it.
+    case threadOpened(ThreadHeader)
+    case threadChanged(thread: ThreadID, change: ThreadChange, at: Date)
+    case referenceAdded(thread: ThreadID, reference: ExternalReference)
+    /// A message. The body travels with the event into the journal
+    /// transaction, where the store files it in the body table.
+    case messageAdded(header: MessageHeader, body: MessageBody?, responseDueAt: Date?)
+    case deliveryStatusChanged(message: MessageID, thread: ThreadID, status: DeliveryStatus, at: Date)
+    /// Assignment of one thread to a team queue and/or a person (nil person = queued).
+    case threadAssigned(thread: ThreadID, team: TeamID?, agent: ContactID?, reason: String)
+    /// One rebalance: every move in one event, so it is applied all or nothing.
+    case threadsRebalanced(moves: [ThreadMove], reason: String)
+    case taskUpserted(InternalTask)
+    case templateUpserted(Template)
+
+    /// A short name for logs, metrics and the admin socket.
+    public var name: String {
+        switch self {
+        case .channelUpserted: "channel.upserted"
+        case .teamUpserted: "team.upserted"
+        case .contactUpserted: "contact.upserted"
+        case .presenceChanged: "contact.presence"
+        case .customerUpserted: "customer.upserted"
+        case .organizationUpserted: "organization.upserted"
+        case .orderUpserted: "order.upserted"
+        case .routingRulesChanged: "routing.changed"
+        case .threadOpened: "thread.opened"
+        case .threadChanged: "thread.updated"
+        case .referenceAdded: "thread.reference"
+        case .messageAdded: "message.created"
+        case .deliveryStatusChanged: "message.updated"
+        case .threadAssigned: "thread.assigned"
+        case .threadsRebalanced: "thread.rebalanced"
+        case .taskUpserted: "task.upserted"
+        case .templateUpserted: "template.upserted"
+        }
+    }
+}
+
+/// An event with the sequence number the journal gave it.
+public struct SequencedEvent: Sendable, Hashable {
+    public var seq: UInt64
+    public var event: EngineEvent
+    public init(seq: UInt64, event: EngineEvent) { self.seq = seq; self.event = event }
+}
+
+/// Encodes events for the journal. Format version 1: JSON of `EngineEvent`
+/// (Swift's synthesized enum coding: `{"caseName":{"field":...}}`), dates as
+/// seconds since 1970. `Snapshots/FORMAT.md` specifies it.
+public struct EventCodec: Sendable {
+    public static let formatVersion: UInt8 = 1
+    public init() {}
+
+    public func encode(_ event: EngineEvent) throws -> [UInt8] {
+        let e = JSONEncoder()
+        e.dateEncodingStrategy = .secondsSince1970
+        e.outputFormatting = [.sortedKeys]
+        return Array(try e.encode(event))
+    }
+
+    public func decode(_ bytes: some Collection<UInt8>, version: UInt8) throws -> EngineEvent {
+        guard version == 1 else { throw CodecError.unknownVersion(version) }
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .secondsSince1970
+        return try d.decode(EngineEvent.self, from: Data(bytes))
+    }
+
+    public enum CodecError: Error, Equatable { case unknownVersion(UInt8) }
+}

@@ -1,0 +1,63 @@
+import Foundation
+
+/// A typed identifier: a UUID that cannot be mixed up with the id of another
+/// kind of entity. Encoded as the plain UUID string of the external contract.
+public struct EntityID<Kind>: Hashable, Comparable, Sendable, Codable, CustomStringConvertible {
+    public let uuid: UUID
+
+    public init(_ uuid: UUID) { self.uuid = uuid }
+    public init() { self.uuid = UUID() }
+
+    public init?(_ string: some StringProtocol) {
+        guard let uuid = UUID(uuidString: String(string)) else { return nil }
+        self.uuid = uuid
+    }
+
+    public var description: String { uuid.uuidString.lowercased() }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let raw = try container.decode(String.self)
+        guard let uuid = UUID(uuidString: raw) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(raw)' is not a UUID")
+        }
+        self.uuid = uuid
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+
+    public static func < (a: Self, b: Self) -> Bool {
+        withUnsafeBytes(of: a.uuid.uuid) { ab in
+            withUnsafeBytes(of: b.uuid.uuid) { bb in
+                ab.lexicographicallyPrecedes(bb)
+            }
+        }
+    }
+}
+
+public enum ThreadKind {}
+public enum MessageKind {}
+public enum ChannelKind {}
+public enum ContactKind {}
+public enum TeamKind {}
+public enum CustomerKind {}
+public enum OrganizationKind_ {}
+public enum OrderKind {}
+public enum TaskKind {}
+public enum TemplateKind {}
+
+public typealias ThreadID = EntityID<ThreadKind>
+public typealias MessageID = EntityID<MessageKind>
+public typealias ChannelID = EntityID<ChannelKind>
+/// An internal person (agent, team leader, manager, admin, executive).
+public typealias ContactID = EntityID<ContactKind>
+public typealias TeamID = EntityID<TeamKind>
+/// A customer person in the directory (not an internal contact).
+public typealias CustomerID = EntityID<CustomerKind>
+public typealias OrganizationID = EntityID<OrganizationKind_>
+public typealias OrderID = EntityID<OrderKind>
+public typealias TaskID = EntityID<TaskKind>
+public typealias TemplateID = EntityID<TemplateKind>

@@ -1,0 +1,128 @@
+import CommHubDomain
+import Foundation
+
+/// One thread's live state. It alone decides and journals changes to its
+/// thread, so the order of a thread's events in the journal is the order
+/// in which it applied them.
+public actor ThreadActor {
+    public private(set) var state: ThreadState
+    private let journal: any EventJournal
+
+    public init(state: ThreadState, journal: any EventJournal) {
+        self.state = state
+        self.journal = journal
+    }
+
+    public var id: ThreadID { state.id }
+
+    /// Journals and applies events, in order; returns them with their sequence numbers.
+    @discardableResult
+    public func record(_ events: [EngineEvent]) -> [SequencedEvent] {
+        var out: [SequencedEvent] = []
+        out.reserveCapacity(events.count)
+        for e in events {
+            let seq = journal.append(e)
+            state.apply(e, seq: seq)
+            out.append(SequencedEvent(seq: seq, event: e))
+        }
+        return out
+    }
+
+    /// Records an inbound message (see `ThreadState.eventsForInbound`).
+    public func receive(_ m: InboundMessage, messageID: MessageID, channel: Channel, reopen: Bool,
+                        links: MatchResult, policy: SLAPolicy) -> [SequencedEvent] {
+        record(state.eventsForInbound(m, messageID: messageID, channel: channel, reopen: reopen,
+                                      links: links, policy: policy))
+    }
+
+    /// Applies a header change; computes the 30-minute deadline on escalation.
+    public func change(_ change: ThreadChange, at: Date, policy: SLAPolicy) -> [SequencedEvent] {
+        var c = change
+        if c.status == .escalated, state.header.status != .escalated {
+            c.responseDueAt = policy.responseDue(from: at, channelType: state.header.channelType,
+                                                 channelOverride: nil, escalated: true)
+        }
+        // Drop fields that would not change anything, so the journal holds real changes only.
+        if c.status == state.header.status { c.status = nil }
+        if c.priority == state.header.priority { c.priority = nil }
+        if c.threadType == state.header.threadType { c.threadType = nil }
+        if c.threadSubject == state.header.threadSubject { c.threadSubject = nil }
+        if c.tags == state.header.tags { c.tags = nil }
+        guard !c.isEmpty else { return [] }
+        return record([.threadChanged(thread: state.id, change: c, at: at)])
+    }
+
+    /// Adds a message written inside the company (outgoing answer, note, logged call).
+    public func add(_ header: MessageHeader, body: MessageBody, statusAfter: ThreadStatus?) -> [SequencedEvent] {
+        var events: [EngineEvent] = [.messageAdded(header: header, body: body, responseDueAt: nil)]
+        if let s = statusAfter, s != state.header.status {
+            events.append(.threadChanged(thread: state.id, change: ThreadChange(status: s), at: header.createdAt))
+        }
+        return record(events)
+    }
+
+    public func message(_ id: MessageID) -> MessageHeader? {
+        state.messages.last { $0.id == id }
+    }
+
+    /// The journal sequence number of a message of this thread.
+    public func seq(ofMessage id: MessageID) -> UInt64? {
+        state.messages.lastIndex { $0.id == id }.map { state.messageSeqs[$0] }
+    }
+}
+
+/// An internal person's live state: their contact record (presence, teams,
+/// skills, capacity) and their counters. The supervisor keeps a routing copy
+/// of presence, skills and capacity in its `AssignmentBoard`, updated by the
+/// same events, because assignment decisions must be synchronous.
+public struct AgentState: Sendable, Hashable, Codable {
+    public var contact: Contact
+    public var assignedTotal: Int = 0
+    public var movedAway: Int = 0
+    public var messagesSent: Int = 0
+    public var presenceSince: Date?
+    public var lastSeq: UInt64
+
+    public init(contact: Contact, lastSeq: UInt64) {
+        self.contact = contact
+        self.lastSeq = lastSeq
+    }
+
+    public mutating func apply(_ event: EngineEvent, seq: UInt64, at: Date?) {
+        guard seq > lastSeq else { return }
+        let me = contact.id
+        switch event {
+        case .contactUpserted(let c) where c.id == me:
+            contact = c
+        case .presenceChanged(let id, let p) where id == me:
+            contact.presence = p
+            presenceSince = at ?? presenceSince
+        case .threadAssigned(_, _, let agent, _) where agent == me:
+            assignedTotal += 1
+        case .threadsRebalanced(let moves, _):
+            for m in moves {
+                if m.to == me { assignedTotal += 1 }
+                if m.from == me { movedAway += 1 }
+            }
+        case .messageAdded(let m, _, _) where m.senderContactID == me && m.messageType == .outgoing:
+            messagesSent += 1
+        default:
+            return
+        }
+        lastSeq = seq
+    }
+}
+
+/// One internal person. Holds `AgentState`; the supervisor sends it the
+/// events that concern the person.
+public actor AgentActor {
+    public private(set) var state: AgentState
+
+    public init(state: AgentState) {
+        self.state = state
+    }
+
+    public func apply(_ events: [SequencedEvent], at: Date) {
+        for e in events { state.apply(e.event, seq: e.seq, at: at) }
+    }
+}

@@ -1,0 +1,101 @@
+import CommHubDomain
+import Foundation
+import Logging
+import Synchronization
+
+/// The running engine: the supervisor with its thread and agent actors, the
+/// journal, the inbox read model and the event bus. Committed batches flow
+/// journal → read model → bus, in sequence order, before callers are
+/// acknowledged, so a caller that was answered can read its own write.
+public final class Engine: Sendable {
+    public let supervisor: Supervisor
+    public let inbox: InboxIndex
+    public let bus: EventBus
+    public let journal: any EventJournal
+    public let clock: any EngineClock
+    public let configuration: EngineConfiguration
+    public let startedAt: Date
+    private let committed = CommitCounter()
+    private let rateSample: Mutex<(at: ContinuousClock.Instant, total: UInt64, rate: Double)>
+
+    /// Builds an engine from a restored state. `relay` must be the relay the
+    /// journal calls after each commit.
+    public init(restored: RestoredEngine, journal: any EventJournal, relay: CommitRelay, clock: any EngineClock,
+                configuration: EngineConfiguration = EngineConfiguration(), logger: Logger) {
+        let inbox = InboxIndex()
+        let bus = EventBus()
+        self.inbox = inbox
+        self.bus = bus
+        self.journal = journal
+        self.clock = clock
+        self.configuration = configuration
+        self.startedAt = clock.now()
+        self.rateSample = Mutex((ContinuousClock.now, 0, 0))
+        self.supervisor = Supervisor(restored: restored, journal: journal, clock: clock,
+                                     configuration: configuration, logger: logger)
+        Self.seed(inbox, from: restored)
+        relay.connect { [committed] batch in
+            inbox.apply(batch)
+            bus.publish(batch)
+            committed.add(batch.count)
+        }
+    }
+
+    /// An engine with an in-memory journal (tests, benchmarks, `loadtest --embedded`).
+    public static func inMemory(clock: any EngineClock = SystemClock(), configuration: EngineConfiguration = EngineConfiguration(),
+                                logger: Logger = Logger(label: "commhub.engine")) -> Engine {
+        let relay = CommitRelay()
+        let journal = MemoryJournal(onCommit: relay.deliver)
+        return Engine(restored: RestoredEngine(), journal: journal, relay: relay, clock: clock,
+                      configuration: configuration, logger: logger)
+    }
+
+    /// Fills the read model from restored threads.
+    private static func seed(_ inbox: InboxIndex, from r: RestoredEngine) {
+        var batch: [SequencedEvent] = []
+        batch.reserveCapacity(4096)
+        for t in r.threads.values {
+            var h = t.header
+            h.assignedTeamID = r.state.board.team[h.id]
+            batch.append(SequencedEvent(seq: t.lastSeq, event: .threadOpened(h)))
+            if let a = r.state.board.assignee[h.id] {
+                batch.append(SequencedEvent(seq: t.lastSeq, event: .threadAssigned(thread: h.id, team: h.assignedTeamID, agent: a, reason: "restore")))
+            }
+            if batch.count >= 4096 {
+                inbox.apply(batch)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        inbox.apply(batch)
+    }
+
+    /// Acknowledges: waits until the journal holds everything up to `seq`.
+    public func durable(_ seq: UInt64) async throws {
+        try await journal.waitDurable(seq)
+    }
+
+    /// Events committed since start.
+    public var committedEvents: UInt64 { committed.value }
+
+    /// Committed events per second since the previous call (at least 1 s apart).
+    public func eventRate() -> Double {
+        let total = committedEvents
+        return rateSample.withLock { s in
+            let now = ContinuousClock.now
+            let elapsed = now - s.at
+            if elapsed >= .seconds(1) {
+                let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+                s.rate = Double(total - s.total) / secs
+                s = (now, total, s.rate)
+            }
+            return s.rate
+        }
+    }
+}
+
+/// Counts committed events (read by stats and metrics).
+final class CommitCounter: Sendable {
+    private let total = Atomic<UInt64>(0)
+    func add(_ n: Int) { total.add(UInt64(n), ordering: .relaxed) }
+    var value: UInt64 { total.load(ordering: .relaxed) }
+}

@@ -1,0 +1,77 @@
+import CommHubDomain
+import Foundation
+
+/// The supervisor's own state, as one value: configuration (channels,
+/// teams, people, routing rules), the customer directory and matching
+/// tables, the assignment board, the idempotency table of provider message
+/// ids, tasks and templates. Thread and agent contents live in their
+/// actors. `apply` is the single mutation, shared by live operation and
+/// journal replay.
+public struct EngineState: Sendable {
+    public struct ExternalKey: Hashable, Sendable {
+        public var channel: ChannelID
+        public var externalID: String
+    }
+
+    /// Where an acknowledged provider message went.
+    public struct MessageRef: Hashable, Sendable {
+        public var thread: ThreadID
+        public var message: MessageID
+        /// 0 while the message is being recorded.
+        public var seq: UInt64
+    }
+
+    public var channels: [ChannelID: Channel] = [:]
+    public var teams: [TeamID: Team] = [:]
+    public var contacts: [ContactID: Contact] = [:]
+    public var rules = AutoAssignmentRules()
+    public var board = AssignmentBoard()
+    public var index = MatchIndex()
+    public var external: [ExternalKey: MessageRef] = [:]
+    public var messageThread: [MessageID: ThreadID] = [:]
+    public var tasks: [TaskID: InternalTask] = [:]
+    public var templates: [TemplateID: Template] = [:]
+    public var lastSeq: UInt64 = 0
+    public var eventsApplied: UInt64 = 0
+
+    public init() {}
+
+    public mutating func apply(_ e: SequencedEvent) {
+        lastSeq = max(lastSeq, e.seq)
+        eventsApplied += 1
+        switch e.event {
+        case .channelUpserted(let c):
+            channels[c.id] = c
+        case .teamUpserted(let t):
+            teams[t.id] = t
+            board.apply(e.event)
+        case .contactUpserted(let c):
+            contacts[c.id] = c
+            board.apply(e.event)
+        case .presenceChanged(let id, let p):
+            contacts[id]?.presence = p
+            board.apply(e.event)
+        case .customerUpserted, .organizationUpserted, .orderUpserted, .referenceAdded:
+            index.apply(e.event)
+        case .routingRulesChanged(let r):
+            rules = r
+        case .threadOpened, .threadChanged:
+            index.apply(e.event)
+            board.apply(e.event)
+        case .messageAdded(let m, _, _):
+            index.apply(e.event)
+            messageThread[m.id] = m.threadID
+            if let ext = m.externalMessageID, let ch = m.channelID {
+                external[ExternalKey(channel: ch, externalID: ext)] = MessageRef(thread: m.threadID, message: m.id, seq: e.seq)
+            }
+        case .deliveryStatusChanged:
+            break
+        case .threadAssigned, .threadsRebalanced:
+            board.apply(e.event)
+        case .taskUpserted(let t):
+            tasks[t.id] = t
+        case .templateUpserted(let t):
+            templates[t.id] = t
+        }
+    }
+}

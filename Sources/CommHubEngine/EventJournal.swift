@@ -1,0 +1,53 @@
+import CommHubDomain
+// import CommHubStore
+import Synchronization
+
+/// Where the engine writes its events. `append` is synchronous and never
+/// waits for I/O: it gives the event its sequence number on the spot, so the
+/// order of appends is the order of the journal. Callers are acknowledged
+/// after `waitDurable` returns for the event's sequence number.
+public protocol EventJournal: AnyObject, Sendable {
+    func append(_ event: EngineEvent) -> UInt64
+    func waitDurable(_ seq: UInt64) async throws
+    var lastAssignedSeq: UInt64 { get }
+}
+
+/// The LMDB group-commit journal of CommHubStore.
+// extension JournalWriter: EventJournal {}  (enabled once the store lands)
+
+/// A journal that keeps nothing: every event is "durable" on append and is
+/// handed to the commit hook at once. For tests and benchmarks of the
+/// in-memory engine; `serve` always uses the LMDB journal.
+public final class MemoryJournal: EventJournal {
+    private let state: Mutex<UInt64>
+    private let onCommit: @Sendable ([SequencedEvent]) -> Void
+
+    public init(startSeq: UInt64 = 0, onCommit: @escaping @Sendable ([SequencedEvent]) -> Void = { _ in }) {
+        state = Mutex(startSeq)
+        self.onCommit = onCommit
+    }
+
+    public func append(_ event: EngineEvent) -> UInt64 {
+        state.withLock { seq in
+            seq += 1
+            onCommit([SequencedEvent(seq: seq, event: event)])
+            return seq
+        }
+    }
+
+    public func waitDurable(_ seq: UInt64) async throws {}
+
+    public var lastAssignedSeq: UInt64 { state.withLock { $0 } }
+}
+
+/// Lets the journal's commit hook reach the engine, which is built after
+/// the journal. Set once at start-up.
+public final class CommitRelay: Sendable {
+    private let sink = Mutex<(@Sendable ([SequencedEvent]) -> Void)?>(nil)
+    public init() {}
+    public func connect(_ s: @escaping @Sendable ([SequencedEvent]) -> Void) { sink.withLock { $0 = s } }
+    public func deliver(_ batch: [SequencedEvent]) {
+        let s = sink.withLock { $0 }
+        s?(batch)
+    }
+}

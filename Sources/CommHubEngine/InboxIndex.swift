@@ -1,0 +1,297 @@
+import CommHubDomain
+import Foundation
+import Synchronization
+
+/// What the inbox asks for. Empty sets and nil mean "any".
+public struct InboxFilter: Sendable, Hashable {
+    public var statuses: Set<ThreadStatus>
+    public var priorities: Set<Priority> = []
+    public var threadTypes: Set<ThreadType> = []
+    public var channelTypes: Set<ChannelType> = []
+    public var brands: Set<Brand> = []
+    public var assignee: ContactID?
+    public var unassignedOnly = false
+    public var teams: Set<TeamID> = []
+    public var customer: CustomerID?
+    public var order: OrderID?
+    public var overdueAt: Date?
+    public var text: String?
+    /// Access scope: when set, only threads of these teams or assigned to `scopeContact`.
+    public var scopeTeams: Set<TeamID>?
+    public var scopeContact: ContactID?
+
+    /// Open statuses, the inbox default.
+    public static let openStatuses: Set<ThreadStatus> = Set(ThreadStatus.allCases.filter(\.isOpen))
+
+    public init(statuses: Set<ThreadStatus> = InboxFilter.openStatuses) {
+        self.statuses = statuses
+    }
+}
+
+/// One page of thread ids, most urgent first.
+public struct InboxPage: Sendable, Hashable {
+    public var threadIDs: [ThreadID]
+    public var nextCursor: String?
+}
+
+/// The inbox read model: a compact row per thread and two ordered indexes,
+/// open threads by urgency (priority, then response due time) and finished
+/// threads by recency, plus per-assignee sets. It is a projection of
+/// committed events, so it never shows what the journal has not stored.
+/// Thread headers for a page come from the thread actors.
+public final class InboxIndex: Sendable {
+    struct Row: Sendable {
+        var id: ThreadID
+        var status: ThreadStatus
+        var priority: Priority
+        var threadType: ThreadType
+        var channelType: ChannelType
+        var brand: Brand?
+        var team: TeamID?
+        var assignee: ContactID?
+        var customer: CustomerID?
+        var order: OrderID?
+        var due: Date?
+        var awaiting: Bool
+        var updatedAt: Date
+        var subjectLower: String
+    }
+
+    struct UrgencyKey: Comparable, Sendable {
+        var rankAndDue: UInt64
+        var row: UInt32
+        static func < (a: Self, b: Self) -> Bool { (a.rankAndDue, a.row) < (b.rankAndDue, b.row) }
+    }
+
+    struct State: Sendable {
+        var rows: [Row] = []
+        var rowOf: [ThreadID: UInt32] = [:]
+        var open = SortedKeys<UrgencyKey>()
+        var finished = SortedKeys<UrgencyKey>()
+        var byAssignee: [ContactID: Set<UInt32>] = [:]
+        var lastSeq: UInt64 = 0
+    }
+
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public var count: Int { state.withLock { $0.rows.count } }
+    public var lastSeq: UInt64 { state.withLock { $0.lastSeq } }
+
+    // MARK: Projection
+
+    public func apply(_ batch: [SequencedEvent]) {
+        state.withLock { s in
+            for e in batch { Self.apply(e, to: &s) }
+        }
+    }
+
+    private static func key(_ r: Row, _ i: UInt32) -> UrgencyKey {
+        if r.status.isOpen {
+            let due = r.due.map { UInt64(max(0, $0.timeIntervalSince1970 * 1000)) } ?? (UInt64(1) << 56) - 1
+            return UrgencyKey(rankAndDue: UInt64(r.priority.rank) << 56 | min(due, (UInt64(1) << 56) - 1), row: i)
+        }
+        // Finished threads: most recently updated first.
+        let t = UInt64(max(0, r.updatedAt.timeIntervalSince1970 * 1000))
+        return UrgencyKey(rankAndDue: UInt64.max - t, row: i)
+    }
+
+    private static func apply(_ e: SequencedEvent, to s: inout State) {
+        s.lastSeq = max(s.lastSeq, e.seq)
+        switch e.event {
+        case .threadOpened(let h):
+            guard s.rowOf[h.id] == nil else { return }
+            let i = UInt32(s.rows.count)
+            let r = Row(id: h.id, status: h.status, priority: h.priority, threadType: h.threadType,
+                        channelType: h.channelType, brand: h.businessEntity, team: h.assignedTeamID,
+                        assignee: nil, customer: h.customerID, order: h.orderID, due: h.responseDueAt,
+                        awaiting: h.awaitingResponseSince != nil, updatedAt: h.updatedAt,
+                        subjectLower: h.threadSubject.lowercased())
+            s.rows.append(r)
+            s.rowOf[h.id] = i
+            insertKey(r, i, &s)
+        case .threadChanged(let t, let c, let at):
+            update(t, &s) { r in
+                if let st = c.status {
+                    if !st.isOpen { r.due = nil; r.awaiting = false }
+                    r.status = st
+                }
+                if let p = c.priority { r.priority = p }
+                if let ty = c.threadType { r.threadType = ty }
+                if let sub = c.threadSubject { r.subjectLower = sub.lowercased() }
+                if let cu = c.customerID { r.customer = cu }
+                if let o = c.orderID { r.order = o }
+                if let d = c.responseDueAt { r.due = d }
+                if c.clearResponseDue == true { r.due = nil }
+                r.updatedAt = max(r.updatedAt, at)
+            }
+        case .messageAdded(let m, _, let due):
+            update(m.threadID, &s) { r in
+                let next = ResponseClock.after(m.messageType, awaiting: r.awaiting, currentDue: r.due, eventDue: due)
+                r.awaiting = next.awaiting
+                r.due = next.due
+                r.updatedAt = max(r.updatedAt, m.createdAt)
+            }
+        case .threadAssigned(let t, let team, let agent, _):
+            update(t, &s) { r in
+                if let team { r.team = team }
+                r.assignee = agent
+            }
+        case .threadsRebalanced(let moves, _):
+            for m in moves { update(m.thread, &s) { $0.assignee = m.to } }
+        default:
+            return
+        }
+    }
+
+    private static func insertKey(_ r: Row, _ i: UInt32, _ s: inout State) {
+        if r.status.isOpen { s.open.insert(key(r, i)) } else { s.finished.insert(key(r, i)) }
+        if let a = r.assignee { s.byAssignee[a, default: []].insert(i) }
+    }
+
+    private static func removeKey(_ r: Row, _ i: UInt32, _ s: inout State) {
+        if r.status.isOpen { s.open.remove(key(r, i)) } else { s.finished.remove(key(r, i)) }
+        if let a = r.assignee {
+            s.byAssignee[a]?.remove(i)
+            if s.byAssignee[a]?.isEmpty == true { s.byAssignee[a] = nil }
+        }
+    }
+
+    private static func update(_ id: ThreadID, _ s: inout State, _ change: (inout Row) -> Void) {
+        guard let i = s.rowOf[id] else { return }
+        removeKey(s.rows[Int(i)], i, &s)
+        change(&s.rows[Int(i)])
+        insertKey(s.rows[Int(i)], i, &s)
+    }
+
+    // MARK: Queries
+
+    /// A page of threads matching `filter`, most urgent first; finished
+    /// threads (when asked for) follow, most recent first.
+    public func page(_ f: InboxFilter, limit: Int, cursor: String?) -> InboxPage {
+        let limit = max(1, min(limit, 500))
+        return state.withLock { s in
+            var ids: [ThreadID] = []
+            ids.reserveCapacity(limit)
+            var next: String?
+            let text = f.text?.lowercased()
+            let start = cursor.flatMap(Cursor.init)
+
+            func matches(_ r: Row, now: Date?) -> Bool {
+                guard f.statuses.isEmpty || f.statuses.contains(r.status) else { return false }
+                if !f.priorities.isEmpty, !f.priorities.contains(r.priority) { return false }
+                if !f.threadTypes.isEmpty, !f.threadTypes.contains(r.threadType) { return false }
+                if !f.channelTypes.isEmpty, !f.channelTypes.contains(r.channelType) { return false }
+                if !f.brands.isEmpty, !(r.brand.map(f.brands.contains) ?? false) { return false }
+                if let a = f.assignee, r.assignee != a { return false }
+                if f.unassignedOnly, r.assignee != nil { return false }
+                if !f.teams.isEmpty, !(r.team.map(f.teams.contains) ?? false) { return false }
+                if let c = f.customer, r.customer != c { return false }
+                if let o = f.order, r.order != o { return false }
+                if let now = f.overdueAt, !(r.due.map { $0 < now } ?? false) { return false }
+                if let scope = f.scopeTeams {
+                    let inTeam = r.team.map(scope.contains) ?? false
+                    if !inTeam, r.assignee == nil || r.assignee != f.scopeContact { return false }
+                }
+                if let text, !text.isEmpty, !r.subjectLower.contains(text) { return false }
+                return true
+            }
+
+            // A selective assignee filter walks that person's set instead of the whole index.
+            if let a = f.assignee {
+                var keys: [(UrgencyKey, Bool)] = []
+                for i in s.byAssignee[a] ?? [] {
+                    let r = s.rows[Int(i)]
+                    if matches(r, now: nil) { keys.append((Self.key(r, i), r.status.isOpen)) }
+                }
+                keys.sort { ($0.1 ? 0 : 1, $0.0) < ($1.1 ? 0 : 1, $1.0) }
+                var startIndex = 0
+                if let c = start {
+                    startIndex = keys.firstIndex { ($0.1 ? 0 : 1, $0.0) > (c.open ? 0 : 1, c.key) } ?? keys.count
+                }
+                let slice = keys[startIndex...].prefix(limit + 1)
+                for (k, _) in slice.prefix(limit) { ids.append(s.rows[Int(k.row)].id) }
+                if slice.count > limit, let last = slice.dropLast().last {
+                    next = Cursor(open: last.1, key: last.0).encoded
+                }
+                return InboxPage(threadIDs: ids, nextCursor: next)
+            }
+
+            let wantOpen = f.statuses.isEmpty || f.statuses.contains { $0.isOpen }
+            let wantFinished = f.statuses.isEmpty || f.statuses.contains { !$0.isOpen }
+            var lastKey: (Bool, UrgencyKey)?
+            var more = false
+            func walk(_ index: SortedKeys<UrgencyKey>, open: Bool, after: UrgencyKey?) {
+                index.forEach(after: after) { k in
+                    let r = s.rows[Int(k.row)]
+                    guard matches(r, now: nil) else { return true }
+                    if ids.count == limit { more = true; return false }
+                    ids.append(r.id)
+                    lastKey = (open, k)
+                    return true
+                }
+            }
+            if wantOpen, start?.open ?? true {
+                walk(s.open, open: true, after: start?.open == true ? start?.key : nil)
+            }
+            if wantFinished, !more {
+                walk(s.finished, open: false, after: start?.open == false ? start?.key : nil)
+            }
+            if more, let (open, k) = lastKey { next = Cursor(open: open, key: k).encoded }
+            return InboxPage(threadIDs: ids, nextCursor: next)
+        }
+    }
+
+    /// Threads per status, for stats.
+    public func countsByStatus() -> [ThreadStatus: Int] {
+        state.withLock { s in
+            var out: [ThreadStatus: Int] = [:]
+            for r in s.rows { out[r.status, default: 0] += 1 }
+            return out
+        }
+    }
+
+    /// Open threads whose response is overdue at `now`.
+    public func overdueCount(at now: Date) -> Int {
+        state.withLock { s in s.rows.reduce(0) { $0 + (($1.status.isOpen && ($1.due.map { $0 < now } ?? false)) ? 1 : 0) } }
+    }
+
+    struct Cursor {
+        var open: Bool
+        var key: UrgencyKey
+
+        init(open: Bool, key: UrgencyKey) { self.open = open; self.key = key }
+
+        init?(_ text: String) {
+            let padded = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+                + String(repeating: "=", count: (4 - text.count % 4) % 4)
+            guard let data = Data(base64Encoded: padded), let s = String(data: data, encoding: .utf8) else { return nil }
+            let parts = s.split(separator: ":")
+            guard parts.count == 3, let a = UInt64(parts[1]), let r = UInt32(parts[2]), parts[0] == "o" || parts[0] == "f"
+            else { return nil }
+            open = parts[0] == "o"
+            key = UrgencyKey(rankAndDue: a, row: r)
+        }
+
+        var encoded: String {
+            Data("\(open ? "o" : "f"):\(key.rankAndDue):\(key.row)".utf8).base64EncodedString()
+                .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+        }
+    }
+}
+
+/// The response-deadline rule shared by the thread actors and the read
+/// model: the first unanswered customer message starts the clock; our
+/// outgoing answer stops it; an auto-response does not count as an answer.
+public enum ResponseClock {
+    public static func after(_ type: MessageType, awaiting: Bool, currentDue: Date?, eventDue: Date?)
+        -> (awaiting: Bool, due: Date?) {
+        switch type {
+        case .incoming: awaiting ? (true, currentDue) : (true, eventDue)
+        case .outgoing: (false, nil)
+        case .autoResponse, .internalNote, .systemNotification: (awaiting, currentDue)
+        }
+    }
+}

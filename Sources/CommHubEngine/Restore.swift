@@ -1,0 +1,69 @@
+import CommHubDomain
+import Foundation
+
+/// An engine being rebuilt from a snapshot and the journal after it, as
+/// plain values (no actors until it is complete, so replay runs at memory
+/// speed). Replay skips what the snapshot already reflects, per entity:
+/// a thread's events by the thread's own `lastSeq`, an agent's by the
+/// agent's, the supervisor's by its watermark.
+public struct RestoredEngine: Sendable {
+    public var state: EngineState
+    public var threads: [ThreadID: ThreadState]
+    public var agents: [ContactID: AgentState]
+    public var supervisorWatermark: UInt64
+    /// The highest sequence number seen (snapshot or journal).
+    public var lastSeq: UInt64
+
+    public init() {
+        state = EngineState()
+        threads = [:]
+        agents = [:]
+        supervisorWatermark = 0
+        lastSeq = 0
+    }
+
+    public mutating func replay(_ e: SequencedEvent) {
+        lastSeq = max(lastSeq, e.seq)
+        switch e.event {
+        case .threadChanged(let t, _, _), .referenceAdded(let t, _), .deliveryStatusChanged(_, let t, _, _):
+            applyToThread(t, e)
+        case .messageAdded(let h, _, _):
+            applyToThread(h.threadID, e)
+        case .threadOpened(let h):
+            guard threads[h.id] == nil, e.seq > supervisorWatermark else { return }
+            threads[h.id] = ThreadState(header: h, lastSeq: e.seq)
+            state.apply(e)
+        default:
+            guard e.seq > supervisorWatermark else { break }
+            state.apply(e)
+        }
+        applyToAgents(e)
+    }
+
+    private mutating func applyToThread(_ t: ThreadID, _ e: SequencedEvent) {
+        guard let current = threads[t], e.seq > current.lastSeq else { return }
+        threads[t]!.apply(e.event, seq: e.seq)
+        state.apply(e)
+    }
+
+    private mutating func applyToAgents(_ e: SequencedEvent) {
+        switch e.event {
+        case .contactUpserted(let c):
+            if agents[c.id] == nil { agents[c.id] = AgentState(contact: c, lastSeq: 0) }
+            agents[c.id]!.apply(e.event, seq: e.seq, at: nil)
+        case .presenceChanged(let id, _), .threadAssigned(_, _, let id?, _):
+            agents[id]?.apply(e.event, seq: e.seq, at: nil)
+        case .threadsRebalanced(let moves, _):
+            var touched = Set<ContactID>()
+            for m in moves {
+                if let f = m.from { touched.insert(f) }
+                if let t = m.to { touched.insert(t) }
+            }
+            for id in touched { agents[id]?.apply(e.event, seq: e.seq, at: nil) }
+        case .messageAdded(let m, _, _):
+            if let s = m.senderContactID { agents[s]?.apply(e.event, seq: e.seq, at: nil) }
+        default:
+            return
+        }
+    }
+}

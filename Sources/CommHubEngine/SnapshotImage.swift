@@ -1,0 +1,103 @@
+import CommHubDomain
+import Foundation
+
+/// The supervisor's part of a snapshot: the primary records (configuration,
+/// directory, tasks, templates) and the assignment relation. Everything else
+/// the supervisor holds (matching tables, loads, the idempotency table) is
+/// derived from these and the thread states, and rebuilt on restore.
+public struct SupervisorImage: Codable, Sendable {
+    public struct Assignment: Codable, Sendable, Hashable {
+        public var thread: ThreadID
+        public var team: TeamID?
+        public var agent: ContactID?
+    }
+
+    public var startSeq: UInt64
+    public var watermark: UInt64
+    public var channels: [Channel]
+    public var teams: [Team]
+    public var contacts: [Contact]
+    public var rules: AutoAssignmentRules
+    public var customers: [Customer]
+    public var organizations: [Organization]
+    public var orders: [Order]
+    public var tasks: [InternalTask]
+    public var templates: [Template]
+    public var assignments: [Assignment]
+    /// Queued threads per team, in queue order.
+    public var queues: [TeamID: [ThreadID]]
+
+    public init(state s: EngineState, startSeq: UInt64, watermark: UInt64) {
+        self.startSeq = startSeq
+        self.watermark = watermark
+        channels = Array(s.channels.values)
+        teams = Array(s.teams.values)
+        contacts = Array(s.contacts.values)
+        rules = s.rules
+        customers = Array(s.index.customers.values)
+        organizations = Array(s.index.organizations.values)
+        orders = Array(s.index.orders.values)
+        tasks = Array(s.tasks.values)
+        templates = Array(s.templates.values)
+        var teamOf = s.board.team
+        assignments = s.board.assignee.map { (t, a) in
+            Assignment(thread: t, team: teamOf.removeValue(forKey: t), agent: a)
+        } + teamOf.map { Assignment(thread: $0.key, team: $0.value, agent: nil) }
+        queues = s.board.teams.mapValues { Array($0.queue) }
+    }
+}
+
+extension EngineState {
+    /// Rebuilds the supervisor's state from a snapshot image and the thread
+    /// states of the same snapshot.
+    public static func rebuilt(from image: SupervisorImage, threads: [ThreadID: ThreadState]) -> EngineState {
+        var s = EngineState()
+        func apply(_ e: EngineEvent) { s.apply(SequencedEvent(seq: 0, event: e)) }
+        for o in image.organizations { apply(.organizationUpserted(o)) }
+        for c in image.customers { apply(.customerUpserted(c)) }
+        for o in image.orders { apply(.orderUpserted(o)) }
+        for c in image.channels { apply(.channelUpserted(c)) }
+        for t in image.teams { apply(.teamUpserted(t)) }
+        for c in image.contacts { apply(.contactUpserted(c)) }
+        apply(.routingRulesChanged(image.rules))
+        for t in image.tasks { apply(.taskUpserted(t)) }
+        for t in image.templates { apply(.templateUpserted(t)) }
+        for t in threads.values {
+            s.index.restore(t.header)
+            s.board.apply(.threadOpened(t.header))
+            for (m, seq) in zip(t.messages, t.messageSeqs) {
+                s.messageThread[m.id] = m.threadID
+                if let ext = m.externalMessageID, let ch = m.channelID {
+                    s.external[ExternalKey(channel: ch, externalID: ext)] = MessageRef(thread: m.threadID, message: m.id, seq: seq)
+                }
+            }
+        }
+        var queued = Set<ThreadID>()
+        for (team, list) in image.queues {
+            for t in list where threads[t] != nil {
+                s.board.apply(.threadAssigned(thread: t, team: team, agent: nil, reason: "restore"))
+                queued.insert(t)
+            }
+        }
+        for a in image.assignments where !queued.contains(a.thread) && threads[a.thread] != nil {
+            if a.agent == nil {
+                s.board.restoreTeam(a.team, for: a.thread)
+            } else {
+                s.board.apply(.threadAssigned(thread: a.thread, team: a.team, agent: a.agent, reason: "restore"))
+            }
+        }
+        s.lastSeq = image.watermark
+        s.eventsApplied = 0
+        return s
+    }
+}
+
+extension AssignmentBoard {
+    /// Restores a thread's team without a person and without queueing it.
+    mutating func restoreTeam(_ team: TeamID?, for thread: ThreadID) {
+        guard let team else { return }
+        apply(.threadAssigned(thread: thread, team: team, agent: nil, reason: "restore"))
+        // threadAssigned with no agent queues open threads; an unqueued one leaves the queue again.
+        removeFromQueue(thread, team: team)
+    }
+}

@@ -1,0 +1,439 @@
+import CommHubDomain
+import Foundation
+import Logging
+
+/// Engine-wide settings that routing and matching read.
+public struct EngineConfiguration: Sendable {
+    public var matcher: ThreadMatcher
+    public var sla: SLAPolicy
+    /// Largest accepted message body (text + HTML), in bytes.
+    public var maxMessageBytes: Int
+
+    public init(matcher: ThreadMatcher = ThreadMatcher(), sla: SLAPolicy = SLAPolicy(), maxMessageBytes: Int = 1 << 20) {
+        self.matcher = matcher
+        self.sla = sla
+        self.maxMessageBytes = maxMessageBytes
+    }
+}
+
+/// The result of ingesting one inbound message.
+public struct IngestResult: Sendable, Hashable {
+    public var threadID: ThreadID
+    public var messageID: MessageID
+    public var seq: UInt64
+    public var duplicate: Bool
+    public var rule: MatchRule?
+}
+
+/// The outcome of a rebalance, with how long the engine spent on it.
+public struct RebalanceReport: Sendable, Hashable {
+    public var moves: [ThreadMove]
+    public var seq: UInt64?
+    public var nanoseconds: Int64
+}
+
+/// A thread as views show it: the actor's state joined with the board's assignment.
+public struct ThreadView: Sendable, Hashable {
+    public var header: ThreadHeader
+    public var messages: [MessageHeader]
+}
+
+/// Routes inbound messages to thread actors and threads to agents. Owns the
+/// registries of actors and the `EngineState` (directory, matching tables,
+/// assignment board). Every operation decides synchronously on its own
+/// state, journals the resulting events, lets the thread actor record its
+/// part, then projects the thread's events back into its state.
+public actor Supervisor {
+    public private(set) var state: EngineState
+    private var threads: [ThreadID: ThreadActor]
+    private var agents: [ContactID: AgentActor]
+    private let journal: any EventJournal
+    private let clock: any EngineClock
+    public let configuration: EngineConfiguration
+    private let logger: Logger
+    /// Sequence number of the last event the supervisor itself journaled.
+    /// Supervisor events are applied in sequence order, so every one up to
+    /// here is in `state`: the watermark a snapshot of `state` reflects.
+    private var lastCommittedSeq: UInt64
+
+    public init(restored: RestoredEngine, journal: any EventJournal, clock: any EngineClock,
+                configuration: EngineConfiguration, logger: Logger) {
+        self.state = restored.state
+        self.journal = journal
+        self.clock = clock
+        self.configuration = configuration
+        self.logger = logger
+        self.lastCommittedSeq = restored.lastSeq
+        var threads: [ThreadID: ThreadActor] = [:]
+        threads.reserveCapacity(restored.threads.count)
+        for (id, t) in restored.threads { threads[id] = ThreadActor(state: t, journal: journal) }
+        self.threads = threads
+        var agents: [ContactID: AgentActor] = [:]
+        for (id, a) in restored.agents { agents[id] = AgentActor(state: a) }
+        self.agents = agents
+    }
+
+    // MARK: Journal helpers
+
+    /// Journals events decided by the supervisor itself and applies them.
+    @discardableResult
+    private func commit(_ events: [EngineEvent]) -> [SequencedEvent] {
+        var out: [SequencedEvent] = []
+        out.reserveCapacity(events.count)
+        for e in events {
+            let s = SequencedEvent(seq: journal.append(e), event: e)
+            state.apply(s)
+            lastCommittedSeq = s.seq
+            out.append(s)
+        }
+        return out
+    }
+
+    /// Projects events a thread actor recorded into the supervisor's state.
+    private func project(_ events: [SequencedEvent]) {
+        for e in events { state.apply(e) }
+    }
+
+    /// Hands the events that concern people to their agent actors.
+    private func notifyAgents(_ events: [SequencedEvent]) async {
+        guard !events.isEmpty else { return }
+        var byAgent: [ContactID: [SequencedEvent]] = [:]
+        for e in events {
+            switch e.event {
+            case .contactUpserted(let c): byAgent[c.id, default: []].append(e)
+            case .presenceChanged(let id, _): byAgent[id, default: []].append(e)
+            case .threadAssigned(_, _, let a?, _): byAgent[a, default: []].append(e)
+            case .threadsRebalanced(let moves, _):
+                var touched = Set<ContactID>()
+                for m in moves {
+                    if let f = m.from { touched.insert(f) }
+                    if let t = m.to { touched.insert(t) }
+                }
+                for a in touched { byAgent[a, default: []].append(e) }
+            case .messageAdded(let m, _, _) where m.messageType == .outgoing:
+                if let s = m.senderContactID { byAgent[s, default: []].append(e) }
+            default: continue
+            }
+        }
+        let now = clock.now()
+        for (id, list) in byAgent {
+            await agents[id]?.apply(list, at: now)
+        }
+    }
+
+    // MARK: Configuration and directory
+
+    public func upsertChannel(_ c: Channel) -> UInt64 {
+        commit([.channelUpserted(c)]).last!.seq
+    }
+
+    public func upsertTeam(_ t: Team) async -> UInt64 {
+        let events = commit([.teamUpserted(t)]) + drainQueue(t.id)
+        await notifyAgents(events)
+        return events.last!.seq
+    }
+
+    /// Creates or updates an internal person; capacity or team changes may
+    /// let queued threads flow to them.
+    public func upsertContact(_ c: Contact) async throws -> UInt64 {
+        for t in c.teams where state.teams[t] == nil { throw EngineError.notFound("team", t) }
+        guard c.maxOpenThreads >= 0 else { throw EngineError.invalid("max_open_threads must be 0 or more") }
+        if agents[c.id] == nil { agents[c.id] = AgentActor(state: AgentState(contact: c, lastSeq: 0)) }
+        var events = commit([.contactUpserted(c)])
+        for t in c.teams { events += drainQueue(t) }
+        await notifyAgents(events)
+        return events.last!.seq
+    }
+
+    public func upsertCustomer(_ c: Customer) throws -> UInt64 {
+        if let o = c.organizationID, state.index.organizations[o] == nil { throw EngineError.notFound("organization", o) }
+        return commit([.customerUpserted(c)]).last!.seq
+    }
+
+    public func upsertOrganization(_ o: Organization) -> UInt64 {
+        commit([.organizationUpserted(o)]).last!.seq
+    }
+
+    public func upsertOrder(_ o: Order) throws -> UInt64 {
+        if let c = o.customerID, state.index.customers[c] == nil { throw EngineError.notFound("customer", c) }
+        if let g = o.organizationID, state.index.organizations[g] == nil { throw EngineError.notFound("organization", g) }
+        return commit([.orderUpserted(o)]).last!.seq
+    }
+
+    public func setRoutingRules(_ r: AutoAssignmentRules) throws -> UInt64 {
+        let errors = r.validationErrors()
+        guard errors.isEmpty else { throw EngineError.invalid(errors.joined(separator: "; ")) }
+        return commit([.routingRulesChanged(r)]).last!.seq
+    }
+
+    // MARK: Presence and rebalancing
+
+    /// Changes a person's presence. Going offline hands their open threads to
+    /// colleagues (or the team queue) in teams that hand over; coming online
+    /// lets the queues flow to them.
+    public func setPresence(_ id: ContactID, _ presence: Presence) async throws -> [SequencedEvent] {
+        guard let contact = state.contacts[id] else { throw EngineError.notFound("contact", id) }
+        guard contact.presence != presence else { return [] }
+        var events = commit([.presenceChanged(contact: id, presence: presence)])
+        if presence == .offline {
+            let moves = state.board.planDrain(agent: id, queueLeftovers: true).filter { m in
+                state.board.team[m.thread].flatMap { state.teams[$0]?.handOverOnOffline } ?? true
+            }
+            if !moves.isEmpty { events += commit([.threadsRebalanced(moves: moves, reason: "\(contact.name) went offline")]) }
+        }
+        for t in contact.teams { events += drainQueue(t) }
+        await notifyAgents(events)
+        return events
+    }
+
+    /// Moves an agent's open threads to colleagues: one event, all or nothing.
+    public func rebalance(agent id: ContactID) async throws -> RebalanceReport {
+        guard state.contacts[id] != nil else { throw EngineError.notFound("contact", id) }
+        let start = ContinuousClock.now
+        let moves = state.board.planDrain(agent: id, queueLeftovers: false)
+        let seq = moves.isEmpty ? nil : commit([.threadsRebalanced(moves: moves, reason: "rebalance agent")]).last!.seq
+        let elapsed = ContinuousClock.now - start
+        if let seq { await notifyAgents([SequencedEvent(seq: seq, event: .threadsRebalanced(moves: moves, reason: "rebalance agent"))]) }
+        return RebalanceReport(moves: moves, seq: seq, nanoseconds: elapsed.nanoseconds)
+    }
+
+    /// Evens out a team's load: one event, all or nothing.
+    public func rebalance(team id: TeamID) async throws -> RebalanceReport {
+        guard state.teams[id] != nil else { throw EngineError.notFound("team", id) }
+        let start = ContinuousClock.now
+        let moves = state.board.planEvenOut(team: id)
+        let seq = moves.isEmpty ? nil : commit([.threadsRebalanced(moves: moves, reason: "rebalance team")]).last!.seq
+        let elapsed = ContinuousClock.now - start
+        if let seq { await notifyAgents([SequencedEvent(seq: seq, event: .threadsRebalanced(moves: moves, reason: "rebalance team"))]) }
+        return RebalanceReport(moves: moves, seq: seq, nanoseconds: elapsed.nanoseconds)
+    }
+
+    /// Assigns queued threads of a team to people who have room now.
+    private func drainQueue(_ team: TeamID) -> [SequencedEvent] {
+        let plan = state.board.planQueueDrain(team: team)
+        guard !plan.isEmpty else { return [] }
+        return commit(plan.map { .threadAssigned(thread: $0.0, team: team, agent: $0.1, reason: "queue") })
+    }
+
+    // MARK: Inbound traffic
+
+    /// Ingests one normalised inbound message: idempotent on (channel,
+    /// external message id), matched to a thread, routed when new. The caller
+    /// acknowledges after `journal.waitDurable(result.seq)`.
+    public func ingest(_ m: InboundMessage) async throws -> IngestResult {
+        let key = EngineState.ExternalKey(channel: m.channelID, externalID: m.externalMessageID)
+        if let ref = state.external[key] {
+            var seq = ref.seq
+            if seq == 0 { seq = await threads[ref.thread]?.seq(ofMessage: ref.message) ?? journal.lastAssignedSeq }
+            return IngestResult(threadID: ref.thread, messageID: ref.message, seq: seq, duplicate: true, rule: nil)
+        }
+        guard let channel = state.channels[m.channelID] else { throw EngineError.notFound("channel", m.channelID) }
+        guard channel.isActive else { throw EngineError(.conflict, "channel \(channel.channelName) is not active") }
+        guard !m.externalMessageID.isEmpty else { throw EngineError.invalid("external_message_id must not be empty") }
+        guard m.messageContent.utf8.count + (m.messageHtml?.utf8.count ?? 0) <= configuration.maxMessageBytes else {
+            throw EngineError.invalid("message is larger than \(configuration.maxMessageBytes) bytes")
+        }
+
+        let match = configuration.matcher.match(m, brand: channel.businessEntity, in: state.index)
+        let messageID = MessageID()
+        var early: [SequencedEvent] = []
+        let threadID: ThreadID
+        var reopen = false
+        switch match.decision {
+        case .existing(let id):
+            threadID = id
+        case .reopen(let id):
+            threadID = id
+            reopen = true
+        case .new:
+            let subject = m.subject.flatMap { $0.isEmpty ? nil : $0 } ?? Self.subjectLine(from: m.messageContent)
+            let decision = RoutingPlanner.plan(subject: m.subject, body: m.messageContent, requestedType: nil,
+                                               requestedPriority: nil, channelRules: channel.autoAssignmentRules,
+                                               globalRules: state.rules)
+            let header = ThreadHeader(
+                threadSubject: subject, threadType: decision.threadType, priority: decision.priority,
+                businessEntity: channel.businessEntity, channelType: channel.channelType, orderID: match.orderID,
+                customerID: match.customerID, customerOrganizationID: match.organizationID,
+                createdAt: m.receivedAt, externalReferences: ThreadState.references(of: m),
+                requiredSkills: decision.skillMatching ? decision.requiredSkills : [])
+            early = open(header, routing: decision)
+            threadID = header.id
+        }
+        guard let actor = threads[threadID] else { throw EngineError(.unavailable, "thread \(threadID) has no actor") }
+        state.external[key] = EngineState.MessageRef(thread: threadID, message: messageID, seq: 0)
+        let events = await actor.receive(m, messageID: messageID, channel: channel, reopen: reopen, links: match,
+                                         policy: configuration.sla)
+        project(events)
+        if reopen { early += drainIfNeeded(threadID) }
+        await notifyAgents(early)
+        return IngestResult(threadID: threadID, messageID: messageID, seq: events.last!.seq, duplicate: false,
+                            rule: match.rule)
+    }
+
+    private func drainIfNeeded(_ thread: ThreadID) -> [SequencedEvent] {
+        // A reopened thread whose person is gone waits in its team queue; see if someone can take it.
+        guard state.board.assignee[thread] == nil, let t = state.board.team[thread] else { return [] }
+        return drainQueue(t)
+    }
+
+    /// Opens a thread: journals it, starts its actor, routes it.
+    private func open(_ header: ThreadHeader, routing: RoutingDecision, assignTo: ContactID? = nil) -> [SequencedEvent] {
+        var events = commit([.threadOpened(header)])
+        threads[header.id] = ThreadActor(state: ThreadState(header: header, lastSeq: events[0].seq), journal: journal)
+        let team = routing.team.flatMap { state.board.teamID(named: $0) } ?? header.assignedTeamID
+        if let assignTo {
+            events += commit([.threadAssigned(thread: header.id, team: team, agent: assignTo, reason: "manual")])
+        } else if let team {
+            let needs = AssignmentBoard.Needs(skills: header.requiredSkills, skillMatching: true)
+            let agent = state.board.choose(team: team, needs: needs)
+            events += commit([.threadAssigned(thread: header.id, team: team, agent: agent,
+                                              reason: agent == nil ? "queued: nobody free (\(routing.reason))" : routing.reason)])
+        } else {
+            logger.notice("thread has no team to route to", metadata: ["thread.id": "\(header.id)", "routing.reason": "\(routing.reason)"])
+        }
+        return events
+    }
+
+    /// Delivery status reported by a provider for one of our messages.
+    public func updateDelivery(channel: ChannelID, externalMessageID: String, status: DeliveryStatus, at: Date) async throws -> UInt64 {
+        let key = EngineState.ExternalKey(channel: channel, externalID: externalMessageID)
+        guard let ref = state.external[key] else {
+            throw EngineError(.notFound, "no message with external_message_id \(externalMessageID) on channel \(channel)")
+        }
+        return try await setDelivery(message: ref.message, thread: ref.thread, status: status, at: at)
+    }
+
+    public func setDelivery(message: MessageID, status: DeliveryStatus, at: Date) async throws -> UInt64 {
+        guard let thread = state.messageThread[message] else { throw EngineError.notFound("message", message) }
+        return try await setDelivery(message: message, thread: thread, status: status, at: at)
+    }
+
+    private func setDelivery(message: MessageID, thread: ThreadID, status: DeliveryStatus, at: Date) async throws -> UInt64 {
+        guard let actor = threads[thread] else { throw EngineError.notFound("thread", thread) }
+        let events = await actor.record([.deliveryStatusChanged(message: message, thread: thread, status: status, at: at)])
+        project(events)
+        return events.last!.seq
+    }
+
+    // MARK: Threads through the API
+
+    /// Creates a thread by hand (API). Routed like an inbound one unless assigned.
+    public func createThread(_ draft: ThreadHeader, assignTo: ContactID?, team: TeamID?) async throws -> [SequencedEvent] {
+        if let a = assignTo, state.contacts[a] == nil { throw EngineError.notFound("contact", a) }
+        if let t = team, state.teams[t] == nil { throw EngineError.notFound("team", t) }
+        if let c = draft.customerID, state.index.customers[c] == nil { throw EngineError.notFound("customer", c) }
+        if let o = draft.orderID, state.index.orders[o] == nil { throw EngineError.notFound("order", o) }
+        guard threads[draft.id] == nil else { throw EngineError(.conflict, "thread \(draft.id) exists") }
+        var header = draft
+        header.assignedTeamID = team
+        let decision = RoutingPlanner.plan(subject: header.threadSubject, body: "", requestedType: header.threadType,
+                                           requestedPriority: header.priority, channelRules: nil, globalRules: state.rules)
+        var routing = decision
+        if let team { routing.team = team.description }
+        let events = open(header, routing: routing, assignTo: assignTo)
+        await notifyAgents(events)
+        return events
+    }
+
+    /// Changes header fields and/or the assignment of a thread.
+    public func updateThread(_ id: ThreadID, change: ThreadChange, assignTo: ContactID??, team: TeamID?) async throws -> [SequencedEvent] {
+        guard let actor = threads[id] else { throw EngineError.notFound("thread", id) }
+        if case .some(.some(let a)) = assignTo, state.contacts[a] == nil { throw EngineError.notFound("contact", a) }
+        if let t = team, state.teams[t] == nil { throw EngineError.notFound("team", t) }
+        let now = clock.now()
+        var events = await actor.change(change, at: now, policy: configuration.sla)
+        project(events)
+        if assignTo != nil || team != nil {
+            let agent: ContactID? = assignTo ?? state.board.assignee[id]
+            let targetTeam = team ?? state.board.team[id]
+            if agent != state.board.assignee[id] || targetTeam != state.board.team[id] {
+                events += commit([.threadAssigned(thread: id, team: targetTeam, agent: agent, reason: "manual")])
+            }
+        }
+        if let s = change.status, !s.isOpen, let t = state.board.team[id] {
+            events += drainQueue(t)
+        } else if let t = state.board.team[id], change.status?.isOpen == true {
+            events += drainQueue(t)
+        }
+        await notifyAgents(events)
+        return events
+    }
+
+    /// Adds a message from inside the company: an outgoing answer (goes to
+    /// the outbox as `pending`), an internal note, a logged phone call.
+    public func addMessage(_ header: MessageHeader, body: MessageBody, statusAfter: ThreadStatus? = nil) async throws -> [SequencedEvent] {
+        guard let actor = threads[header.threadID] else { throw EngineError.notFound("thread", header.threadID) }
+        guard body.messageContent.utf8.count + (body.messageHtml?.utf8.count ?? 0) <= configuration.maxMessageBytes else {
+            throw EngineError.invalid("message is larger than \(configuration.maxMessageBytes) bytes")
+        }
+        let events = await actor.add(header, body: body, statusAfter: statusAfter)
+        project(events)
+        await notifyAgents(events)
+        return events
+    }
+
+    // MARK: Tasks and templates (stored here until their own workflow lands)
+
+    public func upsertTask(_ t: InternalTask) throws -> UInt64 {
+        if let th = t.threadID, threads[th] == nil { throw EngineError.notFound("thread", th) }
+        if let a = t.assignedToContactID, state.contacts[a] == nil { throw EngineError.notFound("contact", a) }
+        return commit([.taskUpserted(t)]).last!.seq
+    }
+
+    public func upsertTemplate(_ t: Template) -> UInt64 {
+        commit([.templateUpserted(t)]).last!.seq
+    }
+
+    // MARK: Views
+
+    public func thread(_ id: ThreadID) async -> ThreadView? {
+        guard let actor = threads[id] else { return nil }
+        let s = await actor.state
+        return view(s)
+    }
+
+    /// Headers of several threads, in the given order (for an inbox page).
+    public func headers(_ ids: [ThreadID]) async -> [ThreadHeader] {
+        var out: [ThreadHeader] = []
+        out.reserveCapacity(ids.count)
+        for id in ids {
+            guard let actor = threads[id] else { continue }
+            out.append(view(await actor.state).header)
+        }
+        return out
+    }
+
+    private func view(_ s: ThreadState) -> ThreadView {
+        var h = s.header
+        h.assignedToContactID = state.board.assignee[h.id]
+        h.assignedTeamID = state.board.team[h.id] ?? h.assignedTeamID
+        return ThreadView(header: h, messages: s.messages)
+    }
+
+    public func agentState(_ id: ContactID) async -> AgentState? {
+        await agents[id]?.state
+    }
+
+    public var threadCount: Int { threads.count }
+    public var agentCount: Int { agents.count }
+
+    /// Copies of every thread and agent state, each with the sequence number it
+    /// reflects, for a fuzzy snapshot. Traffic continues between the copies.
+    public func snapshotSources() -> (state: EngineState, watermark: UInt64, threads: [ThreadActor], agents: [AgentActor]) {
+        (state, lastCommittedSeq, Array(threads.values), Array(agents.values))
+    }
+
+    static func subjectLine(from body: String) -> String {
+        let line = body.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        if trimmed.isEmpty { return "(no subject)" }
+        return trimmed.count > 80 ? String(trimmed.prefix(77)) + "..." : trimmed
+    }
+}
+
+extension Duration {
+    var nanoseconds: Int64 {
+        let c = components
+        return c.seconds * 1_000_000_000 + c.attoseconds / 1_000_000_000
+    }
+}
