@@ -1,5 +1,5 @@
 import CommHubDomain
-// import CommHubStore
+import CommHubStore
 import Synchronization
 
 /// Where the engine writes its events. `append` is synchronous and never
@@ -13,7 +13,7 @@ public protocol EventJournal: AnyObject, Sendable {
 }
 
 /// The LMDB group-commit journal of CommHubStore.
-// extension JournalWriter: EventJournal {}  (enabled once the store lands)
+extension JournalWriter: EventJournal {}
 
 /// A journal that keeps nothing: every event is "durable" on append and is
 /// handed to the commit hook at once. For tests and benchmarks of the

@@ -1,0 +1,217 @@
+import CommHubDomain
+import Foundation
+
+/// The admin socket's command language: one command per line, one JSON
+/// object per answer (`{"ok":true,...}` or `{"ok":false,"error":{...}}`).
+/// Transport-free, so tests and the CLI can drive it directly.
+public struct AdminConsole: Sendable {
+    public let engine: Engine
+    /// Present when the engine runs on a simulated clock (`serve --simulated-clock`).
+    public let simulatedClock: SimulatedClock?
+    /// Takes a snapshot now; provided by the durable host.
+    public let snapshot: (@Sendable () async throws -> JSONValue)?
+
+    public init(engine: Engine, simulatedClock: SimulatedClock? = nil,
+                snapshot: (@Sendable () async throws -> JSONValue)? = nil) {
+        self.engine = engine
+        self.simulatedClock = simulatedClock
+        self.snapshot = snapshot
+    }
+
+    public static let commands: [(String, String)] = [
+        ("help", "this list"),
+        ("stats", "threads by status, agents by presence, queue depths, events/s, last seq, memory"),
+        ("agents", "every agent with presence, load and capacity"),
+        ("agent ID", "one agent: profile, counters, open threads"),
+        ("thread ID", "one thread: header, assignment, message headers"),
+        ("queues", "threads waiting for capacity, per team"),
+        ("rebalance agent ID", "move an agent's open threads to colleagues (one event)"),
+        ("rebalance team ID", "even out a team's load (one event)"),
+        ("presence ID online|away|offline", "change an agent's presence"),
+        ("snapshot", "write a snapshot now"),
+        ("clock", "the engine's time"),
+        ("clock advance DURATION", "move a simulated clock forward (90m, 5h, 2d)"),
+    ]
+
+    /// Answers one command line with one JSON line (no trailing newline).
+    public func handle(_ line: String) async -> String {
+        let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
+        do {
+            let body = try await answer(words)
+            var object = body.objectValue ?? ["result": body]
+            object["ok"] = .bool(true)
+            return Self.encode(.object(object))
+        } catch let e as EngineError {
+            return Self.error(e.code.rawValue, e.message)
+        } catch {
+            return Self.error("failed", "\(error)")
+        }
+    }
+
+    /// An error answer line, for transports that fail before a command runs.
+    public static func errorLine(_ code: String, _ message: String) -> String { error(code, message) }
+
+    static func error(_ code: String, _ message: String) -> String {
+        encode(.object(["ok": .bool(false), "error": .object(["code": .string(code), "message": .string(message)])]))
+    }
+
+    static func encode(_ v: JSONValue) -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: (try? e.encode(v)) ?? Data("{}".utf8), as: UTF8.self)
+    }
+
+    private func answer(_ w: [String]) async throws -> JSONValue {
+        guard let command = w.first?.lowercased() else { throw EngineError.invalid("empty command; try 'help'") }
+        let s = engine.supervisor
+        switch (command, w.count) {
+        case ("help", 1):
+            return .object(["commands": .array(Self.commands.map { .object(["command": .string($0.0), "does": .string($0.1)]) })])
+
+        case ("stats", 1):
+            let state = await s.state
+            var byStatus: [String: JSONValue] = [:]
+            for st in ThreadStatus.allCases { byStatus[st.rawValue] = .number(0) }
+            for (st, n) in engine.inbox.countsByStatus() { byStatus[st.rawValue] = .number(Double(n)) }
+            var byPresence: [String: JSONValue] = [:]
+            for p in Presence.allCases { byPresence[p.rawValue] = .number(0) }
+            for c in state.contacts.values { byPresence[c.presence.rawValue] = .number((byPresence[c.presence.rawValue]?.number ?? 0) + 1) }
+            let queues = state.board.teams.values.reduce(into: [String: JSONValue]()) { $0[$1.team.name] = .number(Double($1.queue.count)) }
+            let mem = ProcessMemory.residentBytes()
+            let threadCount = await s.threadCount
+            return .object([
+                "threads": .number(Double(threadCount)),
+                "threads_by_status": .object(byStatus),
+                "agents_by_presence": .object(byPresence),
+                "queue_depths": .object(queues),
+                "overdue": .number(Double(engine.inbox.overdueCount(at: engine.clock.now()))),
+                "events_per_second": .number((engine.eventRate() * 10).rounded() / 10),
+                "events_committed": .number(Double(engine.committedEvents)),
+                "last_seq": .number(Double(engine.journal.lastAssignedSeq)),
+                "bus_subscribers": .number(Double(engine.bus.subscriberCount)),
+                "memory_rss_bytes": .number(Double(mem)),
+                "memory_rss_per_thread_bytes": .number(threadCount > 0 ? (Double(mem) / Double(threadCount)).rounded() : 0),
+                "uptime_seconds": .number(engine.clock.now().timeIntervalSince(engine.startedAt).rounded()),
+            ])
+
+        case ("agents", 1):
+            let state = await s.state
+            let list = state.contacts.values.sorted { $0.name < $1.name }.map { c -> JSONValue in
+                agentSummary(c, state)
+            }
+            return .object(["agents": .array(list)])
+
+        case ("agent", 2):
+            let id = try contactID(w[1])
+            let state = await s.state
+            guard let c = state.contacts[id], let a = await s.agentState(id) else { throw EngineError.notFound("agent", w[1]) }
+            var o = agentSummary(c, state).objectValue!
+            o["assigned_total"] = .number(Double(a.assignedTotal))
+            o["moved_away"] = .number(Double(a.movedAway))
+            o["messages_sent"] = .number(Double(a.messagesSent))
+            o["skills"] = .array(c.skills.map(JSONValue.string))
+            o["teams"] = .array(c.teams.map { .string(state.teams[$0]?.name ?? $0.description) })
+            o["open_threads"] = .array((state.board.agents[id]?.open ?? []).map { .string($0.description) }.sorted { ($0.stringValue ?? "") < ($1.stringValue ?? "") })
+            return .object(["agent": .object(o)])
+
+        case ("thread", 2):
+            guard let id = ThreadID(w[1]) else { throw EngineError.invalid("'\(w[1])' is not a thread id") }
+            guard let v = await s.thread(id) else { throw EngineError.notFound("thread", w[1]) }
+            return .object(["thread": try Self.json(v.header), "messages": try Self.json(v.messages)])
+
+        case ("queues", 1):
+            let state = await s.state
+            let list = state.board.teams.values.sorted { $0.team.name < $1.team.name }.map { t -> JSONValue in
+                .object(["team_id": .string(t.team.id.description), "team": .string(t.team.name),
+                         "depth": .number(Double(t.queue.count)),
+                         "threads": .array(t.queue.prefix(100).map { .string($0.description) })])
+            }
+            return .object(["queues": .array(list)])
+
+        case ("rebalance", 3) where w[1] == "agent":
+            let report = try await s.rebalance(agent: try contactID(w[2]))
+            if let seq = report.seq { try await engine.durable(seq) }
+            return rebalanceJSON(report)
+
+        case ("rebalance", 3) where w[1] == "team":
+            let state = await s.state
+            guard let id = TeamID(w[2]) ?? state.board.teamID(named: w[2]) else { throw EngineError.notFound("team", w[2]) }
+            let report = try await s.rebalance(team: id)
+            if let seq = report.seq { try await engine.durable(seq) }
+            return rebalanceJSON(report)
+
+        case ("presence", 3):
+            guard let p = Presence(rawValue: w[2].lowercased()) else {
+                throw EngineError.invalid("presence must be one of: \(Presence.allowedValues.joined(separator: ", "))")
+            }
+            let events = try await s.setPresence(try contactID(w[1]), p)
+            if let last = events.last?.seq { try await engine.durable(last) }
+            return .object(["presence": .string(p.rawValue), "events": .number(Double(events.count)),
+                            "seq": events.last.map { .number(Double($0.seq)) } ?? .null])
+
+        case ("snapshot", 1):
+            guard let snapshot else { throw EngineError(.unavailable, "this engine keeps no snapshots (in-memory journal)") }
+            return .object(["snapshot": try await snapshot()])
+
+        case ("clock", 1):
+            return .object(["now": .string(engine.clock.now().iso8601), "simulated": .bool(simulatedClock != nil)])
+
+        case ("clock", 3) where w[1] == "advance":
+            guard let clock = simulatedClock else {
+                throw EngineError(.unavailable, "the clock is real; start with 'serve --simulated-clock' to move it")
+            }
+            guard let seconds = DurationText.seconds(w[2]) else {
+                throw EngineError.invalid("'\(w[2])' is not a duration such as 90m, 5h or 2d")
+            }
+            return .object(["now": .string(clock.advance(by: seconds).iso8601), "simulated": .bool(true)])
+
+        default:
+            if Self.commands.contains(where: { $0.0.split(separator: " ").first.map(String.init) == command }) {
+                throw EngineError.invalid("wrong arguments for '\(command)'; try 'help'")
+            }
+            throw EngineError.invalid("unknown command '\(command)'; try 'help'")
+        }
+    }
+
+    private func contactID(_ text: String) throws -> ContactID {
+        guard let id = ContactID(text) else { throw EngineError.invalid("'\(text)' is not a contact id") }
+        return id
+    }
+
+    private func agentSummary(_ c: Contact, _ state: EngineState) -> JSONValue {
+        let load = state.board.agents[c.id]?.load ?? 0
+        return .object([
+            "id": .string(c.id.description), "name": .string(c.name), "role": .string(c.role.rawValue),
+            "presence": .string(c.presence.rawValue), "open_threads": .number(Double(load)),
+            "max_open_threads": .number(Double(c.maxOpenThreads)),
+        ])
+    }
+
+    private func rebalanceJSON(_ r: RebalanceReport) -> JSONValue {
+        .object([
+            "moved": .number(Double(r.moves.filter { $0.to != nil }.count)),
+            "queued": .number(Double(r.moves.filter { $0.to == nil }.count)),
+            "seq": r.seq.map { .number(Double($0)) } ?? .null,
+            "engine_microseconds": .number((Double(r.nanoseconds) / 100).rounded() / 10),
+        ])
+    }
+
+    static func json(_ value: some Encodable) throws -> JSONValue {
+        let data = try ContractJSON.encoder().encode(value)
+        return try JSONDecoder().decode(JSONValue.self, from: data)
+    }
+}
+
+extension JSONValue {
+    var number: Double? { if case .number(let n) = self { n } else { nil } }
+}
+
+/// Reads this process's resident memory.
+public enum ProcessMemory {
+    public static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return 0 }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
+    }
+}

@@ -1,0 +1,120 @@
+import CommHubDomain
+import CommHubEngine
+import CommHubStore
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// Everything `commhub serve` needs to know.
+public struct ServeOptions: Sendable {
+    public var dataDirectory: String
+    public var httpHost = "127.0.0.1"
+    public var httpPort = 8080
+    /// Default: `<data>/admin.sock`.
+    public var adminSocket: String?
+    public var simulatedClock = false
+    /// nil: seed the demo company only when the data directory is new.
+    public var demo: Bool?
+    /// Snapshot when this much time passed and something changed…
+    public var snapshotInterval: Duration = .seconds(300)
+    /// …or as soon as this many events were journaled since the last one.
+    public var snapshotEveryEvents: UInt64 = 1_000_000
+    public var keepSnapshots = 3
+    public var syncMode: SyncMode = .full
+    /// Called once HTTP listens, with its port (tests use port 0).
+    public var onReady: (@Sendable (Int) async -> Void)?
+
+    public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
+
+    public var adminSocketPath: String { adminSocket ?? (dataDirectory as NSString).appendingPathComponent("admin.sock") }
+    public var storeDirectory: String { (dataDirectory as NSString).appendingPathComponent("lmdb") }
+}
+
+/// `commhub serve`: restore, then serve HTTP and the admin socket until
+/// SIGTERM/SIGINT; on the way out HTTP stops first, then the admin socket,
+/// then a final snapshot is written and the journal closed.
+public enum CommHubServe {
+    public static func run(_ o: ServeOptions, logger: Logger) async throws {
+        try FileManager.default.createDirectory(atPath: o.dataDirectory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let isNew = !FileManager.default.fileExists(atPath: o.storeDirectory)
+        let simulated = o.simulatedClock ? SimulatedClock(start: Date()) : nil
+        let clock: any EngineClock = simulated ?? SystemClock()
+        var journalOptions = JournalOptions()
+        journalOptions.syncMode = o.syncMode
+        let durable = try DurableEngine(directory: o.storeDirectory, clock: clock, options: journalOptions,
+                                        keepSnapshots: o.keepSnapshots, logger: logger)
+        let engine = durable.engine
+        if o.demo ?? isNew, await engine.supervisor.threadCount == 0 {
+            try await DemoCompany.seed(engine)
+            let count = await engine.supervisor.threadCount
+            logger.info("demo company seeded", metadata: ["engine.threads": "\(count)"])
+        }
+        let console = AdminConsole(engine: engine, simulatedClock: simulated) {
+            let info = try await durable.snapshot()
+            return .object(["id": .number(Double(info.id)), "start_seq": .number(Double(info.startSeq)),
+                            "end_seq": .number(Double(info.endSeq)), "records": .number(Double(info.recordCount)),
+                            "bytes": .number(Double(info.byteCount))])
+        }
+        let admin = AdminSocketService(path: o.adminSocketPath, console: console, logger: logger)
+        let snapshots = SnapshotScheduler(durable: durable, interval: o.snapshotInterval,
+                                          everyEvents: o.snapshotEveryEvents, logger: logger)
+        let adminPath = o.adminSocketPath
+        let http = buildHTTPApplication(engine: engine, restore: durable.restoreReport, host: o.httpHost,
+                                        port: o.httpPort, logger: logger) { port in
+            let line = "CommHub serving http://\(o.httpHost):\(port)  admin socket \(adminPath)  data \(o.dataDirectory)\n"
+            FileHandle.standardOutput.write(Data(line.utf8))
+            await o.onReady?(port)
+        }
+        // Services stop in reverse order: HTTP first, the journal's snapshots last.
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: snapshots), .init(service: admin), .init(service: http)],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            logger.error("service failed", metadata: ["error": "\(error)"])
+            await durable.shutdown()
+            throw error
+        }
+        await durable.shutdown()
+        logger.info("stopped cleanly")
+    }
+}
+
+/// Takes snapshots periodically (time and journal-size triggers).
+struct SnapshotScheduler: Service {
+    let durable: DurableEngine
+    let interval: Duration
+    let everyEvents: UInt64
+    let logger: Logger
+
+    func run() async throws {
+        // Cancelled (sleep throws) as soon as graceful shutdown begins.
+        try? await cancelWhenGracefulShutdown { await loop() }
+    }
+
+    private func loop() async {
+        var lastSeq = durable.writer.lastAssignedSeq
+        var lastAt = ContinuousClock.now
+        let tick = min(interval, .seconds(1))
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: tick)
+            } catch {
+                return
+            }
+            let seq = durable.writer.lastAssignedSeq
+            let due = (seq > lastSeq && ContinuousClock.now - lastAt >= interval) || seq - lastSeq >= everyEvents
+            guard due else { continue }
+            do {
+                try await durable.snapshot()
+                lastSeq = seq
+                lastAt = ContinuousClock.now
+            } catch {
+                logger.error("periodic snapshot failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
