@@ -18,7 +18,7 @@ public struct SystemClock: EngineClock {
 public final class SimulatedClock: EngineClock {
     private let current: Mutex<Date>
 
-    public init(start: Date = Date(timeIntervalSince1970: 1_795_600_800)) { // 2026-11-25T08:00:00Z
+    public init(start: Date = Date(timeIntervalSince1970: 1_795_600_800)) { // 2026-11-25T10:00:00Z (11:00 in Amsterdam)
         current = Mutex(start)
     }
 

@@ -11,10 +11,10 @@ public struct PhoneNumber: Hashable, Sendable, Codable, CustomStringConvertible 
         var digits = ""
         digits.reserveCapacity(16)
         var leadingPlus = false
-        for (i, ch) in text.enumerated() {
+        for ch in text {
             if ch.isASCII, ch.isNumber {
                 digits.append(ch)
-            } else if ch == "+" && digits.isEmpty && i < 3 {
+            } else if ch == "+" && digits.isEmpty && !leadingPlus {
                 leadingPlus = true
             } else if " -().\u{00A0}/".contains(ch) || (ch == ":" && digits.isEmpty) {
                 continue

@@ -63,6 +63,10 @@ public enum EngineEvent: Codable, Sendable, Hashable {
     case threadsRebalanced(moves: [ThreadMove], reason: String)
     case taskUpserted(InternalTask)
     case templateUpserted(Template)
+    case tokenIssued(APIToken)
+    case tokenRevoked(token: TokenID, at: Date)
+    /// A mutation made through the API or the admin socket, for the audit trail.
+    case audited(AuditEntry)
 
     /// A short name for logs, metrics and the admin socket.
     public var name: String {
@@ -84,6 +88,9 @@ public enum EngineEvent: Codable, Sendable, Hashable {
         case .threadsRebalanced: "thread.rebalanced"
         case .taskUpserted: "task.upserted"
         case .templateUpserted: "template.upserted"
+        case .tokenIssued: "token.issued"
+        case .tokenRevoked: "token.revoked"
+        case .audited: "audit.recorded"
         }
     }
 }

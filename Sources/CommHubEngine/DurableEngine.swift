@@ -64,7 +64,7 @@ public final class DurableEngine: Sendable {
             self.writer = writer
             self.keepSnapshots = keepSnapshots
             self.logger = logger
-            self.engine = Engine(restored: restored, journal: writer, relay: relay, clock: clock,
+            self.engine = Engine(restored: restored, journal: writer, relay: relay, bodies: writer, clock: clock,
                                  configuration: configuration, logger: logger)
             let ms = Int((ContinuousClock.now - started).nanoseconds / 1_000_000)
             restoreReport = RestoreReport(snapshotID: used?.id, snapshotStartSeq: startSeq, snapshotsSkipped: skipped,
@@ -131,10 +131,12 @@ public final class DurableEngine: Sendable {
             }
             try put(.supervisor, SupervisorImage(state: sources.state, startSeq: startSeq, watermark: sources.watermark))
             var endSeq = max(startSeq, sources.watermark)
-            for t in sources.threads {
+            for (i, t) in sources.threads.enumerated() {
                 let s = await t.state
                 endSeq = max(endSeq, s.lastSeq)
                 try put(.thread, s)
+                // Back-pressure: let the writer thread catch up instead of buffering the whole snapshot.
+                if i % 20_000 == 19_999 { try await out.waitForChunks() }
             }
             for a in sources.agents {
                 let s = await a.state

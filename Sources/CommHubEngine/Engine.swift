@@ -14,19 +14,21 @@ public final class Engine: Sendable {
     public let journal: any EventJournal
     public let clock: any EngineClock
     public let configuration: EngineConfiguration
+    public let bodies: any BodyReader
     public let startedAt: Date
     private let committed = CommitCounter()
     private let rateSample: Mutex<(at: ContinuousClock.Instant, total: UInt64, rate: Double)>
 
     /// Builds an engine from a restored state. `relay` must be the relay the
     /// journal calls after each commit.
-    public init(restored: RestoredEngine, journal: any EventJournal, relay: CommitRelay, clock: any EngineClock,
-                configuration: EngineConfiguration = EngineConfiguration(), logger: Logger) {
+    public init(restored: RestoredEngine, journal: any EventJournal, relay: CommitRelay, bodies: any BodyReader,
+                clock: any EngineClock, configuration: EngineConfiguration = EngineConfiguration(), logger: Logger) {
         let inbox = InboxIndex()
         let bus = EventBus()
         self.inbox = inbox
         self.bus = bus
         self.journal = journal
+        self.bodies = bodies
         self.clock = clock
         self.configuration = configuration
         self.startedAt = clock.now()
@@ -34,7 +36,9 @@ public final class Engine: Sendable {
         self.supervisor = Supervisor(restored: restored, journal: journal, clock: clock,
                                      configuration: configuration, logger: logger)
         Self.seed(inbox, from: restored)
+        let memoryBodies = bodies as? MemoryBodies
         relay.connect { [committed] batch in
+            memoryBodies?.file(batch)
             inbox.apply(batch)
             bus.publish(batch)
             committed.add(batch.count)
@@ -46,7 +50,7 @@ public final class Engine: Sendable {
                                 logger: Logger = Logger(label: "commhub.engine")) -> Engine {
         let relay = CommitRelay()
         let journal = MemoryJournal(onCommit: relay.deliver)
-        return Engine(restored: RestoredEngine(), journal: journal, relay: relay, clock: clock,
+        return Engine(restored: RestoredEngine(), journal: journal, relay: relay, bodies: MemoryBodies(), clock: clock,
                       configuration: configuration, logger: logger)
     }
 

@@ -29,12 +29,21 @@ public struct EngineState: Sendable {
     public var index = MatchIndex()
     public var external: [ExternalKey: MessageRef] = [:]
     public var messageThread: [MessageID: ThreadID] = [:]
+    /// Outgoing messages not yet delivered (pending, sent, failed, bounced):
+    /// the outbox the channel gateways work from.
+    public var outbox: [MessageID: (thread: ThreadID, status: DeliveryStatus)] = [:]
     public var tasks: [TaskID: InternalTask] = [:]
     public var templates: [TemplateID: Template] = [:]
+    public var tokens: [TokenID: APIToken] = [:]
+    public var tokenByHash: [String: TokenID] = [:]
+    /// The audit trail, oldest first.
+    public var audit: [AuditEntry] = []
     public var lastSeq: UInt64 = 0
     public var eventsApplied: UInt64 = 0
 
     public init() {}
+
+    public static func inOutbox(_ s: DeliveryStatus) -> Bool { s == .pending || s == .sent || s == .failed || s == .bounced }
 
     public mutating func apply(_ e: SequencedEvent) {
         lastSeq = max(lastSeq, e.seq)
@@ -61,17 +70,32 @@ public struct EngineState: Sendable {
         case .messageAdded(let m, _, _):
             index.apply(e.event)
             messageThread[m.id] = m.threadID
+            if m.messageType == .outgoing, Self.inOutbox(m.deliveryStatus) { outbox[m.id] = (m.threadID, m.deliveryStatus) }
             if let ext = m.externalMessageID, let ch = m.channelID {
                 external[ExternalKey(channel: ch, externalID: ext)] = MessageRef(thread: m.threadID, message: m.id, seq: e.seq)
             }
-        case .deliveryStatusChanged:
-            break
+        case .deliveryStatusChanged(let m, let t, let status, _):
+            if outbox[m] != nil || messageThread[m] != nil, Self.inOutbox(status) {
+                if outbox[m] != nil { outbox[m] = (t, status) }
+            } else {
+                outbox[m] = nil
+            }
         case .threadAssigned, .threadsRebalanced:
             board.apply(e.event)
         case .taskUpserted(let t):
             tasks[t.id] = t
         case .templateUpserted(let t):
             templates[t.id] = t
+        case .tokenIssued(let t):
+            tokens[t.id] = t
+            if t.revokedAt == nil { tokenByHash[t.secretHash] = t.id }
+        case .tokenRevoked(let id, let at):
+            if let t = tokens[id] {
+                tokens[id]!.revokedAt = at
+                tokenByHash[t.secretHash] = nil
+            }
+        case .audited(let entry):
+            audit.append(entry)
         }
     }
 }

@@ -243,6 +243,13 @@ public final class InboxIndex: Sendable {
         }
     }
 
+    /// The team and assignee of a thread as committed (for event filtering).
+    public func scope(of thread: ThreadID) -> (team: TeamID?, assignee: ContactID?)? {
+        state.withLock { s in
+            s.rowOf[thread].map { (s.rows[Int($0)].team, s.rows[Int($0)].assignee) }
+        }
+    }
+
     /// Threads per status, for stats.
     public func countsByStatus() -> [ThreadStatus: Int] {
         state.withLock { s in

@@ -23,6 +23,8 @@ public struct SupervisorImage: Codable, Sendable {
     public var orders: [Order]
     public var tasks: [InternalTask]
     public var templates: [Template]
+    public var tokens: [APIToken]?
+    public var audit: [AuditEntry]?
     public var assignments: [Assignment]
     /// Queued threads per team, in queue order.
     public var queues: [TeamID: [ThreadID]]
@@ -39,6 +41,8 @@ public struct SupervisorImage: Codable, Sendable {
         orders = Array(s.index.orders.values)
         tasks = Array(s.tasks.values)
         templates = Array(s.templates.values)
+        tokens = Array(s.tokens.values)
+        audit = s.audit
         var teamOf = s.board.team
         assignments = s.board.assignee.map { (t, a) in
             Assignment(thread: t, team: teamOf.removeValue(forKey: t), agent: a)
@@ -62,11 +66,14 @@ extension EngineState {
         apply(.routingRulesChanged(image.rules))
         for t in image.tasks { apply(.taskUpserted(t)) }
         for t in image.templates { apply(.templateUpserted(t)) }
+        for t in image.tokens ?? [] { apply(.tokenIssued(t)) }
+        s.audit = image.audit ?? []
         for t in threads.values {
             s.index.restore(t.header)
             s.board.apply(.threadOpened(t.header))
             for (m, seq) in zip(t.messages, t.messageSeqs) {
                 s.messageThread[m.id] = m.threadID
+                if m.messageType == .outgoing, EngineState.inOutbox(m.deliveryStatus) { s.outbox[m.id] = (m.threadID, m.deliveryStatus) }
                 if let ext = m.externalMessageID, let ch = m.channelID {
                     s.external[ExternalKey(channel: ch, externalID: ext)] = MessageRef(thread: m.threadID, message: m.id, seq: seq)
                 }

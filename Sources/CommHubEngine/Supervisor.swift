@@ -384,6 +384,49 @@ public actor Supervisor {
         commit([.templateUpserted(t)]).last!.seq
     }
 
+    // MARK: Tokens and audit
+
+    public func issueToken(_ t: APIToken) throws -> UInt64 {
+        if let c = t.contactID, state.contacts[c] == nil { throw EngineError.notFound("contact", c) }
+        guard state.tokenByHash[t.secretHash] == nil else { throw EngineError(.conflict, "token already exists") }
+        return commit([.tokenIssued(t)]).last!.seq
+    }
+
+    public func revokeToken(_ id: TokenID) throws -> UInt64 {
+        guard let t = state.tokens[id] else { throw EngineError.notFound("token", id) }
+        guard t.revokedAt == nil else { throw EngineError(.conflict, "token \(id) is already revoked") }
+        return commit([.tokenRevoked(token: id, at: clock.now())]).last!.seq
+    }
+
+    /// The live token with this secret hash, and its person.
+    public func authenticate(secretHash: String) -> (APIToken, Contact?)? {
+        guard let id = state.tokenByHash[secretHash], let t = state.tokens[id], t.revokedAt == nil else { return nil }
+        return (t, t.contactID.flatMap { state.contacts[$0] })
+    }
+
+    /// Records an audit entry; returns its sequence number (acknowledge after it).
+    @discardableResult
+    public func audit(_ entry: AuditEntry) -> UInt64 {
+        commit([.audited(entry)]).last!.seq
+    }
+
+    public func auditTrail(entity: String?, entityID: String?, actor: ContactID?, since: Date?, limit: Int, after: Int) -> (entries: [AuditEntry], next: Int?) {
+        var out: [AuditEntry] = []
+        var i = after
+        let all = state.audit
+        while i < all.count {
+            let e = all[i]
+            i += 1
+            if let entity, e.entity != entity { continue }
+            if let entityID, e.entityID != entityID { continue }
+            if let actor, e.actorContactID != actor { continue }
+            if let since, e.at < since { continue }
+            out.append(e)
+            if out.count == limit { return (out, i < all.count ? i : nil) }
+        }
+        return (out, nil)
+    }
+
     // MARK: Views
 
     public func thread(_ id: ThreadID) async -> ThreadView? {

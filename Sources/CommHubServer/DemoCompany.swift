@@ -110,7 +110,8 @@ public enum DemoCompany {
             let (subject, template) = texts[i % texts.count]
             let orderIndex = customers.firstIndex(of: customer)! % 100
             let body = template.contains("%02d") ? String(format: template, orderIndex) : template
-            let ageMinutes = Double(rng.next() % (3 * 24 * 60))
+            // Spread over the last three days, oldest first, so each thread's messages are in order.
+            let ageMinutes = Double(threads - i) * (3 * 24 * 60) / Double(threads) + Double(rng.next() % 10)
             let received = now.addingTimeInterval(-ageMinutes * 60)
             var m = InboundMessage(channelID: channel.id, externalMessageID: "demo-\(i)",
                                    senderExternal: ExternalParty(name: customer.name), subject: nil,

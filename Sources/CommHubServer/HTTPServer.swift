@@ -1,23 +1,44 @@
 import CommHubDomain
 import CommHubEngine
+import CommHubStore
 import Foundation
 import Hummingbird
+import HummingbirdWebSocket
 import Logging
 import NIOCore
+import Prometheus
 
-/// Builds the HTTP application. This first cut serves `/healthz`; the API of
-/// API.md is added on the same router.
-public func buildHTTPApplication(engine: Engine, restore: DurableEngine.RestoreReport?, host: String, port: Int,
+/// HTTP settings of `serve`.
+public struct HTTPOptions: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 8080
+    /// Requests per second per token (sustained) and burst.
+    public var tokenRate: Double = 200
+    public var tokenBurst: Double = 400
+    /// Requests per second per client address (before authentication) and burst.
+    public var addressRate: Double = 400
+    public var addressBurst: Double = 800
+    public init() {}
+}
+
+/// Builds the HTTP application: `/healthz`, `/metrics`, the `/api` of
+/// API.md behind bearer tokens and rate limits, and the `/api/events`
+/// WebSocket.
+public func buildHTTPApplication(engine: Engine, durable: DurableEngine?, secrets: SecretBox, options: HTTPOptions,
                                  logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
     -> some ApplicationProtocol {
-    let router = Router()
+    let router = Router(context: APIContext.self)
+    router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: ErrorMiddleware())
+    let metrics = EngineMetrics(engine: engine, journal: durable?.writer)
+
     router.get("/healthz") { _, _ -> Response in
         var fields: [String: JSONValue] = [
             "status": .string("ok"),
             "last_seq": .number(Double(engine.journal.lastAssignedSeq)),
             "threads": .number(Double(engine.inbox.count)),
         ]
-        if let r = restore {
+        if let r = durable?.restoreReport {
             fields["restore"] = .object([
                 "snapshot_id": r.snapshotID.map { .number(Double($0)) } ?? .null,
                 "replayed_events": .number(Double(r.replayedEvents)),
@@ -25,12 +46,75 @@ public func buildHTTPApplication(engine: Engine, restore: DurableEngine.RestoreR
                 "milliseconds": .number(Double(r.milliseconds)),
             ])
         }
-        let data = try JSONEncoder().encode(JSONValue.object(fields))
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        return try JSONResponse.make(JSONValue.object(fields))
     }
+    router.get("/metrics") { _, _ -> Response in
+        Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: await metrics.render())))
+    }
+
+    let api = CommHubAPI(engine: engine, secrets: secrets, logger: logger)
+    let group = router.group("api")
+        .add(middleware: RateLimitMiddleware(perToken: RateLimiter(ratePerSecond: options.tokenRate, burst: options.tokenBurst),
+                                             perAddress: RateLimiter(ratePerSecond: options.addressRate, burst: options.addressBurst)))
+        .add(middleware: AuthMiddleware(supervisor: engine.supervisor))
+    api.register(on: group)
+
+    let wsRouter = Router(context: EventsContext.self)
+    EventStream(engine: engine, journal: durable?.writer, logger: logger).register(on: wsRouter)
+
     return Application(
         router: router,
-        configuration: .init(address: .hostname(host, port: port), serverName: "CommHub"),
-        onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
+        server: .http1WebSocketUpgrade(webSocketRouter: wsRouter),
+        configuration: .init(address: .hostname(options.host, port: options.port), serverName: "CommHub"),
+        onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? options.port) },
         logger: logger)
+}
+
+/// `/metrics` in Prometheus text format: engine and journal figures read at scrape time.
+final class EngineMetrics: Sendable {
+    let engine: Engine
+    let journal: JournalWriter?
+    let registry = PrometheusCollectorRegistry()
+    let threads: Gauge
+    let committed: Gauge
+    let lastSeq: Gauge
+    let subscribers: Gauge
+    let rss: Gauge
+    let batches: Gauge
+    let avgBatch: Gauge
+    let byStatus: [ThreadStatus: Gauge]
+
+    init(engine: Engine, journal: JournalWriter?) {
+        self.engine = engine
+        self.journal = journal
+        threads = registry.makeGauge(name: "commhub_threads", help: "Threads in the engine")
+        committed = registry.makeGauge(name: "commhub_events_committed", help: "Events committed since start")
+        lastSeq = registry.makeGauge(name: "commhub_journal_last_seq", help: "Last journal sequence number")
+        subscribers = registry.makeGauge(name: "commhub_event_subscribers", help: "Event bus subscribers")
+        rss = registry.makeGauge(name: "commhub_resident_memory_bytes", help: "Resident memory of the process")
+        batches = registry.makeGauge(name: "commhub_journal_batches_committed", help: "Group commits since start")
+        avgBatch = registry.makeGauge(name: "commhub_journal_average_batch_events", help: "Events per group commit")
+        var s: [ThreadStatus: Gauge] = [:]
+        for st in ThreadStatus.allCases {
+            s[st] = registry.makeGauge(name: "commhub_threads_by_status", labels: [("status", st.rawValue)],
+                                       help: "Threads by status")
+        }
+        byStatus = s
+    }
+
+    func render() async -> [UInt8] {
+        threads.set(Double(engine.inbox.count))
+        committed.set(Double(engine.committedEvents))
+        lastSeq.set(Double(engine.journal.lastAssignedSeq))
+        subscribers.set(Double(engine.bus.subscriberCount))
+        rss.set(Double(ProcessMemory.residentBytes()))
+        if let stats = journal?.stats {
+            batches.set(Double(stats.batchesCommitted))
+            avgBatch.set(stats.averageBatchSize)
+        }
+        let counts = engine.inbox.countsByStatus()
+        for (st, g) in byStatus { g.set(Double(counts[st] ?? 0)) }
+        return registry.emitToBuffer()
+    }
 }

@@ -9,8 +9,7 @@ import ServiceLifecycle
 /// Everything `commhub serve` needs to know.
 public struct ServeOptions: Sendable {
     public var dataDirectory: String
-    public var httpHost = "127.0.0.1"
-    public var httpPort = 8080
+    public var http = HTTPOptions()
     /// Default: `<data>/admin.sock`.
     public var adminSocket: String?
     public var simulatedClock = false
@@ -51,6 +50,14 @@ public enum CommHubServe {
             let count = await engine.supervisor.threadCount
             logger.info("demo company seeded", metadata: ["engine.threads": "\(count)"])
         }
+        let secrets = try SecretBox.load(dataDirectory: o.dataDirectory)
+        if let token = try await AdminBootstrap.ensure(engine, logger: logger) {
+            FileHandle.standardOutput.write(Data("""
+            First admin token (shown once, only its hash is kept; set COMMHUB_ADMIN_TOKEN to choose your own):
+              \(token)
+
+            """.utf8))
+        }
         let console = AdminConsole(engine: engine, simulatedClock: simulated) {
             let info = try await durable.snapshot()
             return .object(["id": .number(Double(info.id)), "start_seq": .number(Double(info.startSeq)),
@@ -61,9 +68,9 @@ public enum CommHubServe {
         let snapshots = SnapshotScheduler(durable: durable, interval: o.snapshotInterval,
                                           everyEvents: o.snapshotEveryEvents, logger: logger)
         let adminPath = o.adminSocketPath
-        let http = buildHTTPApplication(engine: engine, restore: durable.restoreReport, host: o.httpHost,
-                                        port: o.httpPort, logger: logger) { port in
-            let line = "CommHub serving http://\(o.httpHost):\(port)  admin socket \(adminPath)  data \(o.dataDirectory)\n"
+        let http = buildHTTPApplication(engine: engine, durable: durable, secrets: secrets, options: o.http,
+                                        logger: logger) { port in
+            let line = "CommHub serving http://\(o.http.host):\(port)  admin socket \(adminPath)  data \(o.dataDirectory)\n"
             FileHandle.standardOutput.write(Data(line.utf8))
             await o.onReady?(port)
         }

@@ -41,8 +41,8 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "commhub")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         var o = ServeOptions(dataDirectory: dataOptions.data)
-        o.httpHost = httpHost
-        o.httpPort = httpPort
+        o.http.host = httpHost
+        o.http.port = httpPort
         o.adminSocket = adminSocket
         o.demo = demo ? true : (noDemo ? false : nil)
         o.simulatedClock = simulatedClock

@@ -1,0 +1,186 @@
+import CommHubDomain
+import CommHubEngine
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// Who is calling: the token and, for person tokens, the person.
+public struct Identity: Sendable, Hashable {
+    public var token: APIToken
+    public var contact: Contact?
+
+    public var role: ContactRole? { contact?.role }
+    public var contactID: ContactID? { contact?.id }
+    public var isGateway: Bool { token.kind == .gateway }
+}
+
+/// The request context of the API: the caller's identity (set by the
+/// authentication middleware) and the request id.
+public struct APIContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var identity: Identity?
+    public var requestID: String
+    public var remoteAddress: String
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        identity = nil
+        requestID = ""
+        remoteAddress = source.channel.remoteAddress?.ipAddress ?? source.channel.remoteAddress?.description ?? "local"
+    }
+
+    /// Largest accepted request body; larger ones get 413.
+    public var maxUploadSize: Int { APIContext.maxBody }
+    public static let maxBody = 2 * 1024 * 1024
+
+    /// The identity, or 401 (the auth middleware guarantees it on /api).
+    public func caller() throws -> Identity {
+        guard let identity else { throw APIError.unauthorized("missing bearer token") }
+        return identity
+    }
+}
+
+/// An API error: status, a stable code and a message a person can act on.
+/// Rendered as `{"error": {"code": "...", "message": "..."}}`.
+public struct APIError: HTTPResponseError, Sendable {
+    public let status: HTTPResponse.Status
+    public let code: String
+    public let message: String
+    public var headers: HTTPFields = [:]
+
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String, headers: HTTPFields = [:]) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+    }
+
+    public static func badRequest(_ m: String) -> APIError { APIError(.badRequest, "invalid_request", m) }
+    public static func notFound(_ m: String) -> APIError { APIError(.notFound, "not_found", m) }
+    public static func forbidden(_ m: String) -> APIError { APIError(.forbidden, "forbidden", m) }
+    public static func unauthorized(_ m: String) -> APIError {
+        APIError(.unauthorized, "unauthorized", m, headers: [.wwwAuthenticate: "Bearer"])
+    }
+    public static func conflict(_ m: String) -> APIError { APIError(.conflict, "conflict", m) }
+
+    public init(_ e: EngineError) {
+        switch e.code {
+        case .notFound: self.init(.notFound, "not_found", e.message)
+        case .invalid: self.init(.unprocessableContent, "invalid", e.message)
+        case .conflict: self.init(.conflict, "conflict", e.message)
+        case .unavailable: self.init(.serviceUnavailable, "unavailable", e.message)
+        }
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let body = JSONValue.object(["error": .object(["code": .string(code), "message": .string(message)])])
+        var response = try JSONResponse.make(body, status: status)
+        for field in headers { response.headers.append(field) }
+        return response
+    }
+}
+
+/// Encodes responses with the contract's conventions.
+public enum JSONResponse {
+    public static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try ContractJSON.encoder().encode(value)
+        return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// `{"items": [...], "next_cursor": ...}`
+    public static func list(_ items: some Encodable, next: String?) throws -> Response {
+        try make(ListPage(items: items, nextCursor: next))
+    }
+
+    struct ListPage<Items: Encodable>: Encodable {
+        var items: Items
+        var nextCursor: String?
+        enum CodingKeys: String, CodingKey { case items, nextCursor }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(items, forKey: .items)
+            if let nextCursor { try c.encode(nextCursor, forKey: .nextCursor) } else { try c.encodeNil(forKey: .nextCursor) }
+        }
+    }
+}
+
+extension Request {
+    /// Decodes the JSON body strictly; errors name the bad field.
+    func decodeJSON<T: Decodable>(_ type: T.Type, context: APIContext) async throws -> T {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await body.collect(upTo: APIContext.maxBody)
+        } catch {
+            throw APIError(.contentTooLarge, "too_large", "request body is larger than \(APIContext.maxBody) bytes")
+        }
+        guard buffer.readableBytes > 0 else { throw APIError.badRequest("request body is empty; JSON expected") }
+        do {
+            return try ContractJSON.decoder().decode(T.self, from: Data(buffer: buffer))
+        } catch {
+            throw APIError(.badRequest, "invalid_json", ContractJSON.describe(error))
+        }
+    }
+
+    func query(_ name: String) -> String? {
+        uri.queryParameters.get(name)
+    }
+
+    /// A comma-separated enum filter (`status=open,escalated`).
+    func enumSet<E: ContractEnum>(_ name: String, _ type: E.Type) throws -> Set<E> {
+        guard let raw = query(name), !raw.isEmpty else { return [] }
+        var out = Set<E>()
+        for part in raw.split(separator: ",") {
+            guard let v = E(rawValue: String(part)) else {
+                throw APIError.badRequest("\(name): '\(part)' is not one of: \(E.allowedValues.joined(separator: ", "))")
+            }
+            out.insert(v)
+        }
+        return out
+    }
+
+    func uuidQuery<K>(_ name: String, _: K.Type) throws -> EntityID<K>? {
+        guard let raw = query(name), !raw.isEmpty else { return nil }
+        guard let id = EntityID<K>(raw) else { throw APIError.badRequest("\(name): '\(raw)' is not a UUID") }
+        return id
+    }
+
+    func limit() throws -> Int {
+        guard let raw = query("limit") else { return 50 }
+        guard let n = Int(raw), (1...500).contains(n) else { throw APIError.badRequest("limit must be a number from 1 to 500") }
+        return n
+    }
+
+    func boolQuery(_ name: String) throws -> Bool {
+        guard let raw = query(name) else { return false }
+        switch raw { case "true", "1": return true; case "false", "0": return false
+        default: throw APIError.badRequest("\(name) must be true or false") }
+    }
+}
+
+extension APIContext {
+    func id<K>(_ name: String, _: K.Type) throws -> EntityID<K> {
+        let raw = parameters.get(name) ?? ""
+        guard let id = EntityID<K>(raw) else { throw APIError.notFound("'\(raw)' is not a known id (ids are UUIDs)") }
+        return id
+    }
+}
+
+/// Runs engine calls and maps their errors to API errors.
+func mapped<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let e as EngineError {
+        throw APIError(e)
+    }
+}
+
+extension SocketAddress {
+    var ipAddress: String? {
+        switch self {
+        case .v4(let a): a.host
+        case .v6(let a): a.host
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import CommHubDomain
+import CommHubEngine
+import Foundation
+import Hummingbird
+import Logging
+
+/// The HTTP API of API.md. Handlers are thin: validate, check access, call
+/// the supervisor, wait until the journal holds the change, answer.
+public struct CommHubAPI: Sendable {
+    public let engine: Engine
+    public let secrets: SecretBox
+    public let logger: Logger
+
+    public init(engine: Engine, secrets: SecretBox, logger: Logger) {
+        self.engine = engine
+        self.secrets = secrets
+        self.logger = logger
+    }
+
+    var supervisor: Supervisor { engine.supervisor }
+
+    /// Registers every `/api` route on `group` (authentication already applied).
+    func register(on api: RouterGroup<APIContext>) {
+        registerThreads(api)
+        registerMessages(api)
+        registerTasks(api)
+        registerTemplates(api)
+        registerConfiguration(api)
+        registerIngest(api)
+        registerAudit(api)
+    }
+
+    // MARK: Shared helpers
+
+    func require(_ action: AccessPolicy.Action, _ context: APIContext) throws -> Identity {
+        let who = try context.caller()
+        guard let role = who.role else { throw APIError.forbidden("this token cannot do that") }
+        guard AccessPolicy.allows(role, action) else {
+            throw APIError.forbidden("role \(role.rawValue) may not \(Self.describe(action))")
+        }
+        return who
+    }
+
+    static func describe(_ a: AccessPolicy.Action) -> String {
+        switch a {
+        case .readThreads: "read threads"
+        case .writeThreads: "change threads"
+        case .reassignInTeam: "reassign threads"
+        case .reassignAnywhere: "reassign threads outside their teams"
+        case .readConfiguration: "read configuration"
+        case .writeConfiguration: "change configuration"
+        case .manageTokens: "manage tokens"
+        case .readAudit: "read the audit trail"
+        case .readAnalytics: "read analytics"
+        case .readAllAnalytics: "read analytics of other teams"
+        case .writeTasks: "change tasks"
+        case .writeTemplates: "change templates"
+        case .writeDirectory: "change the customer directory"
+        }
+    }
+
+    /// Whether `who` may see this thread.
+    func canSee(_ h: ThreadHeader, _ who: Identity) -> Bool {
+        guard let c = who.contact else { return false }
+        if AccessPolicy.seesAllThreads(c.role) { return true }
+        if h.assignedToContactID == c.id { return true }
+        return h.assignedTeamID.map(c.teams.contains) ?? false
+    }
+
+    /// The thread, or 404 (also when the caller may not see it: no existence leak).
+    func visibleThread(_ id: ThreadID, _ who: Identity) async throws -> ThreadView {
+        guard let v = await supervisor.thread(id), canSee(v.header, who) else {
+            throw APIError.notFound("no thread with id \(id)")
+        }
+        return v
+    }
+
+    /// Records an audit entry and acknowledges once it (and everything before it) is durable.
+    func audit(_ context: APIContext, _ action: String, _ entity: String, _ id: String,
+               before: (some Encodable)?, after: (some Encodable)?) async throws {
+        let who = context.identity
+        let entry = AuditEntry(at: engine.clock.now(), actorContactID: who?.contactID, actorTokenID: who?.token.id,
+                               action: action, entity: entity, entityID: id,
+                               before: try before.map(View.json), after: try after.map(View.json),
+                               requestID: context.requestID)
+        let seq = await supervisor.audit(entry)
+        try await durable(seq)
+    }
+
+    func durable(_ seq: UInt64) async throws {
+        do {
+            try await engine.durable(seq)
+        } catch {
+            logger.error("journal commit failed", metadata: ["error": "\(error)"])
+            throw APIError(.serviceUnavailable, "not_stored", "the change could not be stored: \(error)")
+        }
+    }
+
+    static let none: JSONValue? = nil
+}

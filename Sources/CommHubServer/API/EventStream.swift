@@ -1,0 +1,162 @@
+import CommHubDomain
+import CommHubEngine
+import CommHubStore
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+
+/// The request context of the WebSocket router.
+public struct EventsContext: RequestContext, WebSocketRequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public let webSocket: WebSocketHandlerReference<Self>
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        webSocket = .init()
+    }
+}
+
+/// `GET /api/events`: committed events as JSON frames
+/// `{"seq":N,"type":"message.created","data":{...}}`, filtered by what the
+/// token may see. The token comes in the `Authorization` header or as the
+/// first frame `{"token":"..."}` (browsers cannot set headers on a
+/// WebSocket). `?since=SEQ` first replays every visible event after SEQ —
+/// from the bus's memory, or from the journal when it is older — so a
+/// client that reconnects misses nothing.
+struct EventStream: Sendable {
+    let engine: Engine
+    let journal: JournalWriter?
+    let logger: Logger
+
+    func register(on router: Router<EventsContext>) {
+        router.ws("/api/events") { request, _ in
+            if let s = request.uri.queryParameters.get("since"), UInt64(s) == nil {
+                return .dontUpgrade
+            }
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            let request = context.request
+            var iterator = inbound.messages(maxSize: 16 * 1024).makeAsyncIterator()
+            var secret = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
+            if secret == nil, case .text(let first)? = try await iterator.next(),
+               let obj = try? JSONDecoder().decode([String: String].self, from: Data(first.utf8)) {
+                secret = obj["token"]
+            }
+            guard let secret, let (token, contact) = await engine.supervisor.authenticate(secretHash: TokenSecret.hash(secret)),
+                  token.kind == .person, let contact else {
+                try await outbound.write(.text(#"{"error":{"code":"unauthorized","message":"send a person's token in the Authorization header or as {\"token\":\"...\"}"}}"#))
+                try await outbound.close(.policyViolation, reason: "unauthorized")
+                return
+            }
+            let since = request.uri.queryParameters.get("since").flatMap(UInt64.init)
+            try await stream(to: outbound, contact: contact, since: since)
+        }
+    }
+
+    private func stream(to outbound: WebSocketOutboundWriter, contact: Contact, since: UInt64?) async throws {
+        let subscription = engine.bus.subscribe(since: since, capacity: 8192)
+        defer { subscription.cancel() }
+        var delivered = since ?? engine.bus.lastSeq
+        try await outbound.write(.text(#"{"type":"hello","seq":\#(delivered)}"#))
+        for await item in subscription {
+            switch item {
+            case .event(let e):
+                guard e.seq > delivered else { continue }
+                try await send(e, outbound, contact)
+                delivered = e.seq
+            case .resync(let from):
+                // Too far behind for memory: read what was missed from the journal.
+                guard let journal else {
+                    try await outbound.write(.text(#"{"type":"resync","from_seq":\#(from)}"#))
+                    continue
+                }
+                var missed: [SequencedEvent] = []
+                let upTo = engine.bus.lastSeq
+                try journal.replay(after: max(delivered, from - 1)) { e in
+                    if e.seq <= upTo { missed.append(e) }
+                }
+                for e in missed where e.seq > delivered {
+                    try await send(e, outbound, contact)
+                    delivered = e.seq
+                }
+            }
+        }
+    }
+
+    private func send(_ e: SequencedEvent, _ outbound: WebSocketOutboundWriter, _ contact: Contact) async throws {
+        guard let frame = await frame(for: e, contact: contact) else { return }
+        let e2 = JSONEncoder()
+        e2.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        try await outbound.write(.text(String(decoding: try e2.encode(frame), as: UTF8.self)))
+    }
+
+    /// The client frame for an event, or nil when this person may not see it.
+    func frame(for e: SequencedEvent, contact: Contact) async -> JSONValue? {
+        let type: String
+        let data: JSONValue
+        var thread: ThreadID?
+        do {
+            switch e.event {
+            case .messageAdded(let h, _, _):
+                type = "message.created"; thread = h.threadID
+                data = try View.json(h)
+            case .deliveryStatusChanged(let m, let t, let s, let at):
+                type = "message.updated"; thread = t
+                data = .object(["id": .string(m.description), "thread_id": .string(t.description),
+                                "delivery_status": .string(s.rawValue), "at": .string(at.iso8601)])
+            case .threadOpened(let h):
+                type = "thread.updated"; thread = h.id
+                data = try View.json(h)
+            case .threadChanged(let t, let c, let at):
+                type = "thread.updated"; thread = t
+                var o = try View.json(c).objectValue ?? [:]
+                o["id"] = .string(t.description)
+                o["at"] = .string(at.iso8601)
+                data = .object(o)
+            case .threadAssigned(let t, let team, let agent, let reason):
+                type = "thread.assigned"; thread = t
+                data = .object(["id": .string(t.description), "team_id": team.map { .string($0.description) } ?? .null,
+                                "assigned_to_contact_id": agent.map { .string($0.description) } ?? .null,
+                                "reason": .string(reason)])
+            case .threadsRebalanced(let moves, let reason):
+                // One frame per visible move.
+                let visible = await visibleMoves(moves, contact)
+                guard !visible.isEmpty else { return nil }
+                return .object(["seq": .number(Double(e.seq)), "type": .string("thread.assigned"),
+                                "data": .object(["moves": try View.json(visible), "reason": .string(reason)])])
+            case .taskUpserted(let t):
+                guard let a = t.assignedToContactID else { return nil }
+                if a != contact.id, !AccessPolicy.seesAllThreads(contact.role) {
+                    guard let th = t.threadID, await visible(th, contact) else { return nil }
+                }
+                type = "task.assigned"
+                data = try View.json(t)
+            default:
+                return nil
+            }
+        } catch {
+            return nil
+        }
+        if let thread, !(await visible(thread, contact)) { return nil }
+        return .object(["seq": .number(Double(e.seq)), "type": .string(type), "data": data])
+    }
+
+    func visible(_ thread: ThreadID, _ c: Contact) async -> Bool {
+        if AccessPolicy.seesAllThreads(c.role) { return true }
+        guard let scope = engine.inbox.scope(of: thread) else { return false }
+        return scope.assignee == c.id || (scope.team.map(c.teams.contains) ?? false)
+    }
+
+    func visibleMoves(_ moves: [ThreadMove], _ c: Contact) async -> [ThreadMove] {
+        if AccessPolicy.seesAllThreads(c.role) { return moves }
+        var out: [ThreadMove] = []
+        for m in moves where m.from == c.id || m.to == c.id {
+            out.append(m)
+        }
+        for m in moves where m.from != c.id && m.to != c.id {
+            if await visible(m.thread, c) { out.append(m) }
+        }
+        return out
+    }
+}

@@ -1,0 +1,110 @@
+import CommHubDomain
+import CommHubEngine
+import Foundation
+import Hummingbird
+
+/// One item of an ingest batch: an inbound message or a delivery status.
+enum IngestItem: Decodable {
+    case message(InboundMessage)
+    case delivery(channelID: ChannelID, externalMessageID: String, status: DeliveryStatus, at: Date?)
+
+    enum Kind: String, ContractEnum { case message, deliveryStatus = "delivery_status" }
+    enum Keys: String, CodingKey { case type, channelID, externalMessageID, deliveryStatus, at }
+
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        switch try c.decode(Kind.self, forKey: .type) {
+        case .message:
+            self = .message(try InboundMessage(from: decoder))
+        case .deliveryStatus:
+            self = .delivery(channelID: try c.decode(ChannelID.self, forKey: .channelID),
+                             externalMessageID: try c.decode(String.self, forKey: .externalMessageID),
+                             status: try c.decode(DeliveryStatus.self, forKey: .deliveryStatus),
+                             at: try c.decodeIfPresent(Date.self, forKey: .at))
+        }
+    }
+}
+
+struct IngestBatch: Decodable {
+    var events: [IngestItem]
+}
+
+/// The per-item answer; the batch is acknowledged once every created item is durable.
+struct IngestOutcome: Encodable {
+    var status: String
+    var threadID: ThreadID?
+    var messageID: MessageID?
+    var seq: UInt64?
+    var rule: String?
+    var error: APIErrorBody?
+}
+
+struct APIErrorBody: Encodable {
+    var code: String
+    var message: String
+}
+
+extension CommHubAPI {
+    static let maxIngestBatch = 1000
+
+    func registerIngest(_ api: RouterGroup<APIContext>) {
+        api.post("ingest") { request, context in
+            let who = try context.caller()
+            guard who.isGateway || who.role == .admin else {
+                throw APIError.forbidden("only gateway tokens (or admins) may push to /api/ingest")
+            }
+            let batch = try await request.decodeJSON(IngestBatch.self, context: context)
+            guard !batch.events.isEmpty else { throw APIError(.unprocessableContent, "invalid", "events must not be empty") }
+            guard batch.events.count <= Self.maxIngestBatch else {
+                throw APIError(.contentTooLarge, "too_large", "at most \(Self.maxIngestBatch) events per batch")
+            }
+            let outcomes = await ingest(batch.events)
+            let maxSeq = outcomes.compactMap(\.seq).max()
+            if let maxSeq { try await durable(maxSeq) }
+            let allFailed = outcomes.allSatisfy { $0.status == "error" }
+            return try JSONResponse.make(JSONValue.object(["results": try View.json(outcomes)]),
+                                         status: allFailed ? .unprocessableContent : .ok)
+        }
+    }
+
+    /// Applies ingest items in order; one bad item does not stop the others.
+    func ingest(_ items: [IngestItem]) async -> [IngestOutcome] {
+        var out: [IngestOutcome] = []
+        out.reserveCapacity(items.count)
+        for item in items {
+            do {
+                switch item {
+                case .message(let m):
+                    let r = try await supervisor.ingest(m)
+                    out.append(IngestOutcome(status: r.duplicate ? "duplicate" : "created", threadID: r.threadID,
+                                             messageID: r.messageID, seq: r.seq, rule: r.rule?.rawValue))
+                case .delivery(let channel, let ext, let status, let at):
+                    let seq = try await supervisor.updateDelivery(channel: channel, externalMessageID: ext, status: status,
+                                                                  at: at ?? engine.clock.now())
+                    out.append(IngestOutcome(status: "updated", seq: seq))
+                }
+            } catch let e as EngineError {
+                out.append(IngestOutcome(status: "error", error: APIErrorBody(code: e.code.rawValue, message: e.message)))
+            } catch {
+                out.append(IngestOutcome(status: "error", error: APIErrorBody(code: "failed", message: "\(error)")))
+            }
+        }
+        return out
+    }
+
+    func registerAudit(_ api: RouterGroup<APIContext>) {
+        api.get("audit") { request, context in
+            _ = try require(.readAudit, context)
+            var since: Date?
+            if let s = request.query("since") {
+                guard let d = Date(iso8601: s) else { throw APIError.badRequest("since must be an ISO 8601 time such as 2026-11-25T10:30:00Z") }
+                since = d
+            }
+            let actor = try request.uuidQuery("actor", ContactKind.self)
+            let after = request.query("cursor").flatMap(Int.init) ?? 0
+            let page = await supervisor.auditTrail(entity: request.query("entity"), entityID: request.query("entity_id"),
+                                                   actor: actor, since: since, limit: try request.limit(), after: after)
+            return try JSONResponse.list(page.entries, next: page.next.map(String.init))
+        }
+    }
+}
