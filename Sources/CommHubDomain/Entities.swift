@@ -342,3 +342,26 @@ public struct InboundMessage: Codable, Sendable, Hashable {
         self.receivedAt = receivedAt
     }
 }
+
+extension InboundMessage {
+    enum CodingKeys: String, CodingKey {
+        case channelID, externalMessageID, threadReference, inReplyTo, internetMessageID, senderExternal, subject
+        case messageContent, messageHtml, attachments, receivedAt
+    }
+
+    /// Lists that gateways may leave out (`in_reply_to`, `attachments`) default to empty.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        channelID = try c.decode(ChannelID.self, forKey: .channelID)
+        externalMessageID = try c.decode(String.self, forKey: .externalMessageID)
+        threadReference = try c.decodeIfPresent(ExternalReference.self, forKey: .threadReference)
+        inReplyTo = try c.decodeIfPresent([String].self, forKey: .inReplyTo) ?? []
+        internetMessageID = try c.decodeIfPresent(String.self, forKey: .internetMessageID)
+        senderExternal = try c.decode(ExternalParty.self, forKey: .senderExternal)
+        subject = try c.decodeIfPresent(String.self, forKey: .subject)
+        messageContent = try c.decode(String.self, forKey: .messageContent)
+        messageHtml = try c.decodeIfPresent(String.self, forKey: .messageHtml)
+        attachments = try c.decodeIfPresent([Attachment].self, forKey: .attachments) ?? []
+        receivedAt = try c.decode(Date.self, forKey: .receivedAt)
+    }
+}

@@ -10,12 +10,16 @@ public struct AdminConsole: Sendable {
     public let simulatedClock: SimulatedClock?
     /// Takes a snapshot now; provided by the durable host.
     public let snapshot: (@Sendable () async throws -> JSONValue)?
+    /// Writes a hot copy to a directory; provided by the durable host.
+    public let export: (@Sendable (String) async throws -> JSONValue)?
 
     public init(engine: Engine, simulatedClock: SimulatedClock? = nil,
-                snapshot: (@Sendable () async throws -> JSONValue)? = nil) {
+                snapshot: (@Sendable () async throws -> JSONValue)? = nil,
+                export: (@Sendable (String) async throws -> JSONValue)? = nil) {
         self.engine = engine
         self.simulatedClock = simulatedClock
         self.snapshot = snapshot
+        self.export = export
     }
 
     public static let commands: [(String, String)] = [
@@ -29,6 +33,7 @@ public struct AdminConsole: Sendable {
         ("rebalance team ID", "even out a team's load (one event)"),
         ("presence ID online|away|offline", "change an agent's presence"),
         ("snapshot", "write a snapshot now"),
+        ("export DIR", "snapshot, then write a consistent hot copy of the store to DIR"),
         ("clock", "the engine's time"),
         ("clock advance DURATION", "move a simulated clock forward (90m, 5h, 2d)"),
     ]
@@ -152,6 +157,11 @@ public struct AdminConsole: Sendable {
         case ("snapshot", 1):
             guard let snapshot else { throw EngineError(.unavailable, "this engine keeps no snapshots (in-memory journal)") }
             return .object(["snapshot": try await snapshot()])
+
+        case ("export", 2):
+            guard let export else { throw EngineError(.unavailable, "this engine keeps no store (in-memory journal)") }
+            guard w[1].hasPrefix("/") else { throw EngineError.invalid("give an absolute directory path") }
+            return .object(["export": try await export(w[1])])
 
         case ("clock", 1):
             return .object(["now": .string(engine.clock.now().iso8601), "simulated": .bool(simulatedClock != nil)])

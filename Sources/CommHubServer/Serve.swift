@@ -12,6 +12,10 @@ public struct ServeOptions: Sendable {
     public var http = HTTPOptions()
     /// Default: `<data>/admin.sock`.
     public var adminSocket: String?
+    /// Gateway ingest protocol on TCP (nil: off) and on a Unix socket (default `<data>/ingest.sock`).
+    public var ingestHost = "127.0.0.1"
+    public var ingestPort: Int? = 7070
+    public var ingestSocket: String?
     public var simulatedClock = false
     /// nil: seed the demo company only when the data directory is new.
     public var demo: Bool?
@@ -27,6 +31,7 @@ public struct ServeOptions: Sendable {
     public init(dataDirectory: String) { self.dataDirectory = dataDirectory }
 
     public var adminSocketPath: String { adminSocket ?? (dataDirectory as NSString).appendingPathComponent("admin.sock") }
+    public var ingestSocketPath: String { ingestSocket ?? (dataDirectory as NSString).appendingPathComponent("ingest.sock") }
     public var storeDirectory: String { (dataDirectory as NSString).appendingPathComponent("lmdb") }
 }
 
@@ -58,12 +63,15 @@ public enum CommHubServe {
 
             """.utf8))
         }
-        let console = AdminConsole(engine: engine, simulatedClock: simulated) {
+        let dataDirectory = o.dataDirectory
+        let console = AdminConsole(engine: engine, simulatedClock: simulated, snapshot: {
             let info = try await durable.snapshot()
             return .object(["id": .number(Double(info.id)), "start_seq": .number(Double(info.startSeq)),
                             "end_seq": .number(Double(info.endSeq)), "records": .number(Double(info.recordCount)),
                             "bytes": .number(Double(info.byteCount))])
-        }
+        }, export: { target in
+            try await Backup.export(durable, dataDirectory: dataDirectory, to: target)
+        })
         let admin = AdminSocketService(path: o.adminSocketPath, console: console, logger: logger)
         let snapshots = SnapshotScheduler(durable: durable, interval: o.snapshotInterval,
                                           everyEvents: o.snapshotEveryEvents, logger: logger)
@@ -74,9 +82,16 @@ public enum CommHubServe {
             FileHandle.standardOutput.write(Data(line.utf8))
             await o.onReady?(port)
         }
-        // Services stop in reverse order: HTTP first, the journal's snapshots last.
+        var ingest: [any Service] = [IngestListener(engine: engine, secrets: secrets, endpoint: .unix(path: o.ingestSocketPath), logger: logger)]
+        if let port = o.ingestPort {
+            ingest.append(IngestListener(engine: engine, secrets: secrets, endpoint: .tcp(host: o.ingestHost, port: port),
+                                         logger: logger) { bound in
+                FileHandle.standardOutput.write(Data("CommHub ingest \(bound)\n".utf8))
+            })
+        }
+        // Services stop in reverse order: HTTP and ingest first, the snapshots last.
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: snapshots), .init(service: admin), .init(service: http)],
+            services: ([snapshots, admin] + ingest + [http]).map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CommHubDomain
 import CommHubServer
 import CommHubStore
 import Foundation
@@ -10,7 +11,7 @@ struct CommHub: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "commhub",
         abstract: "CommHub: one live inbox for every customer and partner conversation.",
-        subcommands: [Serve.self, Admin.self],
+        subcommands: [Serve.self, Admin.self, LoadTestCommand.self, SnapshotCommand.self, Restore.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -27,6 +28,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "HTTP address to listen on.") var httpHost = "127.0.0.1"
     @Option(help: "HTTP port (0 picks a free one).") var httpPort = 8080
     @Option(help: "Admin socket path (default: <data>/admin.sock).") var adminSocket: String?
+    @Option(help: "TCP port of the gateway ingest protocol (0 picks a free one, -1 turns it off).") var ingestPort = 7070
+    @Option(help: "Unix socket of the gateway ingest protocol (default: <data>/ingest.sock).") var ingestSocket: String?
     @Flag(help: "Fill a new engine with the demo company (default when the data directory is new).") var demo = false
     @Flag(help: "Never seed the demo company.") var noDemo = false
     @Flag(help: "Run on a clock that only moves with 'clock advance' on the admin socket.") var simulatedClock = false
@@ -44,6 +47,8 @@ struct Serve: AsyncParsableCommand {
         o.http.host = httpHost
         o.http.port = httpPort
         o.adminSocket = adminSocket
+        o.ingestPort = ingestPort < 0 ? nil : ingestPort
+        o.ingestSocket = ingestSocket
         o.demo = demo ? true : (noDemo ? false : nil)
         o.simulatedClock = simulatedClock
         o.snapshotInterval = .seconds(max(1, snapshotInterval))
@@ -74,5 +79,119 @@ struct Admin: ParsableCommand {
         let answer = try AdminClient.send(line, to: path)
         print(answer)
         if answer.hasPrefix("{\"error\"") || answer.contains("\"ok\":false") { throw ExitCode(1) }
+    }
+}
+
+struct LoadTestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loadtest",
+        abstract: "Drive an engine through the gateway ingest protocol and HTTP; report throughput and latency.",
+        discussion: """
+        Without --target an engine is started in this process (real LMDB files in a temporary directory, real \
+        loopback sockets). With --target tcp://HOST:PORT or unix:PATH a running `commhub serve` is driven \
+        (give --token and --http-port so channels can be found and inbox queries sent).
+        """)
+
+    @Option(help: "tcp://HOST:PORT or unix:PATH of a running engine's ingest protocol; omit for an embedded engine.")
+    var target: String?
+    @Option(help: "Admin or gateway token of the target.") var token: String?
+    @Option(help: "HTTP port of the target (channels, inbox queries).") var httpPort: Int?
+    @Option(help: "HTTP host of the target.") var httpHost = "127.0.0.1"
+    @Option(help: "Events per second (open loop). Omit for closed loop (as fast as acknowledged).") var rate: Double?
+    @Option(help: "Connections.") var connections = 4
+    @Option(help: "Frames in flight per connection.") var pipeline = 16
+    @Option(help: "Events per frame.") var batch = 1
+    @Option(help: "Measured seconds.") var duration: Double = 10
+    @Option(help: "Warm-up seconds (not measured).") var warmup: Double = 2
+    @Option(help: "Distinct conversations (Zipf popularity).") var conversations = 10_000
+    @Option(help: "Inbox queries per second over HTTP (0: none).") var queryRate: Double = 20
+    @Option(help: "Embedded engine journal sync: full, nometasync, nosync.") var sync = "full"
+    @Option(help: "Write the summary as JSON to this file.") var json: String?
+    @Flag(help: "No progress line.") var quiet = false
+
+    func run() async throws {
+        var o = LoadTestOptions()
+        if let target {
+            let http = httpPort
+            if target.hasPrefix("tcp://"), let colon = target.dropFirst(6).lastIndex(of: ":"),
+               let port = Int(target[target.index(after: colon)...]) {
+                o.target = .remote(ingest: .tcp(host: String(target.dropFirst(6)[..<colon]), port: port), httpPort: http, httpHost: httpHost)
+            } else if target.hasPrefix("unix:") {
+                o.target = .remote(ingest: .unix(path: String(target.dropFirst(5))), httpPort: http, httpHost: httpHost)
+            } else {
+                throw ValidationError("--target must be tcp://HOST:PORT or unix:PATH")
+            }
+        } else {
+            switch sync {
+            case "full": o.target = .embedded(sync: .full)
+            case "nometasync": o.target = .embedded(sync: .noMetaSync)
+            case "nosync": o.target = .embedded(sync: .noSync)
+            default: throw ValidationError("--sync must be full, nometasync or nosync")
+            }
+        }
+        guard connections > 0, pipeline > 0, batch > 0, batch <= 1000, duration > 0, warmup >= 0 else {
+            throw ValidationError("connections, pipeline, batch (≤ 1000) and duration must be positive")
+        }
+        o.token = token
+        o.rate = rate
+        o.connections = connections
+        o.pipeline = pipeline
+        o.batch = batch
+        o.duration = .milliseconds(Int64(duration * 1000))
+        o.warmup = .milliseconds(Int64(warmup * 1000))
+        o.conversations = conversations
+        o.queryRate = queryRate
+        o.progress = !quiet
+        var logger = Logger(label: "commhub.loadtest")
+        logger.logLevel = .warning
+        let summary = try await LoadTest.run(o, logger: logger)
+        let encoder = ContractJSON.encoder(pretty: true)
+        let data = try encoder.encode(summary)
+        print(String(decoding: data, as: UTF8.self))
+        if let json { try data.write(to: URL(fileURLWithPath: json)) }
+        if summary.eventsAcknowledged == 0 { throw ExitCode(2) }
+    }
+}
+
+struct SnapshotCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "snapshot",
+        abstract: "Snapshots and hot backups.",
+        subcommands: [Export.self])
+
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a consistent hot copy of the data directory to DIR (the engine may keep serving).",
+            discussion: "Through the admin socket when the engine runs (it snapshots, then copies with mdb_env_copy2 and compaction); otherwise directly from the files.")
+        @OptionGroup var dataOptions: DataOptions
+        @Argument(help: "Target directory (must not exist or be empty).") var directory: String
+
+        func run() async throws {
+            let socket = (dataOptions.data as NSString).appendingPathComponent("admin.sock")
+            let target = URL(fileURLWithPath: directory).standardizedFileURL.path
+            if FileManager.default.fileExists(atPath: socket), let answer = try? AdminClient.send("export \(target)", to: socket) {
+                print(answer)
+                if answer.contains("\"ok\":false") { throw ExitCode(1) }
+                return
+            }
+            var logger = Logger(label: "commhub")
+            logger.logLevel = .warning
+            try await Backup.export(dataDirectory: dataOptions.data, to: target, logger: logger)
+            print("{\"ok\":true,\"exported_to\":\"\(target)\"}")
+        }
+    }
+}
+
+struct Restore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Prepare a standby data directory from an exported copy; then `commhub serve --data NEWDIR` brings it up.")
+    @Option(help: "The exported copy (from `commhub snapshot export`).") var from: String
+    @Option(help: "The new data directory (must not exist or be empty).") var data: String
+
+    func run() async throws {
+        var logger = Logger(label: "commhub")
+        logger.logLevel = .warning
+        let report = try await Backup.restore(from: from, to: data, logger: logger)
+        print(report)
     }
 }

@@ -1,0 +1,86 @@
+import Foundation
+
+/// The gateway ingest protocol (version 1): a persistent, pipelined, framed
+/// stream over TCP or a Unix socket.
+///
+/// Every frame, both ways: `[u32 BE n][u8 kind][u64 BE request id][n - 9 bytes payload]`.
+///
+/// Client → server:
+/// - `hello` (0x01), payload `{"token":"<gateway or admin token>"}`: must come first.
+/// - `ingest` (0x02), payload `{"events":[...]}` exactly as `POST /api/ingest`.
+///
+/// Server → client, in request order:
+/// - `welcome` (0x81), payload `{"protocol":1}`.
+/// - `results` (0x82), payload `{"results":[...]}` as `POST /api/ingest`,
+///   sent only after the journal holds every event of the frame.
+/// - `error` (0xFF), payload `{"error":{"code","message"}}`; after a
+///   protocol error (bad frame, no hello) the server closes the connection.
+///
+/// A client may send any number of frames without waiting; answers keep the
+/// order of the requests. Frames are at most `maxFrame` bytes.
+public enum IngestProtocol {
+    public static let version = 1
+    public static let maxFrame = 4 * 1024 * 1024
+    public static let headerSize = 13
+
+    public enum Kind: UInt8, Sendable {
+        case hello = 0x01
+        case ingest = 0x02
+        case welcome = 0x81
+        case results = 0x82
+        case error = 0xFF
+    }
+
+    public struct Frame: Sendable, Equatable {
+        public var kind: UInt8
+        public var requestID: UInt64
+        public var payload: [UInt8]
+
+        public init(kind: Kind, requestID: UInt64, payload: [UInt8]) {
+            self.kind = kind.rawValue
+            self.requestID = requestID
+            self.payload = payload
+        }
+
+        init(rawKind: UInt8, requestID: UInt64, payload: [UInt8]) {
+            self.kind = rawKind
+            self.requestID = requestID
+            self.payload = payload
+        }
+
+        public func encoded() -> [UInt8] {
+            var out: [UInt8] = []
+            out.reserveCapacity(IngestProtocol.headerSize + payload.count)
+            let n = UInt32(9 + payload.count)
+            withUnsafeBytes(of: n.bigEndian) { out += $0 }
+            out.append(kind)
+            withUnsafeBytes(of: requestID.bigEndian) { out += $0 }
+            out += payload
+            return out
+        }
+    }
+
+    public enum FrameError: Error, Equatable {
+        case tooLarge(Int)
+        case tooShort(Int)
+    }
+
+    /// Takes complete frames off the front of `buffer`.
+    public static func drain(_ buffer: inout [UInt8]) throws -> [Frame] {
+        var frames: [Frame] = []
+        var start = 0
+        while buffer.count - start >= 4 {
+            let n = Int(UInt32(buffer[start]) << 24 | UInt32(buffer[start + 1]) << 16 | UInt32(buffer[start + 2]) << 8 | UInt32(buffer[start + 3]))
+            guard n >= 9 else { throw FrameError.tooShort(n) }
+            guard n + 4 <= maxFrame else { throw FrameError.tooLarge(n) }
+            guard buffer.count - start >= 4 + n else { break }
+            let kind = buffer[start + 4]
+            var id: UInt64 = 0
+            for i in 0..<8 { id = id << 8 | UInt64(buffer[start + 5 + i]) }
+            frames.append(Frame(rawKind: kind, requestID: id, payload: Array(buffer[(start + 13)..<(start + 4 + n)])))
+            start += 4 + n
+        }
+        if start > 0 { buffer.removeFirst(start) }
+        return frames
+    }
+}

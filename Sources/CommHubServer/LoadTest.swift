@@ -1,0 +1,398 @@
+import CommHubDomain
+import CommHubEngine
+import CommHubStore
+import Crypto
+import Foundation
+import Histogram
+import Hummingbird
+import Logging
+import Synchronization
+
+/// Options of `commhub loadtest`.
+public struct LoadTestOptions: Sendable {
+    public enum Target: Sendable {
+        /// Start an engine in this process (real LMDB in a temporary directory,
+        /// real sockets on loopback) and drive it.
+        case embedded(sync: SyncMode)
+        /// Drive a running `commhub serve`.
+        case remote(ingest: IngestListener.Endpoint, httpPort: Int?, httpHost: String)
+    }
+
+    public var target: Target = .embedded(sync: .full)
+    public var token: String?
+    /// Events per second across all connections (open loop); nil = as fast as acknowledged (closed loop).
+    public var rate: Double?
+    public var connections = 4
+    /// Frames in flight per connection.
+    public var pipeline = 16
+    /// Events per frame.
+    public var batch = 1
+    public var duration: Duration = .seconds(10)
+    public var warmup: Duration = .seconds(2)
+    /// Distinct conversations; their popularity follows a Zipf law.
+    public var conversations = 10_000
+    public var zipfExponent = 1.1
+    /// Share of events that are delivery-status updates (the rest are inbound messages).
+    public var deliveryShare = 0.05
+    /// Inbox queries per second over HTTP (0: none).
+    public var queryRate: Double = 20
+    public var progress = true
+    public init() {}
+}
+
+/// What a load test measured. Latency is ingest-to-acknowledgement (the ack
+/// comes after the journal commit); in open-loop mode it is measured from the
+/// moment each frame was due, so a stalled server is not hidden
+/// (coordinated omission corrected).
+public struct LoadTestSummary: Codable, Sendable {
+    public struct Latency: Codable, Sendable {
+        public var count: UInt64
+        public var p50Micros: UInt64
+        public var p90Micros: UInt64
+        public var p99Micros: UInt64
+        public var p999Micros: UInt64
+        public var maxMicros: UInt64
+        public var meanMicros: Double
+    }
+
+    public var mode: String
+    public var target: String
+    public var connections: Int
+    public var pipeline: Int
+    public var batch: Int
+    public var targetRate: Double?
+    public var durationSeconds: Double
+    public var eventsAcknowledged: UInt64
+    public var framesAcknowledged: UInt64
+    public var errors: UInt64
+    public var eventsPerSecond: Double
+    public var ingest: Latency
+    public var queries: Latency
+    public var engineRSSBytes: Int?
+    public var startedAt: String
+}
+
+/// `commhub loadtest`: drives an engine through the gateway ingest
+/// protocol (and HTTP inbox queries) with a realistic mix and reports
+/// throughput and latency percentiles.
+public enum LoadTest {
+    public static func run(_ o: LoadTestOptions, logger: Logger) async throws -> LoadTestSummary {
+        switch o.target {
+        case .embedded(let sync):
+            return try await runEmbedded(o, sync: sync, logger: logger)
+        case .remote(let ingest, let httpPort, let httpHost):
+            guard let token = o.token else { throw LoadTestError("--token is required against a running engine (an admin or gateway token)") }
+            let http = httpPort.map { MiniHTTPClient(host: httpHost, port: $0) }
+            var channels: [Channel] = []
+            if let http {
+                let r = try http.request("GET", "/api/communication/channels", token: token)
+                guard r.status == 200 else { throw LoadTestError("GET channels answered \(r.status): \(r.text)") }
+                let items = try ContractJSON.decoder().decode(ChannelList.self, from: Data(r.body)).items
+                channels = items.filter { $0.isActive && [.emailOutlook, .whatsappBusiness, .sms].contains($0.channelType) }
+            }
+            guard !channels.isEmpty else { throw LoadTestError("no active mail, WhatsApp or SMS channel found on the target (give --http-port)") }
+            return try await drive(o, ingest: ingest, token: token, channels: channels, httpPort: httpPort, httpHost: httpHost,
+                                   rss: { nil }, targetName: "\(ingest)")
+        }
+    }
+
+    struct ChannelList: Decodable { var items: [Channel] }
+
+    static func runEmbedded(_ o: LoadTestOptions, sync: SyncMode, logger: Logger) async throws -> LoadTestSummary {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("commhub-loadtest-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var quiet = logger
+        quiet.logLevel = .warning
+        var jo = JournalOptions()
+        jo.syncMode = sync
+        let durable = try DurableEngine(directory: dir, clock: SystemClock(), options: jo, logger: quiet)
+        let engine = durable.engine
+        let token = "loadtest-" + UUID().uuidString
+        _ = try await AdminBootstrap.ensure(engine, environment: ["COMMHUB_ADMIN_TOKEN": token], logger: quiet)
+        let channels = try await seed(engine)
+        let secrets = SecretBox(key: SymmetricKey(size: .bits256))
+        let ports = PortBox()
+        let listener = IngestListener(engine: engine, secrets: secrets, endpoint: .tcp(host: "127.0.0.1", port: 0), logger: quiet) {
+            if case .tcp(_, let p) = $0 { ports.set(ingest: p) }
+        }
+        var httpOptions = HTTPOptions()
+        httpOptions.port = 0
+        httpOptions.tokenRate = 1e9
+        httpOptions.tokenBurst = 1e9
+        httpOptions.addressRate = 1e9
+        httpOptions.addressBurst = 1e9
+        let app = buildHTTPApplication(engine: engine, durable: durable, secrets: secrets, options: httpOptions, logger: quiet) {
+            ports.set(http: $0)
+        }
+        return try await withThrowingTaskGroup(of: LoadTestSummary?.self) { group in
+            group.addTask { try await listener.run(); return nil }
+            group.addTask { try await app.runService(gracefulShutdownSignals: []); return nil }
+            let (ingestPort, httpPort) = try await ports.wait()
+            var summary = try await drive(o, ingest: .tcp(host: "127.0.0.1", port: ingestPort), token: token, channels: channels,
+                                          httpPort: httpPort, httpHost: "127.0.0.1",
+                                          rss: { ProcessMemory.residentBytes() }, targetName: "embedded (sync \(sync))")
+            summary.mode = o.rate == nil ? "closed-loop" : "open-loop"
+            group.cancelAll()
+            await durable.shutdown(snapshot: false)
+            return summary
+        }
+    }
+
+    /// A small company to send to: one channel per external type, a team, agents online.
+    static func seed(_ engine: Engine) async throws -> [Channel] {
+        let s = engine.supervisor
+        let team = Team(name: "load")
+        _ = await s.upsertTeam(team)
+        for i in 0..<20 {
+            _ = try await s.upsertContact(Contact(name: "agent \(i)", role: .agent, teams: [team.id], maxOpenThreads: 100_000, presence: .online))
+        }
+        _ = try await s.setRoutingRules(AutoAssignmentRules(defaultAssignee: "load"))
+        var out: [Channel] = []
+        for (i, type) in [ChannelType.emailOutlook, .whatsappBusiness, .sms].enumerated() {
+            let c = Channel(channelType: type, channelName: "load \(type.rawValue)", businessEntity: Brand.allCases[i],
+                            configuration: ["phone_number_id": .string("100200300"), "from_number": .string("+3197010000000")])
+            _ = await s.upsertChannel(c)
+            out.append(c)
+        }
+        try await engine.durable(engine.journal.lastAssignedSeq)
+        return out
+    }
+
+    final class PortBox: Sendable {
+        private let state = Mutex<(ingest: Int?, http: Int?)>((nil, nil))
+        func set(ingest p: Int) { state.withLock { $0.ingest = p } }
+        func set(http p: Int) { state.withLock { $0.http = p } }
+        func wait() async throws -> (Int, Int) {
+            for _ in 0..<500 {
+                if case let (i?, h?) = state.withLock({ $0 }) { return (i, h) }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            throw LoadTestError("embedded engine did not start listening")
+        }
+    }
+
+    /// Shared tallies of all connections.
+    final class Tally: Sendable {
+        struct State {
+            var ingest = Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
+            var queries = Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
+            var events: UInt64 = 0
+            var frames: UInt64 = 0
+            var errors: UInt64 = 0
+            var measuring = false
+        }
+        let state = Mutex(State())
+    }
+
+    static func drive(_ o: LoadTestOptions, ingest: IngestListener.Endpoint, token: String, channels: [Channel],
+                      httpPort: Int?, httpHost: String, rss: @escaping @Sendable () -> Int?, targetName: String) async throws -> LoadTestSummary {
+        let tally = Tally()
+        let zipf = Zipf(count: max(1, o.conversations), exponent: o.zipfExponent)
+        let run = String(UUID().uuidString.prefix(8)).lowercased()
+        let start = ContinuousClock.now
+        let measureFrom = start + o.warmup
+        let stopAt = measureFrom + o.duration
+        let startedAt = Date().iso8601
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for c in 0..<max(1, o.connections) {
+                group.addTask {
+                    try await connection(c, o, ingest: ingest, token: token, channels: channels, zipf: zipf, run: run,
+                                         tally: tally, measureFrom: measureFrom, stopAt: stopAt)
+                }
+            }
+            if let httpPort, o.queryRate > 0 {
+                group.addTask {
+                    try await queries(o, host: httpHost, port: httpPort, token: token, tally: tally, measureFrom: measureFrom, stopAt: stopAt)
+                }
+            }
+            if o.progress {
+                group.addTask {
+                    var last: UInt64 = 0
+                    while ContinuousClock.now < stopAt {
+                        try await Task.sleep(for: .seconds(1))
+                        let s = tally.state.withLock { ($0.events, $0.errors, $0.ingest.valueAtPercentile(99), $0.measuring) }
+                        let phase = s.3 ? "measuring" : "warm-up"
+                        let line = String(format: "\r[%@] acked %llu events (%llu/s), errors %llu, p99 %.2f ms   ",
+                                          phase, s.0, s.0 - last, s.1, Double(s.2) / 1000)
+                        FileHandle.standardError.write(Data(line.utf8))
+                        last = s.0
+                    }
+                    FileHandle.standardError.write(Data("\n".utf8))
+                }
+            }
+            try await group.waitForAll()
+        }
+        let elapsed = Double(o.duration.components.seconds) + Double(o.duration.components.attoseconds) / 1e18
+        return tally.state.withLock { s in
+            LoadTestSummary(mode: o.rate == nil ? "closed-loop" : "open-loop", target: targetName, connections: o.connections,
+                            pipeline: o.pipeline, batch: o.batch, targetRate: o.rate, durationSeconds: elapsed,
+                            eventsAcknowledged: s.events, framesAcknowledged: s.frames, errors: s.errors,
+                            eventsPerSecond: Double(s.events) / elapsed, ingest: latency(s.ingest), queries: latency(s.queries),
+                            engineRSSBytes: rss(), startedAt: startedAt)
+        }
+    }
+
+    static func latency(_ h: Histogram<UInt64>) -> LoadTestSummary.Latency {
+        .init(count: h.totalCount, p50Micros: h.valueAtPercentile(50), p90Micros: h.valueAtPercentile(90),
+              p99Micros: h.valueAtPercentile(99), p999Micros: h.valueAtPercentile(99.9), maxMicros: h.max,
+              meanMicros: h.totalCount > 0 ? (h.mean * 10).rounded() / 10 : 0)
+    }
+
+    /// One connection: keeps up to `pipeline` frames in flight; in open-loop
+    /// mode frames are due at fixed intervals and latency counts from when they were due.
+    static func connection(_ index: Int, _ o: LoadTestOptions, ingest: IngestListener.Endpoint, token: String,
+                           channels: [Channel], zipf: Zipf, run: String, tally: Tally,
+                           measureFrom: ContinuousClock.Instant, stopAt: ContinuousClock.Instant) async throws {
+        try await IngestConnection.with(ingest, token: token) { conn in
+            var rng = SplitMix(seed: UInt64(index) &* 0x9E37_79B9 &+ 17)
+            var inFlight: [(due: ContinuousClock.Instant, events: Int)] = []
+            var sent = 0
+            var recentExternal: [(ChannelID, String)] = []
+            let perConnRate = o.rate.map { $0 / Double(max(1, o.connections)) / Double(max(1, o.batch)) }
+            let interval: Duration? = perConnRate.map { .nanoseconds(Int64(1e9 / max($0, 0.001))) }
+            var nextDue = ContinuousClock.now
+            while true {
+                let now = ContinuousClock.now
+                let canSend = now < stopAt && inFlight.count < o.pipeline && (interval == nil || now >= nextDue)
+                if canSend {
+                    var events: [JSONValue] = []
+                    for _ in 0..<max(1, o.batch) {
+                        sent += 1
+                        if !recentExternal.isEmpty, Double(rng.next() % 10_000) / 10_000 < o.deliveryShare {
+                            let (ch, ext) = recentExternal[Int(rng.next() % UInt64(recentExternal.count))]
+                            events.append(.object(["type": .string("delivery_status"), "channel_id": .string(ch.description),
+                                                   "external_message_id": .string(ext), "delivery_status": .string("read")]))
+                        } else {
+                            let conv = zipf.sample(&rng)
+                            let (event, ch, ext) = message(conversation: conv, channels: channels, id: "lt-\(run)-\(index)-\(sent)")
+                            events.append(event)
+                            if recentExternal.count < 1000 { recentExternal.append((ch, ext)) } else { recentExternal[sent % 1000] = (ch, ext) }
+                        }
+                    }
+                    let due = interval == nil ? now : nextDue
+                    try await conn.ingest(events)
+                    inFlight.append((due, events.count))
+                    if let interval { nextDue += interval }
+                    continue
+                }
+                if inFlight.isEmpty {
+                    if now >= stopAt { return }
+                    if let interval, now < nextDue { try await Task.sleep(until: nextDue, tolerance: interval / 10) }
+                    continue
+                }
+                let frame = try await conn.receive()
+                let done = ContinuousClock.now
+                let (due, count) = inFlight.removeFirst()
+                let micros = UInt64(max(0, (done - due).nanosecondsValue / 1000))
+                let failed = frame.kind != IngestProtocol.Kind.results.rawValue ? UInt64(count) : errorCount(frame.payload)
+                tally.state.withLock { s in
+                    if done >= measureFrom, done <= stopAt {
+                        s.measuring = true
+                        _ = s.ingest.record(micros)
+                        s.events += UInt64(count) - failed
+                        s.frames += 1
+                        s.errors += failed
+                    }
+                }
+            }
+        }
+    }
+
+    static func errorCount(_ payload: [UInt8]) -> UInt64 {
+        // Cheap scan: each failed item carries "status":"error".
+        let needle = Array(#""status":"error""#.utf8)
+        var n: UInt64 = 0
+        var i = 0
+        while i + needle.count <= payload.count {
+            if payload[i] == needle[0], Array(payload[i..<(i + needle.count)]) == needle { n += 1; i += needle.count } else { i += 1 }
+        }
+        return n
+    }
+
+    /// An inbound message of conversation `c`: the same conversation always
+    /// comes from the same person on the same channel.
+    static func message(conversation c: Int, channels: [Channel], id: String) -> (JSONValue, ChannelID, String) {
+        let channel = channels[c % channels.count]
+        let phone = String(format: "+316%08d", 10_000_000 + c)
+        var o: [String: JSONValue] = [
+            "type": .string("message"), "channel_id": .string(channel.id.description), "external_message_id": .string(id),
+            "message_content": .string("Bericht \(id): mijn laadpaal (order #\(300_000 + c)) geeft een foutcode, kunt u helpen?"),
+            "received_at": .string(Date().iso8601),
+        ]
+        switch channel.channelType {
+        case .emailOutlook:
+            o["sender_external"] = .object(["name": .string("Klant \(c)"), "email": .string("klant\(c)@example.nl")])
+            o["subject"] = .string("Vraag over bestelling \(300_000 + c)")
+            o["thread_reference"] = .object(["kind": .string("outlook_conversation_id"), "value": .string("conv-\(c)")])
+        case .whatsappBusiness:
+            o["sender_external"] = .object(["name": .string("Klant \(c)"), "wa_id": .string(String(phone.dropFirst()))])
+            o["thread_reference"] = .object(["kind": .string("whatsapp_chat_id"), "value": .string("100200300:\(phone)")])
+        default:
+            o["sender_external"] = .object(["phone": .string(phone)])
+            o["thread_reference"] = .object(["kind": .string("sms_chat_id"), "value": .string("+3197010000000:\(phone)")])
+        }
+        return (.object(o), channel.id, id)
+    }
+
+    static func queries(_ o: LoadTestOptions, host: String, port: Int, token: String, tally: Tally,
+                        measureFrom: ContinuousClock.Instant, stopAt: ContinuousClock.Instant) async throws {
+        let client = MiniHTTPClient(host: host, port: port)
+        let paths = ["/api/communication/threads?limit=50", "/api/communication/threads?priority=high,urgent&limit=50",
+                     "/api/communication/threads?channel_type=whatsapp_business&overdue=true", "/api/communication/threads?q=laadpaal&limit=20"]
+        let interval = Duration.nanoseconds(Int64(1e9 / o.queryRate))
+        var next = ContinuousClock.now
+        var i = 0
+        while next < stopAt {
+            try await Task.sleep(until: next, tolerance: interval / 10)
+            let t0 = ContinuousClock.now
+            let r = try client.request("GET", paths[i % paths.count], token: token)
+            let micros = UInt64((ContinuousClock.now - next).nanosecondsValue / 1000)
+            i += 1
+            tally.state.withLock { s in
+                if t0 >= measureFrom {
+                    _ = s.queries.record(micros)
+                    if r.status != 200 { s.errors += 1 }
+                }
+            }
+            next += interval
+        }
+    }
+}
+
+/// Samples conversation numbers with Zipf-distributed popularity.
+struct Zipf: Sendable {
+    let cdf: [Double]
+    init(count: Int, exponent: Double) {
+        var c: [Double] = []
+        c.reserveCapacity(count)
+        var total = 0.0
+        for k in 1...count {
+            total += 1 / pow(Double(k), exponent)
+            c.append(total)
+        }
+        cdf = c.map { $0 / total }
+    }
+
+    func sample(_ rng: inout SplitMix) -> Int {
+        let u = Double(rng.next() >> 11) / Double(1 << 53)
+        var lo = 0
+        var hi = cdf.count - 1
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if cdf[mid] < u { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
+    }
+}
+
+public struct LoadTestError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ d: String) { description = d }
+}
+
+extension Duration {
+    var nanosecondsValue: Int64 {
+        let c = components
+        return c.seconds * 1_000_000_000 + c.attoseconds / 1_000_000_000
+    }
+}
