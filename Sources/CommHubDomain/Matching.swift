@@ -74,7 +74,13 @@ public struct ThreadMatcher: Sendable {
 
         var resolvedCandidate: ThreadMatchInfo?
         var customer = findCustomer(message.senderExternal, in: directory)
-        var order: Order?
+        // The first known order number in subject or body: rule 2, and a link
+        // to record on the thread whichever rule matches.
+        let text = (message.subject ?? "") + "\n" + message.messageContent
+        let order = orderPattern.candidates(in: text).lazy.compactMap { directory.order(number: $0) }.first
+        if customer == nil, let cid = order?.customerID {
+            customer = CustomerRef(id: cid, organizationID: order?.organizationID)
+        }
 
         // 1. external references
         for ref in refs {
@@ -86,17 +92,8 @@ public struct ThreadMatcher: Sendable {
         }
 
         // 2. order number
-        let text = (message.subject ?? "") + "\n" + message.messageContent
-        for number in orderPattern.candidates(in: text) {
-            guard let o = directory.order(number: number) else { continue }
-            order = o
-            if customer == nil, let cid = o.customerID {
-                customer = CustomerRef(id: cid, organizationID: o.organizationID)
-            }
-            if let info = directory.openThread(forOrder: o.id) {
-                return result(.existing(info.id), .orderNumber, customer, order)
-            }
-            break
+        if let o = order, let info = directory.openThread(forOrder: o.id) {
+            return result(.existing(info.id), .orderNumber, customer, order)
         }
 
         // 3. customer with an open thread on the same brand

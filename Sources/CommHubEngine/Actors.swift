@@ -88,8 +88,16 @@ public struct AgentState: Sendable, Hashable, Codable {
         self.lastSeq = lastSeq
     }
 
+    /// Replay: skips events this state already reflects (`seq <= lastSeq`).
     public mutating func apply(_ event: EngineEvent, seq: UInt64, at: Date?) {
         guard seq > lastSeq else { return }
+        record(event, seq: seq, at: at)
+    }
+
+    /// Live: the supervisor hands each event over exactly once, but events of
+    /// concurrent operations can arrive out of sequence order (the supervisor
+    /// is reentrant at its awaits), so nothing may be skipped by `seq` here.
+    mutating func record(_ event: EngineEvent, seq: UInt64, at: Date?) {
         let me = contact.id
         switch event {
         case .contactUpserted(let c) where c.id == me:
@@ -109,7 +117,7 @@ public struct AgentState: Sendable, Hashable, Codable {
         default:
             return
         }
-        lastSeq = seq
+        lastSeq = max(lastSeq, seq)
     }
 }
 
@@ -123,6 +131,6 @@ public actor AgentActor {
     }
 
     public func apply(_ events: [SequencedEvent], at: Date) {
-        for e in events { state.apply(e.event, seq: e.seq, at: at) }
+        for e in events { state.record(e.event, seq: e.seq, at: at) }
     }
 }

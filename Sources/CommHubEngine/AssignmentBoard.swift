@@ -231,6 +231,16 @@ public struct AssignmentBoard: Sendable {
         if n.skills.isEmpty && n.skillMatching { needs[thread] = nil } else { needs[thread] = n }
     }
 
+    /// Restores a team's round-robin order and last pick (snapshot restore).
+    mutating func restoreRoundRobin(team t: TeamID, members: [ContactID], lastPicked: Int?) {
+        guard let current = teams[t]?.members else { return }
+        let known = Set(current)
+        let ordered = members.filter(known.contains)
+        let listed = Set(ordered)
+        teams[t]!.members = ordered + current.filter { !listed.contains($0) }
+        teams[t]!.lastPicked = lastPicked.flatMap { $0 < teams[t]!.members.count ? $0 : nil }
+    }
+
     mutating func removeFromQueue(_ thread: ThreadID, team t: TeamID) {
         if let i = teams[t]?.queue.firstIndex(of: thread) { teams[t]!.queue.remove(at: i) }
     }

@@ -28,6 +28,15 @@ public struct SupervisorImage: Codable, Sendable {
     public var assignments: [Assignment]
     /// Queued threads per team, in queue order.
     public var queues: [TeamID: [ThreadID]]
+    /// Each team's members in round-robin order and the position picked
+    /// last, so ties after a restore go where they would have gone live.
+    /// Optional: older images restore members in contact order.
+    public var roundRobin: [TeamID: RoundRobin]?
+
+    public struct RoundRobin: Codable, Sendable, Hashable {
+        public var members: [ContactID]
+        public var lastPicked: Int?
+    }
 
     public init(state s: EngineState, startSeq: UInt64, watermark: UInt64) {
         self.startSeq = startSeq
@@ -48,6 +57,7 @@ public struct SupervisorImage: Codable, Sendable {
             Assignment(thread: t, team: teamOf.removeValue(forKey: t), agent: a)
         } + teamOf.map { Assignment(thread: $0.key, team: $0.value, agent: nil) }
         queues = s.board.teams.mapValues { Array($0.queue) }
+        roundRobin = s.board.teams.mapValues { RoundRobin(members: $0.members, lastPicked: $0.lastPicked) }
     }
 }
 
@@ -92,6 +102,9 @@ extension EngineState {
             } else {
                 s.board.apply(.threadAssigned(thread: a.thread, team: a.team, agent: a.agent, reason: "restore"))
             }
+        }
+        for (team, rr) in image.roundRobin ?? [:] {
+            s.board.restoreRoundRobin(team: team, members: rr.members, lastPicked: rr.lastPicked)
         }
         s.lastSeq = image.watermark
         s.eventsApplied = 0

@@ -55,6 +55,8 @@ public actor Supervisor {
     /// Supervisor events are applied in sequence order, so every one up to
     /// here is in `state`: the watermark a snapshot of `state` reflects.
     private var lastCommittedSeq: UInt64
+    /// Events produced for each person and not yet handed to their actor.
+    private var agentOutbox: [ContactID: [SequencedEvent]] = [:]
 
     public init(restored: RestoredEngine, journal: any EventJournal, clock: any EngineClock,
                 configuration: EngineConfiguration, logger: Logger) {
@@ -115,8 +117,13 @@ public actor Supervisor {
             default: continue
             }
         }
+        // Queue first, then deliver: whoever delivers to a person takes all
+        // that waits for them, so each person receives events in the order the
+        // supervisor produced them even when operations interleave at the await.
+        for (id, list) in byAgent { agentOutbox[id, default: []] += list }
         let now = clock.now()
-        for (id, list) in byAgent {
+        for id in byAgent.keys {
+            guard let list = agentOutbox.removeValue(forKey: id) else { continue }
             await agents[id]?.apply(list, at: now)
         }
     }
