@@ -92,11 +92,14 @@ let package = Package(
         .testTarget(name: "CommHubDomainTests", dependencies: ["CommHubDomain"], swiftSettings: strict),
         .testTarget(name: "CommHubStoreTests", dependencies: ["CommHubStore"], swiftSettings: strict),
         .testTarget(name: "CommHubEngineTests", dependencies: ["CommHubEngine"], swiftSettings: strict),
+        // Real `commhub serve` processes: kill -9 crash rounds, SIGTERM shutdown.
+        .testTarget(name: "CommHubProcessTests", dependencies: ["CommHubServer"], swiftSettings: strict),
         .testTarget(
             name: "CommHubServerTests",
             dependencies: [
                 "CommHubServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             swiftSettings: strict
         ),

@@ -104,14 +104,15 @@ public struct SequencedEvent: Sendable, Hashable {
 
 /// Encodes events for the journal. Format version 1: JSON of `EngineEvent`
 /// (Swift's synthesized enum coding: `{"caseName":{"field":...}}`), dates as
-/// seconds since 1970. `Snapshots/FORMAT.md` specifies it.
+/// seconds since 2001-01-01T00:00:00Z (Foundation's reference date, the
+/// number `Date` itself holds), so every time round-trips exactly. `Snapshots/FORMAT.md` specifies it.
 public struct EventCodec: Sendable {
     public static let formatVersion: UInt8 = 1
     public init() {}
 
     public func encode(_ event: EngineEvent) throws -> [UInt8] {
         let e = JSONEncoder()
-        e.dateEncodingStrategy = .secondsSince1970
+        e.dateEncodingStrategy = .deferredToDate
         e.outputFormatting = [.sortedKeys]
         return Array(try e.encode(event))
     }
@@ -119,7 +120,7 @@ public struct EventCodec: Sendable {
     public func decode(_ bytes: some Collection<UInt8>, version: UInt8) throws -> EngineEvent {
         guard version == 1 else { throw CodecError.unknownVersion(version) }
         let d = JSONDecoder()
-        d.dateDecodingStrategy = .secondsSince1970
+        d.dateDecodingStrategy = .deferredToDate
         return try d.decode(EngineEvent.self, from: Data(bytes))
     }
 

@@ -82,7 +82,7 @@ public final class DurableEngine: Sendable {
 
     private static func load(_ info: SnapshotInfo, from writer: JournalWriter) throws -> RestoredEngine {
         let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .secondsSince1970
+        decoder.dateDecodingStrategy = .deferredToDate
         var image: SupervisorImage?
         var threads: [ThreadID: ThreadState] = [:]
         var agents: [ContactID: AgentState] = [:]
@@ -121,7 +121,7 @@ public final class DurableEngine: Sendable {
         let startSeq = writer.lastAssignedSeq
         let sources = await engine.supervisor.snapshotSources()
         let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .secondsSince1970
+        encoder.dateEncodingStrategy = .deferredToDate
         let out = writer.beginSnapshot(startSeq: startSeq)
         do {
             func put(_ kind: RecordKind, _ value: some Encodable) throws {

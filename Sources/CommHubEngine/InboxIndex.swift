@@ -57,10 +57,27 @@ public final class InboxIndex: Sendable {
         var subjectLower: String
     }
 
+    /// Sort key: urgency, then the thread id (a tie-break that does not
+    /// depend on insertion order, so a restored engine lists threads in the
+    /// same order as the one that wrote them). `row` locates the row.
     struct UrgencyKey: Comparable, Sendable {
         var rankAndDue: UInt64
+        var idHigh: UInt64
+        var idLow: UInt64
         var row: UInt32
-        static func < (a: Self, b: Self) -> Bool { (a.rankAndDue, a.row) < (b.rankAndDue, b.row) }
+        static func < (a: Self, b: Self) -> Bool {
+            (a.rankAndDue, a.idHigh, a.idLow) < (b.rankAndDue, b.idHigh, b.idLow)
+        }
+        static func == (a: Self, b: Self) -> Bool {
+            a.rankAndDue == b.rankAndDue && a.idHigh == b.idHigh && a.idLow == b.idLow
+        }
+    }
+
+    static func idHalves(_ id: ThreadID) -> (UInt64, UInt64) {
+        withUnsafeBytes(of: id.uuid.uuid) { raw in
+            (UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+             UInt64(bigEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+        }
     }
 
     struct State: Sendable {
@@ -88,13 +105,15 @@ public final class InboxIndex: Sendable {
     }
 
     private static func key(_ r: Row, _ i: UInt32) -> UrgencyKey {
+        let (hi, lo) = idHalves(r.id)
         if r.status.isOpen {
             let due = r.due.map { UInt64(max(0, $0.timeIntervalSince1970 * 1000)) } ?? (UInt64(1) << 56) - 1
-            return UrgencyKey(rankAndDue: UInt64(r.priority.rank) << 56 | min(due, (UInt64(1) << 56) - 1), row: i)
+            return UrgencyKey(rankAndDue: UInt64(r.priority.rank) << 56 | min(due, (UInt64(1) << 56) - 1),
+                              idHigh: hi, idLow: lo, row: i)
         }
         // Finished threads: most recently updated first.
         let t = UInt64(max(0, r.updatedAt.timeIntervalSince1970 * 1000))
-        return UrgencyKey(rankAndDue: UInt64.max - t, row: i)
+        return UrgencyKey(rankAndDue: UInt64.max - t, idHigh: hi, idLow: lo, row: i)
     }
 
     private static func apply(_ e: SequencedEvent, to s: inout State) {
@@ -275,14 +294,15 @@ public final class InboxIndex: Sendable {
                 + String(repeating: "=", count: (4 - text.count % 4) % 4)
             guard let data = Data(base64Encoded: padded), let s = String(data: data, encoding: .utf8) else { return nil }
             let parts = s.split(separator: ":")
-            guard parts.count == 3, let a = UInt64(parts[1]), let r = UInt32(parts[2]), parts[0] == "o" || parts[0] == "f"
+            guard parts.count == 5, let a = UInt64(parts[1]), let h = UInt64(parts[2]), let l = UInt64(parts[3]),
+                  let r = UInt32(parts[4]), parts[0] == "o" || parts[0] == "f"
             else { return nil }
             open = parts[0] == "o"
-            key = UrgencyKey(rankAndDue: a, row: r)
+            key = UrgencyKey(rankAndDue: a, idHigh: h, idLow: l, row: r)
         }
 
         var encoded: String {
-            Data("\(open ? "o" : "f"):\(key.rankAndDue):\(key.row)".utf8).base64EncodedString()
+            Data("\(open ? "o" : "f"):\(key.rankAndDue):\(key.idHigh):\(key.idLow):\(key.row)".utf8).base64EncodedString()
                 .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
                 .replacingOccurrences(of: "=", with: "")
         }

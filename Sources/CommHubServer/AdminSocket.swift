@@ -39,12 +39,18 @@ public struct AdminSocketService: Service {
         }
         logger.info("admin socket listening", metadata: ["admin.path": "\(path)"])
         defer { unlink(path) }
-        try await cancelWhenGracefulShutdown {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { connections in
-                    for try await connection in connections {
-                        group.addTask { await self.serve(connection) }
-                    }
+        do {
+            try await cancelWhenGracefulShutdown { try await acceptLoop(server) }
+        } catch is CancellationError {
+            // Graceful shutdown cancels the accept loop: a normal end.
+        }
+    }
+
+    private func acceptLoop(_ server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>) async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            try await server.executeThenClose { connections in
+                for try await connection in connections {
+                    group.addTask { await self.serve(connection) }
                 }
             }
         }

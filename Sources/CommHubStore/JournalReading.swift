@@ -35,7 +35,7 @@ public struct TailRepair: Sendable, Hashable {
 extension JournalWriter {
     static let bodyDecoder: JSONDecoder = {
         let d = JSONDecoder()
-        d.dateDecodingStrategy = .secondsSince1970
+        d.dateDecodingStrategy = .deferredToDate
         return d
     }()
 

@@ -484,7 +484,7 @@ public final class JournalWriter: Sendable {
 
     static let bodyEncoder: JSONEncoder = {
         let e = JSONEncoder()
-        e.dateEncodingStrategy = .secondsSince1970
+        e.dateEncodingStrategy = .deferredToDate
         e.outputFormatting = [.sortedKeys]
         return e
     }()

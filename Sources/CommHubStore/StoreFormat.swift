@@ -41,7 +41,7 @@
 
  ## `bodies`: message bodies
  - key: the 16 raw bytes of the `MessageID` UUID (RFC 4122 byte order).
- - value: JSON of `MessageBody` (sorted keys, dates as seconds since 1970),
+ - value: JSON of `MessageBody` (sorted keys, dates as seconds since 2001-01-01Z),
    written in the same transaction as the journal record of its
    `messageAdded` event. Bodies are not pruned with the journal.
 

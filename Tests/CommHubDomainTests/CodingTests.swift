@@ -213,19 +213,12 @@ struct EventCodecTests {
         let odd = t0.addingTimeInterval(0.123)
         let e = EngineEvent.threadChanged(thread: ThreadID(), change: ThreadChange(responseDueAt: odd), at: odd)
         let back = try codec.decode(codec.encode(e), version: 1)
-        // Known issue: format 1 writes dates as seconds since 1970 in one Double, which has one bit
-        // less precision than Date's own (seconds since 2001); about half of all fractional times
-        // come back 1 ulp (~0.2 µs) off, so a restored thread can differ from the live one in
-        // its last bit. Fixing it is a journal format change (e.g. reference-date seconds or
-        // integer nanoseconds in format 2) for CommHubStore / Snapshots/FORMAT.md.
-        withKnownIssue("format 1 stores dates as a seconds-since-1970 Double and loses Date's lowest bit") {
-            #expect(back == e)
-        }
-        // The loss is below a microsecond.
-        if case .threadChanged(_, _, let at) = back { #expect(abs(at.timeIntervalSince(odd)) < 1e-6) }
+        // Format 1 writes the Double that Date itself holds (seconds since 2001), so nothing is lost.
+        #expect(back == e)
+        if case .threadChanged(_, _, let at) = back { #expect(at == odd) }
     }
 
-    @Test("dates are seconds since 1970; unknown versions are refused")
+    @Test("dates are seconds since the 2001 reference date; unknown versions are refused")
     func format() throws {
         let codec = EventCodec()
         let bytes = try codec.encode(.presenceChanged(contact: ContactID(), presence: .offline))
@@ -233,7 +226,7 @@ struct EventCodecTests {
         #expect(text.hasPrefix(#"{"presenceChanged":{"#), "\(text)")
         #expect(text.contains(#""presence":"offline""#))
         let dated = String(decoding: try codec.encode(.threadChanged(thread: ThreadID(), change: ThreadChange(), at: t0)), as: UTF8.self)
-        #expect(dated.contains(#""at":1795600800"#), "\(dated)")
+        #expect(dated.contains(#""at":817293600"#), "\(dated)")
         #expect(throws: EventCodec.CodecError.unknownVersion(2)) { try codec.decode(bytes, version: 2) }
         #expect(throws: DecodingError.self) { try codec.decode(Array("{}".utf8), version: 1) }
     }

@@ -122,6 +122,22 @@ extension Request {
         }
     }
 
+    /// Like `decodeJSON`, for optional bodies: nil when the body is empty, the same errors otherwise.
+    func decodeOptionalJSON<T: Decodable>(_ type: T.Type, context: APIContext) async throws -> T? {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await body.collect(upTo: APIContext.maxBody)
+        } catch {
+            throw APIError(.contentTooLarge, "too_large", "request body is larger than \(APIContext.maxBody) bytes")
+        }
+        guard buffer.readableBytes > 0 else { return nil }
+        do {
+            return try ContractJSON.decoder().decode(T.self, from: Data(buffer: buffer))
+        } catch {
+            throw APIError(.badRequest, "invalid_json", ContractJSON.describe(error))
+        }
+    }
+
     func query(_ name: String) -> String? {
         uri.queryParameters.get(name)
     }

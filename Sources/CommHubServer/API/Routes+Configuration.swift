@@ -116,17 +116,17 @@ extension CommHubAPI {
         api.post("contacts/:id/tokens") { request, context in
             _ = try require(.manageTokens, context)
             let id = try context.id("id", ContactKind.self)
-            let body = (try? await request.decodeJSON(TokenRequest.self, context: context)) ?? TokenRequest(label: nil)
+            let body = try await request.decodeOptionalJSON(TokenRequest.self, context: context) ?? TokenRequest(label: nil)
             return try await issue(.person, contact: id, label: body.label ?? "api token", context)
         }
         api.post("gateway-tokens") { request, context in
             _ = try require(.manageTokens, context)
-            let body = (try? await request.decodeJSON(TokenRequest.self, context: context)) ?? TokenRequest(label: nil)
+            let body = try await request.decodeOptionalJSON(TokenRequest.self, context: context) ?? TokenRequest(label: nil)
             return try await issue(.gateway, contact: nil, label: body.label ?? "gateway", context)
         }
         api.get("tokens") { _, context in
             _ = try require(.manageTokens, context)
-            let list = await supervisor.state.tokens.values.sorted { $0.createdAt < $1.createdAt }
+            let list = await supervisor.state.tokens.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
             return try JSONResponse.list(try list.map(View.token), next: nil)
         }
         api.delete("tokens/:id") { _, context in

@@ -61,9 +61,15 @@ extension CommHubAPI {
             let outcomes = await ingest(batch.events)
             let maxSeq = outcomes.compactMap(\.seq).max()
             if let maxSeq { try await durable(maxSeq) }
-            let allFailed = outcomes.allSatisfy { $0.status == "error" }
-            return try JSONResponse.make(JSONValue.object(["results": try View.json(outcomes)]),
-                                         status: allFailed ? .unprocessableContent : .ok)
+            // When every item failed the batch is an error: the contract's error
+            // body (the first item's error) plus the per-item results.
+            var body: [String: JSONValue] = ["results": try View.json(outcomes)]
+            if outcomes.allSatisfy({ $0.status == "error" }), let first = outcomes.first?.error {
+                body["error"] = .object(["code": .string(first.code),
+                                         "message": .string(outcomes.count == 1 ? first.message : "every event failed; first: \(first.message)")])
+                return try JSONResponse.make(JSONValue.object(body), status: .unprocessableContent)
+            }
+            return try JSONResponse.make(JSONValue.object(body))
         }
     }
 

@@ -71,7 +71,7 @@ extension CommHubAPI {
         var html = body.messageHtml
         var metadata = body.metadata ?? [:]
         if let tid = body.templateID {
-            guard var template = state.templates[tid], template.isActive else { throw APIError.notFound("no active template with id \(tid)") }
+            guard let template = state.templates[tid], template.isActive else { throw APIError.notFound("no active template with id \(tid)") }
             var vars = body.templateVariables ?? [:]
             if vars["thread_subject"] == nil { vars["thread_subject"] = thread.header.threadSubject }
             if vars["agent_name"] == nil, let c = who.contact { vars["agent_name"] = c.name }
@@ -89,8 +89,6 @@ extension CommHubAPI {
             subject = subject ?? s?.text
             html = html ?? h?.text
             metadata["template_id"] = .string(tid.description)
-            template.usageCount += 1
-            _ = await supervisor.upsertTemplate(template)
         }
 
         let messageType: MessageType
@@ -147,6 +145,11 @@ extension CommHubAPI {
                                       metadata: metadata)
         let events = try await mapped { try await supervisor.addMessage(header, body: messageBody, statusAfter: body.threadStatus) }
         try await durable(events.last!.seq)
+        // Counted only once the message is stored: a refused message changes nothing.
+        if let tid = body.templateID, var template = await supervisor.state.templates[tid] {
+            template.usageCount += 1
+            try await durable(await supervisor.upsertTemplate(template))
+        }
         try await audit(context, "message.create", "message", header.id.description, before: CommHubAPI.none, after: header)
         return try JSONResponse.make(try View.message(header, body: messageBody), status: .created)
     }

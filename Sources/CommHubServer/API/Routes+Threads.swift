@@ -154,6 +154,6 @@ enum InboxCursorCheck {
         let padded = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
             + String(repeating: "=", count: (4 - cursor.count % 4) % 4)
         guard let d = Data(base64Encoded: padded), let s = String(data: d, encoding: .utf8) else { return true }
-        return s.split(separator: ":").count != 3
+        return s.split(separator: ":").count != 5
     }
 }

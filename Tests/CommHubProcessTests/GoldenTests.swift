@@ -1,0 +1,65 @@
+import CommHubServer
+import Foundation
+import Testing
+
+/// Every released format's golden data directory (Snapshots/v*/) must
+/// restore, with a current binary, to exactly what the API showed when it
+/// was made (expected.json), field by field.
+@Suite struct GoldenTests {
+    static var snapshotsFolder: URL {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Snapshots")
+    }
+
+    static var versions: [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: snapshotsFolder.path)) ?? [])
+            .filter { $0.hasPrefix("v") }.sorted()
+    }
+
+    @Test func everyReleasedFormatHasAGoldenDirectory() {
+        #expect(Self.versions.contains("v1"))
+    }
+
+    @Test(arguments: GoldenTests.versions)
+    func goldenDirectoryRestoresFieldByField(_ version: String) async throws {
+        let source = Self.snapshotsFolder.appendingPathComponent(version)
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("commhub-golden-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: work) }
+        // Work on a copy: the golden files are never written.
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: source.appendingPathComponent("lmdb"), to: work.appendingPathComponent("lmdb"))
+        try FileManager.default.copyItem(at: source.appendingPathComponent("master.key"), to: work.appendingPathComponent("master.key"))
+        let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: source.appendingPathComponent("expected.json"))) as! [String: Any]
+
+        let server = try ServerProcess(data: work.path, token: "golden-admin-token", extra: ["--snapshot-interval", "3600"])
+        defer { server.kill9() }
+        try await server.waitReady()
+        let http = MiniHTTPClient(port: server.httpPort)
+        for (path, want) in expected.sorted(by: { $0.key < $1.key }) {
+            let r = try http.request("GET", path, token: "golden-admin-token")
+            #expect(r.status == 200, "\(version) \(path): \(r.status) \(r.text)")
+            let got = try r.json()
+            let differences = Self.diff(want, got, path: path)
+            #expect(differences.isEmpty, "\(version) differs:\n\(differences.prefix(20).joined(separator: "\n"))")
+        }
+    }
+
+    /// Field-by-field differences between two JSON values.
+    static func diff(_ a: Any, _ b: Any, path: String) -> [String] {
+        switch (a, b) {
+        case let (x as [String: Any], y as [String: Any]):
+            var out: [String] = []
+            for k in Set(x.keys).union(y.keys).sorted() {
+                guard let xv = x[k] else { out.append("\(path).\(k): unexpected \(y[k]!)"); continue }
+                guard let yv = y[k] else { out.append("\(path).\(k): missing (was \(xv))"); continue }
+                out += diff(xv, yv, path: "\(path).\(k)")
+            }
+            return out
+        case let (x as [Any], y as [Any]):
+            guard x.count == y.count else { return ["\(path): \(x.count) items, now \(y.count)"] }
+            return zip(x, y).enumerated().flatMap { diff($1.0, $1.1, path: "\(path)[\($0)]") }
+        default:
+            return (a as? NSObject) == (b as? NSObject) ? [] : ["\(path): \(a) → \(b)"]
+        }
+    }
+}
