@@ -1,0 +1,90 @@
+import BenchFixtures
+import CommHubDomain
+import CommHubEngine
+import Foundation
+
+// Runs one benchmark operation in a loop without the benchmark harness, for
+// `valgrind --tool=callgrind` (instruction counts: this VM exposes no
+// hardware counters) and perf. Usage: BenchProfile SCENARIO [ITERATIONS]
+//   drain500 | evenOut | inboxFiltered | ingestNew | ingestReply | matchOrder | memory
+let args = CommandLine.arguments
+let scenario = args.count > 1 ? args[1] : "drain500"
+let iterations = args.count > 2 ? Int(args[2]) ?? 10 : 10
+
+func time(_ label: String, _ body: () throws -> Void) rethrows {
+    let start = ContinuousClock.now
+    try body()
+    print(label, ContinuousClock.now - start)
+}
+
+switch scenario {
+case "drain500":
+    var f = makeDrainBoard()
+    time("drain500 x\(iterations)") {
+        for _ in 0..<iterations {
+            let moves = f.board.planDrain(agent: f.source, queueLeftovers: false)
+            f.board.apply(.threadsRebalanced(moves: moves, reason: "rebalance agent"))
+            f.board.apply(inverse(moves))
+        }
+    }
+case "evenOut":
+    var f = makeEvenOutBoard()
+    time("evenOut x\(iterations)") {
+        for _ in 0..<iterations {
+            let moves = f.board.planEvenOut(team: f.team)
+            f.board.apply(.threadsRebalanced(moves: moves, reason: "rebalance team"))
+            f.board.apply(inverse(moves))
+        }
+    }
+case "inboxFiltered":
+    let (index, _) = makeInbox()
+    time("inboxFiltered x\(iterations)") {
+        for _ in 0..<iterations { _ = index.page(highWhatsApp(), limit: 50, cursor: nil) }
+    }
+case "matchOrder":
+    let f = makeMatchIndex()
+    let m = f.message(for: .orderNumber)
+    time("matchOrder x\(iterations)") {
+        for _ in 0..<iterations { _ = f.matcher.match(m, brand: .chargecars, in: f.index) }
+    }
+case "ingestNew", "ingestReply":
+    let f = try await makeEngine()
+    if scenario == "ingestReply" {
+        for n in 0..<1_000 { _ = try await f.engine.supervisor.ingest(f.whatsapp(from: n, message: 0)) }
+    }
+    let start = ContinuousClock.now
+    for i in 0..<iterations {
+        let m = scenario == "ingestNew" ? f.whatsapp(from: 10_000 + i, message: 0) : f.whatsapp(from: i % 1_000, message: 1 + i)
+        _ = try await f.engine.supervisor.ingest(m)
+    }
+    print(scenario, "x\(iterations)", ContinuousClock.now - start)
+case "memory":
+    // Same as Memory.engine1MOpenThreads, without the benchmark's malloc interposer.
+    let engine = makeInMemoryEngine(clock: SimulatedClock(start: benchEpoch))
+    let sup = engine.supervisor
+    var teams: [Team] = []
+    for t in 0..<50 {
+        let team = Team(id: entityID(1, t), name: "team \(t)")
+        _ = await sup.upsertTeam(team)
+        teams.append(team)
+        for i in 0..<20 {
+            _ = try await sup.upsertContact(Contact(id: entityID(2, t * 100 + i), name: "Agent \(t).\(i)",
+                                                    teams: [team.id], maxOpenThreads: 1_000_000, presence: .online))
+        }
+    }
+    trimHeap()
+    let before = residentBytes()
+    let subjects = ["Laadpaal werkt niet", "Vraag over mijn bestelling 500123", "Offerte thuislader",
+                    "Installatie inplannen voor volgende week"]
+    let threads = iterations
+    for i in 0..<threads {
+        let h = header(entityID(3, i), subject: subjects[i % subjects.count],
+                       channel: i % 3 == 0 ? .whatsappBusiness : .emailOutlook, priority: i % 10 == 0 ? .high : .normal)
+        _ = try await sup.createThread(h, assignTo: nil, team: teams[i % teams.count].id)
+    }
+    trimHeap()
+    let after = residentBytes()
+    print("memory: \(threads) threads, \((after - before) / threads) bytes per open thread, RSS \(before >> 20) -> \(after >> 20) MiB")
+default:
+    print("unknown scenario \(scenario)")
+}

@@ -1,0 +1,64 @@
+// swift-tools-version:6.1
+// CommHub benchmark suites (package-benchmark). Kept out of the main package
+// so that `swift build`, `Scripts/test` and CI never compile them.
+//
+//   cd Benchmarks && swift package benchmark                      # all suites
+//   swift package benchmark --target EngineBenchmarks              # one suite
+//   swift package benchmark --target EngineBenchmarks --filter 'Rebalance.*'
+import PackageDescription
+
+let package = Package(
+    name: "CommHubBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+    ],
+    targets: [
+        // Data builders shared by the suites and the profiling driver.
+        .target(
+            name: "BenchFixtures",
+            dependencies: [
+                .product(name: "CommHubEngine", package: "main"),
+                .product(name: "CommHubDomain", package: "main"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Fixtures"
+        ),
+        // Runs one benchmark operation in a loop, for valgrind/perf.
+        .executableTarget(
+            name: "BenchProfile",
+            dependencies: [
+                "BenchFixtures",
+                .product(name: "CommHubEngine", package: "main"),
+                .product(name: "CommHubDomain", package: "main"),
+            ],
+            path: "BenchProfile"
+        ),
+        .executableTarget(
+            name: "EngineBenchmarks",
+            dependencies: [
+                "BenchFixtures",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "CommHubEngine", package: "main"),
+                .product(name: "CommHubDomain", package: "main"),
+            ],
+            path: "EngineBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        .executableTarget(
+            name: "StoreBenchmarks",
+            dependencies: [
+                "BenchFixtures",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "CommHubEngine", package: "main"),
+                .product(name: "CommHubStore", package: "main"),
+                .product(name: "CommHubDomain", package: "main"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "StoreBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ]
+)
