@@ -1,9 +1,14 @@
 import Foundation
+import Synchronization
 
 /// The JSON conventions of the external contract: snake_case keys, ISO 8601
 /// dates in UTC. Swift properties spell identifiers `ID` (`threadID`); the
 /// key strategies map that to `thread_id` and back.
 public enum ContractJSON {
+    /// Shared coders for hot paths (Foundation's coders are safe to share).
+    public static let sharedEncoder = encoder()
+    public static let sharedDecoder = decoder()
+
     public static func encoder(pretty: Bool = false) -> JSONEncoder {
         let e = JSONEncoder()
         e.keyEncodingStrategy = .convertToSnakeCase
@@ -34,8 +39,21 @@ public enum ContractJSON {
     }
 
     /// `thread_id` → `threadID`, `message_html` → `messageHtml`.
+    /// Conversions are cached: the key set of the contract is small and
+    /// decoding runs on every ingested event.
     public static func camelCase(_ key: String) -> String {
-        guard key.contains("_") else { return key }
+        guard key.utf8.contains(UInt8(ascii: "_")) else { return key }
+        if let hit = camelCache.withLock({ $0[key] }) { return hit }
+        let converted = convert(key)
+        camelCache.withLock { cache in
+            if cache.count < 4096 { cache[key] = converted }
+        }
+        return converted
+    }
+
+    private static let camelCache = Mutex<[String: String]>([:])
+
+    private static func convert(_ key: String) -> String {
         var out = ""
         for (i, part) in key.split(separator: "_", omittingEmptySubsequences: true).enumerated() {
             if i == 0 { out += part; continue }

@@ -365,3 +365,17 @@ extension InboundMessage {
         receivedAt = try c.decode(Date.self, forKey: .receivedAt)
     }
 }
+
+extension Customer {
+    enum CodingKeys: String, CodingKey { case id, name, emails, phones, organizationID }
+
+    /// A directory record may leave out `emails` or `phones` (a customer known only by phone, or only by e-mail).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(CustomerID.self, forKey: .id)
+        name = try c.decode(String.self, forKey: .name)
+        emails = try c.decodeIfPresent([EmailAddress].self, forKey: .emails) ?? []
+        phones = try c.decodeIfPresent([PhoneNumber].self, forKey: .phones) ?? []
+        organizationID = try c.decodeIfPresent(OrganizationID.self, forKey: .organizationID)
+    }
+}

@@ -24,6 +24,22 @@ extension ContractEnum {
         var container = encoder.singleValueContainer()
         try container.encode(rawValue)
     }
+
+    /// The case's index. These enums have no payloads and fewer than 256
+    /// cases, so a value is one byte: its case tag.
+    @inlinable
+    public var caseTag: UInt8 {
+        withUnsafeBytes(of: self) { $0[0] }
+    }
+
+    /// Equality and hashing by case, not by raw string: the standard
+    /// library's defaults for String-backed enums compare and hash the
+    /// strings, and the engine compares statuses and priorities everywhere.
+    @inlinable
+    public static func == (a: Self, b: Self) -> Bool { a.caseTag == b.caseTag }
+
+    @inlinable
+    public func hash(into hasher: inout Hasher) { hasher.combine(caseTag) }
 }
 
 /// communication_channel.channel_type

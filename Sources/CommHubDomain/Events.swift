@@ -108,20 +108,28 @@ public struct SequencedEvent: Sendable, Hashable {
 /// number `Date` itself holds), so every time round-trips exactly. `Snapshots/FORMAT.md` specifies it.
 public struct EventCodec: Sendable {
     public static let formatVersion: UInt8 = 1
-    public init() {}
+    private let encoder: JSONEncoder
+    private let decoder: JSONDecoder
 
-    public func encode(_ event: EngineEvent) throws -> [UInt8] {
+    /// Make one per batch or per thread and reuse it: building Foundation's
+    /// coders costs more than encoding a small event.
+    public init() {
         let e = JSONEncoder()
         e.dateEncodingStrategy = .deferredToDate
         e.outputFormatting = [.sortedKeys]
-        return Array(try e.encode(event))
+        encoder = e
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .deferredToDate
+        decoder = d
+    }
+
+    public func encode(_ event: EngineEvent) throws -> [UInt8] {
+        Array(try encoder.encode(event))
     }
 
     public func decode(_ bytes: some Collection<UInt8>, version: UInt8) throws -> EngineEvent {
         guard version == 1 else { throw CodecError.unknownVersion(version) }
-        let d = JSONDecoder()
-        d.dateDecodingStrategy = .deferredToDate
-        return try d.decode(EngineEvent.self, from: Data(bytes))
+        return try decoder.decode(EngineEvent.self, from: Data(bytes))
     }
 
     public enum CodecError: Error, Equatable { case unknownVersion(UInt8) }

@@ -157,6 +157,7 @@ public struct AgentCandidate: Sendable, Hashable {
 /// required skills and free capacity, the least loaded; ties go round-robin,
 /// starting after the member who got the previous tie (`lastOrder`).
 public enum AgentPicker {
+    @inlinable
     public static func pick(_ candidates: some Sequence<AgentCandidate>, requiredSkills: [String],
                             skillMatching: Bool, lastOrder: Int?) -> AgentCandidate? {
         var best: AgentCandidate?
@@ -174,8 +175,8 @@ public enum AgentPicker {
     }
 
     /// Distance going forward from `last` (exclusive), wrapping around.
-    @inline(__always)
-    static func roundRobinDistance(_ order: Int, after last: Int?) -> Int {
+    @inlinable @inline(__always)
+    public static func roundRobinDistance(_ order: Int, after last: Int?) -> Int {
         guard let last else { return order }
         return order > last ? order - last : order - last + Int(Int32.max)
     }

@@ -207,7 +207,7 @@ public struct AdminConsole: Sendable {
     }
 
     static func json(_ value: some Encodable) throws -> JSONValue {
-        let data = try ContractJSON.encoder().encode(value)
+        let data = try ContractJSON.sharedEncoder.encode(value)
         return try JSONDecoder().decode(JSONValue.self, from: data)
     }
 }

@@ -1,5 +1,6 @@
 import CommHubDomain
 import DequeModule
+import HeapModule
 
 /// The supervisor's ledger of who handles what: the thread↔agent relation,
 /// each agent's open-thread load, each team's queue of threads waiting for
@@ -90,34 +91,60 @@ public struct AssignmentBoard: Sendable {
         return out
     }
 
-    /// Moves every open thread of `agent` to colleagues in the thread's team
-    /// (least loaded first). Threads nobody can take stay with the agent,
-    /// or go back to the team queue when `queueLeftovers` is set (an agent
-    /// going offline in a team that hands over). Planning reads the board
-    /// without copying it, so draining an agent costs O(threads · team size).
+    /// Moves every open thread of `agent` to colleagues in the thread's team:
+    /// each to the least-loaded colleague who is online, has the skills and
+    /// room, ties in round-robin order from the team's last pick. Threads
+    /// nobody can take stay with the agent, or go back to the team queue
+    /// when `queueLeftovers` is set (an agent going offline in a team that
+    /// hands over). Threads are grouped by (team, needs); each group keeps
+    /// its candidates in a heap of (load, rotation distance), so a drain
+    /// costs O(members + threads · log members) and reads the board without
+    /// copying it.
     public func planDrain(agent: ContactID, queueLeftovers: Bool) -> [ThreadMove] {
         guard let slot = agents[agent] else { return [] }
-        var pending: [ContactID: Int] = [:]
-        var last: [TeamID: Int?] = [:]
+        struct Group: Hashable { var team: TeamID?; var needs: Needs }
+        var groups: [Group: [ThreadID]] = [:]
+        for thread in slot.open {
+            groups[Group(team: team[thread], needs: needs[thread] ?? Needs()), default: []].append(thread)
+        }
+        var planned: [ContactID: Int] = [:]
         var moves: [ThreadMove] = []
         moves.reserveCapacity(slot.open.count)
-        for thread in slot.open {
-            let t = team[thread]
-            var target: ContactID?
-            if let t {
-                let lp = last[t] ?? teams[t]?.lastPicked
-                target = choose(team: t, needs: needs[thread] ?? Needs(), excluding: agent,
-                                pending: pending, lastPicked: .some(lp))
-                if let target { last[t] = .some(teams[t]?.members.firstIndex(of: target)) }
+        // Stable order of groups and threads, so a plan is reproducible.
+        for (group, threads) in groups.sorted(by: { ($0.key.team?.description ?? "", $0.value.count) < ($1.key.team?.description ?? "", $1.value.count) }) {
+            var heap = Heap<Slot>()
+            if let t = group.team, let teamSlot = teams[t] {
+                for (i, id) in teamSlot.members.enumerated() where id != agent {
+                    guard let a = agents[id], a.presence == .online else { continue }
+                    if group.needs.skillMatching, !group.needs.skills.allSatisfy(a.skills.contains) { continue }
+                    let load = a.load + (planned[id] ?? 0)
+                    guard load < a.maxOpenThreads else { continue }
+                    heap.insert(Slot(load: load, distance: AgentPicker.roundRobinDistance(i, after: teamSlot.lastPicked),
+                                     id: id, capacity: a.maxOpenThreads))
+                }
             }
-            if let target {
-                moves.append(ThreadMove(thread: thread, from: agent, to: target))
-                pending[target, default: 0] += 1
-            } else if queueLeftovers {
-                moves.append(ThreadMove(thread: thread, from: agent, to: nil))
+            for thread in threads.sorted() {
+                if var best = heap.popMin() {
+                    moves.append(ThreadMove(thread: thread, from: agent, to: best.id))
+                    planned[best.id, default: 0] += 1
+                    best.load += 1
+                    if best.load < best.capacity { heap.insert(best) }
+                } else if queueLeftovers {
+                    moves.append(ThreadMove(thread: thread, from: agent, to: nil))
+                }
             }
         }
         return moves
+    }
+
+    /// A candidate in a drain: least load first, then round-robin order.
+    struct Slot: Comparable {
+        var load: Int
+        var distance: Int
+        var id: ContactID
+        var capacity: Int
+        static func < (a: Slot, b: Slot) -> Bool { (a.load, a.distance) < (b.load, b.distance) }
+        static func == (a: Slot, b: Slot) -> Bool { a.load == b.load && a.distance == b.distance }
     }
 
     /// Evens out the open-thread load of a team's online members: threads

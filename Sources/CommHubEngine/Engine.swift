@@ -24,7 +24,7 @@ public final class Engine: Sendable {
     public init(restored: RestoredEngine, journal: any EventJournal, relay: CommitRelay, bodies: any BodyReader,
                 clock: any EngineClock, configuration: EngineConfiguration = EngineConfiguration(), logger: Logger) {
         let inbox = InboxIndex()
-        let bus = EventBus()
+        let bus = EventBus(lastSeq: max(restored.lastSeq, journal.lastAssignedSeq))
         self.inbox = inbox
         self.bus = bus
         self.journal = journal

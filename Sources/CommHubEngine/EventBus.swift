@@ -23,11 +23,15 @@ public final class EventBus: Sendable {
         var lastSeq: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state: Mutex<State>
     public let recentCapacity: Int
 
-    public init(recentCapacity: Int = 65_536) {
+    /// `lastSeq`: where the journal stands when the bus starts (after a
+    /// restore), so that a subscriber asking for older events gets `.resync`
+    /// instead of silently nothing.
+    public init(recentCapacity: Int = 65_536, lastSeq: UInt64 = 0) {
         self.recentCapacity = recentCapacity
+        state = Mutex(State(lastSeq: lastSeq))
     }
 
     public var lastSeq: UInt64 { state.withLock { $0.lastSeq } }

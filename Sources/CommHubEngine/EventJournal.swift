@@ -43,11 +43,15 @@ public final class MemoryJournal: EventJournal {
 /// Lets the journal's commit hook reach the engine, which is built after
 /// the journal. Set once at start-up.
 public final class CommitRelay: Sendable {
-    private let sink = Mutex<(@Sendable ([SequencedEvent]) -> Void)?>(nil)
+    /// The closure lives in a struct field: a bare optional closure as the
+    /// Mutex value is re-wrapped in reabstraction thunks on every
+    /// `withLock` write-back, so each delivery got slower than the last.
+    private struct Sink { var deliver: (@Sendable ([SequencedEvent]) -> Void)? }
+    private let sink = Mutex(Sink(deliver: nil))
     public init() {}
-    public func connect(_ s: @escaping @Sendable ([SequencedEvent]) -> Void) { sink.withLock { $0 = s } }
+    public func connect(_ s: @escaping @Sendable ([SequencedEvent]) -> Void) { sink.withLock { $0.deliver = s } }
     public func deliver(_ batch: [SequencedEvent]) {
-        let s = sink.withLock { $0 }
+        let s = sink.withLock { $0.deliver }
         s?(batch)
     }
 }

@@ -197,12 +197,20 @@ public final class InboxIndex: Sendable {
             let text = f.text?.lowercased()
             let start = cursor.flatMap(Cursor.init)
 
-            func matches(_ r: Row, now: Date?) -> Bool {
-                guard f.statuses.isEmpty || f.statuses.contains(r.status) else { return false }
-                if !f.priorities.isEmpty, !f.priorities.contains(r.priority) { return false }
-                if !f.threadTypes.isEmpty, !f.threadTypes.contains(r.threadType) { return false }
-                if !f.channelTypes.isEmpty, !f.channelTypes.contains(r.channelType) { return false }
-                if !f.brands.isEmpty, !(r.brand.map(f.brands.contains) ?? false) { return false }
+            // Enum filters as bit masks over case tags: no hashing per row.
+            func mask<E: ContractEnum>(_ set: Set<E>) -> UInt32 {
+                set.isEmpty ? UInt32.max : set.reduce(0) { $0 | (1 << UInt32($1.caseTag)) }
+            }
+            let statusMask = mask(f.statuses), priorityMask = mask(f.priorities)
+            let typeMask = mask(f.threadTypes), channelMask = mask(f.channelTypes)
+            let brandMask: UInt32 = f.brands.isEmpty ? UInt32.max : mask(f.brands)
+            @inline(__always) func has(_ m: UInt32, _ tag: UInt8) -> Bool { m & (1 << UInt32(tag)) != 0 }
+
+            func matches(_ i: Int) -> Bool {
+                let r = s.rows[i]
+                guard has(statusMask, r.status.caseTag), has(priorityMask, r.priority.caseTag),
+                      has(typeMask, r.threadType.caseTag), has(channelMask, r.channelType.caseTag) else { return false }
+                if brandMask != UInt32.max { guard let b = r.brand, has(brandMask, b.caseTag) else { return false } }
                 if let a = f.assignee, r.assignee != a { return false }
                 if f.unassignedOnly, r.assignee != nil { return false }
                 if !f.teams.isEmpty, !(r.team.map(f.teams.contains) ?? false) { return false }
@@ -220,9 +228,9 @@ public final class InboxIndex: Sendable {
             // A selective assignee filter walks that person's set instead of the whole index.
             if let a = f.assignee {
                 var keys: [(UrgencyKey, Bool)] = []
-                for i in s.byAssignee[a] ?? [] {
+                for i in s.byAssignee[a] ?? [] where matches(Int(i)) {
                     let r = s.rows[Int(i)]
-                    if matches(r, now: nil) { keys.append((Self.key(r, i), r.status.isOpen)) }
+                    keys.append((Self.key(r, i), r.status.isOpen))
                 }
                 keys.sort { ($0.1 ? 0 : 1, $0.0) < ($1.1 ? 0 : 1, $1.0) }
                 var startIndex = 0
@@ -241,21 +249,44 @@ public final class InboxIndex: Sendable {
             let wantFinished = f.statuses.isEmpty || f.statuses.contains { !$0.isOpen }
             var lastKey: (Bool, UrgencyKey)?
             var more = false
-            func walk(_ index: SortedKeys<UrgencyKey>, open: Bool, after: UrgencyKey?) {
+            let overdueMs = f.overdueAt.map { UInt64(max(0, $0.timeIntervalSince1970 * 1000)) }
+            let dueBits = (UInt64(1) << 56) - 1
+            /// Walks `index` after `after`; with `rank`, only that priority's
+            /// segment of the open index (keys start with the rank), and with
+            /// an overdue filter only until the first key not yet due.
+            func walk(_ index: SortedKeys<UrgencyKey>, open: Bool, after: UrgencyKey?, rank: UInt64?) {
                 index.forEach(after: after) { k in
-                    let r = s.rows[Int(k.row)]
-                    guard matches(r, now: nil) else { return true }
+                    if let rank {
+                        if k.rankAndDue >> 56 != rank { return false }
+                        if let overdueMs, k.rankAndDue & dueBits >= overdueMs { return false }
+                    }
+                    guard matches(Int(k.row)) else { return true }
                     if ids.count == limit { more = true; return false }
-                    ids.append(r.id)
+                    ids.append(s.rows[Int(k.row)].id)
                     lastKey = (open, k)
                     return true
                 }
             }
             if wantOpen, start?.open ?? true {
-                walk(s.open, open: true, after: start?.open == true ? start?.key : nil)
+                if f.priorities.isEmpty && overdueMs == nil {
+                    walk(s.open, open: true, after: start?.open == true ? start?.key : nil, rank: nil)
+                } else {
+                    // Jump to each wanted priority's segment instead of stepping over the others.
+                    let ranks = (f.priorities.isEmpty ? Priority.allCases : Array(f.priorities)).map { UInt64($0.rank) }.sorted()
+                    for rank in ranks where !more {
+                        let segmentStart = rank == 0 ? nil
+                            : UrgencyKey(rankAndDue: (rank << 56) - 1, idHigh: .max, idLow: .max, row: 0)
+                        var from = segmentStart
+                        if let c = start, c.open {
+                            if c.key.rankAndDue >> 56 > rank { continue }
+                            if c.key.rankAndDue >> 56 == rank { from = c.key }
+                        }
+                        walk(s.open, open: true, after: from, rank: rank)
+                    }
+                }
             }
             if wantFinished, !more {
-                walk(s.finished, open: false, after: start?.open == false ? start?.key : nil)
+                walk(s.finished, open: false, after: start?.open == false ? start?.key : nil, rank: nil)
             }
             if more, let (open, k) = lastKey { next = Cursor(open: open, key: k).encoded }
             return InboxPage(threadIDs: ids, nextCursor: next)

@@ -18,6 +18,10 @@ public struct HTTPOptions: Sendable {
     /// Requests per second per client address (before authentication) and burst.
     public var addressRate: Double = 400
     public var addressBurst: Double = 800
+    /// Where `/metrics` reads from. `serve` bootstraps swift-metrics with a
+    /// Prometheus factory on this registry, so HTTP metrics (by route
+    /// template) appear beside the engine's; tests leave the default.
+    public var metricsRegistry = PrometheusCollectorRegistry()
     public init() {}
 }
 
@@ -29,8 +33,9 @@ public func buildHTTPApplication(engine: Engine, durable: DurableEngine?, secret
     -> some ApplicationProtocol {
     let router = Router(context: APIContext.self)
     router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: MetricsMiddleware())
     router.add(middleware: ErrorMiddleware())
-    let metrics = EngineMetrics(engine: engine, journal: durable?.writer)
+    let metrics = EngineMetrics(engine: engine, journal: durable?.writer, registry: options.metricsRegistry)
 
     router.get("/healthz") { _, _ -> Response in
         var fields: [String: JSONValue] = [
@@ -54,10 +59,12 @@ public func buildHTTPApplication(engine: Engine, durable: DurableEngine?, secret
     }
 
     let api = CommHubAPI(engine: engine, secrets: secrets, logger: logger)
+    let limits = RateLimitMiddleware(perToken: RateLimiter(ratePerSecond: options.tokenRate, burst: options.tokenBurst),
+                                     perAddress: RateLimiter(ratePerSecond: options.addressRate, burst: options.addressBurst))
     let group = router.group("api")
-        .add(middleware: RateLimitMiddleware(perToken: RateLimiter(ratePerSecond: options.tokenRate, burst: options.tokenBurst),
-                                             perAddress: RateLimiter(ratePerSecond: options.addressRate, burst: options.addressBurst)))
+        .add(middleware: limits)  // per address (no identity yet)
         .add(middleware: AuthMiddleware(supervisor: engine.supervisor))
+        .add(middleware: limits)  // per token
     api.register(on: group)
 
     let wsRouter = Router(context: EventsContext.self)
@@ -75,7 +82,7 @@ public func buildHTTPApplication(engine: Engine, durable: DurableEngine?, secret
 final class EngineMetrics: Sendable {
     let engine: Engine
     let journal: JournalWriter?
-    let registry = PrometheusCollectorRegistry()
+    let registry: PrometheusCollectorRegistry
     let threads: Gauge
     let committed: Gauge
     let lastSeq: Gauge
@@ -85,9 +92,10 @@ final class EngineMetrics: Sendable {
     let avgBatch: Gauge
     let byStatus: [ThreadStatus: Gauge]
 
-    init(engine: Engine, journal: JournalWriter?) {
+    init(engine: Engine, journal: JournalWriter?, registry: PrometheusCollectorRegistry) {
         self.engine = engine
         self.journal = journal
+        self.registry = registry
         threads = registry.makeGauge(name: "commhub_threads", help: "Threads in the engine")
         committed = registry.makeGauge(name: "commhub_events_committed", help: "Events committed since start")
         lastSeq = registry.makeGauge(name: "commhub_journal_last_seq", help: "Last journal sequence number")

@@ -55,7 +55,7 @@ public final class IngestConnection: @unchecked Sendable {
     /// Sends a batch of ingest items (`{"events":[...]}` JSON).
     @discardableResult
     public func ingest(_ events: [JSONValue]) async throws -> UInt64 {
-        try await send(.ingest, Array(try ContractJSON.encoder().encode(JSONValue.object(["events": .array(events)]))))
+        try await send(.ingest, Array(try ContractJSON.sharedEncoder.encode(JSONValue.object(["events": .array(events)]))))
     }
 
     /// The next answer, in request order.

@@ -151,7 +151,7 @@ public struct IngestListener: Service {
             }
             let batch: IngestBatch
             do {
-                batch = try ContractJSON.decoder().decode(IngestBatch.self, from: Data(frame.payload))
+                batch = try ContractJSON.sharedDecoder.decode(IngestBatch.self, from: Data(frame.payload))
             } catch {
                 return Pending(frame: Self.error(frame.requestID, "invalid_json", ContractJSON.describe(error)))
             }
@@ -159,7 +159,7 @@ public struct IngestListener: Service {
                 return Pending(frame: Self.error(frame.requestID, "invalid", "a frame carries 1 to \(CommHubAPI.maxIngestBatch) events"))
             }
             let outcomes = await api.ingest(batch.events)
-            let payload = (try? ContractJSON.encoder().encode(["results": outcomes])).map(Array.init) ?? []
+            let payload = (try? ContractJSON.sharedEncoder.encode(["results": outcomes])).map(Array.init) ?? []
             return Pending(frame: .init(kind: .results, requestID: frame.requestID, payload: payload),
                            durableSeq: outcomes.compactMap(\.seq).max())
         default:

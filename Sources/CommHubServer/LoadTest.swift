@@ -87,7 +87,7 @@ public enum LoadTest {
             if let http {
                 let r = try http.request("GET", "/api/communication/channels", token: token)
                 guard r.status == 200 else { throw LoadTestError("GET channels answered \(r.status): \(r.text)") }
-                let items = try ContractJSON.decoder().decode(ChannelList.self, from: Data(r.body)).items
+                let items = try ContractJSON.sharedDecoder.decode(ChannelList.self, from: Data(r.body)).items
                 channels = items.filter { $0.isActive && [.emailOutlook, .whatsappBusiness, .sms].contains($0.channelType) }
             }
             guard !channels.isEmpty else { throw LoadTestError("no active mail, WhatsApp or SMS channel found on the target (give --http-port)") }

@@ -4,7 +4,10 @@ import CommHubStore
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
+import Synchronization
 
 /// Everything `commhub serve` needs to know.
 public struct ServeOptions: Sendable {
@@ -55,6 +58,7 @@ public enum CommHubServe {
             let count = await engine.supervisor.threadCount
             logger.info("demo company seeded", metadata: ["engine.threads": "\(count)"])
         }
+        MetricsBootstrap.once(o.http.metricsRegistry)
         let secrets = try SecretBox.load(dataDirectory: o.dataDirectory)
         if let token = try await AdminBootstrap.ensure(engine, logger: logger) {
             FileHandle.standardOutput.write(Data("""
@@ -102,6 +106,15 @@ public enum CommHubServe {
         }
         await durable.shutdown()
         logger.info("stopped cleanly")
+    }
+}
+
+/// swift-metrics may be bootstrapped once per process.
+enum MetricsBootstrap {
+    private static let done = Mutex(false)
+    static func once(_ registry: PrometheusCollectorRegistry) {
+        let first = done.withLock { d -> Bool in defer { d = true }; return !d }
+        if first { MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry)) }
     }
 }
 

@@ -83,7 +83,7 @@ public struct APIError: HTTPResponseError, Sendable {
 /// Encodes responses with the contract's conventions.
 public enum JSONResponse {
     public static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
-        let data = try ContractJSON.encoder().encode(value)
+        let data = try ContractJSON.sharedEncoder.encode(value)
         return Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
                         body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
@@ -116,7 +116,7 @@ extension Request {
         }
         guard buffer.readableBytes > 0 else { throw APIError.badRequest("request body is empty; JSON expected") }
         do {
-            return try ContractJSON.decoder().decode(T.self, from: Data(buffer: buffer))
+            return try ContractJSON.sharedDecoder.decode(T.self, from: Data(buffer: buffer))
         } catch {
             throw APIError(.badRequest, "invalid_json", ContractJSON.describe(error))
         }
@@ -132,7 +132,7 @@ extension Request {
         }
         guard buffer.readableBytes > 0 else { return nil }
         do {
-            return try ContractJSON.decoder().decode(T.self, from: Data(buffer: buffer))
+            return try ContractJSON.sharedDecoder.decode(T.self, from: Data(buffer: buffer))
         } catch {
             throw APIError(.badRequest, "invalid_json", ContractJSON.describe(error))
         }

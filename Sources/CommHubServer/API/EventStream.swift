@@ -50,15 +50,34 @@ struct EventStream: Sendable {
                 return
             }
             let since = request.uri.queryParameters.get("since").flatMap(UInt64.init)
-            try await stream(to: outbound, contact: contact, since: since)
+            // Stream until the client goes away: its frames are read (and ignored) here, and
+            // when they end — close frame, lost connection, server shutdown — streaming stops,
+            // so a closed socket never holds a subscription or blocks graceful shutdown.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await stream(to: outbound, contact: contact, since: since) }
+                while try await iterator.next() != nil {}
+                group.cancelAll()
+            }
         }
     }
 
     private func stream(to outbound: WebSocketOutboundWriter, contact: Contact, since: UInt64?) async throws {
-        let subscription = engine.bus.subscribe(since: since, capacity: 8192)
+        // Without `since`, start from the bus's position read before subscribing, so an
+        // event committed in between is replayed rather than skipped.
+        let start = since ?? engine.bus.lastSeq
+        let subscription = engine.bus.subscribe(since: start, capacity: 8192)
         defer { subscription.cancel() }
-        var delivered = since ?? engine.bus.lastSeq
+        var delivered = start
         try await outbound.write(.text(#"{"type":"hello","seq":\#(delivered)}"#))
+        try await withTaskCancellationHandler {
+            try await forward(subscription, to: outbound, contact: contact, delivered: &delivered)
+        } onCancel: {
+            subscription.cancel()
+        }
+    }
+
+    private func forward(_ subscription: Subscription, to outbound: WebSocketOutboundWriter, contact: Contact,
+                         delivered: inout UInt64) async throws {
         for await item in subscription {
             switch item {
             case .event(let e):

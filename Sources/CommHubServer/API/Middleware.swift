@@ -148,12 +148,13 @@ struct RateLimitMiddleware: RouterMiddleware {
     let perToken: RateLimiter
     let perAddress: RateLimiter
 
+    /// Installed twice: before authentication it charges the client address,
+    /// after it (identity known) the token.
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
-        if let wait = perAddress.take("ip:" + context.remoteAddress) {
+        if let token = context.identity?.token.id {
+            if let wait = perToken.take("token:\(token)") { throw tooMany(wait, "this token") }
+        } else if let wait = perAddress.take("ip:" + context.remoteAddress) {
             throw tooMany(wait, "this address")
-        }
-        if let token = context.identity?.token.id, let wait = perToken.take("token:\(token)") {
-            throw tooMany(wait, "this token")
         }
         return try await next(request, context)
     }

@@ -74,21 +74,35 @@ extension CommHubAPI {
     }
 
     /// Applies ingest items in order; one bad item does not stop the others.
+    /// Consecutive messages go to the supervisor as one batch.
     func ingest(_ items: [IngestItem]) async -> [IngestOutcome] {
         var out: [IngestOutcome] = []
         out.reserveCapacity(items.count)
-        for item in items {
-            do {
-                switch item {
-                case .message(let m):
-                    let r = try await supervisor.ingest(m)
-                    out.append(IngestOutcome(status: r.duplicate ? "duplicate" : "created", threadID: r.threadID,
-                                             messageID: r.messageID, seq: r.seq, rule: r.rule?.rawValue))
-                case .delivery(let channel, let ext, let status, let at):
-                    let seq = try await supervisor.updateDelivery(channel: channel, externalMessageID: ext, status: status,
-                                                                  at: at ?? engine.clock.now())
-                    out.append(IngestOutcome(status: "updated", seq: seq))
+        var i = 0
+        while i < items.count {
+            var messages: [InboundMessage] = []
+            while i < items.count, case .message(let m) = items[i] {
+                messages.append(m)
+                i += 1
+            }
+            if !messages.isEmpty {
+                for r in await supervisor.ingest(batch: messages) {
+                    switch r {
+                    case .success(let r):
+                        out.append(IngestOutcome(status: r.duplicate ? "duplicate" : "created", threadID: r.threadID,
+                                                 messageID: r.messageID, seq: r.seq, rule: r.rule?.rawValue))
+                    case .failure(let e):
+                        out.append(IngestOutcome(status: "error", error: APIErrorBody(code: e.code.rawValue, message: e.message)))
+                    }
                 }
+                continue
+            }
+            guard case .delivery(let channel, let ext, let status, let at) = items[i] else { continue }
+            i += 1
+            do {
+                let seq = try await supervisor.updateDelivery(channel: channel, externalMessageID: ext, status: status,
+                                                              at: at ?? engine.clock.now())
+                out.append(IngestOutcome(status: "updated", seq: seq))
             } catch let e as EngineError {
                 out.append(IngestOutcome(status: "error", error: APIErrorBody(code: e.code.rawValue, message: e.message)))
             } catch {

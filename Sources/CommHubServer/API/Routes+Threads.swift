@@ -58,10 +58,12 @@ extension CommHubAPI {
             f.scopeContact = c.id
         }
         let cursor = request.query("cursor")
-        let page = engine.inbox.page(f, limit: try request.limit(), cursor: cursor)
-        if let cursor, page.threadIDs.isEmpty, InboxCursorCheck.isMalformed(cursor) {
+        // Checked before paging: the index reads an unknown cursor as "from the start",
+        // which would send a client round the same pages forever.
+        if let cursor, InboxCursorCheck.isMalformed(cursor) {
             throw APIError.badRequest("cursor is not one this server gave out")
         }
+        let page = engine.inbox.page(f, limit: try request.limit(), cursor: cursor)
         let headers = await supervisor.headers(page.threadIDs)
         return try JSONResponse.list(headers, next: page.nextCursor)
     }
@@ -154,6 +156,7 @@ enum InboxCursorCheck {
         let padded = cursor.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
             + String(repeating: "=", count: (4 - cursor.count % 4) % 4)
         guard let d = Data(base64Encoded: padded), let s = String(data: d, encoding: .utf8) else { return true }
-        return s.split(separator: ":").count != 5
+        let parts = s.split(separator: ":", omittingEmptySubsequences: false)
+        return parts.count != 5 || !(parts[0] == "o" || parts[0] == "f") || parts.dropFirst().contains { UInt64($0) == nil }
     }
 }

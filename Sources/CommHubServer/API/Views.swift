@@ -5,7 +5,7 @@ import Foundation
 /// JSON shapes of the API (snake_case through `ContractJSON`).
 enum View {
     static func json(_ value: some Encodable) throws -> JSONValue {
-        let data = try ContractJSON.encoder().encode(value)
+        let data = try ContractJSON.sharedEncoder.encode(value)
         return try JSONDecoder().decode(JSONValue.self, from: data)
     }
 
