@@ -129,7 +129,27 @@ public struct EventCodec: Sendable {
 
     public func decode(_ bytes: some Collection<UInt8>, version: UInt8) throws -> EngineEvent {
         guard version == 1 else { throw CodecError.unknownVersion(version) }
+        if bytes.first == CompactEvents.marker { return try CompactEvents.decode(Array(bytes)) }
         return try decoder.decode(EngineEvent.self, from: Data(bytes))
+    }
+
+    /// What the journal writes: the compact binary form for the events every
+    /// message produces (messageAdded, threadAssigned, threadChanged,
+    /// referenceAdded, deliveryStatusChanged), JSON for the rest. Both are
+    /// payloads of format 1; `decode` tells them apart by the first byte.
+    public func encodeForJournal(_ event: EngineEvent) throws -> [UInt8] {
+        try CompactEvents.encode(event) ?? encode(event)
+    }
+
+    /// Message bodies for the body table, compact; `decodeBody` also reads
+    /// the JSON bodies of earlier writers.
+    public func encodeBody(_ body: MessageBody) throws -> [UInt8] {
+        try CompactEvents.encodeBody(body)
+    }
+
+    public func decodeBody(_ bytes: [UInt8]) throws -> MessageBody {
+        if bytes.first == CompactEvents.marker { return try CompactEvents.decodeBody(bytes) }
+        return try decoder.decode(MessageBody.self, from: Data(bytes))
     }
 
     public enum CodecError: Error, Equatable { case unknownVersion(UInt8) }

@@ -33,18 +33,12 @@ public struct TailRepair: Sendable, Hashable {
 }
 
 extension JournalWriter {
-    static let bodyDecoder: JSONDecoder = {
-        let d = JSONDecoder()
-        d.dateDecodingStrategy = .deferredToDate
-        return d
-    }()
-
     /// The stored body of a message (short read transaction), nil if none.
     public func body(for id: MessageID) throws -> MessageBody? {
         let raw = try env.read { txn in try txn.get(env.dbs.bodies, Self.bodyKey(id)) }
         guard let raw else { return nil }
         do {
-            return try Self.bodyDecoder.decode(MessageBody.self, from: Data(raw))
+            return try EventCodec().decodeBody(Array(raw))
         } catch {
             throw StoreError(.decodingFailed, operation: "body(for:)", detail: "\(id): \(error)")
         }

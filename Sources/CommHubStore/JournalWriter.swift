@@ -482,13 +482,6 @@ public final class JournalWriter: Sendable {
         }
     }
 
-    static let bodyEncoder: JSONEncoder = {
-        let e = JSONEncoder()
-        e.dateEncodingStrategy = .deferredToDate
-        e.outputFormatting = [.sortedKeys]
-        return e
-    }()
-
     static func bodyKey(_ id: MessageID) -> [UInt8] {
         withUnsafeBytes(of: id.uuid.uuid) { Array($0) }
     }
@@ -503,10 +496,10 @@ public final class JournalWriter: Sendable {
                 var journalled = event
                 var body: (key: [UInt8], value: [UInt8])?
                 if case .messageAdded(let header, let b?, let due) = event {
-                    body = (Self.bodyKey(header.id), Array(try Self.bodyEncoder.encode(b)))
+                    body = (Self.bodyKey(header.id), try codec.encodeBody(b))
                     journalled = .messageAdded(header: header, body: nil, responseDueAt: due)
                 }
-                let payload = try codec.encode(journalled)
+                let payload = try codec.encodeForJournal(journalled)
                 guard payload.count <= Int(UInt32.max) else {
                     throw StoreError(.encodingFailed, operation: "journal.encode", detail: "event of \(payload.count) bytes")
                 }

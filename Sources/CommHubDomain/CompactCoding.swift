@@ -1,0 +1,322 @@
+import Foundation
+
+/// Appends the compact binary encoding used for hot journal events and
+/// message bodies (see `EventCodec`): little-endian integers, LEB128
+/// lengths, UUIDs as 16 raw bytes, dates as the bit pattern of the Double
+/// `Date` holds, optionals behind a presence byte, enums as their case tag.
+struct CompactWriter {
+    var bytes: [UInt8] = []
+
+    init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+
+    mutating func u8(_ v: UInt8) { bytes.append(v) }
+    mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
+
+    mutating func varint(_ v: UInt64) {
+        var v = v
+        while v >= 0x80 {
+            bytes.append(UInt8(v & 0x7F) | 0x80)
+            v >>= 7
+        }
+        bytes.append(UInt8(v))
+    }
+
+    mutating func uuid(_ u: UUID) { withUnsafeBytes(of: u.uuid) { bytes.append(contentsOf: $0) } }
+    mutating func id<K>(_ i: EntityID<K>) { uuid(i.uuid) }
+    mutating func id<K>(_ i: EntityID<K>?) {
+        if let i { u8(1); uuid(i.uuid) } else { u8(0) }
+    }
+
+    mutating func date(_ d: Date) {
+        withUnsafeBytes(of: d.timeIntervalSinceReferenceDate.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
+    }
+    mutating func date(_ d: Date?) {
+        if let d { u8(1); date(d) } else { u8(0) }
+    }
+
+    mutating func string(_ s: String) {
+        var s = s
+        s.withUTF8 { utf8 in
+            varint(UInt64(utf8.count))
+            bytes.append(contentsOf: utf8)
+        }
+    }
+    mutating func string(_ s: String?) {
+        if let s { u8(1); string(s) } else { u8(0) }
+    }
+
+    mutating func tag<E: ContractEnum>(_ e: E) { u8(e.caseTag) }
+    mutating func tag<E: ContractEnum>(_ e: E?) {
+        if let e { u8(e.caseTag + 1) } else { u8(0) }
+    }
+
+    /// Rarely used, open-ended values (attachments, metadata) as JSON.
+    mutating func json<T: Encodable>(_ v: T) throws {
+        let data = try CompactWriter.jsonEncoder.encode(v)
+        varint(UInt64(data.count))
+        bytes.append(contentsOf: data)
+    }
+
+    static let jsonEncoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.dateEncodingStrategy = .deferredToDate
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }()
+}
+
+/// Reads what `CompactWriter` wrote; every read is bounds-checked.
+struct CompactReader {
+    let bytes: [UInt8]
+    var position: Int
+
+    struct Truncated: Error, CustomStringConvertible {
+        var description: String { "compact record ends early or holds an impossible value" }
+    }
+
+    init(_ bytes: [UInt8], from position: Int = 0) {
+        self.bytes = bytes
+        self.position = position
+    }
+
+    var atEnd: Bool { position == bytes.count }
+
+    mutating func u8() throws -> UInt8 {
+        guard position < bytes.count else { throw Truncated() }
+        defer { position += 1 }
+        return bytes[position]
+    }
+
+    mutating func bool() throws -> Bool { try u8() != 0 }
+
+    mutating func varint() throws -> UInt64 {
+        var v: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let b = try u8()
+            guard shift < 64 else { throw Truncated() }
+            v |= UInt64(b & 0x7F) << shift
+            if b < 0x80 { return v }
+            shift += 7
+        }
+    }
+
+    mutating func raw(_ n: Int) throws -> ArraySlice<UInt8> {
+        guard n >= 0, position + n <= bytes.count else { throw Truncated() }
+        defer { position += n }
+        return bytes[position..<(position + n)]
+    }
+
+    mutating func uuid() throws -> UUID {
+        let b = try raw(16)
+        var u: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &u) { $0.copyBytes(from: b) }
+        return UUID(uuid: u)
+    }
+    mutating func id<K>() throws -> EntityID<K> { EntityID(try uuid()) }
+    mutating func optionalID<K>() throws -> EntityID<K>? { try u8() == 0 ? nil : EntityID(try uuid()) }
+
+    mutating func date() throws -> Date {
+        var bits: UInt64 = 0
+        for (i, b) in try raw(8).enumerated() { bits |= UInt64(b) << (8 * UInt64(i)) }
+        return Date(timeIntervalSinceReferenceDate: Double(bitPattern: bits))
+    }
+    mutating func optionalDate() throws -> Date? { try u8() == 0 ? nil : try date() }
+
+    mutating func string() throws -> String {
+        let n = try varint()
+        guard n <= UInt64(bytes.count) else { throw Truncated() }
+        return String(decoding: try raw(Int(n)), as: UTF8.self)
+    }
+    mutating func optionalString() throws -> String? { try u8() == 0 ? nil : try string() }
+
+    mutating func tag<E: ContractEnum>(_: E.Type) throws -> E {
+        let t = Int(try u8())
+        let all = Array(E.allCases)
+        guard t < all.count else { throw Truncated() }
+        return all[t]
+    }
+    mutating func optionalTag<E: ContractEnum>(_: E.Type) throws -> E? {
+        let t = Int(try u8())
+        guard t > 0 else { return nil }
+        let all = Array(E.allCases)
+        guard t - 1 < all.count else { throw Truncated() }
+        return all[t - 1]
+    }
+
+    mutating func json<T: Decodable>(_: T.Type) throws -> T {
+        let n = try varint()
+        guard n <= UInt64(bytes.count) else { throw Truncated() }
+        return try CompactReader.jsonDecoder.decode(T.self, from: Data(try raw(Int(n))))
+    }
+
+    static let jsonDecoder: JSONDecoder = {
+        let d = JSONDecoder()
+        d.dateDecodingStrategy = .deferredToDate
+        return d
+    }()
+}
+
+/// The compact forms of the events that every message produces, and of
+/// message bodies. Marker byte 0x00 (a JSON payload starts with `{`),
+/// then a case byte, then the fields in declaration order.
+enum CompactEvents {
+    static let marker: UInt8 = 0x00
+
+    enum Case: UInt8 {
+        case messageAdded = 1
+        case threadAssigned = 2
+        case deliveryStatusChanged = 3
+        case referenceAdded = 4
+        case threadChanged = 5
+        case body = 100
+    }
+
+    /// nil when the event has no compact form (it is journaled as JSON).
+    static func encode(_ event: EngineEvent) throws -> [UInt8]? {
+        var w = CompactWriter()
+        w.u8(marker)
+        switch event {
+        case .messageAdded(let h, let body, let due):
+            w.u8(Case.messageAdded.rawValue)
+            try header(h, &w)
+            w.date(due)
+            if let body { w.u8(1); try self.body(body, &w) } else { w.u8(0) }
+        case .threadAssigned(let t, let team, let agent, let reason):
+            w.u8(Case.threadAssigned.rawValue)
+            w.id(t); w.id(team); w.id(agent); w.string(reason)
+        case .deliveryStatusChanged(let m, let t, let s, let at):
+            w.u8(Case.deliveryStatusChanged.rawValue)
+            w.id(m); w.id(t); w.tag(s); w.date(at)
+        case .referenceAdded(let t, let r):
+            w.u8(Case.referenceAdded.rawValue)
+            w.id(t); w.tag(r.kind); w.string(r.value)
+        case .threadChanged(let t, let c, let at):
+            w.u8(Case.threadChanged.rawValue)
+            w.id(t); w.date(at)
+            w.tag(c.status); w.tag(c.priority); w.tag(c.threadType); w.string(c.threadSubject)
+            if let tags = c.tags {
+                w.u8(1); w.varint(UInt64(tags.count)); for s in tags { w.string(s) }
+            } else { w.u8(0) }
+            w.id(c.orderID); w.id(c.customerID); w.id(c.customerOrganizationID); w.id(c.partnerOrganizationID)
+            w.date(c.responseDueAt)
+            w.u8(c.clearResponseDue.map { $0 ? 2 : 1 } ?? 0)
+        default:
+            return nil
+        }
+        return w.bytes
+    }
+
+    static func decode(_ bytes: [UInt8]) throws -> EngineEvent {
+        var r = CompactReader(bytes)
+        guard try r.u8() == marker, let c = Case(rawValue: try r.u8()) else { throw CompactReader.Truncated() }
+        let event: EngineEvent
+        switch c {
+        case .messageAdded:
+            let h = try header(&r)
+            let due = try r.optionalDate()
+            let body = try r.u8() == 0 ? nil : try self.body(&r)
+            event = .messageAdded(header: h, body: body, responseDueAt: due)
+        case .threadAssigned:
+            event = .threadAssigned(thread: try r.id(), team: try r.optionalID(), agent: try r.optionalID(), reason: try r.string())
+        case .deliveryStatusChanged:
+            event = .deliveryStatusChanged(message: try r.id(), thread: try r.id(), status: try r.tag(DeliveryStatus.self), at: try r.date())
+        case .referenceAdded:
+            event = .referenceAdded(thread: try r.id(), reference: ExternalReference(try r.tag(ExternalReference.Kind.self), try r.string()))
+        case .threadChanged:
+            let t: ThreadID = try r.id()
+            let at = try r.date()
+            var ch = ThreadChange()
+            ch.status = try r.optionalTag(ThreadStatus.self)
+            ch.priority = try r.optionalTag(Priority.self)
+            ch.threadType = try r.optionalTag(ThreadType.self)
+            ch.threadSubject = try r.optionalString()
+            if try r.u8() == 1 {
+                let n = try r.varint()
+                guard n <= UInt64(bytes.count) else { throw CompactReader.Truncated() }
+                ch.tags = try (0..<n).map { _ in try r.string() }
+            }
+            ch.orderID = try r.optionalID()
+            ch.customerID = try r.optionalID()
+            ch.customerOrganizationID = try r.optionalID()
+            ch.partnerOrganizationID = try r.optionalID()
+            ch.responseDueAt = try r.optionalDate()
+            let clear = try r.u8()
+            ch.clearResponseDue = clear == 0 ? nil : clear == 2
+            event = .threadChanged(thread: t, change: ch, at: at)
+        case .body:
+            throw CompactReader.Truncated()
+        }
+        guard r.atEnd else { throw CompactReader.Truncated() }
+        return event
+    }
+
+    static func encodeBody(_ b: MessageBody) throws -> [UInt8] {
+        var w = CompactWriter(capacity: b.messageContent.utf8.count + 32)
+        w.u8(marker)
+        w.u8(Case.body.rawValue)
+        try body(b, &w)
+        return w.bytes
+    }
+
+    static func decodeBody(_ bytes: [UInt8]) throws -> MessageBody {
+        var r = CompactReader(bytes)
+        guard try r.u8() == marker, try r.u8() == Case.body.rawValue else { throw CompactReader.Truncated() }
+        let b = try body(&r)
+        guard r.atEnd else { throw CompactReader.Truncated() }
+        return b
+    }
+
+    private static func party(_ p: ExternalParty?, _ w: inout CompactWriter) {
+        guard let p else { w.u8(0); return }
+        w.u8(1); w.string(p.name); w.string(p.email); w.string(p.phone); w.string(p.waID)
+    }
+
+    private static func party(_ r: inout CompactReader) throws -> ExternalParty? {
+        guard try r.u8() == 1 else { return nil }
+        return ExternalParty(name: try r.optionalString(), email: try r.optionalString(), phone: try r.optionalString(),
+                             waID: try r.optionalString())
+    }
+
+    private static func header(_ h: MessageHeader, _ w: inout CompactWriter) throws {
+        w.id(h.id); w.id(h.threadID); w.id(h.channelID); w.tag(h.channelType); w.tag(h.messageType)
+        w.id(h.senderContactID); party(h.senderExternal, &w); w.id(h.recipientContactID); party(h.recipientExternal, &w)
+        w.string(h.subject); w.string(h.externalMessageID); w.tag(h.deliveryStatus); w.date(h.readAt); w.date(h.createdAt)
+    }
+
+    private static func header(_ r: inout CompactReader) throws -> MessageHeader {
+        let id: MessageID = try r.id()
+        let thread: ThreadID = try r.id()
+        let channel: ChannelID? = try r.optionalID()
+        let channelType = try r.tag(ChannelType.self)
+        let messageType = try r.tag(MessageType.self)
+        let sender: ContactID? = try r.optionalID()
+        let senderExternal = try party(&r)
+        let recipient: ContactID? = try r.optionalID()
+        let recipientExternal = try party(&r)
+        let subject = try r.optionalString()
+        let external = try r.optionalString()
+        let status = try r.tag(DeliveryStatus.self)
+        let readAt = try r.optionalDate()
+        let createdAt = try r.date()
+        return MessageHeader(id: id, threadID: thread, channelID: channel, channelType: channelType, messageType: messageType,
+                             senderContactID: sender, senderExternal: senderExternal, recipientContactID: recipient,
+                             recipientExternal: recipientExternal, subject: subject, externalMessageID: external,
+                             deliveryStatus: status, readAt: readAt, createdAt: createdAt)
+    }
+
+    private static func body(_ b: MessageBody, _ w: inout CompactWriter) throws {
+        w.string(b.messageContent)
+        w.string(b.messageHtml)
+        if b.attachments.isEmpty { w.u8(0) } else { w.u8(1); try w.json(b.attachments) }
+        if b.metadata.isEmpty { w.u8(0) } else { w.u8(1); try w.json(b.metadata) }
+    }
+
+    private static func body(_ r: inout CompactReader) throws -> MessageBody {
+        let content = try r.string()
+        let html = try r.optionalString()
+        let attachments = try r.u8() == 0 ? [] : try r.json([Attachment].self)
+        let metadata = try r.u8() == 0 ? [:] : try r.json([String: JSONValue].self)
+        return MessageBody(messageContent: content, messageHtml: html, attachments: attachments, metadata: metadata)
+    }
+}
