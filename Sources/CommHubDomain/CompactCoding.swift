@@ -4,15 +4,15 @@ import Foundation
 /// message bodies (see `EventCodec`): little-endian integers, LEB128
 /// lengths, UUIDs as 16 raw bytes, dates as the bit pattern of the Double
 /// `Date` holds, optionals behind a presence byte, enums as their case tag.
-struct CompactWriter {
-    var bytes: [UInt8] = []
+public struct CompactWriter {
+    public var bytes: [UInt8] = []
 
-    init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
+    public init(capacity: Int = 256) { bytes.reserveCapacity(capacity) }
 
-    mutating func u8(_ v: UInt8) { bytes.append(v) }
-    mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
+    public mutating func u8(_ v: UInt8) { bytes.append(v) }
+    public mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
 
-    mutating func varint(_ v: UInt64) {
+    public mutating func varint(_ v: UInt64) {
         var v = v
         while v >= 0x80 {
             bytes.append(UInt8(v & 0x7F) | 0x80)
@@ -21,37 +21,37 @@ struct CompactWriter {
         bytes.append(UInt8(v))
     }
 
-    mutating func uuid(_ u: UUID) { withUnsafeBytes(of: u.uuid) { bytes.append(contentsOf: $0) } }
-    mutating func id<K>(_ i: EntityID<K>) { uuid(i.uuid) }
-    mutating func id<K>(_ i: EntityID<K>?) {
+    public mutating func uuid(_ u: UUID) { withUnsafeBytes(of: u.uuid) { bytes.append(contentsOf: $0) } }
+    public mutating func id<K>(_ i: EntityID<K>) { uuid(i.uuid) }
+    public mutating func id<K>(_ i: EntityID<K>?) {
         if let i { u8(1); uuid(i.uuid) } else { u8(0) }
     }
 
-    mutating func date(_ d: Date) {
+    public mutating func date(_ d: Date) {
         withUnsafeBytes(of: d.timeIntervalSinceReferenceDate.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
     }
-    mutating func date(_ d: Date?) {
+    public mutating func date(_ d: Date?) {
         if let d { u8(1); date(d) } else { u8(0) }
     }
 
-    mutating func string(_ s: String) {
+    public mutating func string(_ s: String) {
         var s = s
         s.withUTF8 { utf8 in
             varint(UInt64(utf8.count))
             bytes.append(contentsOf: utf8)
         }
     }
-    mutating func string(_ s: String?) {
+    public mutating func string(_ s: String?) {
         if let s { u8(1); string(s) } else { u8(0) }
     }
 
-    mutating func tag<E: ContractEnum>(_ e: E) { u8(e.caseTag) }
-    mutating func tag<E: ContractEnum>(_ e: E?) {
+    public mutating func tag<E: ContractEnum>(_ e: E) { u8(e.caseTag) }
+    public mutating func tag<E: ContractEnum>(_ e: E?) {
         if let e { u8(e.caseTag + 1) } else { u8(0) }
     }
 
     /// Rarely used, open-ended values (attachments, metadata) as JSON.
-    mutating func json<T: Encodable>(_ v: T) throws {
+    public mutating func json<T: Encodable>(_ v: T) throws {
         let data = try CompactWriter.jsonEncoder.encode(v)
         varint(UInt64(data.count))
         bytes.append(contentsOf: data)
@@ -66,30 +66,31 @@ struct CompactWriter {
 }
 
 /// Reads what `CompactWriter` wrote; every read is bounds-checked.
-struct CompactReader {
-    let bytes: [UInt8]
-    var position: Int
+public struct CompactReader {
+    public let bytes: [UInt8]
+    public var position: Int
 
-    struct Truncated: Error, CustomStringConvertible {
-        var description: String { "compact record ends early or holds an impossible value" }
+    public struct Truncated: Error, CustomStringConvertible {
+        public init() {}
+        public var description: String { "compact record ends early or holds an impossible value" }
     }
 
-    init(_ bytes: [UInt8], from position: Int = 0) {
+    public init(_ bytes: [UInt8], from position: Int = 0) {
         self.bytes = bytes
         self.position = position
     }
 
-    var atEnd: Bool { position == bytes.count }
+    public var atEnd: Bool { position == bytes.count }
 
-    mutating func u8() throws -> UInt8 {
+    public mutating func u8() throws -> UInt8 {
         guard position < bytes.count else { throw Truncated() }
         defer { position += 1 }
         return bytes[position]
     }
 
-    mutating func bool() throws -> Bool { try u8() != 0 }
+    public mutating func bool() throws -> Bool { try u8() != 0 }
 
-    mutating func varint() throws -> UInt64 {
+    public mutating func varint() throws -> UInt64 {
         var v: UInt64 = 0
         var shift: UInt64 = 0
         while true {
@@ -101,42 +102,42 @@ struct CompactReader {
         }
     }
 
-    mutating func raw(_ n: Int) throws -> ArraySlice<UInt8> {
+    public mutating func raw(_ n: Int) throws -> ArraySlice<UInt8> {
         guard n >= 0, position + n <= bytes.count else { throw Truncated() }
         defer { position += n }
         return bytes[position..<(position + n)]
     }
 
-    mutating func uuid() throws -> UUID {
+    public mutating func uuid() throws -> UUID {
         let b = try raw(16)
         var u: uuid_t = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         withUnsafeMutableBytes(of: &u) { $0.copyBytes(from: b) }
         return UUID(uuid: u)
     }
-    mutating func id<K>() throws -> EntityID<K> { EntityID(try uuid()) }
-    mutating func optionalID<K>() throws -> EntityID<K>? { try u8() == 0 ? nil : EntityID(try uuid()) }
+    public mutating func id<K>() throws -> EntityID<K> { EntityID(try uuid()) }
+    public mutating func optionalID<K>() throws -> EntityID<K>? { try u8() == 0 ? nil : EntityID(try uuid()) }
 
-    mutating func date() throws -> Date {
+    public mutating func date() throws -> Date {
         var bits: UInt64 = 0
         for (i, b) in try raw(8).enumerated() { bits |= UInt64(b) << (8 * UInt64(i)) }
         return Date(timeIntervalSinceReferenceDate: Double(bitPattern: bits))
     }
-    mutating func optionalDate() throws -> Date? { try u8() == 0 ? nil : try date() }
+    public mutating func optionalDate() throws -> Date? { try u8() == 0 ? nil : try date() }
 
-    mutating func string() throws -> String {
+    public mutating func string() throws -> String {
         let n = try varint()
         guard n <= UInt64(bytes.count) else { throw Truncated() }
         return String(decoding: try raw(Int(n)), as: UTF8.self)
     }
-    mutating func optionalString() throws -> String? { try u8() == 0 ? nil : try string() }
+    public mutating func optionalString() throws -> String? { try u8() == 0 ? nil : try string() }
 
-    mutating func tag<E: ContractEnum>(_: E.Type) throws -> E {
+    public mutating func tag<E: ContractEnum>(_: E.Type) throws -> E {
         let t = Int(try u8())
         let all = Array(E.allCases)
         guard t < all.count else { throw Truncated() }
         return all[t]
     }
-    mutating func optionalTag<E: ContractEnum>(_: E.Type) throws -> E? {
+    public mutating func optionalTag<E: ContractEnum>(_: E.Type) throws -> E? {
         let t = Int(try u8())
         guard t > 0 else { return nil }
         let all = Array(E.allCases)
@@ -144,7 +145,7 @@ struct CompactReader {
         return all[t - 1]
     }
 
-    mutating func json<T: Decodable>(_: T.Type) throws -> T {
+    public mutating func json<T: Decodable>(_: T.Type) throws -> T {
         let n = try varint()
         guard n <= UInt64(bytes.count) else { throw Truncated() }
         return try CompactReader.jsonDecoder.decode(T.self, from: Data(try raw(Int(n))))

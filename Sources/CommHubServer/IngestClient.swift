@@ -58,6 +58,12 @@ public final class IngestConnection: @unchecked Sendable {
         try await send(.ingest, Array(try ContractJSON.sharedEncoder.encode(JSONValue.object(["events": .array(events)]))))
     }
 
+    /// Sends a batch of ingest items in the compact binary form.
+    @discardableResult
+    func ingestCompact(_ items: [IngestItem]) async throws -> UInt64 {
+        try await send(.ingestCompact, try IngestCompact.encode(items))
+    }
+
     /// The next answer, in request order.
     public func receive() async throws -> IngestProtocol.Frame {
         while ready.isEmpty {

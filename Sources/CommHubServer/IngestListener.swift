@@ -145,22 +145,26 @@ public struct IngestListener: Service {
             }
             authenticated = true
             return Pending(frame: .init(kind: .welcome, requestID: frame.requestID, payload: Array(#"{"protocol":1}"#.utf8)))
-        case .ingest:
+        case .ingest, .ingestCompact:
             guard authenticated else {
                 return Pending(frame: Self.error(frame.requestID, "unauthorized", "send hello with a token first"), close: true)
             }
-            let batch: IngestBatch
+            let compact = frame.kind == IngestProtocol.Kind.ingestCompact.rawValue
+            let events: [IngestItem]
             do {
-                batch = try ContractJSON.sharedDecoder.decode(IngestBatch.self, from: Data(frame.payload))
+                events = compact ? try IngestCompact.decode(frame.payload)
+                    : try ContractJSON.sharedDecoder.decode(IngestBatch.self, from: Data(frame.payload)).events
             } catch {
-                return Pending(frame: Self.error(frame.requestID, "invalid_json", ContractJSON.describe(error)))
+                return Pending(frame: Self.error(frame.requestID, compact ? "bad_frame" : "invalid_json",
+                                                 compact ? "\(error)" : ContractJSON.describe(error)))
             }
-            guard !batch.events.isEmpty, batch.events.count <= CommHubAPI.maxIngestBatch else {
+            guard !events.isEmpty, events.count <= CommHubAPI.maxIngestBatch else {
                 return Pending(frame: Self.error(frame.requestID, "invalid", "a frame carries 1 to \(CommHubAPI.maxIngestBatch) events"))
             }
-            let outcomes = await api.ingest(batch.events)
-            let payload = (try? ContractJSON.sharedEncoder.encode(["results": outcomes])).map(Array.init) ?? []
-            return Pending(frame: .init(kind: .results, requestID: frame.requestID, payload: payload),
+            let outcomes = await api.ingest(events)
+            let payload = compact ? IngestCompact.encode(outcomes)
+                : (try? ContractJSON.sharedEncoder.encode(["results": outcomes])).map(Array.init) ?? []
+            return Pending(frame: .init(kind: compact ? .resultsCompact : .results, requestID: frame.requestID, payload: payload),
                            durableSeq: outcomes.compactMap(\.seq).max())
         default:
             return Pending(frame: Self.error(frame.requestID, "bad_frame", "unknown frame kind \(frame.kind)"), close: true)

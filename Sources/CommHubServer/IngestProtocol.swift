@@ -8,11 +8,13 @@ import Foundation
 /// Client → server:
 /// - `hello` (0x01), payload `{"token":"<gateway or admin token>"}`: must come first.
 /// - `ingest` (0x02), payload `{"events":[...]}` exactly as `POST /api/ingest`.
+/// - `ingestCompact` (0x03), the same items in binary (`IngestCompact`).
 ///
 /// Server → client, in request order:
 /// - `welcome` (0x81), payload `{"protocol":1}`.
 /// - `results` (0x82), payload `{"results":[...]}` as `POST /api/ingest`,
 ///   sent only after the journal holds every event of the frame.
+/// - `resultsCompact` (0x83), the answer to `ingestCompact`, in binary.
 /// - `error` (0xFF), payload `{"error":{"code","message"}}`; after a
 ///   protocol error (bad frame, no hello) the server closes the connection.
 ///
@@ -26,8 +28,10 @@ public enum IngestProtocol {
     public enum Kind: UInt8, Sendable {
         case hello = 0x01
         case ingest = 0x02
+        case ingestCompact = 0x03
         case welcome = 0x81
         case results = 0x82
+        case resultsCompact = 0x83
         case error = 0xFF
     }
 

@@ -36,6 +36,8 @@ public struct LoadTestOptions: Sendable {
     public var deliveryShare = 0.05
     /// Inbox queries per second over HTTP (0: none).
     public var queryRate: Double = 20
+    /// Send JSON ingest frames instead of the compact binary ones.
+    public var jsonFrames = false
     public var progress = true
     public init() {}
 }
@@ -255,23 +257,27 @@ public enum LoadTest {
                 let now = ContinuousClock.now
                 let canSend = now < stopAt && inFlight.count < o.pipeline && (interval == nil || now >= nextDue)
                 if canSend {
-                    var events: [JSONValue] = []
+                    var items: [IngestItem] = []
                     for _ in 0..<max(1, o.batch) {
                         sent += 1
                         if !recentExternal.isEmpty, Double(rng.next() % 10_000) / 10_000 < o.deliveryShare {
                             let (ch, ext) = recentExternal[Int(rng.next() % UInt64(recentExternal.count))]
-                            events.append(.object(["type": .string("delivery_status"), "channel_id": .string(ch.description),
-                                                   "external_message_id": .string(ext), "delivery_status": .string("read")]))
+                            items.append(.delivery(channelID: ch, externalMessageID: ext, status: .read, at: nil))
                         } else {
                             let conv = zipf.sample(&rng)
-                            let (event, ch, ext) = message(conversation: conv, channels: channels, id: "lt-\(run)-\(index)-\(sent)")
-                            events.append(event)
-                            if recentExternal.count < 1000 { recentExternal.append((ch, ext)) } else { recentExternal[sent % 1000] = (ch, ext) }
+                            let m = message(conversation: conv, channels: channels, id: "lt-\(run)-\(index)-\(sent)")
+                            items.append(.message(m))
+                            if recentExternal.count < 1000 { recentExternal.append((m.channelID, m.externalMessageID)) }
+                            else { recentExternal[sent % 1000] = (m.channelID, m.externalMessageID) }
                         }
                     }
                     let due = interval == nil ? now : nextDue
-                    try await conn.ingest(events)
-                    inFlight.append((due, events.count))
+                    if o.jsonFrames {
+                        try await conn.ingest(try items.map(jsonEvent))
+                    } else {
+                        try await conn.ingestCompact(items)
+                    }
+                    inFlight.append((due, items.count))
                     if let interval { nextDue += interval }
                     continue
                 }
@@ -284,7 +290,11 @@ public enum LoadTest {
                 let done = ContinuousClock.now
                 let (due, count) = inFlight.removeFirst()
                 let micros = UInt64(max(0, (done - due).nanosecondsValue / 1000))
-                let failed = frame.kind != IngestProtocol.Kind.results.rawValue ? UInt64(count) : errorCount(frame.payload)
+                let failed: UInt64 = switch IngestProtocol.Kind(rawValue: frame.kind) {
+                case .results: errorCount(frame.payload)
+                case .resultsCompact: UInt64((try? IngestCompact.decodeResults(frame.payload).filter { $0.status == "error" }.count) ?? count)
+                default: UInt64(count)
+                }
                 tally.state.withLock { s in
                     if done >= measureFrom, done <= stopAt {
                         s.measuring = true
@@ -311,27 +321,38 @@ public enum LoadTest {
 
     /// An inbound message of conversation `c`: the same conversation always
     /// comes from the same person on the same channel.
-    static func message(conversation c: Int, channels: [Channel], id: String) -> (JSONValue, ChannelID, String) {
+    static func message(conversation c: Int, channels: [Channel], id: String) -> InboundMessage {
         let channel = channels[c % channels.count]
         let phone = String(format: "+316%08d", 10_000_000 + c)
-        var o: [String: JSONValue] = [
-            "type": .string("message"), "channel_id": .string(channel.id.description), "external_message_id": .string(id),
-            "message_content": .string("Bericht \(id): mijn laadpaal (order #\(300_000 + c)) geeft een foutcode, kunt u helpen?"),
-            "received_at": .string(Date().iso8601),
-        ]
+        var m = InboundMessage(channelID: channel.id, externalMessageID: id, senderExternal: ExternalParty(name: "Klant \(c)"),
+                               messageContent: "Bericht \(id): mijn laadpaal (order #\(300_000 + c)) geeft een foutcode, kunt u helpen?",
+                               receivedAt: Date())
         switch channel.channelType {
         case .emailOutlook:
-            o["sender_external"] = .object(["name": .string("Klant \(c)"), "email": .string("klant\(c)@example.nl")])
-            o["subject"] = .string("Vraag over bestelling \(300_000 + c)")
-            o["thread_reference"] = .object(["kind": .string("outlook_conversation_id"), "value": .string("conv-\(c)")])
+            m.senderExternal.email = "klant\(c)@example.nl"
+            m.subject = "Vraag over bestelling \(300_000 + c)"
+            m.threadReference = ExternalReference(.outlookConversation, "conv-\(c)")
         case .whatsappBusiness:
-            o["sender_external"] = .object(["name": .string("Klant \(c)"), "wa_id": .string(String(phone.dropFirst()))])
-            o["thread_reference"] = .object(["kind": .string("whatsapp_chat_id"), "value": .string("100200300:\(phone)")])
+            m.senderExternal.waID = String(phone.dropFirst())
+            m.threadReference = ExternalReference(.whatsappChat, "100200300:\(phone)")
         default:
-            o["sender_external"] = .object(["phone": .string(phone)])
-            o["thread_reference"] = .object(["kind": .string("sms_chat_id"), "value": .string("+3197010000000:\(phone)")])
+            m.senderExternal.phone = phone
+            m.threadReference = ExternalReference(.smsChat, "+3197010000000:\(phone)")
         }
-        return (.object(o), channel.id, id)
+        return m
+    }
+
+    /// An ingest item as the JSON of `POST /api/ingest`.
+    static func jsonEvent(_ item: IngestItem) throws -> JSONValue {
+        switch item {
+        case .message(let m):
+            var o = try View.json(m).objectValue ?? [:]
+            o["type"] = .string("message")
+            return .object(o)
+        case .delivery(let ch, let ext, let status, _):
+            return .object(["type": .string("delivery_status"), "channel_id": .string(ch.description),
+                            "external_message_id": .string(ext), "delivery_status": .string(status.rawValue)])
+        }
     }
 
     static func queries(_ o: LoadTestOptions, host: String, port: Int, token: String, tally: Tally,

@@ -107,6 +107,7 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "Inbox queries per second over HTTP (0: none).") var queryRate: Double = 20
     @Option(help: "Embedded engine journal sync: full, nometasync, nosync.") var sync = "full"
     @Option(help: "Write the summary as JSON to this file.") var json: String?
+    @Flag(help: "Send JSON ingest frames instead of compact binary ones.") var jsonFrames = false
     @Flag(help: "No progress line.") var quiet = false
 
     func run() async throws {
@@ -142,6 +143,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         o.conversations = conversations
         o.queryRate = queryRate
         o.progress = !quiet
+        o.jsonFrames = jsonFrames
         var logger = Logger(label: "commhub.loadtest")
         logger.logLevel = .warning
         let summary = try await LoadTest.run(o, logger: logger)
