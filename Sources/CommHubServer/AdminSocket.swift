@@ -39,21 +39,7 @@ public struct AdminSocketService: Service {
         }
         logger.info("admin socket listening", metadata: ["admin.path": "\(path)"])
         defer { unlink(path) }
-        do {
-            try await cancelWhenGracefulShutdown { try await acceptLoop(server) }
-        } catch is CancellationError {
-            // Graceful shutdown cancels the accept loop: a normal end.
-        }
-    }
-
-    private func acceptLoop(_ server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>) async throws {
-        try await withThrowingDiscardingTaskGroup { group in
-            try await server.executeThenClose { connections in
-                for try await connection in connections {
-                    group.addTask { await self.serve(connection) }
-                }
-            }
-        }
+        try await acceptConnections(server) { await self.serve($0) }
     }
 
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
@@ -89,5 +75,24 @@ public struct AdminSocketService: Service {
         let reply = await console.handle(line)
         try await out.write(ByteBuffer(string: reply + "\n"))
         return true
+    }
+}
+
+/// Accepts connections until graceful shutdown, serving each in its own
+/// child task; the end of the accept loop at shutdown is a normal end.
+func acceptConnections(_ server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>,
+                       _ serve: @escaping @Sendable (NIOAsyncChannel<ByteBuffer, ByteBuffer>) async -> Void) async throws {
+    do {
+        try await cancelWhenGracefulShutdown {
+            try await withThrowingDiscardingTaskGroup { group in
+                try await server.executeThenClose { connections in
+                    for try await connection in connections {
+                        group.addTask { await serve(connection) }
+                    }
+                }
+            }
+        }
+    } catch is CancellationError {
+        // Graceful shutdown cancels the accept loop.
     }
 }

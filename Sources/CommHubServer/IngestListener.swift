@@ -62,21 +62,7 @@ public struct IngestListener: Service {
         }
         logger.info("ingest listening", metadata: ["ingest.endpoint": "\(bound)"])
         await onBound(bound)
-        do {
-            try await cancelWhenGracefulShutdown { try await acceptLoop(server) }
-        } catch is CancellationError {
-            // Graceful shutdown cancels the accept loop: a normal end.
-        }
-    }
-
-    private func acceptLoop(_ server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>) async throws {
-        try await withThrowingDiscardingTaskGroup { group in
-            try await server.executeThenClose { connections in
-                for try await connection in connections {
-                    group.addTask { await self.serve(connection) }
-                }
-            }
-        }
+        try await acceptConnections(server) { await self.serve($0) }
     }
 
     /// One answer waiting for its commit.

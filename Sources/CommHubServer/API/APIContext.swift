@@ -161,6 +161,21 @@ extension Request {
         return id
     }
 
+    /// One page of an in-memory list: `cursor` is the offset this server
+    /// gave out as `next_cursor`; anything else is refused, so a client can
+    /// never page in circles.
+    func offsetPage<T>(_ items: [T]) throws -> (items: [T], next: String?) {
+        var offset = 0
+        if let raw = query("cursor") {
+            guard let n = Int(raw), n >= 0, n <= items.count else {
+                throw APIError.badRequest("cursor is not one this server gave out (or the list has changed)")
+            }
+            offset = n
+        }
+        let page = Array(items.dropFirst(offset).prefix(try limit()))
+        return (page, offset + page.count < items.count ? String(offset + page.count) : nil)
+    }
+
     func limit() throws -> Int {
         guard let raw = query("limit") else { return 50 }
         guard let n = Int(raw), (1...500).contains(n) else { throw APIError.badRequest("limit must be a number from 1 to 500") }

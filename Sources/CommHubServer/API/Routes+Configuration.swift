@@ -231,11 +231,8 @@ extension CommHubAPI {
                 return c.name.lowercased().contains(q) || c.emails.contains { $0.normalized.contains(q) }
                     || c.phones.contains { $0.e164.contains(q) }
             }.sorted { $0.name < $1.name }
-            let offset = request.query("cursor").flatMap(Int.init) ?? 0
-            let limit = try request.limit()
-            guard offset >= 0, offset <= all.count else { throw APIError.badRequest("cursor is out of range") }
-            let page = Array(all.dropFirst(offset).prefix(limit))
-            return try JSONResponse.list(page, next: offset + page.count < all.count ? String(offset + page.count) : nil)
+            let page = try request.offsetPage(all)
+            return try JSONResponse.list(page.items, next: page.next)
         }
         api.get("orders/:number") { _, context in
             _ = try require(.readThreads, context)

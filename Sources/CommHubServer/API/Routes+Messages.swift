@@ -31,8 +31,7 @@ extension CommHubAPI {
         let who = try require(.readThreads, context)
         let channelTypes = try request.enumSet("channel_type", ChannelType.self)
         let statuses = try request.enumSet("delivery_status", DeliveryStatus.self)
-        let limit = try request.limit()
-        let offset = request.query("cursor").flatMap(Int.init) ?? 0
+        _ = try request.limit()  // validated up front, before any work
         var headers: [MessageHeader] = []
         if let threadID = try request.uuidQuery("thread_id", ThreadKind.self) {
             headers = try await visibleThread(threadID, who).messages
@@ -52,11 +51,9 @@ extension CommHubAPI {
         let filtered = headers.filter {
             (channelTypes.isEmpty || channelTypes.contains($0.channelType)) && (statuses.isEmpty || statuses.contains($0.deliveryStatus))
         }
-        guard offset >= 0, offset <= filtered.count else { throw APIError.badRequest("cursor is out of range") }
-        let page = filtered.dropFirst(offset).prefix(limit)
-        let next = offset + page.count < filtered.count ? String(offset + page.count) : nil
-        let items = try page.map { try View.message($0, body: try engine.bodies.body(for: $0.id)) }
-        return try JSONResponse.list(items, next: next)
+        let page = try request.offsetPage(filtered)
+        let items = try page.items.map { try View.message($0, body: try engine.bodies.body(for: $0.id)) }
+        return try JSONResponse.list(items, next: page.next)
     }
 
     func createMessage(_ request: Request, _ context: APIContext) async throws -> Response {

@@ -25,11 +25,8 @@ extension CommHubAPI {
                 tasks = visible
             }
             tasks.sort { ($0.dueDate ?? "9999", $0.dueTime ?? "99", $0.createdAt) < ($1.dueDate ?? "9999", $1.dueTime ?? "99", $1.createdAt) }
-            let offset = request.query("cursor").flatMap(Int.init) ?? 0
-            let limit = try request.limit()
-            guard offset >= 0, offset <= tasks.count else { throw APIError.badRequest("cursor is out of range") }
-            let page = Array(tasks.dropFirst(offset).prefix(limit))
-            return try JSONResponse.list(page, next: offset + page.count < tasks.count ? String(offset + page.count) : nil)
+            let page = try request.offsetPage(tasks)
+            return try JSONResponse.list(page.items, next: page.next)
         }
         api.post("tasks") { request, context in
             let who = try require(.writeTasks, context)
