@@ -4,14 +4,22 @@ import Foundation
 /// One thread's live state. It alone decides and journals changes to its
 /// thread, so the order of a thread's events in the journal is the order
 /// in which it applied them.
+///
+/// Thread actors run on their supervisor's executor: the supervisor calls
+/// them on every message, and a call on the same executor costs no thread
+/// switch. Each is still its own isolation domain.
 public actor ThreadActor {
     public private(set) var state: ThreadState
     private let journal: any EventJournal
+    private unowned let owner: Supervisor
 
-    public init(state: ThreadState, journal: any EventJournal) {
+    public init(state: ThreadState, journal: any EventJournal, owner: Supervisor) {
         self.state = state
         self.journal = journal
+        self.owner = owner
     }
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { owner.unownedExecutor }
 
     public var id: ThreadID { state.id }
 

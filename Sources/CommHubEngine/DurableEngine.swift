@@ -138,6 +138,10 @@ public final class DurableEngine: Sendable {
                 // Back-pressure: let the writer thread catch up instead of buffering the whole snapshot.
                 if i % 20_000 == 19_999 { try await out.waitForChunks() }
             }
+            for s in sources.dormant {
+                endSeq = max(endSeq, s.lastSeq)
+                try put(.thread, s)
+            }
             for a in sources.agents {
                 let s = await a.state
                 endSeq = max(endSeq, s.lastSeq)
@@ -146,7 +150,7 @@ public final class DurableEngine: Sendable {
             let info = try await out.finish(endSeq: endSeq)
             try await writer.pruneSnapshots(keep: keepSnapshots)
             logger.info("snapshot written", metadata: ["snapshot.id": "\(info.id)", "snapshot.start_seq": "\(startSeq)",
-                                                       "snapshot.threads": "\(sources.threads.count)"])
+                                                       "snapshot.threads": "\(sources.threads.count + sources.dormant.count)"])
             return info
         } catch {
             out.abort()

@@ -45,7 +45,12 @@ public struct ThreadView: Sendable, Hashable {
 /// part, then projects the thread's events back into its state.
 public actor Supervisor {
     public private(set) var state: EngineState
-    private var threads: [ThreadID: ThreadActor]
+    /// Thread actors, created on first use.
+    private var threads: [ThreadID: ThreadActor] = [:]
+    /// Restored threads not touched since the restore: plain states, turned
+    /// into actors on first use (a restored engine does not build a million
+    /// actors before it can serve).
+    private var dormant: [ThreadID: ThreadState]
     private var agents: [ContactID: AgentActor]
     private let journal: any EventJournal
     private let clock: any EngineClock
@@ -66,14 +71,24 @@ public actor Supervisor {
         self.configuration = configuration
         self.logger = logger
         self.lastCommittedSeq = restored.lastSeq
-        var threads: [ThreadID: ThreadActor] = [:]
-        threads.reserveCapacity(restored.threads.count)
-        for (id, t) in restored.threads { threads[id] = ThreadActor(state: t, journal: journal) }
-        self.threads = threads
+        self.dormant = restored.threads
         var agents: [ContactID: AgentActor] = [:]
         for (id, a) in restored.agents { agents[id] = AgentActor(state: a) }
         self.agents = agents
     }
+
+    // MARK: Thread actors
+
+    /// The actor of a thread, waking a dormant one.
+    private func actor(_ id: ThreadID) -> ThreadActor? {
+        if let a = threads[id] { return a }
+        guard let s = dormant.removeValue(forKey: id) else { return nil }
+        let a = ThreadActor(state: s, journal: journal, owner: self)
+        threads[id] = a
+        return a
+    }
+
+    private func exists(_ id: ThreadID) -> Bool { threads[id] != nil || dormant[id] != nil }
 
     // MARK: Journal helpers
 
@@ -231,7 +246,7 @@ public actor Supervisor {
         let key = EngineState.ExternalKey(channel: m.channelID, externalID: m.externalMessageID)
         if let ref = state.external[key] {
             var seq = ref.seq
-            if seq == 0 { seq = await threads[ref.thread]?.seq(ofMessage: ref.message) ?? journal.lastAssignedSeq }
+            if seq == 0 { seq = await actor(ref.thread)?.seq(ofMessage: ref.message) ?? journal.lastAssignedSeq }
             return IngestResult(threadID: ref.thread, messageID: ref.message, seq: seq, duplicate: true, rule: nil)
         }
         guard let channel = state.channels[m.channelID] else { throw EngineError.notFound("channel", m.channelID) }
@@ -266,7 +281,7 @@ public actor Supervisor {
             early = open(header, routing: decision)
             threadID = header.id
         }
-        guard let actor = threads[threadID] else { throw EngineError(.unavailable, "thread \(threadID) has no actor") }
+        guard let actor = actor(threadID) else { throw EngineError(.unavailable, "thread \(threadID) has no actor") }
         state.external[key] = EngineState.MessageRef(thread: threadID, message: messageID, seq: 0)
         let events = await actor.receive(m, messageID: messageID, channel: channel, reopen: reopen, links: match,
                                          policy: configuration.sla)
@@ -303,7 +318,7 @@ public actor Supervisor {
     /// Opens a thread: journals it, starts its actor, routes it.
     private func open(_ header: ThreadHeader, routing: RoutingDecision, assignTo: ContactID? = nil) -> [SequencedEvent] {
         var events = commit([.threadOpened(header)])
-        threads[header.id] = ThreadActor(state: ThreadState(header: header, lastSeq: events[0].seq), journal: journal)
+        threads[header.id] = ThreadActor(state: ThreadState(header: header, lastSeq: events[0].seq), journal: journal, owner: self)
         let team = routing.team.flatMap { state.board.teamID(named: $0) } ?? header.assignedTeamID
         if let assignTo {
             events += commit([.threadAssigned(thread: header.id, team: team, agent: assignTo, reason: "manual")])
@@ -333,7 +348,7 @@ public actor Supervisor {
     }
 
     private func setDelivery(message: MessageID, thread: ThreadID, status: DeliveryStatus, at: Date) async throws -> UInt64 {
-        guard let actor = threads[thread] else { throw EngineError.notFound("thread", thread) }
+        guard let actor = actor(thread) else { throw EngineError.notFound("thread", thread) }
         let events = await actor.record([.deliveryStatusChanged(message: message, thread: thread, status: status, at: at)])
         project(events)
         return events.last!.seq
@@ -347,7 +362,7 @@ public actor Supervisor {
         if let t = team, state.teams[t] == nil { throw EngineError.notFound("team", t) }
         if let c = draft.customerID, state.index.customers[c] == nil { throw EngineError.notFound("customer", c) }
         if let o = draft.orderID, state.index.orders[o] == nil { throw EngineError.notFound("order", o) }
-        guard threads[draft.id] == nil else { throw EngineError(.conflict, "thread \(draft.id) exists") }
+        guard !exists(draft.id) else { throw EngineError(.conflict, "thread \(draft.id) exists") }
         var header = draft
         header.assignedTeamID = team
         let decision = RoutingPlanner.plan(subject: header.threadSubject, body: "", requestedType: header.threadType,
@@ -361,7 +376,7 @@ public actor Supervisor {
 
     /// Changes header fields and/or the assignment of a thread.
     public func updateThread(_ id: ThreadID, change: ThreadChange, assignTo: ContactID??, team: TeamID?) async throws -> [SequencedEvent] {
-        guard let actor = threads[id] else { throw EngineError.notFound("thread", id) }
+        guard let actor = actor(id) else { throw EngineError.notFound("thread", id) }
         if case .some(.some(let a)) = assignTo, state.contacts[a] == nil { throw EngineError.notFound("contact", a) }
         if let t = team, state.teams[t] == nil { throw EngineError.notFound("team", t) }
         let now = clock.now()
@@ -386,7 +401,7 @@ public actor Supervisor {
     /// Adds a message from inside the company: an outgoing answer (goes to
     /// the outbox as `pending`), an internal note, a logged phone call.
     public func addMessage(_ header: MessageHeader, body: MessageBody, statusAfter: ThreadStatus? = nil) async throws -> [SequencedEvent] {
-        guard let actor = threads[header.threadID] else { throw EngineError.notFound("thread", header.threadID) }
+        guard let actor = actor(header.threadID) else { throw EngineError.notFound("thread", header.threadID) }
         guard body.messageContent.utf8.count + (body.messageHtml?.utf8.count ?? 0) <= configuration.maxMessageBytes else {
             throw EngineError.invalid("message is larger than \(configuration.maxMessageBytes) bytes")
         }
@@ -399,7 +414,7 @@ public actor Supervisor {
     // MARK: Tasks and templates (stored here until their own workflow lands)
 
     public func upsertTask(_ t: InternalTask) throws -> UInt64 {
-        if let th = t.threadID, threads[th] == nil { throw EngineError.notFound("thread", th) }
+        if let th = t.threadID, !exists(th) { throw EngineError.notFound("thread", th) }
         if let a = t.assignedToContactID, state.contacts[a] == nil { throw EngineError.notFound("contact", a) }
         return commit([.taskUpserted(t)]).last!.seq
     }
@@ -454,6 +469,7 @@ public actor Supervisor {
     // MARK: Views
 
     public func thread(_ id: ThreadID) async -> ThreadView? {
+        if let s = dormant[id] { return view(s) }
         guard let actor = threads[id] else { return nil }
         let s = await actor.state
         return view(s)
@@ -464,8 +480,11 @@ public actor Supervisor {
         var out: [ThreadHeader] = []
         out.reserveCapacity(ids.count)
         for id in ids {
-            guard let actor = threads[id] else { continue }
-            out.append(view(await actor.state).header)
+            if let s = dormant[id] {
+                out.append(view(s).header)
+            } else if let actor = threads[id] {
+                out.append(view(await actor.state).header)
+            }
         }
         return out
     }
@@ -481,13 +500,14 @@ public actor Supervisor {
         await agents[id]?.state
     }
 
-    public var threadCount: Int { threads.count }
+    public var threadCount: Int { threads.count + dormant.count }
     public var agentCount: Int { agents.count }
 
     /// Copies of every thread and agent state, each with the sequence number it
     /// reflects, for a fuzzy snapshot. Traffic continues between the copies.
-    public func snapshotSources() -> (state: EngineState, watermark: UInt64, threads: [ThreadActor], agents: [AgentActor]) {
-        (state, lastCommittedSeq, Array(threads.values), Array(agents.values))
+    public func snapshotSources() -> (state: EngineState, watermark: UInt64, threads: [ThreadActor],
+                                      dormant: [ThreadState], agents: [AgentActor]) {
+        (state, lastCommittedSeq, Array(threads.values), Array(dormant.values), Array(agents.values))
     }
 
     static func subjectLine(from body: String) -> String {

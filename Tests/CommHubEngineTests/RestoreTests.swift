@@ -15,6 +15,7 @@ struct LiveImage {
         state = src.state
         var threads: [ThreadID: ThreadState] = [:]
         for t in src.threads { let s = await t.state; threads[s.id] = s }
+        for s in src.dormant { threads[s.id] = s }
         self.threads = threads
         var agents: [ContactID: AgentState] = [:]
         for a in src.agents { let s = await a.state; agents[s.contact.id] = s }
@@ -250,6 +251,7 @@ struct RestoreTests {
         let imageData = try encoder.encode(SupervisorImage(state: src.state, startSeq: startSeq, watermark: src.watermark))
         var threadData: [Data] = []
         for t in src.threads { threadData.append(try encoder.encode(await t.state)) }
+        for d in src.dormant { threadData.append(try encoder.encode(d)) }
         var agentData: [Data] = []
         for a in src.agents { agentData.append(try encoder.encode(await a.state)) }
 
