@@ -39,7 +39,6 @@ public struct EngineState: Sendable {
     /// The audit trail, oldest first.
     public var audit: [AuditEntry] = []
     public var lastSeq: UInt64 = 0
-    public var eventsApplied: UInt64 = 0
 
     public init() {}
 
@@ -47,7 +46,6 @@ public struct EngineState: Sendable {
 
     public mutating func apply(_ e: SequencedEvent) {
         lastSeq = max(lastSeq, e.seq)
-        eventsApplied += 1
         switch e.event {
         case .channelUpserted(let c):
             channels[c.id] = c

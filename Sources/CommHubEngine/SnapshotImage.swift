@@ -107,7 +107,6 @@ extension EngineState {
             s.board.restoreRoundRobin(team: team, members: rr.members, lastPicked: rr.lastPicked)
         }
         s.lastSeq = image.watermark
-        s.eventsApplied = 0
         return s
     }
 }
