@@ -300,6 +300,37 @@ public final class InboxIndex: Sendable {
         }
     }
 
+    /// Counts for the analytics overview, optionally only threads of `teams`.
+    public struct Figures: Sendable {
+        public var total = 0
+        public var byStatus: [ThreadStatus: Int] = [:]
+        public var openByPriority: [Priority: Int] = [:]
+        public var openByChannel: [ChannelType: Int] = [:]
+        public var openByBrand: [Brand: Int] = [:]
+        public var openByType: [ThreadType: Int] = [:]
+        public var overdue = 0
+        public var unassigned = 0
+    }
+
+    public func figures(teams: Set<TeamID>?, now: Date) -> Figures {
+        state.withLock { s in
+            var f = Figures()
+            for r in s.rows {
+                if let teams, !(r.team.map(teams.contains) ?? false) { continue }
+                f.total += 1
+                f.byStatus[r.status, default: 0] += 1
+                guard r.status.isOpen else { continue }
+                f.openByPriority[r.priority, default: 0] += 1
+                f.openByChannel[r.channelType, default: 0] += 1
+                if let b = r.brand { f.openByBrand[b, default: 0] += 1 }
+                f.openByType[r.threadType, default: 0] += 1
+                if let d = r.due, d < now { f.overdue += 1 }
+                if r.assignee == nil { f.unassigned += 1 }
+            }
+            return f
+        }
+    }
+
     /// Threads per status, for stats.
     public func countsByStatus() -> [ThreadStatus: Int] {
         state.withLock { s in

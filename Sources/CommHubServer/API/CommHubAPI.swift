@@ -28,6 +28,7 @@ public struct CommHubAPI: Sendable {
         registerConfiguration(api)
         registerIngest(api)
         registerAudit(api)
+        registerAnalytics(api)
     }
 
     // MARK: Shared helpers
