@@ -38,6 +38,9 @@ public struct LoadTestOptions: Sendable {
     public var queryRate: Double = 20
     /// Send JSON ingest frames instead of the compact binary ones.
     public var jsonFrames = false
+    /// Embedded engine only: take a snapshot this often while the load runs,
+    /// to measure what snapshots cost the traffic.
+    public var snapshotEvery: Duration?
     public var progress = true
     public init() {}
 }
@@ -71,6 +74,7 @@ public struct LoadTestSummary: Codable, Sendable {
     public var ingest: Latency
     public var queries: Latency
     public var engineRSSBytes: Int?
+    public var snapshotsTaken: Int?
     public var startedAt: String
 }
 
@@ -132,10 +136,22 @@ public enum LoadTest {
             group.addTask { try await listener.run(); return nil }
             group.addTask { try await app.runService(gracefulShutdownSignals: []); return nil }
             let (ingestPort, httpPort) = try await ports.wait()
+            let snapshots = SnapshotTally()
+            if let every = o.snapshotEvery {
+                group.addTask {
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: every)
+                        try await durable.snapshot()
+                        snapshots.increment()
+                    }
+                    return nil
+                }
+            }
             var summary = try await drive(o, ingest: .tcp(host: "127.0.0.1", port: ingestPort), token: token, channels: channels,
                                           httpPort: httpPort, httpHost: "127.0.0.1",
                                           rss: { ProcessMemory.residentBytes() }, targetName: "embedded (sync \(sync))")
             summary.mode = o.rate == nil ? "closed-loop" : "open-loop"
+            if o.snapshotEvery != nil { summary.snapshotsTaken = snapshots.count }
             group.cancelAll()
             await durable.shutdown(snapshot: false)
             return summary
@@ -160,6 +176,12 @@ public enum LoadTest {
         }
         try await engine.durable(engine.journal.lastAssignedSeq)
         return out
+    }
+
+    final class SnapshotTally: Sendable {
+        private let n = Mutex(0)
+        func increment() { n.withLock { $0 += 1 } }
+        var count: Int { n.withLock { $0 } }
     }
 
     final class PortBox: Sendable {
@@ -232,7 +254,7 @@ public enum LoadTest {
                             pipeline: o.pipeline, batch: o.batch, targetRate: o.rate, durationSeconds: elapsed,
                             eventsAcknowledged: s.events, framesAcknowledged: s.frames, errors: s.errors,
                             eventsPerSecond: Double(s.events) / elapsed, ingest: latency(s.ingest), queries: latency(s.queries),
-                            engineRSSBytes: rss(), startedAt: startedAt)
+                            engineRSSBytes: rss(), snapshotsTaken: nil, startedAt: startedAt)
         }
     }
 

@@ -108,6 +108,7 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "Embedded engine journal sync: full, nometasync, nosync.") var sync = "full"
     @Option(help: "Write the summary as JSON to this file.") var json: String?
     @Flag(help: "Send JSON ingest frames instead of compact binary ones.") var jsonFrames = false
+    @Option(help: "Embedded engine: take a snapshot every this many seconds during the run.") var snapshotEvery: Double?
     @Flag(help: "No progress line.") var quiet = false
 
     func run() async throws {
@@ -144,6 +145,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         o.queryRate = queryRate
         o.progress = !quiet
         o.jsonFrames = jsonFrames
+        o.snapshotEvery = snapshotEvery.map { .milliseconds(Int64($0 * 1000)) }
         var logger = Logger(label: "commhub.loadtest")
         logger.logLevel = .warning
         let summary = try await LoadTest.run(o, logger: logger)

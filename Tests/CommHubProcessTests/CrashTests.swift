@@ -54,6 +54,10 @@ final class Book: Sendable {
             let http = MiniHTTPClient(port: server.httpPort)
             if round == 0 {
                 channels = try Self.createChannels(http)
+                // One snapshot for certain, so later restarts restore from a snapshot plus the
+                // journal even when a slow machine never reaches the periodic trigger.
+                let answer = try AdminClient.send("snapshot", to: dir + "/admin.sock")
+                #expect(answer.contains("\"ok\":true"), "\(answer)")
             }
             let health = try http.request("GET", "/healthz")
             if health.text.contains("\"snapshot_id\":") && !health.text.contains("\"snapshot_id\":null") { usedSnapshot = true }
@@ -76,6 +80,13 @@ final class Book: Sendable {
                 for c in 0..<2 {
                     group.addTask {
                         try? await Self.push(endpoint, connection: c, round: round, channels: channelsNow, book: book)
+                    }
+                }
+                if round % 3 == 1 {
+                    // Now and then a snapshot on demand, racing the kill.
+                    group.addTask {
+                        try? await Task.sleep(for: killAfter / 2)
+                        _ = try? AdminClient.send("snapshot", to: dir + "/admin.sock")
                     }
                 }
                 group.addTask {
