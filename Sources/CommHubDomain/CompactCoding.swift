@@ -279,6 +279,9 @@ enum CompactEvents {
                              waID: try r.optionalString())
     }
 
+    static func writeHeader(_ h: MessageHeader, _ w: inout CompactWriter) throws { try header(h, &w) }
+    static func readHeader(_ r: inout CompactReader) throws -> MessageHeader { try header(&r) }
+
     private static func header(_ h: MessageHeader, _ w: inout CompactWriter) throws {
         w.id(h.id); w.id(h.threadID); w.id(h.channelID); w.tag(h.channelType); w.tag(h.messageType)
         w.id(h.senderContactID); party(h.senderExternal, &w); w.id(h.recipientContactID); party(h.recipientExternal, &w)
@@ -319,5 +322,67 @@ enum CompactEvents {
         let attachments = try r.u8() == 0 ? [] : try r.json([Attachment].self)
         let metadata = try r.u8() == 0 ? [:] : try r.json([String: JSONValue].self)
         return MessageBody(messageContent: content, messageHtml: html, attachments: attachments, metadata: metadata)
+    }
+}
+
+/// Compact forms of the records a snapshot holds per thread.
+public enum CompactRecords {
+    public static func write(_ h: ThreadHeader, _ w: inout CompactWriter) {
+        w.id(h.id); w.string(h.threadSubject); w.tag(h.threadType); w.tag(h.priority); w.tag(h.status)
+        w.tag(h.businessEntity); w.tag(h.channelType)
+        w.id(h.orderID); w.id(h.customerID); w.id(h.customerOrganizationID); w.id(h.partnerOrganizationID)
+        w.id(h.assignedTeamID); w.id(h.assignedToContactID); w.id(h.createdByContactID)
+        w.date(h.createdAt); w.date(h.updatedAt); w.date(h.lastMessageAt); w.date(h.responseDueAt)
+        w.date(h.awaitingResponseSince); w.date(h.resolvedAt)
+        w.varint(UInt64(h.tags.count)); for t in h.tags { w.string(t) }
+        w.varint(UInt64(h.externalReferences.count))
+        for r in h.externalReferences { w.tag(r.kind); w.string(r.value) }
+        w.varint(UInt64(max(0, h.messageCount)))
+        w.varint(UInt64(h.requiredSkills.count)); for s in h.requiredSkills { w.string(s) }
+    }
+
+    public static func readThreadHeader(_ r: inout CompactReader) throws -> ThreadHeader {
+        let id: ThreadID = try r.id()
+        let subject = try r.string()
+        let type = try r.tag(ThreadType.self)
+        let priority = try r.tag(Priority.self)
+        let status = try r.tag(ThreadStatus.self)
+        let brand = try r.optionalTag(Brand.self)
+        let channel = try r.tag(ChannelType.self)
+        var h = ThreadHeader(id: id, threadSubject: subject, threadType: type, priority: priority, status: status,
+                             businessEntity: brand, channelType: channel, orderID: try r.optionalID(),
+                             customerID: try r.optionalID(), customerOrganizationID: try r.optionalID(),
+                             partnerOrganizationID: try r.optionalID(), assignedTeamID: try r.optionalID(),
+                             assignedToContactID: try r.optionalID(), createdByContactID: try r.optionalID(),
+                             createdAt: try r.date())
+        h.updatedAt = try r.date()
+        h.lastMessageAt = try r.optionalDate()
+        h.responseDueAt = try r.optionalDate()
+        h.awaitingResponseSince = try r.optionalDate()
+        h.resolvedAt = try r.optionalDate()
+        h.tags = try list(&r) { try $0.string() }
+        h.externalReferences = try list(&r) { ExternalReference(try $0.tag(ExternalReference.Kind.self), try $0.string()) }
+        h.messageCount = Int(try r.varint())
+        h.requiredSkills = try list(&r) { try $0.string() }
+        return h
+    }
+
+    public static func write(_ m: MessageHeader, _ w: inout CompactWriter) throws {
+        var inner = CompactWriter(capacity: 128)
+        try CompactEvents.writeHeader(m, &inner)
+        w.bytes += inner.bytes
+    }
+
+    public static func readMessageHeader(_ r: inout CompactReader) throws -> MessageHeader {
+        try CompactEvents.readHeader(&r)
+    }
+
+    static func list<T>(_ r: inout CompactReader, _ item: (inout CompactReader) throws -> T) throws -> [T] {
+        let n = try r.varint()
+        guard n <= UInt64(r.bytes.count) else { throw CompactReader.Truncated() }
+        var out: [T] = []
+        out.reserveCapacity(Int(n))
+        for _ in 0..<n { out.append(try item(&r)) }
+        return out
     }
 }

@@ -26,11 +26,14 @@ public final class DurableEngine: Sendable {
         public var milliseconds: Int
     }
 
-    /// Snapshot record kinds (first byte of each record; the rest is JSON).
+    /// Snapshot record kinds (first byte of each record). 1–3 are JSON;
+    /// 4 is a thread in the compact form (written since the compact journal
+    /// payloads; kind 2 is still read).
     enum RecordKind: UInt8 {
         case supervisor = 1
         case thread = 2
         case agent = 3
+        case compactThread = 4
     }
 
     public init(directory: String, clock: any EngineClock, configuration: EngineConfiguration = EngineConfiguration(),
@@ -96,6 +99,9 @@ public final class DurableEngine: Sendable {
             case .thread:
                 let t = try decoder.decode(ThreadState.self, from: json)
                 threads[t.id] = t
+            case .compactThread:
+                let t = try ThreadState.readCompact(Array(record.dropFirst()))
+                threads[t.id] = t
             case .agent:
                 let a = try decoder.decode(AgentState.self, from: json)
                 agents[a.contact.id] = a
@@ -134,13 +140,14 @@ public final class DurableEngine: Sendable {
             for (i, t) in sources.threads.enumerated() {
                 let s = await t.state
                 endSeq = max(endSeq, s.lastSeq)
-                try put(.thread, s)
+                out.append(try s.compactRecord(kind: RecordKind.compactThread.rawValue))
                 // Back-pressure: let the writer thread catch up instead of buffering the whole snapshot.
                 if i % 20_000 == 19_999 { try await out.waitForChunks() }
             }
-            for s in sources.dormant {
+            for (i, s) in sources.dormant.enumerated() {
                 endSeq = max(endSeq, s.lastSeq)
-                try put(.thread, s)
+                out.append(try s.compactRecord(kind: RecordKind.compactThread.rawValue))
+                if i % 20_000 == 19_999 { try await out.waitForChunks() }
             }
             for a in sources.agents {
                 let s = await a.state

@@ -126,3 +126,36 @@ public struct ThreadState: Sendable, Hashable, Codable {
         return refs
     }
 }
+
+extension ThreadState {
+    /// The snapshot record of this thread in the compact form: `kind`, the
+    /// header, the message headers with their sequence numbers, `lastSeq`.
+    func compactRecord(kind: UInt8) throws -> [UInt8] {
+        var w = CompactWriter(capacity: 256 + messages.count * 128)
+        w.u8(kind)
+        CompactRecords.write(header, &w)
+        w.varint(UInt64(messages.count))
+        for (m, seq) in zip(messages, messageSeqs) {
+            try CompactRecords.write(m, &w)
+            w.varint(seq)
+        }
+        w.varint(lastSeq)
+        return w.bytes
+    }
+
+    static func readCompact(_ bytes: [UInt8]) throws -> ThreadState {
+        var r = CompactReader(bytes)
+        var s = ThreadState(header: try CompactRecords.readThreadHeader(&r), lastSeq: 0)
+        let n = try r.varint()
+        guard n <= UInt64(bytes.count) else { throw CompactReader.Truncated() }
+        s.messages.reserveCapacity(Int(n))
+        s.messageSeqs.reserveCapacity(Int(n))
+        for _ in 0..<n {
+            s.messages.append(try CompactRecords.readMessageHeader(&r))
+            s.messageSeqs.append(try r.varint())
+        }
+        s.lastSeq = try r.varint()
+        guard r.atEnd else { throw CompactReader.Truncated() }
+        return s
+    }
+}
