@@ -36,6 +36,11 @@ public struct LoadTestOptions: Sendable {
     public var deliveryShare = 0.05
     /// Inbox queries per second over HTTP (0: none).
     public var queryRate: Double = 20
+    /// Presence changes (HTTP) plus team rebalances (admin socket or the
+    /// embedded engine) per second, alternating (0: none).
+    public var operationsRate: Double = 2
+    /// Admin socket of a running target, for rebalances in remote mode.
+    public var adminSocket: String?
     /// Send JSON ingest frames instead of the compact binary ones.
     public var jsonFrames = false
     /// Embedded engine only: take a snapshot this often while the load runs,
@@ -73,8 +78,12 @@ public struct LoadTestSummary: Codable, Sendable {
     public var eventsPerSecond: Double
     public var ingest: Latency
     public var queries: Latency
+    /// Presence changes and rebalances.
+    public var operations: Latency
     public var engineRSSBytes: Int?
     public var snapshotsTaken: Int?
+    /// The first error seen, to say what went wrong when `errors` > 0.
+    public var firstError: String?
     public var startedAt: String
 }
 
@@ -97,8 +106,17 @@ public enum LoadTest {
                 channels = items.filter { $0.isActive && [.emailOutlook, .whatsappBusiness, .sms].contains($0.channelType) }
             }
             guard !channels.isEmpty else { throw LoadTestError("no active mail, WhatsApp or SMS channel found on the target (give --http-port)") }
+            let rebalance: (@Sendable () async throws -> Void)? = o.adminSocket.map { path in
+                { @Sendable in
+                    let teams = try await offThePool { try http.map { try $0.request("GET", "/api/teams", token: token) } }
+                    let names = (try? teams.map { try JSONSerialization.jsonObject(with: Data($0.body)) as? [String: Any] })??["items"] as? [[String: Any]] ?? []
+                    guard let id = names.randomElement()?["id"] as? String else { return }
+                    let answer = try await offThePool { try AdminClient.send("rebalance team \(id)", to: path) }
+                    guard answer.contains("\"ok\":true") else { throw LoadTestError("rebalance failed: \(answer)") }
+                }
+            }
             return try await drive(o, ingest: ingest, token: token, channels: channels, httpPort: httpPort, httpHost: httpHost,
-                                   rss: { nil }, targetName: "\(ingest)")
+                                   rss: { nil }, targetName: "\(ingest)", rebalance: rebalance)
         }
     }
 
@@ -149,7 +167,12 @@ public enum LoadTest {
             }
             var summary = try await drive(o, ingest: .tcp(host: "127.0.0.1", port: ingestPort), token: token, channels: channels,
                                           httpPort: httpPort, httpHost: "127.0.0.1",
-                                          rss: { ProcessMemory.residentBytes() }, targetName: "embedded (sync \(sync))")
+                                          rss: { ProcessMemory.residentBytes() }, targetName: "embedded (sync \(sync))",
+                                          rebalance: {
+                                              let team = await engine.supervisor.state.teams.keys.first!
+                                              let r = try await engine.supervisor.rebalance(team: team)
+                                              if let seq = r.seq { try await engine.durable(seq) }
+                                          })
             summary.mode = o.rate == nil ? "closed-loop" : "open-loop"
             if o.snapshotEvery != nil { summary.snapshotsTaken = snapshots.count }
             group.cancelAll()
@@ -164,7 +187,7 @@ public enum LoadTest {
         let team = Team(name: "load")
         _ = await s.upsertTeam(team)
         for i in 0..<20 {
-            _ = try await s.upsertContact(Contact(name: "agent \(i)", role: .agent, teams: [team.id], maxOpenThreads: 100_000, presence: .online))
+            _ = try await s.upsertContact(Contact(name: "agent \(i)", role: .agent, teams: [team.id], maxOpenThreads: 10_000, presence: .online))
         }
         _ = try await s.setRoutingRules(AutoAssignmentRules(defaultAssignee: "load"))
         var out: [Channel] = []
@@ -202,16 +225,22 @@ public enum LoadTest {
         struct State {
             var ingest = Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
             var queries = Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
+            var operations = Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
             var events: UInt64 = 0
             var frames: UInt64 = 0
             var errors: UInt64 = 0
             var measuring = false
         }
         let state = Mutex(State())
+        private let firstErrorBox = Mutex<String?>(nil)
+        /// Keeps the first error message for the summary.
+        func note(_ message: String) { firstErrorBox.withLock { if $0 == nil { $0 = message } } }
+        var firstError: String? { firstErrorBox.withLock { $0 } }
     }
 
     static func drive(_ o: LoadTestOptions, ingest: IngestListener.Endpoint, token: String, channels: [Channel],
-                      httpPort: Int?, httpHost: String, rss: @escaping @Sendable () -> Int?, targetName: String) async throws -> LoadTestSummary {
+                      httpPort: Int?, httpHost: String, rss: @escaping @Sendable () -> Int?, targetName: String,
+                      rebalance: (@Sendable () async throws -> Void)? = nil) async throws -> LoadTestSummary {
         let tally = Tally()
         let zipf = Zipf(count: max(1, o.conversations), exponent: o.zipfExponent)
         let run = String(UUID().uuidString.prefix(8)).lowercased()
@@ -229,6 +258,12 @@ public enum LoadTest {
             if let httpPort, o.queryRate > 0 {
                 group.addTask {
                     try await queries(o, host: httpHost, port: httpPort, token: token, tally: tally, measureFrom: measureFrom, stopAt: stopAt)
+                }
+            }
+            if let httpPort, o.operationsRate > 0 {
+                group.addTask {
+                    try await operations(o, host: httpHost, port: httpPort, token: token, rebalance: rebalance, tally: tally,
+                                         measureFrom: measureFrom, stopAt: stopAt)
                 }
             }
             if o.progress {
@@ -254,7 +289,8 @@ public enum LoadTest {
                             pipeline: o.pipeline, batch: o.batch, targetRate: o.rate, durationSeconds: elapsed,
                             eventsAcknowledged: s.events, framesAcknowledged: s.frames, errors: s.errors,
                             eventsPerSecond: Double(s.events) / elapsed, ingest: latency(s.ingest), queries: latency(s.queries),
-                            engineRSSBytes: rss(), snapshotsTaken: nil, startedAt: startedAt)
+                            operations: latency(s.operations),
+                            engineRSSBytes: rss(), snapshotsTaken: nil, firstError: tally.firstError, startedAt: startedAt)
         }
     }
 
@@ -319,6 +355,7 @@ public enum LoadTest {
                 case .resultsCompact: UInt64((try? IngestCompact.decodeResults(frame.payload).filter { $0.status == "error" }.count) ?? count)
                 default: UInt64(count)
                 }
+                if failed > 0 { tally.note("ingest frame answered: \(String(decoding: frame.payload.prefix(300), as: UTF8.self))") }
                 tally.state.withLock { s in
                     if done >= measureFrom, done <= stopAt {
                         s.measuring = true
@@ -379,6 +416,45 @@ public enum LoadTest {
         }
     }
 
+    /// Presence changes of random people over HTTP, alternating with team
+    /// rebalances, timed like queries.
+    static func operations(_ o: LoadTestOptions, host: String, port: Int, token: String,
+                           rebalance: (@Sendable () async throws -> Void)?, tally: Tally,
+                           measureFrom: ContinuousClock.Instant, stopAt: ContinuousClock.Instant) async throws {
+        let client = MiniHTTPClient(host: host, port: port)
+        let contacts = try await offThePool { try client.request("GET", "/api/contacts", token: token) }
+        let items = ((try? JSONSerialization.jsonObject(with: Data(contacts.body))) as? [String: Any])?["items"] as? [[String: Any]] ?? []
+        let people = items.filter { ($0["role"] as? String) == "agent" }.compactMap { $0["id"] as? String }
+        guard !people.isEmpty else { return }
+        let interval = Duration.nanoseconds(Int64(1e9 / o.operationsRate))
+        var next = ContinuousClock.now + interval
+        var i = 0
+        var rng = SplitMix(seed: 99)
+        while next < stopAt {
+            try await Task.sleep(until: next, tolerance: interval / 10)
+            let t0 = ContinuousClock.now
+            var failed = false
+            if i % 2 == 1, let rebalance {
+                do { try await rebalance() } catch { failed = true; tally.note("rebalance failed: \(error)") }
+            } else {
+                let who = people[Int(rng.next() % UInt64(people.count))]
+                let presence = rng.next() % 2 == 0 ? "away" : "online"
+                let r = try await offThePool { try client.json("PUT", "/api/contacts/\(who)", token: token, ["presence": presence]) }
+                failed = r.status != 200
+                if failed { tally.note("presence change answered \(r.status): \(r.text)") }
+            }
+            let micros = UInt64((ContinuousClock.now - next).nanosecondsValue / 1000)
+            i += 1
+            tally.state.withLock { s in
+                if t0 >= measureFrom {
+                    _ = s.operations.record(micros)
+                    if failed { s.errors += 1 }
+                }
+            }
+            next += interval
+        }
+    }
+
     static func queries(_ o: LoadTestOptions, host: String, port: Int, token: String, tally: Tally,
                         measureFrom: ContinuousClock.Instant, stopAt: ContinuousClock.Instant) async throws {
         let client = MiniHTTPClient(host: host, port: port)
@@ -390,7 +466,8 @@ public enum LoadTest {
         while next < stopAt {
             try await Task.sleep(until: next, tolerance: interval / 10)
             let t0 = ContinuousClock.now
-            let r = try client.request("GET", paths[i % paths.count], token: token)
+            let path = paths[i % paths.count]
+            let r = try await offThePool { try client.request("GET", path, token: token) }
             let micros = UInt64((ContinuousClock.now - next).nanosecondsValue / 1000)
             i += 1
             tally.state.withLock { s in

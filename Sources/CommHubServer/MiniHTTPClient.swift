@@ -147,3 +147,14 @@ public final class MiniHTTPClient: @unchecked Sendable {
         return nil
     }
 }
+
+/// Runs blocking I/O (the small HTTP and admin clients) on a thread of its
+/// own: blocking a thread of Swift's cooperative pool can starve the very
+/// server the call is waiting for (on two cores the pool has two threads).
+public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+}

@@ -105,6 +105,8 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "Warm-up seconds (not measured).") var warmup: Double = 2
     @Option(help: "Distinct conversations (Zipf popularity).") var conversations = 10_000
     @Option(help: "Inbox queries per second over HTTP (0: none).") var queryRate: Double = 20
+    @Option(help: "Presence changes and team rebalances per second, alternating (0: none).") var operationsRate: Double = 2
+    @Option(help: "Admin socket of the target, for rebalances against a running engine.") var adminSocket: String?
     @Option(help: "Embedded engine journal sync: full, nometasync, nosync.") var sync = "full"
     @Option(help: "Write the summary as JSON to this file.") var json: String?
     @Flag(help: "Send JSON ingest frames instead of compact binary ones.") var jsonFrames = false
@@ -143,6 +145,8 @@ struct LoadTestCommand: AsyncParsableCommand {
         o.warmup = .milliseconds(Int64(warmup * 1000))
         o.conversations = conversations
         o.queryRate = queryRate
+        o.operationsRate = operationsRate
+        o.adminSocket = adminSocket
         o.progress = !quiet
         o.jsonFrames = jsonFrames
         o.snapshotEvery = snapshotEvery.map { .milliseconds(Int64($0 * 1000)) }

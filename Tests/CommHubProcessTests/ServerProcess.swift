@@ -38,6 +38,11 @@ final class ServerProcess: @unchecked Sendable {
 
     var log: String { output.text }
 
+    /// A test that fails early must not leave a server behind.
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     /// Waits until HTTP and ingest listen (their lines on stdout).
     func waitReady(timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout
