@@ -230,31 +230,9 @@ public func makeChoiceBoard() -> DrainFixture {
     return DrainFixture(board: b, team: team.id, source: members[0], members: members)
 }
 
-
-/// An in-memory engine wired like `Engine.inMemory`, except that the journal's
-/// commit hook calls the read model, the bus and the body table directly
-/// instead of going through `CommitRelay`: `CommitRelay.deliver` reads its
-/// closure out of a `Mutex<Closure?>` with `withLock { $0 }`, and the inout
-/// re-abstraction wraps the stored closure in two more thunks on every call,
-/// so each commit walks a chain as long as the number of earlier commits
-/// (quadratic time; a stack overflow after a few hundred thousand commits).
-/// Measured with `Engine.inMemory`: 0.4 ms per ingest over the first 2,000,
-/// 2 ms over the first 8,000. Go back to `Engine.inMemory` once the relay is
-/// fixed (store the closure in a struct field: `Mutex<Sink>`).
+/// An in-memory engine (the journal commits at once) with quiet logs.
 public func makeInMemoryEngine(clock: any EngineClock) -> Engine {
-    final class Target: @unchecked Sendable { var engine: Engine? }
-    let target = Target()
-    let bodies = MemoryBodies()
-    let journal = MemoryJournal(onCommit: { batch in
-        guard let e = target.engine else { return }
-        bodies.fileForBenchmarks(batch)
-        e.inbox.apply(batch)
-        e.bus.publish(batch)
-    })
     var logger = Logger(label: "commhub.bench")
     logger.logLevel = .error
-    let engine = Engine(restored: RestoredEngine(), journal: journal, relay: CommitRelay(), bodies: bodies,
-                        clock: clock, logger: logger)
-    target.engine = engine
-    return engine
+    return Engine.inMemory(clock: clock, logger: logger)
 }
