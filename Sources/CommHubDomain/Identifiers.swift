@@ -29,12 +29,34 @@ public struct EntityID<Kind>: Hashable, Comparable, Sendable, Codable, CustomStr
         try container.encode(description)
     }
 
+    // Hashing, equality and order work on the UUID as two 64-bit words.
+    // Every engine table is keyed by these ids, and the synthesized
+    // versions went through `Hasher.combine(bytes:)` and a generic byte-wise
+    // comparison: profiles of rebalancing showed a third of the time there.
+    // `@inlinable` so that the engine's dictionaries and sorts specialise them.
+
+    /// The 16 bytes as two words in memory order.
+    @inlinable
+    public var words: (UInt64, UInt64) {
+        withUnsafeBytes(of: uuid.uuid) { ($0.loadUnaligned(as: UInt64.self), $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
+    }
+
+    @inlinable
+    public func hash(into hasher: inout Hasher) {
+        let w = words
+        hasher.combine(w.0)
+        hasher.combine(w.1)
+    }
+
+    @inlinable
+    public static func == (a: Self, b: Self) -> Bool { a.words == b.words }
+
+    /// Byte-wise (lexicographic) order of the UUID, the order of its string form.
+    @inlinable
     public static func < (a: Self, b: Self) -> Bool {
-        withUnsafeBytes(of: a.uuid.uuid) { ab in
-            withUnsafeBytes(of: b.uuid.uuid) { bb in
-                ab.lexicographicallyPrecedes(bb)
-            }
-        }
+        let x = a.words
+        let y = b.words
+        return (x.0.bigEndian, x.1.bigEndian) < (y.0.bigEndian, y.1.bigEndian)
     }
 }
 
