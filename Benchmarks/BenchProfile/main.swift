@@ -58,6 +58,10 @@ case "ingestNew", "ingestReply":
         _ = try await f.engine.supervisor.ingest(m)
     }
     print(scenario, "x\(iterations)", ContinuousClock.now - start)
+case "layout":
+    // Sizes of the per-thread values (what Memory.engine1MOpenThreads adds up).
+    print("ThreadHeader", MemoryLayout<ThreadHeader>.size, "ThreadState", MemoryLayout<ThreadState>.size,
+          "AgentSlot", MemoryLayout<AssignmentBoard.AgentSlot>.size)
 case "memory":
     // Same as Memory.engine1MOpenThreads, without the benchmark's malloc interposer.
     let engine = makeInMemoryEngine(clock: SimulatedClock(start: benchEpoch))

@@ -10,12 +10,12 @@ import Foundation
 /// switch. Each is still its own isolation domain.
 public actor ThreadActor {
     public private(set) var state: ThreadState
-    private let journal: any EventJournal
+    // The journal is the owner's (no existential per thread: 40 bytes × every open thread).
     private unowned let owner: Supervisor
+    private var journal: any EventJournal { owner.journal }
 
-    public init(state: ThreadState, journal: any EventJournal, owner: Supervisor) {
+    public init(state: ThreadState, owner: Supervisor) {
         self.state = state
-        self.journal = journal
         self.owner = owner
     }
 

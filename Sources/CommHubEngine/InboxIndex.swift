@@ -40,21 +40,34 @@ public struct InboxPage: Sendable, Hashable {
 /// committed events, so it never shows what the journal has not stored.
 /// Thread headers for a page come from the thread actors.
 public final class InboxIndex: Sendable {
+    /// Fields are declared widest-alignment first (Swift keeps declaration
+    /// order): 128 bytes a row instead of 144 with the ids interleaved.
     struct Row: Sendable {
+        var updatedAt: Date
+        /// The thread's subject: the same string storage as the thread header's
+        /// (no lowered copy per row; text search folds ASCII case as it scans).
+        var subject: String
+        var due: Date?
         var id: ThreadID
+        var team: TeamID?
+        var assignee: ContactID?
+        var customer: CustomerID?
+        var order: OrderID?
         var status: ThreadStatus
         var priority: Priority
         var threadType: ThreadType
         var channelType: ChannelType
         var brand: Brand?
-        var team: TeamID?
-        var assignee: ContactID?
-        var customer: CustomerID?
-        var order: OrderID?
-        var due: Date?
         var awaiting: Bool
-        var updatedAt: Date
-        var subjectLower: String
+
+        init(id: ThreadID, status: ThreadStatus, priority: Priority, threadType: ThreadType, channelType: ChannelType,
+             brand: Brand?, team: TeamID?, assignee: ContactID?, customer: CustomerID?, order: OrderID?, due: Date?,
+             awaiting: Bool, updatedAt: Date, subject: String) {
+            self.updatedAt = updatedAt; self.subject = subject; self.due = due; self.id = id; self.team = team
+            self.assignee = assignee; self.customer = customer; self.order = order; self.status = status
+            self.priority = priority; self.threadType = threadType; self.channelType = channelType; self.brand = brand
+            self.awaiting = awaiting
+        }
     }
 
     /// Sort key: urgency, then the thread id (a tie-break that does not
@@ -126,7 +139,7 @@ public final class InboxIndex: Sendable {
                         channelType: h.channelType, brand: h.businessEntity, team: h.assignedTeamID,
                         assignee: nil, customer: h.customerID, order: h.orderID, due: h.responseDueAt,
                         awaiting: h.awaitingResponseSince != nil, updatedAt: h.updatedAt,
-                        subjectLower: h.threadSubject.lowercased())
+                        subject: h.threadSubject)
             s.rows.append(r)
             s.rowOf[h.id] = i
             insertKey(r, i, &s)
@@ -138,7 +151,7 @@ public final class InboxIndex: Sendable {
                 }
                 if let p = c.priority { r.priority = p }
                 if let ty = c.threadType { r.threadType = ty }
-                if let sub = c.threadSubject { r.subjectLower = sub.lowercased() }
+                if let sub = c.threadSubject { r.subject = sub }
                 if let cu = c.customerID { r.customer = cu }
                 if let o = c.orderID { r.order = o }
                 if let d = c.responseDueAt { r.due = d }
@@ -194,7 +207,7 @@ public final class InboxIndex: Sendable {
             var ids: [ThreadID] = []
             ids.reserveCapacity(limit)
             var next: String?
-            let text = f.text?.lowercased()
+            let text = f.text.flatMap { $0.isEmpty ? nil : TextNeedle($0) }
             let start = cursor.flatMap(Cursor.init)
 
             // Enum filters as bit masks over case tags: no hashing per row.
@@ -221,7 +234,7 @@ public final class InboxIndex: Sendable {
                     let inTeam = r.team.map(scope.contains) ?? false
                     if !inTeam, r.assignee == nil || r.assignee != f.scopeContact { return false }
                 }
-                if let text, !text.isEmpty, !r.subjectLower.contains(text) { return false }
+                if let text, !text.found(in: r.subject) { return false }
                 return true
             }
 
@@ -382,5 +395,50 @@ public enum ResponseClock {
         case .outgoing: (false, nil)
         case .autoResponse, .internalNote, .systemNotification: (awaiting, currentDue)
         }
+    }
+}
+
+/// A search text for case-insensitive substring search in subjects. ASCII
+/// subjects (nearly all) are scanned byte by byte with ASCII case folding,
+/// without allocating; others are lowered first.
+struct TextNeedle {
+    let text: String
+    let bytes: [UInt8]
+
+    init(_ text: String) {
+        self.text = text.lowercased()
+        bytes = Array(self.text.utf8)
+    }
+
+    func found(in haystack: String) -> Bool {
+        var h = haystack
+        let ascii: Bool? = h.withUTF8 { b -> Bool? in
+            var i = 0
+            while i < b.count {
+                if b[i] >= 0x80 { return nil }
+                i += 1
+            }
+            return Self.contains(b, bytes)
+        }
+        return ascii ?? haystack.lowercased().contains(text)
+    }
+
+    static func contains(_ b: UnsafeBufferPointer<UInt8>, _ needle: [UInt8]) -> Bool {
+        let n = needle.count
+        guard n > 0 else { return true }
+        guard b.count >= n else { return false }
+        @inline(__always) func lower(_ c: UInt8) -> UInt8 { c &- 65 < 26 ? c | 0x20 : c }
+        let first = needle[0]
+        var i = 0
+        let last = b.count - n
+        while i <= last {
+            if lower(b[i]) == first {
+                var j = 1
+                while j < n, lower(b[i + j]) == needle[j] { j += 1 }
+                if j == n { return true }
+            }
+            i += 1
+        }
+        return false
     }
 }

@@ -52,7 +52,7 @@ public actor Supervisor {
     /// actors before it can serve).
     private var dormant: [ThreadID: ThreadState]
     private var agents: [ContactID: AgentActor]
-    private let journal: any EventJournal
+    nonisolated let journal: any EventJournal
     private let clock: any EngineClock
     public let configuration: EngineConfiguration
     private let logger: Logger
@@ -83,7 +83,7 @@ public actor Supervisor {
     private func actor(_ id: ThreadID) -> ThreadActor? {
         if let a = threads[id] { return a }
         guard let s = dormant.removeValue(forKey: id) else { return nil }
-        let a = ThreadActor(state: s, journal: journal, owner: self)
+        let a = ThreadActor(state: s, owner: self)
         threads[id] = a
         return a
     }
@@ -318,7 +318,7 @@ public actor Supervisor {
     /// Opens a thread: journals it, starts its actor, routes it.
     private func open(_ header: ThreadHeader, routing: RoutingDecision, assignTo: ContactID? = nil) -> [SequencedEvent] {
         var events = commit([.threadOpened(header)])
-        threads[header.id] = ThreadActor(state: ThreadState(header: header, lastSeq: events[0].seq), journal: journal, owner: self)
+        threads[header.id] = ThreadActor(state: ThreadState(header: header, lastSeq: events[0].seq), owner: self)
         let team = routing.team.flatMap { state.board.teamID(named: $0) } ?? header.assignedTeamID
         if let assignTo {
             events += commit([.threadAssigned(thread: header.id, team: team, agent: assignTo, reason: "manual")])
