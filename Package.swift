@@ -2,7 +2,9 @@
 // CommHub: an actor-based, in-memory communication engine with an LMDB
 // write-ahead journal and snapshots. Module direction (top may import below):
 //   commhub → CommHubServer → CommHubEngine → CommHubStore → CommHubDomain
-//                                                        ↘ CLMDB
+//                         ↘                             ↘ CLMDB
+//                           CommHubGateways → CommHubDomain   (provider webhooks,
+//                                             signatures; pure values, + Crypto)
 // Benchmarks live in their own package under Benchmarks/ so that the default
 // build and `Scripts/test` stay fast.
 import PackageDescription
@@ -19,6 +21,7 @@ let package = Package(
         .library(name: "CommHubDomain", targets: ["CommHubDomain"]),
         .library(name: "CommHubStore", targets: ["CommHubStore"]),
         .library(name: "CommHubEngine", targets: ["CommHubEngine"]),
+        .library(name: "CommHubGateways", targets: ["CommHubGateways"]),
         .library(name: "CommHubServer", targets: ["CommHubServer"]),
     ],
     dependencies: [
@@ -65,11 +68,22 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "CommHubGateways",
+            dependencies: [
+                "CommHubDomain",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "CommHubServer",
             dependencies: [
                 "CommHubEngine",
+                "CommHubGateways",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                // `commhub loadtest --subscribers`: WebSocket clients of /api/events.
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -92,6 +106,7 @@ let package = Package(
         .testTarget(name: "CommHubDomainTests", dependencies: ["CommHubDomain"], swiftSettings: strict),
         .testTarget(name: "CommHubStoreTests", dependencies: ["CommHubStore"], swiftSettings: strict),
         .testTarget(name: "CommHubEngineTests", dependencies: ["CommHubEngine"], swiftSettings: strict),
+        .testTarget(name: "CommHubGatewaysTests", dependencies: ["CommHubGateways"], swiftSettings: strict),
         // Real `commhub serve` processes: kill -9 crash rounds, SIGTERM shutdown.
         .testTarget(name: "CommHubProcessTests", dependencies: ["CommHubServer"], swiftSettings: strict),
         .testTarget(

@@ -66,6 +66,7 @@ public func buildHTTPApplication(engine: Engine, durable: DurableEngine?, secret
         .add(middleware: AuthMiddleware(supervisor: engine.supervisor))
         .add(middleware: limits)  // per token
     api.register(on: group)
+    api.registerWebhooks(router.group("webhooks").add(middleware: limits))  // provider-signed, no bearer token
 
     let wsRouter = Router(context: EventsContext.self)
     EventStream(engine: engine, journal: durable?.writer, logger: logger).register(on: wsRouter)
