@@ -5,6 +5,7 @@ import Crypto
 import Foundation
 import Histogram
 import Hummingbird
+import HummingbirdWSClient
 import Logging
 import Synchronization
 
@@ -39,6 +40,11 @@ public struct LoadTestOptions: Sendable {
     /// Presence changes (HTTP) plus team rebalances (admin socket or the
     /// embedded engine) per second, alternating (0: none).
     public var operationsRate: Double = 2
+    /// WebSocket clients of `/api/events` (a person's token: the admin's in
+    /// embedded mode). Each receives every event it may see; the summary's
+    /// `fanout` is the time from an event's ingest until a subscriber has it.
+    /// With many subscribers give a `--rate`: each event is sent to all of them.
+    public var subscribers = 0
     /// Admin socket of a running target, for rebalances in remote mode.
     public var adminSocket: String?
     /// Send JSON ingest frames instead of the compact binary ones.
@@ -80,6 +86,13 @@ public struct LoadTestSummary: Codable, Sendable {
     public var queries: Latency
     /// Presence changes and rebalances.
     public var operations: Latency
+    /// From ingest (when the frame was due) until a WebSocket subscriber received
+    /// its `message.created`, over all subscribers; compare with `ingest`
+    /// (until the ack) to see what the fan-out adds.
+    public var fanout: Latency?
+    public var subscribers: Int?
+    /// Frames of `message.created` received across all subscribers.
+    public var subscriberFrames: UInt64?
     public var engineRSSBytes: Int?
     public var snapshotsTaken: Int?
     /// The first error seen, to say what went wrong when `errors` > 0.
@@ -226,13 +239,36 @@ public enum LoadTest {
             var ingest = Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
             var queries = Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
             var operations = Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
+            var fanout = Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
+            var subscriberFrames: UInt64 = 0
             var events: UInt64 = 0
             var frames: UInt64 = 0
             var errors: UInt64 = 0
             var measuring = false
         }
         let state = Mutex(State())
+        /// The measuring window, set once the subscribers are connected.
+        let window = Mutex<(ContinuousClock.Instant?, ContinuousClock.Instant?)>((nil, nil))
+        private let subscribersBox = Mutex(0)
         private let firstErrorBox = Mutex<String?>(nil)
+        func subscriberJoined() { subscribersBox.withLock { $0 += 1 } }
+        func subscriberLeft() { subscribersBox.withLock { $0 -= 1 } }
+        var connectedSubscribers: Int { subscribersBox.withLock { $0 } }
+        /// Waits until `n` subscribers have their hello frame (or their task failed).
+        let failedSubscribers = Mutex(0)
+        func waitForSubscribers(_ n: Int) async throws {
+            guard n > 0 else { return }
+            let deadline = ContinuousClock.now + .seconds(60)
+            while connectedSubscribers < n {
+                if failedSubscribers.withLock({ $0 }) > 0 {
+                    throw LoadTestError("a WebSocket subscriber failed: \(firstError ?? "?")")
+                }
+                if ContinuousClock.now > deadline {
+                    throw LoadTestError("only \(connectedSubscribers) of \(n) WebSocket subscribers connected within 60 s")
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
         /// Keeps the first error message for the summary.
         func note(_ message: String) { firstErrorBox.withLock { if $0 == nil { $0 = message } } }
         var firstError: String? { firstErrorBox.withLock { $0 } }
@@ -244,15 +280,41 @@ public enum LoadTest {
         let tally = Tally()
         let zipf = Zipf(count: max(1, o.conversations), exponent: o.zipfExponent)
         let run = String(UUID().uuidString.prefix(8)).lowercased()
+        let epoch = ContinuousClock.now
+        // Subscribers connect (and have their hello) before the clock starts.
+        let subscribers = Task {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<max(0, o.subscribers) {
+                    guard let httpPort else { throw LoadTestError("--subscribers needs the HTTP port of the target") }
+                    group.addTask {
+                        do {
+                            try await subscriber(i, host: httpHost, port: httpPort, token: token, epoch: epoch, tally: tally)
+                        } catch is CancellationError {
+                        } catch {
+                            tally.note("subscriber \(i): \(error)")
+                            tally.failedSubscribers.withLock { $0 += 1 }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        do {
+            try await tally.waitForSubscribers(o.subscribers)
+        } catch {
+            subscribers.cancel()
+            throw error
+        }
         let start = ContinuousClock.now
         let measureFrom = start + o.warmup
         let stopAt = measureFrom + o.duration
+        tally.window.withLock { $0 = (measureFrom, stopAt) }
         let startedAt = Date().iso8601
         try await withThrowingTaskGroup(of: Void.self) { group in
             for c in 0..<max(1, o.connections) {
                 group.addTask {
                     try await connection(c, o, ingest: ingest, token: token, channels: channels, zipf: zipf, run: run,
-                                         tally: tally, measureFrom: measureFrom, stopAt: stopAt)
+                                         epoch: epoch, tally: tally, measureFrom: measureFrom, stopAt: stopAt)
                 }
             }
             if let httpPort, o.queryRate > 0 {
@@ -283,14 +345,109 @@ public enum LoadTest {
             }
             try await group.waitForAll()
         }
+        if o.subscribers > 0 {
+            // Let the last events reach the subscribers, then hang up.
+            try await Task.sleep(for: .milliseconds(500))
+            let lost = o.subscribers - tally.connectedSubscribers
+            if lost > 0 {
+                tally.note("\(lost) WebSocket subscribers lost their connection")
+                tally.state.withLock { $0.errors += UInt64(lost) }
+            }
+            subscribers.cancel()
+            _ = await subscribers.result
+        }
         let elapsed = Double(o.duration.components.seconds) + Double(o.duration.components.attoseconds) / 1e18
         return tally.state.withLock { s in
-            LoadTestSummary(mode: o.rate == nil ? "closed-loop" : "open-loop", target: targetName, connections: o.connections,
-                            pipeline: o.pipeline, batch: o.batch, targetRate: o.rate, durationSeconds: elapsed,
-                            eventsAcknowledged: s.events, framesAcknowledged: s.frames, errors: s.errors,
-                            eventsPerSecond: Double(s.events) / elapsed, ingest: latency(s.ingest), queries: latency(s.queries),
-                            operations: latency(s.operations),
-                            engineRSSBytes: rss(), snapshotsTaken: nil, firstError: tally.firstError, startedAt: startedAt)
+            var summary = LoadTestSummary(
+                mode: o.rate == nil ? "closed-loop" : "open-loop", target: targetName, connections: o.connections,
+                pipeline: o.pipeline, batch: o.batch, targetRate: o.rate, durationSeconds: elapsed,
+                eventsAcknowledged: s.events, framesAcknowledged: s.frames, errors: s.errors,
+                eventsPerSecond: Double(s.events) / elapsed, ingest: latency(s.ingest), queries: latency(s.queries),
+                operations: latency(s.operations),
+                engineRSSBytes: rss(), snapshotsTaken: nil, firstError: tally.firstError, startedAt: startedAt)
+            if o.subscribers > 0 {
+                summary.fanout = latency(s.fanout)
+                summary.subscribers = o.subscribers
+                summary.subscriberFrames = s.subscriberFrames
+            }
+            return summary
+        }
+    }
+
+    /// One WebSocket client of `/api/events`. Every `message.created` carries the
+    /// load test's external message id, which ends in the nanoseconds (since
+    /// `epoch`) at which that message was due: the latency needs no shared table.
+    static func subscriber(_ index: Int, host: String, port: Int, token: String, epoch: ContinuousClock.Instant,
+                           tally: Tally) async throws {
+        var config = WebSocketClientConfiguration()
+        config.closeTimeout = .milliseconds(200)
+        config.additionalHeaders[.authorization] = "Bearer \(token)"
+        var logger = Logger(label: "loadtest.subscriber")
+        logger.logLevel = .critical
+        let needle = Array(#""external_message_id":"lt-"#.utf8)
+        _ = try await WebSocketClient.connect(url: "ws://\(host):\(port)/api/events", configuration: config, logger: logger) { inbound, _, _ in
+            var local = Histogram<UInt64>(highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
+            var frames: UInt64 = 0
+            var connected = false
+            var window: (from: ContinuousClock.Instant, until: ContinuousClock.Instant)?
+            defer {
+                tally.state.withLock { s in
+                    s.fanout.add(local)
+                    s.subscriberFrames += frames
+                }
+                if connected { tally.subscriberLeft() }
+            }
+            for try await message in inbound.messages(maxSize: 1 << 22) {
+                guard case .text(let text) = message else { continue }
+                if !connected {
+                    guard text.contains(#""type":"hello""#) else {
+                        throw LoadTestError("/api/events refused: \(text.prefix(200))")
+                    }
+                    connected = true
+                    tally.subscriberJoined()
+                    continue
+                }
+                let now = ContinuousClock.now
+                guard let due = dueNanos(text, needle: needle) else { continue }
+                if window == nil, case let (from?, until?) = tally.window.withLock({ $0 }) { window = (from, until) }
+                guard let window, now >= window.from, now <= window.until else { continue }
+                let sent = epoch + .nanoseconds(due)
+                _ = local.record(UInt64(max(0, (now - sent).nanosecondsValue / 1000)))
+                frames += 1
+            }
+        }
+    }
+
+    /// The due time encoded at the end of a load-test external message id
+    /// (`lt-run-connection-n-NANOS`), found without parsing the whole frame.
+    static func dueNanos(_ text: String, needle: [UInt8]) -> Int64? {
+        var text = text
+        return text.withUTF8 { b -> Int64? in
+            guard b.count >= needle.count else { return nil }
+            var i = 0
+            let last = b.count - needle.count
+            while i <= last {
+                if b[i] == needle[0] {
+                    var j = 1
+                    while j < needle.count, b[i + j] == needle[j] { j += 1 }
+                    if j == needle.count { break }
+                }
+                i += 1
+            }
+            guard i <= last else { return nil }
+            var k = i + needle.count
+            var lastDash = -1
+            while k < b.count, b[k] != UInt8(ascii: "\"") {
+                if b[k] == UInt8(ascii: "-") { lastDash = k }
+                k += 1
+            }
+            guard lastDash >= 0 else { return nil }
+            var n: Int64 = 0
+            for d in b[(lastDash + 1)..<k] {
+                guard d >= 48, d <= 57 else { return nil }
+                n = n * 10 + Int64(d - 48)
+            }
+            return n
         }
     }
 
@@ -303,7 +460,7 @@ public enum LoadTest {
     /// One connection: keeps up to `pipeline` frames in flight; in open-loop
     /// mode frames are due at fixed intervals and latency counts from when they were due.
     static func connection(_ index: Int, _ o: LoadTestOptions, ingest: IngestListener.Endpoint, token: String,
-                           channels: [Channel], zipf: Zipf, run: String, tally: Tally,
+                           channels: [Channel], zipf: Zipf, run: String, epoch: ContinuousClock.Instant, tally: Tally,
                            measureFrom: ContinuousClock.Instant, stopAt: ContinuousClock.Instant) async throws {
         try await IngestConnection.with(ingest, token: token) { conn in
             var rng = SplitMix(seed: UInt64(index) &* 0x9E37_79B9 &+ 17)
@@ -317,6 +474,8 @@ public enum LoadTest {
                 let now = ContinuousClock.now
                 let canSend = now < stopAt && inFlight.count < o.pipeline && (interval == nil || now >= nextDue)
                 if canSend {
+                    let due = interval == nil ? now : nextDue
+                    let dueNanos = (due - epoch).nanosecondsValue
                     var items: [IngestItem] = []
                     for _ in 0..<max(1, o.batch) {
                         sent += 1
@@ -325,13 +484,12 @@ public enum LoadTest {
                             items.append(.delivery(channelID: ch, externalMessageID: ext, status: .read, at: nil))
                         } else {
                             let conv = zipf.sample(&rng)
-                            let m = message(conversation: conv, channels: channels, id: "lt-\(run)-\(index)-\(sent)")
+                            let m = message(conversation: conv, channels: channels, id: "lt-\(run)-\(index)-\(sent)-\(dueNanos)")
                             items.append(.message(m))
                             if recentExternal.count < 1000 { recentExternal.append((m.channelID, m.externalMessageID)) }
                             else { recentExternal[sent % 1000] = (m.channelID, m.externalMessageID) }
                         }
                     }
-                    let due = interval == nil ? now : nextDue
                     if o.jsonFrames {
                         try await conn.ingest(try items.map(jsonEvent))
                     } else {

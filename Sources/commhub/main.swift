@@ -107,6 +107,8 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "Inbox queries per second over HTTP (0: none).") var queryRate: Double = 20
     @Option(help: "Presence changes and team rebalances per second, alternating (0: none).") var operationsRate: Double = 2
     @Option(help: "Admin socket of the target, for rebalances against a running engine.") var adminSocket: String?
+    @Option(help: "WebSocket clients of /api/events measuring ingest-to-subscriber latency (needs a person's --token against a running engine; combine with --rate).")
+    var subscribers = 0
     @Option(help: "Embedded engine journal sync: full, nometasync, nosync.") var sync = "full"
     @Option(help: "Write the summary as JSON to this file.") var json: String?
     @Flag(help: "Send JSON ingest frames instead of compact binary ones.") var jsonFrames = false
@@ -147,6 +149,8 @@ struct LoadTestCommand: AsyncParsableCommand {
         o.queryRate = queryRate
         o.operationsRate = operationsRate
         o.adminSocket = adminSocket
+        guard subscribers >= 0, subscribers <= 20_000 else { throw ValidationError("--subscribers must be 0…20000") }
+        o.subscribers = subscribers
         o.progress = !quiet
         o.jsonFrames = jsonFrames
         o.snapshotEvery = snapshotEvery.map { .milliseconds(Int64($0 * 1000)) }

@@ -130,5 +130,29 @@ import Testing
         #expect(summary.ingest.p50Micros <= summary.ingest.p99Micros && summary.ingest.p99Micros <= summary.ingest.maxMicros)
         #expect(summary.queries.count > 0)
         #expect(summary.operations.count > 0, "presence changes and rebalances ran beside the ingest")
+        #expect(summary.fanout == nil)
+    }
+
+    /// Open loop with WebSocket subscribers: every subscriber gets the
+    /// `message.created` frames, and the fan-out latency is reported.
+    @Test func loadtestWithSubscribers() async throws {
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("lt-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: json) }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: ServerProcess.binary)
+        p.arguments = ["loadtest", "--duration", "2", "--warmup", "1", "--rate", "200", "--connections", "2",
+                       "--subscribers", "5", "--query-rate", "0", "--operations-rate", "0", "--quiet", "--json", json.path]
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let summary = try ContractJSON.decoder().decode(LoadTestSummary.self, from: Data(contentsOf: json))
+        #expect(summary.errors == 0, "\(summary.firstError ?? "")")
+        #expect(summary.subscribers == 5)
+        let fanout = try #require(summary.fanout)
+        // Each of the 5 subscribers sees most of the messages acknowledged in the window.
+        #expect(fanout.count > summary.eventsAcknowledged * 5 / 2)
+        #expect(summary.subscriberFrames == fanout.count)
+        #expect(fanout.p50Micros <= fanout.p99Micros && fanout.p99Micros <= fanout.maxMicros)
     }
 }

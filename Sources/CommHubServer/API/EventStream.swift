@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import Synchronization
 
 /// The request context of the WebSocket router.
 public struct EventsContext: RequestContext, WebSocketRequestContext {
@@ -28,6 +29,8 @@ struct EventStream: Sendable {
     let engine: Engine
     let journal: JournalWriter?
     let logger: Logger
+    /// Frames encoded once per event for every subscriber (see `FrameCache`).
+    let frames = FrameCache()
 
     func register(on router: Router<EventsContext>) {
         router.ws("/api/events") { request, _ in
@@ -104,17 +107,31 @@ struct EventStream: Sendable {
     }
 
     private func send(_ e: SequencedEvent, _ outbound: WebSocketOutboundWriter, _ contact: Contact) async throws {
-        guard let frame = await frame(for: e, contact: contact) else { return }
-        let e2 = JSONEncoder()
-        e2.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        try await outbound.write(.text(String(decoding: try e2.encode(frame), as: UTF8.self)))
+        switch e.event {
+        case .threadsRebalanced, .taskUpserted:
+            // What these show depends on who asks (the visible moves, the task's assignee): encode per subscriber.
+            guard let frame = await frame(for: e, contact: contact) else { return }
+            try await outbound.write(.text(Self.encode(frame)))
+        default:
+            // Everything else is the same frame for everyone allowed to see its thread: encode once.
+            let shared = frames.frame(e.seq) { Self.sharedFrame(for: e) }
+            guard let text = shared.text else { return }
+            if let thread = shared.thread, !(await visible(thread, contact)) { return }
+            try await outbound.write(.text(text))
+        }
     }
 
-    /// The client frame for an event, or nil when this person may not see it.
-    func frame(for e: SequencedEvent, contact: Contact) async -> JSONValue? {
+    static func encode(_ frame: JSONValue) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(frame)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    /// The frame of an event whose content does not depend on the subscriber.
+    static func sharedFrame(for e: SequencedEvent) -> FrameCache.Frame {
         let type: String
         let data: JSONValue
-        var thread: ThreadID?
+        let thread: ThreadID
         do {
             switch e.event {
             case .messageAdded(let h, _, _):
@@ -138,6 +155,21 @@ struct EventStream: Sendable {
                 data = .object(["id": .string(t.description), "team_id": team.map { .string($0.description) } ?? .null,
                                 "assigned_to_contact_id": agent.map { .string($0.description) } ?? .null,
                                 "reason": .string(reason)])
+            default:
+                return FrameCache.Frame(thread: nil, text: nil)
+            }
+        } catch {
+            return FrameCache.Frame(thread: nil, text: nil)
+        }
+        return FrameCache.Frame(thread: thread, text: encode(.object(["seq": .number(Double(e.seq)), "type": .string(type), "data": data])))
+    }
+
+    /// The frame of an event whose content depends on the subscriber (a
+    /// rebalance shows only the moves this person may see; a task goes to its
+    /// assignee and whoever sees its thread), or nil when this person sees nothing.
+    func frame(for e: SequencedEvent, contact: Contact) async -> JSONValue? {
+        do {
+            switch e.event {
             case .threadsRebalanced(let moves, let reason):
                 // One frame per visible move.
                 let visible = await visibleMoves(moves, contact)
@@ -149,16 +181,13 @@ struct EventStream: Sendable {
                 if a != contact.id, !AccessPolicy.seesAllThreads(contact.role) {
                     guard let th = t.threadID, await visible(th, contact) else { return nil }
                 }
-                type = "task.assigned"
-                data = try View.json(t)
+                return .object(["seq": .number(Double(e.seq)), "type": .string("task.assigned"), "data": try View.json(t)])
             default:
-                return nil
+                return nil  // shared by all subscribers: `sharedFrame(for:)`
             }
         } catch {
             return nil
         }
-        if let thread, !(await visible(thread, contact)) { return nil }
-        return .object(["seq": .number(Double(e.seq)), "type": .string(type), "data": data])
     }
 
     func visible(_ thread: ThreadID, _ c: Contact) async -> Bool {
@@ -177,5 +206,45 @@ struct EventStream: Sendable {
             if await visible(m.thread, c) { out.append(m) }
         }
         return out
+    }
+}
+
+/// The encoded client frames of recent events, shared by all WebSocket
+/// subscribers: the first subscriber to send an event encodes it, the others
+/// reuse the text and only check whether they may see its thread. Without
+/// it a fan-out to 1,000 clients encodes the same JSON 1,000 times. A
+/// direct-mapped ring by sequence number: an evicted or raced slot is just
+/// encoded again, never wrong.
+final class FrameCache: Sendable {
+    struct Frame: Sendable {
+        /// The thread whose visibility decides who gets the frame.
+        let thread: ThreadID?
+        /// nil: this event is not shown to clients.
+        let text: String?
+    }
+
+    private let slots: Mutex<[(seq: UInt64, frame: Frame)?]>
+    private let mask: Int
+
+    init(capacity: Int = 4096) {
+        let size = max(1, capacity).nextPowerOfTwo
+        mask = size - 1
+        slots = Mutex(Array(repeating: nil, count: size))
+    }
+
+    func frame(_ seq: UInt64, make: () -> Frame) -> Frame {
+        let i = Int(truncatingIfNeeded: seq) & mask
+        if let hit = slots.withLock({ $0[i] }), hit.seq == seq { return hit.frame }
+        let made = make()
+        slots.withLock { $0[i] = (seq, made) }
+        return made
+    }
+}
+
+extension Int {
+    fileprivate var nextPowerOfTwo: Int {
+        var n = 1
+        while n < self { n <<= 1 }
+        return n
     }
 }
