@@ -14,6 +14,8 @@ let package = Package(
         .package(path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.0", traits: ["MallocInterposer"]),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.6.0"),
     ],
     targets: [
         // Data builders shared by the suites and the profiling driver.
@@ -58,6 +60,23 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "StoreBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // The HTTP/WebSocket service over loopback and the provider webhooks.
+        .executableTarget(
+            name: "ServerBenchmarks",
+            dependencies: [
+                "BenchFixtures",
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "CommHubServer", package: "main"),
+                .product(name: "CommHubGateways", package: "main"),
+                .product(name: "CommHubEngine", package: "main"),
+                .product(name: "CommHubDomain", package: "main"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "ServerBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ]

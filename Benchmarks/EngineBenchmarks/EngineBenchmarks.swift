@@ -18,6 +18,7 @@ let choice = Holder<DrainFixture>()
 let engineFixture = Holder<EngineFixture>()
 let drainSource = Holder<(EngineFixture, ContactID)>()
 let counter = Holder<Int>()
+let busFixture = Holder<BusFixture>()
 
 let threadsMoved = BenchmarkMetric.custom("threads_moved", polarity: .prefersLarger, useScalingFactor: false)
 let engineInternal = BenchmarkMetric.custom("engine_internal_us", useScalingFactor: false)
@@ -236,6 +237,45 @@ let benchmarks: @Sendable () -> Void = {
         counter.value = 0
     })
 
+    // MARK: Templates
+
+    // TemplateRenderer.render of a realistic Dutch reply mail (about 900
+    // characters, 9 placeholders, two with fallbacks, one variable missing).
+    Benchmark("Template.render.mail", configuration: .init(scalingFactor: .kilo, maxDuration: .seconds(2)),
+              closure: { benchmark in
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            blackHole(TemplateRenderer.render(replyTemplate, variables: replyVariables))
+        }
+        benchmark.stopMeasurement()
+    }, setup: {
+        let r = TemplateRenderer.render(replyTemplate, variables: replyVariables)
+        precondition(r.missing == ["monteur_telefoon"] && r.text.contains("Jansen"), "template fixture renders wrongly")
+    })
+
+    // MARK: Event bus
+
+    // One committed event fanned out by the EventBus to 1,000 subscribers,
+    // each a task waiting in `for await`; measured until every subscriber has
+    // it. The in-process part of the WebSocket fan-out (ServerBenchmarks has
+    // the whole path over real sockets).
+    Benchmark("EventBus.fanout1000", configuration: .init(maxDuration: .seconds(3), maxIterations: 5_000),
+              closure: { benchmark in
+        let f = busFixture.get
+        let n = counter.get + 1
+        counter.value = n
+        benchmark.startMeasurement()
+        f.bus.publish([SequencedEvent(seq: UInt64(n), event: .presenceChanged(contact: f.who, presence: .online))])
+        await f.arrivals.wait(for: UInt64(n))
+        benchmark.stopMeasurement()
+    }, setup: {
+        busFixture.value = await BusFixture.make(subscribers: 1_000)
+        counter.value = 0
+    }, teardown: {
+        busFixture.value?.stop()
+        busFixture.value = nil
+    })
+
     // MARK: Memory
 
     // Engine memory per open thread: an in-memory engine (50 teams of 20
@@ -287,3 +327,22 @@ let benchmarks: @Sendable () -> Void = {
     })
 }
 
+
+let replyTemplate = """
+    Beste {{klant_naam|klant}},
+
+    Dank voor uw bericht over bestelling {{order_nummer}}. Wij hebben de installatie van uw \
+    {{product}} ingepland op {{datum}} tussen {{tijdvak}}. Onze monteur {{monteur}} belt u een half uur \
+    van tevoren; u kunt hem bereiken op {{monteur_telefoon}}.
+
+    Zorg er alstublieft voor dat de meterkast vrij toegankelijk is en dat er een parkeerplaats \
+    beschikbaar is. Heeft u vragen over de voorbereiding? Bekijk dan onze checklist op \
+    {{checklist_url|https://www.chargecars.nl/checklist}} of antwoord op dit bericht.
+
+    Met vriendelijke groet,
+    {{agent_naam}}
+    Klantenservice {{merk}}
+    """
+let replyVariables = ["klant_naam": "mevrouw Jansen", "order_nummer": "CC-2026-300123", "product": "Zaptec Go 22 kW",
+                      "datum": "donderdag 3 december", "tijdvak": "08:00 en 12:00", "monteur": "Pieter",
+                      "agent_naam": "Sanne de Vries", "merk": "ChargeCars"]
