@@ -8,34 +8,55 @@ public enum TemplateRenderer {
         public var missing: [String]
     }
 
+    /// Scans the template's UTF-8 bytes once (placeholders are ASCII
+    /// braces, which never occur inside a multi-byte character), copying the
+    /// text between placeholders in whole runs.
     public static func render(_ template: String, variables: [String: String]) -> Result {
-        var out = ""
-        out.reserveCapacity(template.utf8.count + 32)
         var missing: [String] = []
-        var rest = Substring(template)
-        while let open = rest.range(of: "{{") {
-            out += rest[..<open.lowerBound]
-            guard let close = rest[open.upperBound...].range(of: "}}") else {
-                out += rest[open.lowerBound...]
-                rest = ""
-                break
+        var t = template
+        let bytes: [UInt8] = t.withUTF8 { b in
+            var out: [UInt8] = []
+            out.reserveCapacity(b.count + 64)
+            let n = b.count
+            var copied = 0
+            var i = 0
+            while i + 1 < n {
+                guard b[i] == UInt8(ascii: "{"), b[i + 1] == UInt8(ascii: "{") else { i += 1; continue }
+                var close = i + 2
+                while close + 1 < n, !(b[close] == UInt8(ascii: "}") && b[close + 1] == UInt8(ascii: "}")) { close += 1 }
+                guard close + 1 < n else { break }  // no closing braces: the rest is text
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: b[copied..<i]))
+                let inner = UnsafeBufferPointer(rebasing: b[(i + 2)..<close])
+                let bar = inner.firstIndex(of: UInt8(ascii: "|"))
+                let name = trimmed(UnsafeBufferPointer(rebasing: inner[..<(bar ?? inner.endIndex)]))
+                let fallback = bar.map { trimmed(UnsafeBufferPointer(rebasing: inner[($0 + 1)...])) }
+                if let value = variables[name], !value.isEmpty {
+                    out.append(contentsOf: value.utf8)
+                } else if let fallback {
+                    out.append(contentsOf: fallback.utf8)
+                } else {
+                    if !missing.contains(name) { missing.append(name) }
+                    out.append(contentsOf: "{{\(name)}}".utf8)
+                }
+                i = close + 2
+                copied = i
             }
-            let inner = rest[open.upperBound..<close.lowerBound]
-            let parts = inner.split(separator: "|", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = parts[0].trimmingCharacters(in: .whitespaces)
-            let fallback = parts.count > 1 ? String(parts[1]).trimmingCharacters(in: .whitespaces) : nil
-            if let value = variables[name], !value.isEmpty {
-                out += value
-            } else if let fallback {
-                out += fallback
-            } else {
-                if !missing.contains(name) { missing.append(name) }
-                out += "{{\(name)}}"
-            }
-            rest = rest[close.upperBound...]
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: b[copied...]))
+            return out
         }
-        out += rest
-        return Result(text: out, missing: missing)
+        return Result(text: String(decoding: bytes, as: UTF8.self), missing: missing)
+    }
+
+    /// A placeholder part without surrounding whitespace (ASCII fast path;
+    /// Foundation's notion of whitespace for anything else).
+    private static func trimmed(_ b: UnsafeBufferPointer<UInt8>) -> String {
+        var lo = b.startIndex
+        var hi = b.endIndex
+        while lo < hi, b[lo] == 0x20 || b[lo] == 0x09 { lo += 1 }
+        while hi > lo, b[hi - 1] == 0x20 || b[hi - 1] == 0x09 { hi -= 1 }
+        let slice = UnsafeBufferPointer(rebasing: b[lo..<hi])
+        let s = String(decoding: slice, as: UTF8.self)
+        return slice.contains { $0 >= 0x80 } ? s.trimmingCharacters(in: .whitespaces) : s
     }
 
     /// The variable names a template uses, in order of first use.
