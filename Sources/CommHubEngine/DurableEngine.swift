@@ -40,7 +40,8 @@ public final class DurableEngine: Sendable {
                 options: JournalOptions = JournalOptions(), keepSnapshots: Int = 3, logger: Logger) throws {
         let started = ContinuousClock.now
         let relay = CommitRelay()
-        let writer = try JournalWriter(directory: directory, options: options, logger: logger, onCommit: relay.deliver)
+        let writer = try JournalWriter(directory: directory, options: options, logger: logger, onCommit: relay.deliver,
+                                       onAcknowledged: relay.deliverAcknowledged)
         do {
             let repair = try writer.repairTail()
             if !repair.isClean {

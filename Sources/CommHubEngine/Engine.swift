@@ -37,19 +37,23 @@ public final class Engine: Sendable {
                                      configuration: configuration, logger: logger)
         Self.seed(inbox, from: restored)
         let memoryBodies = bodies as? MemoryBodies
-        relay.connect { [committed] batch in
+        relay.connect(committed: { [committed] batch in
             memoryBodies?.file(batch)
             inbox.apply(batch)
-            bus.publish(batch)
             committed.add(batch.count)
-        }
+        }, acknowledged: { batch in
+            // After the journal's waiters resumed: with 1,000 WebSocket
+            // subscribers the fan-out queues 1,000 jobs, and acknowledgements
+            // used to wait behind them.
+            bus.publish(batch)
+        })
     }
 
     /// An engine with an in-memory journal (tests, benchmarks, `loadtest --embedded`).
     public static func inMemory(clock: any EngineClock = SystemClock(), configuration: EngineConfiguration = EngineConfiguration(),
                                 logger: Logger = Logger(label: "commhub.engine")) -> Engine {
         let relay = CommitRelay()
-        let journal = MemoryJournal(onCommit: relay.deliver)
+        let journal = MemoryJournal(onCommit: relay.deliver, onAcknowledged: relay.deliverAcknowledged)
         return Engine(restored: RestoredEngine(), journal: journal, relay: relay, bodies: MemoryBodies(), clock: clock,
                       configuration: configuration, logger: logger)
     }

@@ -21,16 +21,21 @@ extension JournalWriter: EventJournal {}
 public final class MemoryJournal: EventJournal {
     private let state: Mutex<UInt64>
     private let onCommit: @Sendable ([SequencedEvent]) -> Void
+    private let onAcknowledged: @Sendable ([SequencedEvent]) -> Void
 
-    public init(startSeq: UInt64 = 0, onCommit: @escaping @Sendable ([SequencedEvent]) -> Void = { _ in }) {
+    public init(startSeq: UInt64 = 0, onCommit: @escaping @Sendable ([SequencedEvent]) -> Void = { _ in },
+                onAcknowledged: @escaping @Sendable ([SequencedEvent]) -> Void = { _ in }) {
         state = Mutex(startSeq)
         self.onCommit = onCommit
+        self.onAcknowledged = onAcknowledged
     }
 
     public func append(_ event: EngineEvent) -> UInt64 {
         state.withLock { seq in
             seq += 1
-            onCommit([SequencedEvent(seq: seq, event: event)])
+            let batch = [SequencedEvent(seq: seq, event: event)]
+            onCommit(batch)
+            onAcknowledged(batch)
             return seq
         }
     }
@@ -43,15 +48,28 @@ public final class MemoryJournal: EventJournal {
 /// Lets the journal's commit hook reach the engine, which is built after
 /// the journal. Set once at start-up.
 public final class CommitRelay: Sendable {
-    /// The closure lives in a struct field: a bare optional closure as the
+    /// The closures live in a struct field: a bare optional closure as the
     /// Mutex value is re-wrapped in reabstraction thunks on every
     /// `withLock` write-back, so each delivery got slower than the last.
-    private struct Sink { var deliver: (@Sendable ([SequencedEvent]) -> Void)? }
-    private let sink = Mutex(Sink(deliver: nil))
+    private struct Sink {
+        var deliver: (@Sendable ([SequencedEvent]) -> Void)?
+        var acknowledged: (@Sendable ([SequencedEvent]) -> Void)?
+    }
+    private let sink = Mutex(Sink(deliver: nil, acknowledged: nil))
     public init() {}
-    public func connect(_ s: @escaping @Sendable ([SequencedEvent]) -> Void) { sink.withLock { $0.deliver = s } }
+    /// `committed` runs before the journal's waiters resume (read models: an
+    /// acknowledged caller reads its own write); `acknowledged` right after
+    /// (fan-out to subscribers, which must not hold acknowledgements back).
+    public func connect(committed: @escaping @Sendable ([SequencedEvent]) -> Void,
+                        acknowledged: @escaping @Sendable ([SequencedEvent]) -> Void) {
+        sink.withLock { $0 = Sink(deliver: committed, acknowledged: acknowledged) }
+    }
     public func deliver(_ batch: [SequencedEvent]) {
         let s = sink.withLock { $0.deliver }
+        s?(batch)
+    }
+    public func deliverAcknowledged(_ batch: [SequencedEvent]) {
+        let s = sink.withLock { $0.acknowledged }
         s?(batch)
     }
 }

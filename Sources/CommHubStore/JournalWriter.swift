@@ -148,6 +148,7 @@ public final class JournalWriter: Sendable {
     let options: JournalOptions
     let logger: Logger
     let onCommit: @Sendable ([SequencedEvent]) -> Void
+    let onAcknowledged: @Sendable ([SequencedEvent]) -> Void
     let state: Mutex<State>
     private let wakeup = DispatchSemaphore(value: 0)
     private let stoppedSignal = DispatchSemaphore(value: 0)
@@ -161,12 +162,17 @@ public final class JournalWriter: Sendable {
     ///   commit with the committed events in sequence order (as appended, i.e.
     ///   `messageAdded` still carries its body), before that batch's waiters
     ///   resume. Keep it short and non-blocking; never call `close()` from it.
+    /// - Parameter onAcknowledged: called on the writer thread with the same
+    ///   events right after their waiters resumed: for work that must not
+    ///   delay acknowledgements (the event bus's fan-out to subscribers).
     public init(directory: String, options: JournalOptions = JournalOptions(),
                 logger: Logger = Logger(label: "commhub.store"),
-                onCommit: @escaping @Sendable ([SequencedEvent]) -> Void = { _ in }) throws {
+                onCommit: @escaping @Sendable ([SequencedEvent]) -> Void = { _ in },
+                onAcknowledged: @escaping @Sendable ([SequencedEvent]) -> Void = { _ in }) throws {
         self.options = options
         self.logger = logger
         self.onCommit = onCommit
+        self.onAcknowledged = onAcknowledged
         let env = try LMDBEnvironment(path: directory, mapSize: options.mapSize, maxMapSize: options.maxMapSize,
                                       maxReaders: options.maxReaders, envFlags: options.syncMode.envFlags,
                                       logger: logger)
@@ -585,7 +591,8 @@ public final class JournalWriter: Sendable {
         }
     }
 
-    /// After a commit: `onCommit`, then advance `durableSeq`, then resume waiters.
+    /// After a commit: `onCommit`, then advance `durableSeq`, then resume
+    /// waiters, then `onAcknowledged`.
     private func resolve(_ group: ArraySlice<Prepared>, voided: [UInt64: StoreError], nanos: UInt64) {
         var committed = [SequencedEvent]()
         committed.reserveCapacity(group.count)
@@ -611,6 +618,7 @@ public final class JournalWriter: Sendable {
             return Self.takeWaiters(&s, range).map { w in (w.cont, failures[w.seq].map { .failure($0) } ?? .success(())) }
         }
         for (c, r) in resume { c.resume(with: r) }
+        if !committed.isEmpty { onAcknowledged(committed) }
     }
 
     private func resolve(_ range: ClosedRange<UInt64>, poison: StoreError) {
