@@ -23,6 +23,7 @@ let package = Package(
             name: "BenchFixtures",
             dependencies: [
                 .product(name: "CommHubEngine", package: "main"),
+                .product(name: "CommHubStore", package: "main"),
                 .product(name: "CommHubDomain", package: "main"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -35,6 +36,7 @@ let package = Package(
                 "BenchFixtures",
                 .product(name: "CommHubEngine", package: "main"),
                 .product(name: "CommHubDomain", package: "main"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             path: "BenchProfile"
         ),

@@ -2,6 +2,7 @@ import BenchFixtures
 import CommHubDomain
 import CommHubEngine
 import Foundation
+import Logging
 
 // Runs one benchmark operation in a loop without the benchmark harness, for
 // `valgrind --tool=callgrind` (instruction counts: this VM exposes no
@@ -58,6 +59,16 @@ case "ingestNew", "ingestReply":
         _ = try await f.engine.supervisor.ingest(m)
     }
     print(scenario, "x\(iterations)", ContinuousClock.now - start)
+case "writeJournal":
+    // BenchProfile writeJournal DIR THREADS EVENTS: the StoreBenchmarks restore fixture, kept on disk.
+    try await writeSyntheticJournal(directory: args[2], threads: Int(args[3])!, events: Int(args[4])!)
+case "restore":
+    // BenchProfile restore DIR: DurableEngine start-up (tail check, snapshot, replay) on that directory.
+    let start = ContinuousClock.now
+    let d = try DurableEngine(directory: args[2], clock: SimulatedClock(start: benchEpoch), logger: Logger(label: "profile"))
+    let r = d.restoreReport
+    print("restore: \(r.threads) threads, \(r.replayedEvents) events replayed in", ContinuousClock.now - start)
+    await d.shutdown(snapshot: false)
 case "layout":
     // Sizes of the per-thread values (what Memory.engine1MOpenThreads adds up).
     print("ThreadHeader", MemoryLayout<ThreadHeader>.size, "ThreadState", MemoryLayout<ThreadState>.size,

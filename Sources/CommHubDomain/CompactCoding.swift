@@ -170,6 +170,7 @@ enum CompactEvents {
         case deliveryStatusChanged = 3
         case referenceAdded = 4
         case threadChanged = 5
+        case threadOpened = 6
         case body = 100
     }
 
@@ -186,6 +187,10 @@ enum CompactEvents {
         case .threadAssigned(let t, let team, let agent, let reason):
             w.u8(Case.threadAssigned.rawValue)
             w.id(t); w.id(team); w.id(agent); w.string(reason)
+        case .threadOpened(let h):
+            // One per thread: JSON here was a quarter of restore time.
+            w.u8(Case.threadOpened.rawValue)
+            CompactRecords.write(h, &w)
         case .deliveryStatusChanged(let m, let t, let s, let at):
             w.u8(Case.deliveryStatusChanged.rawValue)
             w.id(m); w.id(t); w.tag(s); w.date(at)
@@ -220,6 +225,8 @@ enum CompactEvents {
             event = .messageAdded(header: h, body: body, responseDueAt: due)
         case .threadAssigned:
             event = .threadAssigned(thread: try r.id(), team: try r.optionalID(), agent: try r.optionalID(), reason: try r.string())
+        case .threadOpened:
+            event = .threadOpened(try CompactRecords.readThreadHeader(&r))
         case .deliveryStatusChanged:
             event = .deliveryStatusChanged(message: try r.id(), thread: try r.id(), status: try r.tag(DeliveryStatus.self), at: try r.date())
         case .referenceAdded:

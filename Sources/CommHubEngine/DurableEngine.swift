@@ -64,6 +64,7 @@ public final class DurableEngine: Sendable {
                 }
             }
             let startSeq = used?.startSeq ?? 0
+            restored.reserve(events: Int(clamping: writer.lastAssignedSeq &- min(startSeq, writer.lastAssignedSeq)))
             let replay = try writer.replay(after: startSeq) { restored.replay($0) }
             self.writer = writer
             self.keepSnapshots = keepSnapshots

@@ -22,6 +22,15 @@ public struct RestoredEngine: Sendable {
         lastSeq = 0
     }
 
+    /// Makes room for about `events` more journal events, so the largest
+    /// tables (idempotency keys and message → thread, one entry per message)
+    /// are not rehashed at every doubling while a long journal replays.
+    public mutating func reserve(events: Int) {
+        let messages = max(0, events) / 2
+        state.external.reserveCapacity(state.external.count + messages)
+        state.messageThread.reserveCapacity(state.messageThread.count + messages)
+    }
+
     public mutating func replay(_ e: SequencedEvent) {
         lastSeq = max(lastSeq, e.seq)
         switch e.event {
@@ -41,7 +50,9 @@ public struct RestoredEngine: Sendable {
     }
 
     private mutating func applyToThread(_ t: ThreadID, _ e: SequencedEvent) {
-        guard let current = threads[t], e.seq > current.lastSeq else { return }
+        // Reads only the watermark: copying the whole state out would share its
+        // message array with the table and make the append below copy it.
+        guard let last = threads[t]?.lastSeq, e.seq > last else { return }
         threads[t]!.apply(e.event, seq: e.seq)
         state.apply(e)
     }
