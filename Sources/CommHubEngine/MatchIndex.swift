@@ -104,7 +104,10 @@ public struct MatchIndex: MatchingDirectory, Sendable {
         case .referenceAdded(let t, let r):
             references[r] = t
         case .messageAdded(let m, _, _):
-            if rows[m.threadID] != nil { rows[m.threadID]!.lastActivity = max(rows[m.threadID]!.lastActivity, m.createdAt) }
+            // One look-up per message (this runs for every ingest and every replayed message).
+            if let i = rows.index(forKey: m.threadID) {
+                rows.values[i].lastActivity = max(rows.values[i].lastActivity, m.createdAt)
+            }
         case .threadChanged(let t, let change, let at):
             guard var row = rows[t] else { return }
             let wasOpen = row.status.isOpen

@@ -26,7 +26,8 @@ public struct RestoredEngine: Sendable {
     /// tables (idempotency keys and message → thread, one entry per message)
     /// are not rehashed at every doubling while a long journal replays.
     public mutating func reserve(events: Int) {
-        let messages = max(0, events) / 2
+        // Nearly every event of a long journal is a message.
+        let messages = max(0, events) / 10 * 9
         state.external.reserveCapacity(state.external.count + messages)
         state.messageThread.reserveCapacity(state.messageThread.count + messages)
     }
@@ -50,10 +51,9 @@ public struct RestoredEngine: Sendable {
     }
 
     private mutating func applyToThread(_ t: ThreadID, _ e: SequencedEvent) {
-        // Reads only the watermark: copying the whole state out would share its
-        // message array with the table and make the append below copy it.
-        guard let last = threads[t]?.lastSeq, e.seq > last else { return }
-        threads[t]!.apply(e.event, seq: e.seq)
+        // One look-up, and the state is changed in place: copying it out would
+        // share its message array with the table and make the append copy it.
+        guard let i = threads.index(forKey: t), threads.values[i].applyIfNewer(e.event, seq: e.seq) else { return }
         state.apply(e)
     }
 

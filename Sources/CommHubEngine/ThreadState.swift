@@ -26,6 +26,13 @@ public struct ThreadState: Sendable, Hashable, Codable {
 
     public var id: ThreadID { header.id }
 
+    /// `apply` when `seq` is newer than what this state reflects; says whether it was.
+    public mutating func applyIfNewer(_ event: EngineEvent, seq: UInt64) -> Bool {
+        guard seq > lastSeq else { return false }
+        apply(event, seq: seq)
+        return true
+    }
+
     /// Applies one event that concerns this thread. Events for other
     /// threads, and events already reflected (`seq <= lastSeq`), are ignored.
     public mutating func apply(_ event: EngineEvent, seq: UInt64) {
