@@ -69,6 +69,13 @@ case "restore":
     let r = d.restoreReport
     print("restore: \(r.threads) threads, \(r.replayedEvents) events replayed in", ContinuousClock.now - start)
     await d.shutdown(snapshot: false)
+case "snapshot":
+    // BenchProfile snapshot DIR: restore, then write a snapshot (so the next `restore` starts from it).
+    let d = try DurableEngine(directory: args[2], clock: SimulatedClock(start: benchEpoch), logger: Logger(label: "profile"))
+    let start = ContinuousClock.now
+    try await d.snapshot()
+    print("snapshot written in", ContinuousClock.now - start)
+    await d.shutdown(snapshot: false)
 case "layout":
     // Sizes of the per-thread values (what Memory.engine1MOpenThreads adds up).
     print("ThreadHeader", MemoryLayout<ThreadHeader>.size, "ThreadState", MemoryLayout<ThreadState>.size,

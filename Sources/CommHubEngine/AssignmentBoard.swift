@@ -253,6 +253,13 @@ public struct AssignmentBoard: Sendable {
         }
     }
 
+    /// Makes room for `n` threads (snapshot restore).
+    mutating func reserve(threads n: Int) {
+        assignee.reserveCapacity(n)
+        team.reserveCapacity(n)
+        openThreads.reserveCapacity(n)
+    }
+
     /// Records the routing requirements of a thread (from its header).
     mutating func setNeeds(_ n: Needs, for thread: ThreadID) {
         if n.skills.isEmpty && n.skillMatching { needs[thread] = nil } else { needs[thread] = n }

@@ -90,12 +90,13 @@ public final class DurableEngine: Sendable {
         decoder.dateDecodingStrategy = .deferredToDate
         var image: SupervisorImage?
         var threads: [ThreadID: ThreadState] = [:]
+        threads.reserveCapacity(Int(clamping: info.recordCount))  // nearly every record is a thread
         var agents: [ContactID: AgentState] = [:]
         try writer.readSnapshot(info) { record in
             guard let first = record.first, let kind = RecordKind(rawValue: first) else {
                 throw EngineError(.unavailable, "unknown record kind in snapshot \(info.id)")
             }
-            let json = Data(record.dropFirst())
+            var json: Data { Data(record.dropFirst()) }
             switch kind {
             case .supervisor: image = try decoder.decode(SupervisorImage.self, from: json)
             case .thread:

@@ -127,6 +127,12 @@ public struct MatchIndex: MatchingDirectory, Sendable {
         }
     }
 
+    /// Makes room for `n` threads (snapshot restore).
+    mutating func reserve(threads n: Int) {
+        rows.reserveCapacity(n)
+        references.reserveCapacity(n)
+    }
+
     /// Adds a thread as it stands (when rebuilding from a snapshot).
     mutating func restore(_ h: ThreadHeader) {
         rows[h.id] = Row(status: h.status, brand: h.businessEntity, customer: h.customerID, order: h.orderID,

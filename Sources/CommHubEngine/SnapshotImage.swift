@@ -78,6 +78,12 @@ extension EngineState {
         for t in image.templates { apply(.templateUpserted(t)) }
         for t in image.tokens ?? [] { apply(.tokenIssued(t)) }
         s.audit = image.audit ?? []
+        // Sized once: growing million-entry tables by doubling rehashed every key again and again.
+        let messages = threads.values.reduce(0) { $0 + $1.messages.count }
+        s.messageThread.reserveCapacity(messages)
+        s.external.reserveCapacity(messages)
+        s.board.reserve(threads: threads.count)
+        s.index.reserve(threads: threads.count)
         for t in threads.values {
             s.index.restore(t.header)
             s.board.apply(.threadOpened(t.header))
