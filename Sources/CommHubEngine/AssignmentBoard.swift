@@ -82,7 +82,7 @@ public struct AssignmentBoard: Sendable {
         var last = slot.lastPicked
         var out: [(ThreadID, ContactID)] = []
         for thread in slot.queue {
-            let n = needs[thread] ?? Needs()
+            let n = needsOf(thread)
             guard let agent = choose(team: team, needs: n, pending: pending, lastPicked: .some(last)) else { continue }
             out.append((thread, agent))
             pending[agent, default: 0] += 1
@@ -103,10 +103,19 @@ public struct AssignmentBoard: Sendable {
     public func planDrain(agent: ContactID, queueLeftovers: Bool) -> [ThreadMove] {
         guard let slot = agents[agent] else { return [] }
         struct Group: Hashable { var team: TeamID?; var needs: Needs }
-        var groups: [Group: [ThreadID]] = [:]
+        // Few distinct groups (teams × skill sets): a linear search beats hashing the key per thread.
+        var groupKeys: [Group] = []
+        var groupThreads: [[ThreadID]] = []
         for thread in slot.open {
-            groups[Group(team: team[thread], needs: needs[thread] ?? Needs()), default: []].append(thread)
+            let g = Group(team: team[thread], needs: needsOf(thread))
+            if let k = groupKeys.firstIndex(of: g) {
+                groupThreads[k].append(thread)
+            } else {
+                groupKeys.append(g)
+                groupThreads.append([thread])
+            }
         }
+        let groups = zip(groupKeys, groupThreads).map { (key: $0, value: $1) }
         var planned: [ContactID: Int] = [:]
         var moves: [ThreadMove] = []
         moves.reserveCapacity(slot.open.count)
@@ -123,7 +132,12 @@ public struct AssignmentBoard: Sendable {
                                      id: id, capacity: a.maxOpenThreads))
                 }
             }
-            for thread in threads.sorted() {
+            // Stable order (a plan must be reproducible), sorted on the ids' words.
+            let ordered = threads.map { t -> (UInt64, UInt64, ThreadID) in
+                let w = t.words
+                return (w.0.bigEndian, w.1.bigEndian, t)
+            }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+            for (_, _, thread) in ordered {
                 if var best = heap.popMin() {
                     moves.append(ThreadMove(thread: thread, from: agent, to: best.id))
                     planned[best.id, default: 0] += 1
@@ -176,7 +190,7 @@ public struct AssignmentBoard: Sendable {
             guard !receivers.isEmpty else { break }
             for thread in agents[members[d].id]!.open where team[thread] == teamID {
                 guard members[d].load > members[d].target, !receivers.isEmpty else { break }
-                let need = needs[thread]
+                let need = needs.isEmpty ? nil : needs[thread]
                 guard let ri = receivers.firstIndex(where: { r in
                     need.map { !$0.skillMatching || $0.skills.allSatisfy(members[r].skills.contains) } ?? true
                 }) else { continue }
@@ -223,9 +237,16 @@ public struct AssignmentBoard: Sendable {
                 }
             }
         case .threadsRebalanced(let moves, _):
+            // A rebalance moves many threads between a few people: their slots
+            // are found once (indices stay valid while only values change), and
+            // each move costs one assignee update and the two set operations.
+            var slots = SlotCache()
             for m in moves {
-                move(m.thread, to: m.to)
-                if m.to == nil, let t = team[m.thread], teams[t]?.queue.contains(m.thread) == false {
+                let old = m.to.map { assignee.updateValue($0, forKey: m.thread) } ?? assignee.removeValue(forKey: m.thread)
+                if let old, let i = slots.index(of: old, in: agents) { agents.values[i].open.remove(m.thread) }
+                if let to = m.to {
+                    if openThreads.contains(m.thread), let i = slots.index(of: to, in: agents) { agents.values[i].open.insert(m.thread) }
+                } else if let t = team[m.thread], teams[t]?.queue.contains(m.thread) == false {
                     teams[t]?.queue.append(m.thread)
                 }
             }
@@ -258,6 +279,30 @@ public struct AssignmentBoard: Sendable {
         assignee.reserveCapacity(n)
         team.reserveCapacity(n)
         openThreads.reserveCapacity(n)
+    }
+
+    /// The agents' table indices met during one rebalance, searched linearly
+    /// (a handful of people) instead of hashing their ids per move.
+    struct SlotCache {
+        private var ids: [ContactID] = []
+        private var indices: [Dictionary<ContactID, AgentSlot>.Index] = []
+
+        mutating func index(of id: ContactID, in agents: [ContactID: AgentSlot]) -> Dictionary<ContactID, AgentSlot>.Index? {
+            if let k = ids.firstIndex(of: id) { return indices[k] }
+            guard let i = agents.index(forKey: id) else { return nil }
+            if ids.count < 64 {
+                ids.append(id)
+                indices.append(i)
+            }
+            return i
+        }
+    }
+
+    /// A thread's requirements; most threads have none, and then the table is
+    /// often empty, so skip hashing the id.
+    @inline(__always)
+    func needsOf(_ thread: ThreadID) -> Needs {
+        needs.isEmpty ? Needs() : needs[thread] ?? Needs()
     }
 
     /// Records the routing requirements of a thread (from its header).
