@@ -8,9 +8,28 @@ import Foundation
 /// actors. `apply` is the single mutation, shared by live operation and
 /// journal replay.
 public struct EngineState: Sendable {
-    public struct ExternalKey: Hashable, Sendable {
-        public var channel: ChannelID
-        public var externalID: String
+    /// A provider message id on a channel. Hashed once, when made, with the
+    /// process's seeded hasher: the table then rehashes a word, not the
+    /// string, when it grows, and the shard comes from the same bits.
+    public struct ExternalKey: ShardedKey {
+        public let channel: ChannelID
+        public let externalID: String
+        private let fingerprint: Int
+
+        public init(channel: ChannelID, externalID: String) {
+            self.channel = channel
+            self.externalID = externalID
+            var h = Hasher()
+            h.combine(channel)
+            h.combine(externalID)
+            fingerprint = h.finalize()
+        }
+
+        public func hash(into hasher: inout Hasher) { hasher.combine(fingerprint) }
+        public static func == (a: Self, b: Self) -> Bool {
+            a.fingerprint == b.fingerprint && a.channel == b.channel && a.externalID == b.externalID
+        }
+        public var shardBits: UInt64 { UInt64(bitPattern: Int64(fingerprint)) >> 7 }
     }
 
     /// Where an acknowledged provider message went.
@@ -27,8 +46,8 @@ public struct EngineState: Sendable {
     public var rules = AutoAssignmentRules()
     public var board = AssignmentBoard()
     public var index = MatchIndex()
-    public var external: [ExternalKey: MessageRef] = [:]
-    public var messageThread: [MessageID: ThreadID] = [:]
+    public var external = ShardedTable<ExternalKey, MessageRef>()
+    public var messageThread = ShardedTable<MessageID, ThreadID>()
     /// Outgoing messages not yet delivered (pending, sent, failed, bounced):
     /// the outbox the channel gateways work from.
     public var outbox: [MessageID: (thread: ThreadID, status: DeliveryStatus)] = [:]
