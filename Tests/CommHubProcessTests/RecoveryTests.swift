@@ -112,18 +112,23 @@ import Testing
 /// A few seconds of `commhub loadtest` against an embedded engine: it
 /// completes, with zero errors and a well-formed summary.
 @Suite struct LoadTestSmoke {
-    @Test func loadtestCompletesWithoutErrors() async throws {
+    /// Runs `commhub loadtest ARGS --quiet --json FILE` and returns its summary.
+    func loadtest(_ arguments: [String]) throws -> LoadTestSummary {
         let json = FileManager.default.temporaryDirectory.appendingPathComponent("lt-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: json) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: ServerProcess.binary)
-        p.arguments = ["loadtest", "--duration", "3", "--warmup", "1", "--connections", "2", "--pipeline", "4",
-                       "--query-rate", "5", "--operations-rate", "4", "--quiet", "--json", json.path]
+        p.arguments = ["loadtest"] + arguments + ["--quiet", "--json", json.path]
         p.standardOutput = FileHandle.nullDevice
         try p.run()
         p.waitUntilExit()
         #expect(p.terminationStatus == 0)
-        let summary = try ContractJSON.decoder().decode(LoadTestSummary.self, from: Data(contentsOf: json))
+        return try ContractJSON.decoder().decode(LoadTestSummary.self, from: Data(contentsOf: json))
+    }
+
+    @Test func loadtestCompletesWithoutErrors() async throws {
+        let summary = try loadtest(["--duration", "3", "--warmup", "1", "--connections", "2", "--pipeline", "4",
+                                    "--query-rate", "5", "--operations-rate", "4"])
         #expect(summary.errors == 0)
         #expect(summary.eventsAcknowledged > 0)
         #expect(summary.ingest.count == summary.framesAcknowledged)
@@ -136,17 +141,8 @@ import Testing
     /// Open loop with WebSocket subscribers: every subscriber gets the
     /// `message.created` frames, and the fan-out latency is reported.
     @Test func loadtestWithSubscribers() async throws {
-        let json = FileManager.default.temporaryDirectory.appendingPathComponent("lt-\(UUID().uuidString).json")
-        defer { try? FileManager.default.removeItem(at: json) }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: ServerProcess.binary)
-        p.arguments = ["loadtest", "--duration", "2", "--warmup", "1", "--rate", "200", "--connections", "2",
-                       "--subscribers", "5", "--query-rate", "0", "--operations-rate", "0", "--quiet", "--json", json.path]
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        p.waitUntilExit()
-        #expect(p.terminationStatus == 0)
-        let summary = try ContractJSON.decoder().decode(LoadTestSummary.self, from: Data(contentsOf: json))
+        let summary = try loadtest(["--duration", "2", "--warmup", "1", "--rate", "200", "--connections", "2",
+                                    "--subscribers", "5", "--query-rate", "0", "--operations-rate", "0"])
         #expect(summary.errors == 0, "\(summary.firstError ?? "")")
         #expect(summary.subscribers == 5)
         let fanout = try #require(summary.fanout)
