@@ -82,31 +82,8 @@ case "layout":
           "AgentSlot", MemoryLayout<AssignmentBoard.AgentSlot>.size)
 case "memory":
     // Same as Memory.engine1MOpenThreads, without the benchmark's malloc interposer.
-    let engine = makeInMemoryEngine(clock: SimulatedClock(start: benchEpoch))
-    let sup = engine.supervisor
-    var teams: [Team] = []
-    for t in 0..<50 {
-        let team = Team(id: entityID(1, t), name: "team \(t)")
-        _ = await sup.upsertTeam(team)
-        teams.append(team)
-        for i in 0..<20 {
-            _ = try await sup.upsertContact(Contact(id: entityID(2, t * 100 + i), name: "Agent \(t).\(i)",
-                                                    teams: [team.id], maxOpenThreads: 1_000_000, presence: .online))
-        }
-    }
-    trimHeap()
-    let before = residentBytes()
-    let subjects = ["Laadpaal werkt niet", "Vraag over mijn bestelling 500123", "Offerte thuislader",
-                    "Installatie inplannen voor volgende week"]
-    let threads = iterations
-    for i in 0..<threads {
-        let h = header(entityID(3, i), subject: subjects[i % subjects.count],
-                       channel: i % 3 == 0 ? .whatsappBusiness : .emailOutlook, priority: i % 10 == 0 ? .high : .normal)
-        _ = try await sup.createThread(h, assignTo: nil, team: teams[i % teams.count].id)
-    }
-    trimHeap()
-    let after = residentBytes()
-    print("memory: \(threads) threads, \((after - before) / threads) bytes per open thread, RSS \(before >> 20) -> \(after >> 20) MiB")
+    let r = try await measureEngineMemory(threads: iterations)
+    print("memory: \(r.threads) threads, \(r.bytesPerThread) bytes per open thread, RSS \(r.residentBefore >> 20) -> \(r.residentAfter >> 20) MiB")
 default:
     print("unknown scenario \(scenario)")
 }

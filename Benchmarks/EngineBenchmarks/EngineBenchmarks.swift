@@ -278,52 +278,21 @@ let benchmarks: @Sendable () -> Void = {
 
     // MARK: Memory
 
-    // Engine memory per open thread: an in-memory engine (50 teams of 20
-    // online people) gets 1M threads through Supervisor.createThread, each
-    // routed by the real auto-assignment path (least loaded member of its
-    // team). RSS is read from /proc/self/statm before and after (heap
-    // trimmed first). Threads carry no messages, so no bodies. Target
-    // (issue #2): ≤ 1 KiB per open thread.
+    // Engine memory per open thread at 1M threads (`measureEngineMemory`).
+    // Target (issue #2): ≤ 1 KiB per open thread.
     Benchmark("Memory.engine1MOpenThreads",
               configuration: .init(metrics: [.wallClock, .mallocCountTotal, .peakMemoryResident, rssPerThread, rssDelta],
                                    timeUnits: .milliseconds, warmupIterations: 0, maxDuration: .seconds(600),
                                    maxIterations: 1),
               closure: { benchmark in
         let threads = Int(ProcessInfo.processInfo.environment["COMMHUB_BENCH_MEMORY_THREADS"] ?? "") ?? 1_000_000
-        let clock = SimulatedClock(start: benchEpoch)
-        let engine = makeInMemoryEngine(clock: clock)
-        let sup = engine.supervisor
-        var teams: [Team] = []
-        for t in 0..<50 {
-            let team = Team(id: entityID(1, t), name: "team \(t)")
-            _ = await sup.upsertTeam(team)
-            teams.append(team)
-            for i in 0..<20 {
-                _ = try await sup.upsertContact(Contact(id: entityID(2, t * 100 + i), name: "Agent \(t).\(i)",
-                                                        teams: [team.id], maxOpenThreads: 1_000_000, presence: .online))
-            }
-        }
-        trimHeap()
-        let before = residentBytes()
-        let subjects = ["Laadpaal werkt niet", "Vraag over mijn bestelling 500123", "Offerte thuislader",
-                        "Installatie inplannen voor volgende week"]
-        for i in 0..<threads {
-            let h = header(entityID(3, i), subject: subjects[i % subjects.count],
-                           channel: i % 3 == 0 ? .whatsappBusiness : .emailOutlook,
-                           priority: i % 10 == 0 ? .high : .normal)
-            _ = try await sup.createThread(h, assignTo: nil, team: teams[i % teams.count].id)
-        }
-        trimHeap()
-        let after = residentBytes()
-        let count = await sup.threadCount
-        let perThread = (after - before) / max(count, 1)
-        benchmark.measurement(rssPerThread, perThread)
-        benchmark.measurement(rssDelta, (after - before) >> 20)
+        let r = try await measureEngineMemory(threads: threads)
+        benchmark.measurement(rssPerThread, r.bytesPerThread)
+        benchmark.measurement(rssDelta, (r.residentAfter - r.residentBefore) >> 20)
         FileHandle.standardError.write(Data("""
-            Memory.engine1MOpenThreads: \(count) threads, RSS \(before >> 20) MiB -> \(after >> 20) MiB, \
-            \(perThread) bytes per open thread (inbox rows \(engine.inbox.count))\n
+            Memory.engine1MOpenThreads: \(r.threads) threads, RSS \(r.residentBefore >> 20) MiB -> \(r.residentAfter >> 20) MiB, \
+            \(r.bytesPerThread) bytes per open thread (inbox rows \(r.inboxRows))\n
             """.utf8))
-        blackHole(engine)
     })
 }
 

@@ -54,17 +54,7 @@ struct RebalanceTests {
 
     @Test("threads nobody else can take stay with their person (skills, capacity, presence)")
     func drainWithConstraints() async throws {
-        let w = World()
-        let team = await w.team("technical")
-        let a = try await w.agent("A", [team], skills: ["ev"], max: 100)
-        try await w.rules(AutoAssignmentRules(
-            defaultAssignee: "technical",
-            keywordRules: [KeywordRule(keywords: ["storing"], threadType: .technicalIssue)],
-            byThreadType: ["technical_issue": TypeRoute(requiredSkills: ["ev"])]))
-        let mail = await w.channel()
-        var ev: [ThreadID] = [], plain: [ThreadID] = []
-        for i in 0..<4 { ev.append(try await w.ingest(mail, subject: "storing \(i)").threadID) }
-        for i in 0..<6 { plain.append(try await w.ingest(mail, subject: "vraag \(i)").threadID) }
+        let (w, team, a, ev, plain) = try await skilledTeam(evThreads: 4, plainThreads: 6)
         let b = try await w.agent("B", [team], max: 3)              // no "ev", room for 3
         let c = try await w.agent("C", [team], skills: ["ev"], presence: .away)
         let report = try await w.sup.rebalance(agent: a.id)
@@ -111,17 +101,7 @@ struct RebalanceTests {
 
     @Test("evening out respects skills and capacity")
     func evenOutWithSkills() async throws {
-        let w = World()
-        let team = await w.team("technical")
-        let a = try await w.agent("A", [team], skills: ["ev"], max: 100)
-        try await w.rules(AutoAssignmentRules(
-            defaultAssignee: "technical",
-            keywordRules: [KeywordRule(keywords: ["storing"], threadType: .technicalIssue)],
-            byThreadType: ["technical_issue": TypeRoute(requiredSkills: ["ev"])]))
-        let mail = await w.channel()
-        var ev: [ThreadID] = []
-        for i in 0..<6 { ev.append(try await w.ingest(mail, subject: "storing \(i)").threadID) }
-        for i in 0..<6 { try await w.ingest(mail, subject: "vraag \(i)") }
+        let (w, team, a, ev, _) = try await skilledTeam(evThreads: 6, plainThreads: 6)
         let b = try await w.agent("B", [team], max: 100)
         let c = try await w.agent("C", [team], max: 2)
         let report = try await w.sup.rebalance(team: team.id)
@@ -157,5 +137,24 @@ struct RebalanceTests {
         #expect(loads.max()! - loads.min()! <= 1, "\(loads)")
         #expect(state.board.agents[people[0].id]!.open.filter { state.board.team[$0] == side.id }.count == 5)
         checkAssignmentInvariant(state)
+    }
+
+    /// A "technical" team whose only member A has skill "ev"; threads whose
+    /// subject says "storing" need that skill. A holds `evThreads` of those
+    /// and `plainThreads` others.
+    func skilledTeam(evThreads: Int, plainThreads: Int) async throws
+        -> (World, Team, Contact, ev: [ThreadID], plain: [ThreadID]) {
+        let w = World()
+        let team = await w.team("technical")
+        let a = try await w.agent("A", [team], skills: ["ev"], max: 100)
+        try await w.rules(AutoAssignmentRules(
+            defaultAssignee: "technical",
+            keywordRules: [KeywordRule(keywords: ["storing"], threadType: .technicalIssue)],
+            byThreadType: ["technical_issue": TypeRoute(requiredSkills: ["ev"])]))
+        let mail = await w.channel()
+        var ev: [ThreadID] = [], plain: [ThreadID] = []
+        for i in 0..<evThreads { ev.append(try await w.ingest(mail, subject: "storing \(i)").threadID) }
+        for i in 0..<plainThreads { plain.append(try await w.ingest(mail, subject: "vraag \(i)").threadID) }
+        return (w, team, a, ev, plain)
     }
 }
