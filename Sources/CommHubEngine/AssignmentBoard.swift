@@ -243,9 +243,16 @@ public struct AssignmentBoard: Sendable {
             var slots = SlotCache()
             for m in moves {
                 let old = m.to.map { assignee.updateValue($0, forKey: m.thread) } ?? assignee.removeValue(forKey: m.thread)
-                if let old, let i = slots.index(of: old, in: agents) { agents.values[i].open.remove(m.thread) }
+                // A person's set holds only open threads, so finding the thread there
+                // answers "is it open" without probing the million-entry set.
+                var open: Bool?
+                if let old, let i = slots.index(of: old, in: agents) {
+                    if agents.values[i].open.remove(m.thread) != nil { open = true }
+                }
                 if let to = m.to {
-                    if openThreads.contains(m.thread), let i = slots.index(of: to, in: agents) { agents.values[i].open.insert(m.thread) }
+                    if open ?? openThreads.contains(m.thread), let i = slots.index(of: to, in: agents) {
+                        agents.values[i].open.insert(m.thread)
+                    }
                 } else if let t = team[m.thread], teams[t]?.queue.contains(m.thread) == false {
                     teams[t]?.queue.append(m.thread)
                 }
