@@ -81,7 +81,7 @@ public final class Subscription: AsyncSequence, Sendable {
 
     private struct State {
         var buffer: Deque<BusDelivery> = []
-        var waiter: CheckedContinuation<BusDelivery?, Never>?
+        var waiter: UnsafeContinuation<BusDelivery?, Never>?
         var overflowFrom: UInt64?
         var finished = false
     }
@@ -99,7 +99,7 @@ public final class Subscription: AsyncSequence, Sendable {
 
     fileprivate func offer(_ batch: [SequencedEvent]) {
         guard !batch.isEmpty else { return }
-        let resume: (CheckedContinuation<BusDelivery?, Never>, BusDelivery)? = state.withLock { s in
+        let resume: (UnsafeContinuation<BusDelivery?, Never>, BusDelivery)? = state.withLock { s in
             guard !s.finished else { return nil }
             if s.overflowFrom != nil { return nil }  // dropping until the consumer takes the resync
             if s.buffer.count + batch.count > capacity {
@@ -133,7 +133,7 @@ public final class Subscription: AsyncSequence, Sendable {
 
     /// The next delivery, or nil once cancelled.
     public func next() async -> BusDelivery? {
-        await withCheckedContinuation { (c: CheckedContinuation<BusDelivery?, Never>) in
+        await withUnsafeContinuation { (c: UnsafeContinuation<BusDelivery?, Never>) in
             let immediate: BusDelivery?? = state.withLock { s in
                 if let item = s.buffer.popFirst() {
                     if case .resync = item { s.overflowFrom = nil }
@@ -149,7 +149,7 @@ public final class Subscription: AsyncSequence, Sendable {
 
     /// Stops the subscription; a pending `next()` returns nil.
     public func cancel() {
-        let w = state.withLock { s -> CheckedContinuation<BusDelivery?, Never>? in
+        let w = state.withLock { s -> UnsafeContinuation<BusDelivery?, Never>? in
             s.finished = true
             defer { s.waiter = nil }
             return s.waiter

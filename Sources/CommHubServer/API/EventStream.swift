@@ -6,6 +6,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOWebSocket
 import Synchronization
 
 /// The request context of the WebSocket router.
@@ -115,9 +116,10 @@ struct EventStream: Sendable {
         default:
             // Everything else is the same frame for everyone allowed to see its thread: encode once.
             let shared = frames.frame(e.seq) { Self.sharedFrame(for: e) }
-            guard let text = shared.text else { return }
+            guard let buffer = shared.buffer else { return }
             if let thread = shared.thread, !(await visible(thread, contact)) { return }
-            try await outbound.write(.text(text))
+            // A text frame over the shared buffer: no copy of the JSON per subscriber.
+            try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: buffer)))
         }
     }
 
@@ -221,6 +223,14 @@ final class FrameCache: Sendable {
         let thread: ThreadID?
         /// nil: this event is not shown to clients.
         let text: String?
+        /// The same text as one buffer that every subscriber's frame shares.
+        let buffer: ByteBuffer?
+
+        init(thread: ThreadID?, text: String?) {
+            self.thread = thread
+            self.text = text
+            buffer = text.map { ByteBuffer(string: $0) }
+        }
     }
 
     private let slots: Mutex<[(seq: UInt64, frame: Frame)?]>
