@@ -117,6 +117,22 @@ public enum MessageType: String, ContractEnum {
 /// communication_message.delivery_status
 public enum DeliveryStatus: String, ContractEnum {
     case pending, sent, delivered, read, failed, bounced
+
+    /// How far a message has come: pending < sent < failed/bounced <
+    /// delivered < read. Providers (Meta, Graph, SMS gateways) do not promise
+    /// to report in order, and they repeat reports.
+    public var progressRank: Int {
+        switch self {
+        case .pending: 0
+        case .sent: 1
+        case .failed, .bounced: 2
+        case .delivered: 3
+        case .read: 4
+        }
+    }
+
+    /// Whether a provider's report of `self` moves a message that is at `current` forward.
+    public func advances(from current: DeliveryStatus) -> Bool { progressRank > current.progressRank }
 }
 
 /// internal_task.task_type

@@ -74,6 +74,10 @@ public actor ThreadActor {
     }
 
     /// The journal sequence number of a message of this thread.
+    public func deliveryStatus(ofMessage id: MessageID) -> DeliveryStatus? {
+        state.messages.last { $0.id == id }?.deliveryStatus
+    }
+
     public func seq(ofMessage id: MessageID) -> UInt64? {
         state.messages.lastIndex { $0.id == id }.map { state.messageSeqs[$0] }
     }

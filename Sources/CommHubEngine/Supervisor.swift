@@ -333,12 +333,17 @@ public actor Supervisor {
         return events
     }
 
-    /// Delivery status reported by a provider for one of our messages.
-    public func updateDelivery(channel: ChannelID, externalMessageID: String, status: DeliveryStatus, at: Date) async throws -> UInt64 {
+    /// Delivery status reported by a provider for one of our messages. A
+    /// report that does not move the message forward (a repeat, or a late
+    /// `delivered` after `read`) changes nothing and journals nothing: nil.
+    /// A person setting a status through the API (`setDelivery`) may go back.
+    public func updateDelivery(channel: ChannelID, externalMessageID: String, status: DeliveryStatus, at: Date) async throws -> UInt64? {
         let key = EngineState.ExternalKey(channel: channel, externalID: externalMessageID)
         guard let ref = state.external[key] else {
             throw EngineError(.notFound, "no message with external_message_id \(externalMessageID) on channel \(channel)")
         }
+        guard let actor = actor(ref.thread) else { throw EngineError.notFound("thread", ref.thread) }
+        if let current = await actor.deliveryStatus(ofMessage: ref.message), !status.advances(from: current) { return nil }
         return try await setDelivery(message: ref.message, thread: ref.thread, status: status, at: at)
     }
 

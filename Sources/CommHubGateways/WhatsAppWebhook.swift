@@ -343,24 +343,6 @@ public struct WhatsAppStatusUpdate: Sendable, Hashable {
     public var recipientID: String?
     /// For `failed`: "<code> <title>: <details>" per error.
     public var errors: [String]
-
-    /// How far a message has come: pending < sent < failed/bounced < delivered < read.
-    /// Meta does not promise to deliver receipts in order; a receipt whose rank
-    /// is not above the current one adds nothing.
-    public static func progressRank(_ s: DeliveryStatus) -> Int {
-        switch s {
-        case .pending: 0
-        case .sent: 1
-        case .failed, .bounced: 2
-        case .delivered: 3
-        case .read: 4
-        }
-    }
-
-    /// Whether this receipt moves a message that is at `current` forward.
-    public func advances(from current: DeliveryStatus) -> Bool {
-        Self.progressRank(status) > Self.progressRank(current)
-    }
 }
 
 /// Everything one webhook notification carried.

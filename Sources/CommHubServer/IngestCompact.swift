@@ -15,7 +15,8 @@ import Foundation
 ///   2 delivery status: channel uuid, external id, status tag, at?.
 /// - results: `varint count`, then per item `u8 status` — 0 created or
 ///   1 duplicate: thread uuid, message uuid, varint seq, rule?; 2 updated:
-///   varint seq; 3 error: code, message.
+///   varint seq; 3 error: code, message; 4 unchanged (a delivery report that
+///   does not move the message forward).
 enum IngestCompact {
     static func encode(_ items: [IngestItem]) throws -> [UInt8] {
         var w = CompactWriter(capacity: items.count * 160)
@@ -89,6 +90,8 @@ enum IngestCompact {
                 w.id(o.threadID!); w.id(o.messageID!); w.varint(o.seq ?? 0); w.string(o.rule)
             case "updated":
                 w.u8(2); w.varint(o.seq ?? 0)
+            case "unchanged":
+                w.u8(4)
             default:
                 w.u8(3); w.string(o.error?.code ?? "failed"); w.string(o.error?.message ?? "")
             }
@@ -121,6 +124,8 @@ enum IngestCompact {
                 out.append(Result(status: s == 0 ? "created" : "duplicate", threadID: t, messageID: m, seq: seq))
             case 2:
                 out.append(Result(status: "updated", seq: try r.varint()))
+            case 4:
+                out.append(Result(status: "unchanged"))
             default:
                 out.append(Result(status: "error", errorCode: try r.string(), errorMessage: try r.string()))
             }

@@ -26,11 +26,12 @@ struct IngestCompactTests {
         let outcomes = [IngestOutcome(status: "created", threadID: ThreadID(), messageID: MessageID(), seq: 42, rule: "new_thread"),
                         IngestOutcome(status: "duplicate", threadID: ThreadID(), messageID: MessageID(), seq: 7),
                         IngestOutcome(status: "updated", seq: 43),
+                        IngestOutcome(status: "unchanged"),
                         IngestOutcome(status: "error", error: APIErrorBody(code: "not_found", message: "no channel"))]
         let results = try IngestCompact.decodeResults(IngestCompact.encode(outcomes))
-        #expect(results.map(\.status) == ["created", "duplicate", "updated", "error"])
+        #expect(results.map(\.status) == ["created", "duplicate", "updated", "unchanged", "error"])
         #expect(results[0].seq == 42 && results[0].threadID == outcomes[0].threadID && results[0].messageID == outcomes[0].messageID)
-        #expect(results[3].errorCode == "not_found")
+        #expect(results[4].errorCode == "not_found")
     }
 
     @Test func truncatedFramesAreRefused() throws {

@@ -230,7 +230,7 @@ import Testing
                 #expect(reply["results"]?[0]?["status"]?.string == "updated", "\(reply)")
                 #expect(try await status().0 == s)
             }
-            // Read, then a late `delivered` in the same notification: applied in progress order.
+            // Read, then a late `delivered` in the same notification: the late one changes nothing.
             let readAt = now.addingTimeInterval(70)
             let both = #"""
                 {"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
@@ -242,6 +242,14 @@ import Testing
             let (final, readAtText) = try await status()
             #expect(final == "read")
             #expect(readAtText.flatMap { Date(iso8601: $0) } == readAt)
+
+            // Meta repeats receipts: a repeat is acknowledged as unchanged and writes nothing.
+            let repeated = Self.receipt("wamid.OUT1", "delivered", at: now.addingTimeInterval(80))
+            let before = live.env.lastSeq
+            let again = try ok(await Self.post(http, repeated, signature: Self.sign(repeated))).json
+            #expect(again["results"]?[0]?["status"]?.string == "unchanged", "\(again)")
+            #expect(live.env.lastSeq == before, "a late receipt is not journaled")
+            #expect(try await status().0 == "read")
 
             // A receipt for a message CommHub never sent is acknowledged (no retries), not applied.
             let stranger = Self.receipt("wamid.NOT-OURS", "delivered", at: now)

@@ -100,9 +100,12 @@ extension CommHubAPI {
             guard case .delivery(let channel, let ext, let status, let at) = items[i] else { continue }
             i += 1
             do {
-                let seq = try await supervisor.updateDelivery(channel: channel, externalMessageID: ext, status: status,
-                                                              at: at ?? engine.clock.now())
-                out.append(IngestOutcome(status: "updated", seq: seq))
+                if let seq = try await supervisor.updateDelivery(channel: channel, externalMessageID: ext, status: status,
+                                                                 at: at ?? engine.clock.now()) {
+                    out.append(IngestOutcome(status: "updated", seq: seq))
+                } else {
+                    out.append(IngestOutcome(status: "unchanged"))  // a repeated or late report
+                }
             } catch let e as EngineError {
                 out.append(IngestOutcome(status: "error", error: APIErrorBody(code: e.code.rawValue, message: e.message)))
             } catch {

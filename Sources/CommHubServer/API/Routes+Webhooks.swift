@@ -100,14 +100,11 @@ extension CommHubAPI {
                                                      explicit: request.query("channel_id") != nil)
         }
 
-        // 4. Ingest: messages as /api/ingest does; receipts in progress order
-        //    per message (Meta may send them out of order within a batch).
+        // 4. Ingest: messages as /api/ingest does, then receipts (the engine
+        //    ignores a receipt that would move a message back, so their order
+        //    within a notification does not matter).
         var items: [IngestItem] = events.messages.map { .message($0.inbound(channelID: channelFor[$0.phoneNumberID]!)) }
-        let receipts = events.statuses.enumerated().sorted { a, b in
-            let (ra, rb) = (WhatsAppStatusUpdate.progressRank(a.element.status), WhatsAppStatusUpdate.progressRank(b.element.status))
-            return ra != rb ? ra < rb : a.offset < b.offset
-        }.map(\.element)
-        items += receipts.map {
+        items += events.statuses.map {
             .delivery(channelID: channelFor[$0.phoneNumberID]!, externalMessageID: $0.messageID, status: $0.status, at: $0.timestamp)
         }
         var outcomes = await ingest(items)
@@ -120,7 +117,7 @@ extension CommHubAPI {
             switch o.status {
             case "created": created += 1
             case "duplicate": duplicates += 1
-            case "updated": updated += 1
+            case "updated", "unchanged": updated += 1
             default:
                 if i >= events.messages.count, o.error?.code == "not_found" {
                     unknownReceipts += 1
