@@ -64,11 +64,9 @@ struct FanoutFixture: @unchecked Sendable {  // EngineFixture holds only Sendabl
         quiet.logLevel = .critical
         let token = "bench-" + UUID().uuidString
         _ = try await AdminBootstrap.ensure(f.engine, environment: ["COMMHUB_ADMIN_TOKEN": token], logger: quiet)
-        var options = HTTPOptions()
-        options.port = 0
         let port = PortWaiter()
         let app = buildHTTPApplication(engine: f.engine, durable: nil, secrets: SecretBox(key: SymmetricKey(size: .bits256)),
-                                       options: options, logger: quiet) { await port.set($0) }
+                                       options: .unlimited, logger: quiet) { await port.set($0) }
         let server = Task { try await app.runService(gracefulShutdownSignals: []) }
         let p = try await port.wait()
         let arrivals = Arrivals(expected: n)

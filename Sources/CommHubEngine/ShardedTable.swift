@@ -36,17 +36,10 @@ public struct ShardedTable<Key: ShardedKey, Value: Sendable>: Sendable {
         }
     }
 
-    public var isEmpty: Bool { count == 0 }
-
     /// Room for `n` entries in all, spread evenly.
     public mutating func reserveCapacity(_ n: Int) {
         let each = (max(0, n) + Self.shardCount - 1) / Self.shardCount
         for s in shards.indices { shards[s].reserveCapacity(each + each / 8) }
-    }
-
-    /// Every entry, shard by shard (no particular order).
-    public func forEach(_ body: (Key, Value) throws -> Void) rethrows {
-        for shard in shards { for (k, v) in shard { try body(k, v) } }
     }
 }
 

@@ -23,6 +23,18 @@ public struct HTTPOptions: Sendable {
     /// template) appear beside the engine's; tests leave the default.
     public var metricsRegistry = PrometheusCollectorRegistry()
     public init() {}
+
+    /// Any free port on loopback and rate limits no test or load test trips
+    /// (traffic generators that must measure the engine, not the limiter).
+    public static var unlimited: HTTPOptions {
+        var o = HTTPOptions()
+        o.port = 0
+        o.tokenRate = 1e9
+        o.tokenBurst = 1e9
+        o.addressRate = 1e9
+        o.addressBurst = 1e9
+        return o
+    }
 }
 
 /// Builds the HTTP application: `/healthz`, `/metrics`, the `/api` of

@@ -152,12 +152,7 @@ public enum LoadTest {
         let listener = IngestListener(engine: engine, secrets: secrets, endpoint: .tcp(host: "127.0.0.1", port: 0), logger: quiet) {
             if case .tcp(_, let p) = $0 { ports.set(ingest: p) }
         }
-        var httpOptions = HTTPOptions()
-        httpOptions.port = 0
-        httpOptions.tokenRate = 1e9
-        httpOptions.tokenBurst = 1e9
-        httpOptions.addressRate = 1e9
-        httpOptions.addressBurst = 1e9
+        let httpOptions = HTTPOptions.unlimited
         var silent = quiet
         silent.logLevel = .critical  // the server is cancelled at the end; that is not an error here
         let app = buildHTTPApplication(engine: engine, durable: durable, secrets: secrets, options: httpOptions, logger: silent) {

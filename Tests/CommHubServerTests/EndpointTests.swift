@@ -1,5 +1,6 @@
 import CommHubDomain
 import CommHubEngine
+import CommHubServer
 import Foundation
 import Testing
 
@@ -478,7 +479,7 @@ import Testing
     }
 
     @Test func rateLimitsAnswer429WithRetryAfter() async throws {
-        var options = Harness.unlimited
+        var options = HTTPOptions.unlimited
         options.tokenRate = 1
         options.tokenBurst = 5
         try await Harness.run(options: options) { live in

@@ -47,16 +47,6 @@ enum Harness {
         return l
     }()
 
-    /// Generous limits so that test traffic never trips them (the rate-limit test sets its own).
-    static var unlimited: HTTPOptions {
-        var o = HTTPOptions()
-        o.port = 0
-        o.tokenRate = 1_000_000
-        o.tokenBurst = 1_000_000
-        o.addressRate = 1_000_000
-        o.addressBurst = 1_000_000
-        return o
-    }
 
     static func makeRoot() throws -> String {
         let root = NSTemporaryDirectory() + "commhub-apitests-" + UUID().uuidString.lowercased()
@@ -75,7 +65,7 @@ enum Harness {
     }
 
     /// Serves `env` over loopback for the duration of `body`; returns when the server has stopped.
-    static func serve<T: Sendable>(_ env: TestEnv, options: HTTPOptions = unlimited,
+    static func serve<T: Sendable>(_ env: TestEnv, options: HTTPOptions = .unlimited,
                                    _ body: @Sendable (Live) async throws -> T) async throws -> T {
         let app = buildHTTPApplication(engine: env.engine, durable: env.durable, secrets: env.secrets, options: options,
                                        logger: logger)
@@ -85,7 +75,7 @@ enum Harness {
     }
 
     /// Fresh directory, engine and server; everything is shut down and removed afterwards.
-    static func run<T: Sendable>(options: HTTPOptions = unlimited, _ body: @Sendable (Live) async throws -> T) async throws -> T {
+    static func run<T: Sendable>(options: HTTPOptions = .unlimited, _ body: @Sendable (Live) async throws -> T) async throws -> T {
         let root = try makeRoot()
         defer { try? FileManager.default.removeItem(atPath: root) }
         let env = try await open(root: root, clock: SimulatedClock(), key: SymmetricKey(size: .bits256))

@@ -213,7 +213,7 @@ struct EventStream: Sendable {
 
 /// The encoded client frames of recent events, shared by all WebSocket
 /// subscribers: the first subscriber to send an event encodes it, the others
-/// reuse the text and only check whether they may see its thread. Without
+/// reuse the buffer and only check whether they may see its thread. Without
 /// it a fan-out to 1,000 clients encodes the same JSON 1,000 times. A
 /// direct-mapped ring by sequence number: an evicted or raced slot is just
 /// encoded again, never wrong.
@@ -221,14 +221,12 @@ final class FrameCache: Sendable {
     struct Frame: Sendable {
         /// The thread whose visibility decides who gets the frame.
         let thread: ThreadID?
+        /// The encoded JSON, one buffer every subscriber's frame shares;
         /// nil: this event is not shown to clients.
-        let text: String?
-        /// The same text as one buffer that every subscriber's frame shares.
         let buffer: ByteBuffer?
 
         init(thread: ThreadID?, text: String?) {
             self.thread = thread
-            self.text = text
             buffer = text.map { ByteBuffer(string: $0) }
         }
     }
