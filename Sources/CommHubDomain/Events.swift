@@ -141,6 +141,15 @@ public struct EventCodec: Sendable {
         try CompactEvents.encode(event) ?? encode(event)
     }
 
+    /// Whether the journal writes this event in the compact binary form
+    /// (`encodeForJournal` then never uses JSON for it).
+    public static func hasCompactForm(_ event: EngineEvent) -> Bool {
+        switch event {
+        case .messageAdded, .threadAssigned, .threadOpened, .deliveryStatusChanged, .referenceAdded, .threadChanged: true
+        default: false
+        }
+    }
+
     /// Message bodies for the body table, compact; `decodeBody` also reads
     /// the JSON bodies of earlier writers.
     public func encodeBody(_ body: MessageBody) throws -> [UInt8] {

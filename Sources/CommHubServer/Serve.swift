@@ -45,6 +45,8 @@ public enum CommHubServe {
     public static func run(_ o: ServeOptions, logger: Logger) async throws {
         try FileManager.default.createDirectory(atPath: o.dataDirectory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
+        // Owner only, also for a directory an older version (or a person) made with the umask's 0755.
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: o.dataDirectory)
         let isNew = !FileManager.default.fileExists(atPath: o.storeDirectory)
         let simulated = o.simulatedClock ? SimulatedClock(start: Date()) : nil
         let clock: any EngineClock = simulated ?? SystemClock()
@@ -75,7 +77,7 @@ public enum CommHubServe {
                             "bytes": .number(Double(info.byteCount))])
         }, export: { target in
             try await Backup.export(durable, dataDirectory: dataDirectory, to: target)
-        })
+        }, journal: durable.writer)
         let admin = AdminSocketService(path: o.adminSocketPath, console: console, logger: logger)
         let snapshots = SnapshotScheduler(durable: durable, interval: o.snapshotInterval,
                                           everyEvents: o.snapshotEveryEvents, logger: logger)

@@ -90,7 +90,7 @@ struct Scenario {
         mail = await w.channel(.emailOutlook)
         whatsapp = await w.channel(.whatsappBusiness)
         let org = Organization(name: "Fleet BV", kind: .customer)
-        _ = await w.sup.upsertOrganization(org)
+        _ = try await w.sup.upsertOrganization(org)
         let jan = Customer(name: "Jan", emails: [EmailAddress("jan@example.nl")!], phones: [PhoneNumber("0612345678")!], organizationID: org.id)
         _ = try await w.sup.upsertCustomer(jan)
         _ = try await w.sup.upsertOrder(Order(orderNumber: "55555", customerID: jan.id, organizationID: org.id, brand: .chargecars))
@@ -141,7 +141,7 @@ struct Scenario {
         try await w.set(threads[6], .closed)
         _ = try await w.sup.upsertTask(InternalTask(taskTitle: "Terugbellen", taskType: .callback, assignedToContactID: b.id,
                                                     threadID: threads[3], dueDate: "2026-11-26", createdAt: w.clock.now()))
-        _ = await w.sup.upsertTemplate(Template(templateName: "Bevestiging", templateCategory: .followUp, channelType: .any,
+        _ = try await w.sup.upsertTemplate(Template(templateName: "Bevestiging", templateCategory: .followUp, channelType: .any,
                                                 messageTemplate: "Beste {{naam}}"))
         var bigger = b
         bigger.maxOpenThreads = 20

@@ -124,7 +124,14 @@ extension CommHubAPI {
                 since = d
             }
             let actor = try request.uuidQuery("actor", ContactKind.self)
-            let after = request.query("cursor").flatMap(Int.init) ?? 0
+            // The cursor is the offset this server gave out as next_cursor; anything else is refused.
+            var after = 0
+            if let raw = request.query("cursor") {
+                guard let n = Int(raw), n >= 0 else {
+                    throw APIError.badRequest("cursor '\(raw.prefix(40))' is not one this server gave out")
+                }
+                after = n
+            }
             let page = await supervisor.auditTrail(entity: request.query("entity"), entityID: request.query("entity_id"),
                                                    actor: actor, since: since, limit: try request.limit(), after: after)
             return try JSONResponse.list(page.entries, next: page.next.map(String.init))

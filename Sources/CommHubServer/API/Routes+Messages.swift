@@ -145,7 +145,7 @@ extension CommHubAPI {
         // Counted only once the message is stored: a refused message changes nothing.
         if let tid = body.templateID, var template = await supervisor.state.templates[tid] {
             template.usageCount += 1
-            try await durable(await supervisor.upsertTemplate(template))
+            try await durable(try await supervisor.upsertTemplate(template))
         }
         try await audit(context, "message.create", "message", header.id.description, before: CommHubAPI.none, after: header)
         return try JSONResponse.make(try View.message(header, body: messageBody), status: .created)
