@@ -9,11 +9,15 @@ public struct EngineConfiguration: Sendable {
     public var sla: SLAPolicy
     /// Largest accepted message body (text + HTML), in bytes.
     public var maxMessageBytes: Int
+    /// Claims of one outgoing message before a `retry_after` counts as failed.
+    public var outboxMaxAttempts: Int
 
-    public init(matcher: ThreadMatcher = ThreadMatcher(), sla: SLAPolicy = SLAPolicy(), maxMessageBytes: Int = 1 << 20) {
+    public init(matcher: ThreadMatcher = ThreadMatcher(), sla: SLAPolicy = SLAPolicy(), maxMessageBytes: Int = 1 << 20,
+                outboxMaxAttempts: Int = 5) {
         self.matcher = matcher
         self.sla = sla
         self.maxMessageBytes = maxMessageBytes
+        self.outboxMaxAttempts = max(1, outboxMaxAttempts)
     }
 }
 
@@ -45,7 +49,7 @@ public struct ThreadView: Sendable, Hashable {
 /// state, journals the resulting events, lets the thread actor record its
 /// part, then projects the thread's events back into its state.
 public actor Supervisor {
-    public private(set) var state: EngineState
+    public internal(set) var state: EngineState
     /// Thread actors, created on first use.
     private var threads: [ThreadID: ThreadActor] = [:]
     /// Restored threads not touched since the restore: plain states, turned
@@ -54,9 +58,9 @@ public actor Supervisor {
     private var dormant: [ThreadID: ThreadState]
     private var agents: [ContactID: AgentActor]
     nonisolated let journal: any EventJournal
-    private let clock: any EngineClock
+    let clock: any EngineClock
     public let configuration: EngineConfiguration
-    private let logger: Logger
+    let logger: Logger
     /// Sequence number of the last event the supervisor itself journaled.
     /// Supervisor events are applied in sequence order, so every one up to
     /// here is in `state`: the watermark a snapshot of `state` reflects.
@@ -81,7 +85,7 @@ public actor Supervisor {
     // MARK: Thread actors
 
     /// The actor of a thread, waking a dormant one.
-    private func actor(_ id: ThreadID) -> ThreadActor? {
+    func actor(_ id: ThreadID) -> ThreadActor? {
         if let a = threads[id] { return a }
         guard let s = dormant.removeValue(forKey: id) else { return nil }
         let a = ThreadActor(state: s, owner: self)
@@ -97,7 +101,7 @@ public actor Supervisor {
     /// all or none. When the journal refuses them nothing is applied and the
     /// operation fails with `.unavailable`.
     @discardableResult
-    private func commit(_ events: [EngineEvent]) throws -> [SequencedEvent] {
+    func commit(_ events: [EngineEvent]) throws -> [SequencedEvent] {
         guard !events.isEmpty else { return [] }
         let seqs = try Self.append(events, to: journal)
         var out: [SequencedEvent] = []
@@ -125,12 +129,12 @@ public actor Supervisor {
     }
 
     /// Projects events a thread actor recorded into the supervisor's state.
-    private func project(_ events: [SequencedEvent]) {
+    func project(_ events: [SequencedEvent]) {
         for e in events { state.apply(e) }
     }
 
     /// Hands the events that concern people to their agent actors.
-    private func notifyAgents(_ events: [SequencedEvent]) async {
+    func notifyAgents(_ events: [SequencedEvent]) async {
         guard !events.isEmpty else { return }
         var byAgent: [ContactID: [SequencedEvent]] = [:]
         for e in events {

@@ -37,7 +37,7 @@ extension CommHubAPI {
             headers = try await visibleThread(threadID, who).messages
         } else if !statuses.isEmpty, statuses.allSatisfy(EngineState.inOutbox) {
             // The outbox: undelivered outgoing messages across threads, oldest first.
-            let outbox = await supervisor.state.outbox.filter { statuses.contains($0.value.status) }
+            let outbox = await supervisor.state.outbox
             var byThread: [ThreadID: Set<MessageID>] = [:]
             for (m, v) in outbox { byThread[v.thread, default: []].insert(m) }
             for (t, ids) in byThread {
