@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "CommHubStore", targets: ["CommHubStore"]),
         .library(name: "CommHubEngine", targets: ["CommHubEngine"]),
         .library(name: "CommHubGateways", targets: ["CommHubGateways"]),
+        .library(name: "CommHubGateway", targets: ["CommHubGateway"]),
         .library(name: "CommHubWire", targets: ["CommHubWire"]),
         .library(name: "CommHubServer", targets: ["CommHubServer"]),
     ],
@@ -40,6 +41,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.20.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.6.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.1.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .systemLibrary(
@@ -64,6 +66,7 @@ let package = Package(
             name: "CommHubEngine",
             dependencies: [
                 "CommHubDomain",
+                "CommHubWire",
                 "CommHubStore",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
@@ -75,7 +78,12 @@ let package = Package(
             name: "CommHubGateways",
             dependencies: [
                 "CommHubDomain",
+                "CommHubWire",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -86,11 +94,27 @@ let package = Package(
             dependencies: ["CommHubDomain"],
             swiftSettings: strict
         ),
+        // The process side of a gateway: the link to the engine, webhooks, delivery.
+        .target(
+            name: "CommHubGateway",
+            dependencies: [
+                "CommHubDomain",
+                "CommHubWire",
+                "CommHubGateways",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "CommHubServer",
             dependencies: [
                 "CommHubEngine",
                 "CommHubGateways",
+                "CommHubGateway",
                 "CommHubWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
@@ -112,6 +136,7 @@ let package = Package(
             name: "commhub",
             dependencies: [
                 "CommHubServer",
+                "CommHubGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -11,7 +11,7 @@ struct CommHub: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "commhub",
         abstract: "CommHub: one live inbox for every customer and partner conversation.",
-        subcommands: [Serve.self, Admin.self, LoadTestCommand.self, SnapshotCommand.self, Restore.self, JournalCommand.self],
+        subcommands: [Serve.self, Admin.self, LoadTestCommand.self, SnapshotCommand.self, Restore.self, JournalCommand.self, GatewayCommand.self],
         defaultSubcommand: Serve.self)
 }
 
