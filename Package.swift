@@ -42,6 +42,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.6.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.1.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -141,17 +142,33 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Provider stand-ins on loopback (WhatsApp, SMS, Graph) for the tests.
+        .target(
+            name: "CommHubStandIns",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/StandIns",
+            swiftSettings: strict
+        ),
         .testTarget(name: "CommHubDomainTests", dependencies: ["CommHubDomain"], swiftSettings: strict),
         .testTarget(name: "CommHubStoreTests", dependencies: ["CommHubStore"], swiftSettings: strict),
         .testTarget(name: "CommHubEngineTests", dependencies: ["CommHubEngine"], swiftSettings: strict),
-        .testTarget(name: "CommHubGatewaysTests", dependencies: ["CommHubGateways"], swiftSettings: strict),
+        .testTarget(name: "CommHubGatewaysTests", dependencies: ["CommHubGateways", "CommHubStandIns"], swiftSettings: strict),
         .testTarget(name: "CommHubWireTests", dependencies: ["CommHubWire"], swiftSettings: strict),
         // Real `commhub serve` processes: kill -9 crash rounds, SIGTERM shutdown.
-        .testTarget(name: "CommHubProcessTests", dependencies: ["CommHubServer"], swiftSettings: strict),
+        .testTarget(name: "CommHubProcessTests", dependencies: ["CommHubServer", "CommHubStandIns",
+                                                               .product(name: "AsyncHTTPClient", package: "async-http-client")],
+                    swiftSettings: strict),
         .testTarget(
             name: "CommHubServerTests",
             dependencies: [
                 "CommHubServer",
+                "CommHubGateway",
+                "CommHubStandIns",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
