@@ -15,8 +15,16 @@ import Foundation
 /// - `results` (0x82), payload `{"results":[...]}` as `POST /api/ingest`,
 ///   sent only after the journal holds every event of the frame.
 /// - `resultsCompact` (0x83), the answer to `ingestCompact`, in binary.
-/// - `error` (0xFF), payload `{"error":{"code","message"}}`; after a
-///   protocol error (bad frame, no hello) the server closes the connection.
+/// - `error` (0xFF), payload `{"error":{"code","message"}}`. Codes that
+///   answer one frame, the connection staying open: `invalid_json` (not the
+///   contract's JSON: syntax, duplicate keys, nesting, sizes, types),
+///   `invalid` (a value outside its range, or not 1 to 1000 events),
+///   `bad_frame` (a compact payload that does not decode), `not_stored`.
+///   Codes after which the server closes the connection: `unauthorized`,
+///   `bad_frame` (an unknown kind or a length below 9), `frame_too_large`,
+///   `hello_timeout`, `idle_timeout`, `too_many_connections` (request id 0
+///   when the error answers no particular frame). The listener's bounds
+///   are `IngestLimits` (CommHubServer).
 ///
 /// A client may send any number of frames without waiting; answers keep the
 /// order of the requests. Frames are at most `maxFrame` bytes; before
