@@ -162,6 +162,8 @@ extension Supervisor {
 public enum OutboxLimits {
     /// Messages one claim may take.
     public static let maxClaimBatch = 100
+    /// Channels one claim may name.
+    public static let maxChannelsPerClaim = 100
     /// Shortest and longest lease a gateway may ask for.
     public static let minLease: Duration = .seconds(5)
     public static let maxLease: Duration = .seconds(600)

@@ -153,13 +153,18 @@ public actor EngineLink {
         guard answer.kind == IngestProtocol.Kind.channelSet.rawValue else {
             throw EngineUnavailable(description: "the engine did not send the channels: \(String(decoding: answer.payload, as: UTF8.self))")
         }
-        let set = try ContractJSON.sharedDecoder.decode(GatewayProtocol.ChannelSet.self, from: Data(answer.payload))
-        directory.replace(set.channels)
-        logger.info("channels loaded", metadata: ["channels": "\(set.channels.count)"])
+        logger.info("channels loaded", metadata: ["channels": "\(directory.all.count)"])
         onConnected()
     }
 
     private func receive(_ frame: IngestProtocol.Frame) {
+        // The channel set is applied here, in frame order, so that a change
+        // pushed right after it can never be overwritten by it.
+        if frame.kind == IngestProtocol.Kind.channelSet.rawValue,
+           let set = try? ContractJSON.sharedDecoder.decode(GatewayProtocol.ChannelSet.self, from: Data(frame.payload)) {
+            directory.replace(set.channels)
+            if frame.requestID == 0 { for c in set.channels { onOutboxReady(c.id) } }
+        }
         if frame.requestID != 0 {
             if let w = waiting.removeValue(forKey: frame.requestID) {
                 w.timer?.cancel()

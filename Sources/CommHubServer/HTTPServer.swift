@@ -1,5 +1,6 @@
 import CommHubDomain
 import CommHubEngine
+import CommHubGateway
 import CommHubStore
 import Foundation
 import Hummingbird
@@ -74,8 +75,13 @@ public struct HTTPOptions: Sendable {
 /// Builds the HTTP application: `/healthz`, `/metrics`, the `/api` of
 /// API.md behind bearer tokens and rate limits, and the `/api/events`
 /// WebSocket.
+///
+/// `webhooks`: the provider webhooks of the gateway `serve` runs inside
+/// itself, served on the same port; nil with `--no-gateway` (separate
+/// `commhub gateway` processes serve them).
 public func buildHTTPApplication(engine: Engine, durable: DurableEngine?, secrets: SecretBox, options: HTTPOptions,
-                                 logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+                                 logger: Logger, webhooks: WebhookRoutes? = nil,
+                                 onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
     -> some ApplicationProtocol {
     precondition(options.problems.isEmpty, "invalid HTTP options: \(options.problems.joined(separator: "; "))")
     let router = Router(context: APIContext.self)
@@ -111,6 +117,9 @@ public func buildHTTPApplication(engine: Engine, durable: DurableEngine?, secret
                                              "message": .string("restart CommHub; it restores from the journal")])
             }
         }
+        if let link = webhooks?.link {
+            fields["gateway"] = .object(["embedded": .bool(true), "connected": .bool(await link.isConnected)])
+        }
         if let r = durable?.restoreReport {
             fields["restore"] = .object([
                 "snapshot_id": r.snapshotID.map { .number(Double($0)) } ?? .null,
@@ -134,7 +143,7 @@ public func buildHTTPApplication(engine: Engine, durable: DurableEngine?, secret
         .add(middleware: AuthMiddleware(supervisor: engine.supervisor))
         .add(middleware: limits)  // per token
     api.register(on: group)
-    api.registerWebhooks(router.group("webhooks").add(middleware: limits))  // provider-signed, no bearer token
+    webhooks?.register(on: router.group("webhooks").add(middleware: limits))  // provider-signed, no bearer token
 
     let wsRouter = Router(context: EventsContext.self)
     EventStream(engine: engine, journal: durable?.writer, logger: logger).register(on: wsRouter)

@@ -106,22 +106,24 @@ public enum GatewayProtocol {
         public var messageHtml: String?
         public var attachments: [Attachment]
         public var metadata: [String: JSONValue]
-        /// Who gets it: the message's `recipient_external`, else the sender of `replyTo`.
+        /// Who gets it: the message's `recipient_external`, else the sender of `lastInbound`.
         public var recipient: ExternalParty?
         public var threadSubject: String
         public var threadReferences: [ExternalReference]
-        /// The customer's latest message on this channel (or the one named by `metadata.reply_to_message_id`).
+        /// The message an agent answers explicitly (`reply_to_message_id`): quoted where the provider can.
         public var replyTo: ReplyContext?
+        /// The customer's latest message on this channel: mail replies stay in its conversation.
+        public var lastInbound: ReplyContext?
 
         public init(messageID: MessageID, threadID: ThreadID, channelID: ChannelID, attempt: Int, leaseUntil: Date,
                     subject: String?, messageContent: String, messageHtml: String?, attachments: [Attachment],
                     metadata: [String: JSONValue], recipient: ExternalParty?, threadSubject: String,
-                    threadReferences: [ExternalReference], replyTo: ReplyContext?) {
+                    threadReferences: [ExternalReference], replyTo: ReplyContext?, lastInbound: ReplyContext? = nil) {
             self.messageID = messageID; self.threadID = threadID; self.channelID = channelID; self.attempt = attempt
             self.leaseUntil = leaseUntil; self.subject = subject; self.messageContent = messageContent
             self.messageHtml = messageHtml; self.attachments = attachments; self.metadata = metadata
             self.recipient = recipient; self.threadSubject = threadSubject; self.threadReferences = threadReferences
-            self.replyTo = replyTo
+            self.replyTo = replyTo; self.lastInbound = lastInbound
         }
     }
 

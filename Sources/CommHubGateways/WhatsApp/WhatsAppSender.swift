@@ -18,7 +18,7 @@ public enum WhatsAppOutbound {
     public static func recipient(of m: GatewayMessage) -> String? {
         if let wa = m.recipient?.waID, !wa.isEmpty { return digits(wa) }
         if let phone = m.recipient?.phone, !phone.isEmpty { return digits(phone) }
-        if let wa = m.replyTo?.sender?.waID, !wa.isEmpty { return digits(wa) }
+        if let wa = m.lastInbound?.sender?.waID, !wa.isEmpty { return digits(wa) }
         for ref in m.threadReferences where ref.kind == .whatsappChat {
             if let colon = ref.value.lastIndex(of: ":") { return digits(String(ref.value[ref.value.index(after: colon)...])) }
         }
@@ -92,7 +92,7 @@ public struct WhatsAppSender: OutboundAdapter {
         guard m.messageContent.count <= WhatsAppOutbound.maxTextCharacters else {
             return .failed(code: "too_long", reason: "WhatsApp takes at most \(WhatsAppOutbound.maxTextCharacters) characters of text")
         }
-        let replyTo = m.metadata["reply_to_external_id"]?.stringValue
+        let replyTo = m.replyTo?.externalMessageID
         let body = WhatsAppOutbound.textBody(to: to, text: m.messageContent, replyTo: replyTo)
         let base = channel.string("graph_base_url") ?? WhatsAppOutbound.defaultBaseURL
         var request = HTTPClientRequest(url: "\(base.trimmingSuffix("/"))/\(phoneNumberID)/messages")
