@@ -14,6 +14,13 @@ extension Supervisor {
     /// The outbox entry of a message, if it is one a gateway delivers.
     public func outboxEntry(_ id: MessageID) -> OutboxEntry? { state.outbox[id] }
 
+    /// The outbox entries of several messages (those that have one), in one visit.
+    public func outboxEntries(_ ids: [MessageID]) -> [MessageID: OutboxEntry] {
+        var out: [MessageID: OutboxEntry] = [:]
+        for id in ids { if let e = state.outbox[id] { out[id] = e } }
+        return out
+    }
+
     /// The thread a message belongs to.
     public func threadOf(message id: MessageID) -> ThreadID? { state.messageThread[id] }
 }
