@@ -18,15 +18,17 @@ public struct Gateway: Sendable {
     public let webhooks: WebhookRoutes
     public let http: ProviderHTTP
 
+    /// `leaseSeconds`: how long a claim is held (nil: connect + read timeout + 60 s, so a send
+    /// that hangs until its read timeout is still reported within the lease).
     public init(endpoint: EngineEndpoint, token: String, name: String, logger: Logger,
                 providerTimeouts: (connect: Duration, read: Duration) = (.seconds(5), .seconds(30)),
-                concurrencyPerChannel: Int = 4) {
+                leaseSeconds: Int? = nil, concurrencyPerChannel: Int = 4) {
         let directory = ChannelDirectory()
         let link = EngineLink(endpoint: endpoint, token: token, gatewayName: name, directory: directory, logger: logger)
         let http = ProviderHTTP(connectTimeout: .init(providerTimeouts.connect), readTimeout: .init(providerTimeouts.read))
         let adapters: [any OutboundAdapter] = [WhatsAppSender(http: http)]
         // The lease outlives a send: connect + read timeouts, plus time to report.
-        let lease = Int((providerTimeouts.connect + providerTimeouts.read).components.seconds) + 60
+        let lease = leaseSeconds ?? Int((providerTimeouts.connect + providerTimeouts.read).components.seconds) + 60
         self.directory = directory
         self.link = link
         self.http = http
