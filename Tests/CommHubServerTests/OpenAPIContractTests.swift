@@ -173,6 +173,31 @@ import Testing
         }
     }
 
+    // MARK: What schemathesis found
+
+    /// `is_active` is a boolean: `is_active=yes` used to list the inactive
+    /// templates (anything but `true` meant false); now it is refused, like
+    /// every other boolean query parameter.
+    @Test func templateIsActiveFilterIsABoolean() async throws {
+        try await Harness.run { live in
+            let admin = Harness.adminToken
+            for (name, active) in [("on", true), ("off", false)] {
+                try created(try await live.http.post("/api/templates", admin, #"""
+                    {"template_name":"\#(name)","template_category":"follow_up","channel_type":"any","message_template":"x","is_active":\#(active)}
+                    """#))
+            }
+            func names(_ query: String) async throws -> [String] {
+                try ok(try await live.http.get("/api/templates\(query)", admin)).items.compactMap { $0["template_name"]?.string }
+            }
+            #expect(try await names("") == ["off", "on"])
+            #expect(try await names("?is_active=true") == ["on"])
+            #expect(try await names("?is_active=false") == ["off"])
+            #expect(try await names("?is_active=0") == ["off"])
+            let bad = try await live.http.get("/api/templates?is_active=yes", admin)
+            #expect(bad.status == 400 && bad.isErrorShape && bad.errorMessage?.contains("is_active") == true, "\(bad)")
+        }
+    }
+
     // MARK: Answers fit the document
 
     /// The checker used below can fail: a renamed field, a field the server
@@ -348,8 +373,14 @@ import Testing
             try await api.call("GET", "/webhooks/whatsapp?hub.mode=nonsense", nil, expect: 400)
             try await api.call("POST", "/webhooks/whatsapp", nil, #"{"object":"whatsapp_business_account","entry":[]}"#, expect: 401)
 
-            // The plain HTTP side of /api/events.
+            // The plain HTTP side of /api/events, and the operations endpoints.
             try await api.call("GET", "/api/events", admin, expect: 404)
+            try await api.call("GET", "/metrics", nil, expect: 200)
+            try await api.call("GET", "/api/openapi.json", nil, expect: 200)
+
+            // A new route must be added here too.
+            let missed = doc.routes.subtracting(api.called.withLock { $0 })
+            #expect(missed.isEmpty, "operations this test does not call: \(missed.sorted())")
         }
     }
 }

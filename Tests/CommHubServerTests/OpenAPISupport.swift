@@ -2,6 +2,7 @@ import CommHubDomain
 @testable import CommHubServer
 import Foundation
 import HTTPTypes
+import Synchronization
 import Testing
 
 /// The served OpenAPI document, parsed, with the lookups the contract tests
@@ -199,15 +200,23 @@ struct ContractProblem: Error, CustomStringConvertible {
 /// An `HTTP` client that checks every answer against the document: the
 /// status is documented for the operation, and the body fits its schema
 /// with no undocumented field.
-struct CheckedHTTP: Sendable {
+final class CheckedHTTP: Sendable {
     let http: HTTP
     let doc: OpenAPIDoc
+    /// `METHOD /template` of every operation called so far.
+    let called = Mutex<Set<String>>([])
+
+    init(http: HTTP, doc: OpenAPIDoc) {
+        self.http = http
+        self.doc = doc
+    }
 
     @discardableResult
     func call(_ method: String, _ path: String, _ token: String?, _ json: String? = nil, expect status: Int,
               sourceLocation: SourceLocation = #_sourceLocation) async throws -> Reply {
         let m = HTTPRequest.Method(method.uppercased())!
         let r = try await http.call(m, path, token: token, body: json.map(Body.json) ?? .none)
+        if let template = doc.template(for: path) { called.withLock { _ = $0.insert("\(method.uppercased()) \(template)") } }
         #expect(r.status == status, "\(method) \(path): \(r)", sourceLocation: sourceLocation)
         switch doc.responseSchema(method: method, path: path, status: r.status) {
         case .failure(let p):

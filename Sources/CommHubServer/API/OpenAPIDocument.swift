@@ -747,7 +747,7 @@ let openAPIDocumentJSON = #"""
           "content": {
             "application/json": {
               "schema": {
-                "$ref": "#/components/schemas/TaskInput"
+                "$ref": "#/components/schemas/TaskCreate"
               }
             }
           }
@@ -813,7 +813,7 @@ let openAPIDocumentJSON = #"""
           "content": {
             "application/json": {
               "schema": {
-                "$ref": "#/components/schemas/TaskInput"
+                "$ref": "#/components/schemas/TaskUpdate"
               }
             }
           }
@@ -963,7 +963,7 @@ let openAPIDocumentJSON = #"""
           "content": {
             "application/json": {
               "schema": {
-                "$ref": "#/components/schemas/TemplateInput"
+                "$ref": "#/components/schemas/TemplateCreate"
               }
             }
           }
@@ -1068,7 +1068,7 @@ let openAPIDocumentJSON = #"""
           "content": {
             "application/json": {
               "schema": {
-                "$ref": "#/components/schemas/TemplateInput"
+                "$ref": "#/components/schemas/TemplateUpdate"
               }
             }
           }
@@ -1221,7 +1221,7 @@ let openAPIDocumentJSON = #"""
           "content": {
             "application/json": {
               "schema": {
-                "$ref": "#/components/schemas/ChannelInput"
+                "$ref": "#/components/schemas/ChannelCreate"
               }
             }
           }
@@ -1326,7 +1326,7 @@ let openAPIDocumentJSON = #"""
           "content": {
             "application/json": {
               "schema": {
-                "$ref": "#/components/schemas/ChannelInput"
+                "$ref": "#/components/schemas/ChannelUpdate"
               }
             }
           }
@@ -1422,7 +1422,7 @@ let openAPIDocumentJSON = #"""
           "content": {
             "application/json": {
               "schema": {
-                "$ref": "#/components/schemas/ContactInput"
+                "$ref": "#/components/schemas/ContactCreate"
               }
             }
           }
@@ -1527,7 +1527,7 @@ let openAPIDocumentJSON = #"""
           "content": {
             "application/json": {
               "schema": {
-                "$ref": "#/components/schemas/ContactInput"
+                "$ref": "#/components/schemas/ContactUpdate"
               }
             }
           }
@@ -1829,7 +1829,7 @@ let openAPIDocumentJSON = #"""
           "content": {
             "application/json": {
               "schema": {
-                "$ref": "#/components/schemas/TeamInput"
+                "$ref": "#/components/schemas/TeamCreate"
               }
             }
           }
@@ -1895,7 +1895,7 @@ let openAPIDocumentJSON = #"""
           "content": {
             "application/json": {
               "schema": {
-                "$ref": "#/components/schemas/TeamInput"
+                "$ref": "#/components/schemas/TeamUpdate"
               }
             }
           }
@@ -2544,16 +2544,19 @@ let openAPIDocumentJSON = #"""
           {
             "name": "hub.mode",
             "in": "query",
-            "required": false,
+            "required": true,
             "description": "subscribe",
             "schema": {
-              "type": "string"
+              "type": "string",
+              "enum": [
+                "subscribe"
+              ]
             }
           },
           {
             "name": "hub.verify_token",
             "in": "query",
-            "required": false,
+            "required": true,
             "description": "The channel's verify_token.",
             "schema": {
               "type": "string"
@@ -2562,7 +2565,7 @@ let openAPIDocumentJSON = #"""
           {
             "name": "hub.challenge",
             "in": "query",
-            "required": false,
+            "required": true,
             "description": "Echoed back when the token matches.",
             "schema": {
               "type": "string"
@@ -2770,7 +2773,8 @@ let openAPIDocumentJSON = #"""
         "required": false,
         "description": "The next_cursor of the previous page (opaque; a cursor this server did not give out is refused with 400).",
         "schema": {
-          "type": "string"
+          "type": "string",
+          "minLength": 1
         }
       },
       "Id": {
@@ -2786,10 +2790,9 @@ let openAPIDocumentJSON = #"""
         "name": "X-Request-ID",
         "in": "header",
         "required": false,
-        "description": "Your request id, echoed in the X-Request-ID response header and the server log (up to 128 characters; otherwise the server makes one).",
+        "description": "Your request id, echoed in the X-Request-ID response header and the server log. Up to 128 characters; a longer one is ignored and the server makes one.",
         "schema": {
-          "type": "string",
-          "maxLength": 128
+          "type": "string"
         }
       }
     },
@@ -3419,7 +3422,8 @@ let openAPIDocumentJSON = #"""
             "type": "string",
             "minLength": 1,
             "maxLength": 500,
-            "description": "1 to 500 characters (after trimming)."
+            "pattern": "\\S",
+            "description": "1 to 500 characters, not blank."
           },
           "thread_type": {
             "$ref": "#/components/schemas/ThreadType",
@@ -3491,7 +3495,8 @@ let openAPIDocumentJSON = #"""
           "thread_subject": {
             "type": "string",
             "minLength": 1,
-            "maxLength": 500
+            "maxLength": 500,
+            "pattern": "\\S"
           },
           "tags": {
             "type": "array",
@@ -3767,13 +3772,17 @@ let openAPIDocumentJSON = #"""
           }
         }
       },
-      "TaskInput": {
+      "TaskCreate": {
         "type": "object",
-        "description": "A task to create (task_title required) or the fields of a task to change.",
+        "description": "A new task.",
+        "required": [
+          "task_title"
+        ],
         "properties": {
           "task_title": {
             "type": "string",
-            "description": "Required when creating; must not be blank."
+            "pattern": "\\S",
+            "description": "Not blank."
           },
           "task_description": {
             "type": "string"
@@ -3802,8 +3811,63 @@ let openAPIDocumentJSON = #"""
           },
           "due_date": {
             "type": "string",
+            "format": "date",
             "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
-            "description": "YYYY-MM-DD, a real calendar date."
+            "description": "YYYY-MM-DD, a real calendar date after 1900."
+          },
+          "due_time": {
+            "type": "string",
+            "pattern": "^[0-9]{2}:[0-9]{2}$",
+            "description": "HH:MM, 00:00 to 23:59."
+          },
+          "completion_notes": {
+            "type": "string"
+          },
+          "reminder_settings": {
+            "$ref": "#/components/schemas/JSONObject"
+          }
+        },
+        "additionalProperties": false
+      },
+      "TaskUpdate": {
+        "type": "object",
+        "description": "Fields of a task to change; absent fields stay as they are.",
+        "properties": {
+          "task_title": {
+            "type": "string",
+            "pattern": "\\S",
+            "description": "Not blank."
+          },
+          "task_description": {
+            "type": "string"
+          },
+          "task_type": {
+            "$ref": "#/components/schemas/TaskType",
+            "description": "Default other."
+          },
+          "priority": {
+            "$ref": "#/components/schemas/Priority",
+            "description": "Default normal."
+          },
+          "status": {
+            "$ref": "#/components/schemas/TaskStatus",
+            "description": "Default open; completed sets completed_at."
+          },
+          "assigned_to_contact_id": {
+            "$ref": "#/components/schemas/Uuid",
+            "description": "Default the caller."
+          },
+          "thread_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "order_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "due_date": {
+            "type": "string",
+            "format": "date",
+            "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+            "description": "YYYY-MM-DD, a real calendar date after 1900."
           },
           "due_time": {
             "type": "string",
@@ -3873,9 +3937,57 @@ let openAPIDocumentJSON = #"""
           }
         }
       },
-      "TemplateInput": {
+      "TemplateCreate": {
         "type": "object",
-        "description": "A template to create (template_name, template_category, channel_type and message_template required) or the fields to change.",
+        "description": "A new template.",
+        "required": [
+          "template_name",
+          "template_category",
+          "channel_type",
+          "message_template"
+        ],
+        "properties": {
+          "template_name": {
+            "type": "string",
+            "minLength": 1
+          },
+          "template_category": {
+            "$ref": "#/components/schemas/TemplateCategory"
+          },
+          "channel_type": {
+            "$ref": "#/components/schemas/TemplateChannelType"
+          },
+          "subject_template": {
+            "type": "string"
+          },
+          "message_template": {
+            "type": "string",
+            "minLength": 1
+          },
+          "html_template": {
+            "type": "string"
+          },
+          "variables": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "Default: the {{variables}} found in the templates."
+          },
+          "business_entity": {
+            "$ref": "#/components/schemas/TemplateBusinessEntity",
+            "description": "Default all."
+          },
+          "is_active": {
+            "type": "boolean",
+            "description": "Default true."
+          }
+        },
+        "additionalProperties": false
+      },
+      "TemplateUpdate": {
+        "type": "object",
+        "description": "Fields of a template to change.",
         "properties": {
           "template_name": {
             "type": "string",
@@ -4106,9 +4218,13 @@ let openAPIDocumentJSON = #"""
           }
         }
       },
-      "ChannelInput": {
+      "ChannelCreate": {
         "type": "object",
-        "description": "A channel to create (channel_type and channel_name required) or the fields to change.",
+        "description": "A new channel.",
+        "required": [
+          "channel_type",
+          "channel_name"
+        ],
         "properties": {
           "channel_type": {
             "$ref": "#/components/schemas/ChannelType",
@@ -4116,7 +4232,46 @@ let openAPIDocumentJSON = #"""
           },
           "channel_name": {
             "type": "string",
-            "minLength": 1
+            "pattern": "\\S",
+            "description": "Not blank."
+          },
+          "is_active": {
+            "type": "boolean",
+            "description": "Default true."
+          },
+          "business_entity": {
+            "$ref": "#/components/schemas/BusinessEntity"
+          },
+          "configuration": {
+            "$ref": "#/components/schemas/JSONObject",
+            "description": "Settings; secret keys (client_secret, access_token, app_secret, verify_token, auth_token, ...) are sealed and never returned; a secret set to null is removed. Provider base URLs (graph_base_url, login_base_url, ...) must be http(s) URLs."
+          },
+          "auto_assignment_rules": {
+            "$ref": "#/components/schemas/AutoAssignmentRules"
+          },
+          "response_sla_hours": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 720
+          },
+          "escalation_rules": {
+            "$ref": "#/components/schemas/JSONObject"
+          }
+        },
+        "additionalProperties": false
+      },
+      "ChannelUpdate": {
+        "type": "object",
+        "description": "Fields of a channel to change (channel_type cannot change).",
+        "properties": {
+          "channel_type": {
+            "$ref": "#/components/schemas/ChannelType",
+            "description": "Required when creating; cannot change."
+          },
+          "channel_name": {
+            "type": "string",
+            "pattern": "\\S",
+            "description": "Not blank."
           },
           "is_active": {
             "type": "boolean",
@@ -4191,17 +4346,68 @@ let openAPIDocumentJSON = #"""
           }
         }
       },
-      "ContactInput": {
+      "ContactCreate": {
         "type": "object",
-        "description": "A contact to create (name required) or the fields to change.",
+        "description": "A new contact.",
+        "required": [
+          "name"
+        ],
         "properties": {
           "name": {
             "type": "string",
-            "minLength": 1
+            "pattern": "\\S",
+            "description": "Not blank."
           },
           "email": {
             "type": "string",
-            "description": "An e-mail address (or empty)."
+            "format": "email",
+            "description": "An e-mail address (empty clears it)."
+          },
+          "phone": {
+            "type": "string"
+          },
+          "role": {
+            "$ref": "#/components/schemas/ContactRole",
+            "description": "Default agent."
+          },
+          "teams": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          },
+          "skills": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "max_open_threads": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 10000,
+            "description": "Default 25."
+          },
+          "presence": {
+            "$ref": "#/components/schemas/Presence",
+            "description": "Default offline. Anyone may change their own presence alone."
+          }
+        },
+        "additionalProperties": false
+      },
+      "ContactUpdate": {
+        "type": "object",
+        "description": "Fields of a contact to change.",
+        "properties": {
+          "name": {
+            "type": "string",
+            "pattern": "\\S",
+            "description": "Not blank."
+          },
+          "email": {
+            "type": "string",
+            "format": "email",
+            "description": "An e-mail address (empty clears it)."
           },
           "phone": {
             "type": "string"
@@ -4285,13 +4491,36 @@ let openAPIDocumentJSON = #"""
           }
         ]
       },
-      "TeamInput": {
+      "TeamCreate": {
         "type": "object",
-        "description": "A team to create (name required, unique ignoring case) or the fields to change.",
+        "description": "A new team.",
+        "required": [
+          "name"
+        ],
         "properties": {
           "name": {
             "type": "string",
-            "minLength": 1
+            "pattern": "\\S",
+            "description": "Not blank; unique ignoring case."
+          },
+          "hand_over_on_offline": {
+            "type": "boolean",
+            "description": "Default true."
+          },
+          "leader_id": {
+            "$ref": "#/components/schemas/Uuid"
+          }
+        },
+        "additionalProperties": false
+      },
+      "TeamUpdate": {
+        "type": "object",
+        "description": "Fields of a team to change.",
+        "properties": {
+          "name": {
+            "type": "string",
+            "pattern": "\\S",
+            "description": "Not blank; unique ignoring case."
           },
           "hand_over_on_offline": {
             "type": "boolean",
