@@ -2471,6 +2471,9 @@ let openAPIDocumentJSON = #"""
                 }
               }
             }
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
           }
         },
         "security": []
