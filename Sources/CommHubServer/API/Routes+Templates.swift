@@ -11,7 +11,8 @@ extension CommHubAPI {
             let brands = try request.enumSet("business_entity", TemplateBusinessEntity.self)
             let channels = try request.enumSet("channel_type", TemplateChannelType.self)
             let categories = try request.enumSet("template_category", TemplateCategory.self)
-            let activeOnly = request.query("is_active").map { $0 == "true" }
+            // A boolean like every other query flag: `is_active=yes` is refused, not read as false.
+            let activeOnly: Bool? = request.query("is_active") == nil ? nil : try request.boolQuery("is_active")
             let list = await supervisor.state.templates.values.filter { t in
                 (brands.isEmpty || brands.contains(t.businessEntity) || (t.businessEntity == .all && !brands.isEmpty))
                     && (channels.isEmpty || channels.contains(t.channelType) || t.channelType == .any)
