@@ -388,22 +388,26 @@ public struct InboundMessage: Codable, Sendable, Hashable {
     public var messageHtml: String?
     public var attachments: [Attachment]
     public var receivedAt: Date
+    /// What the provider says beyond the text: the message it replies to
+    /// (`reply_to_external_id`), a button's `payload`, an interactive reply
+    /// (`interactive`: type, id, title, description), `unsupported`.
+    public var metadata: [String: JSONValue]
 
     public init(channelID: ChannelID, externalMessageID: String, threadReference: ExternalReference? = nil,
                 inReplyTo: [String] = [], internetMessageID: String? = nil, senderExternal: ExternalParty, subject: String? = nil,
                 messageContent: String, messageHtml: String? = nil, attachments: [Attachment] = [],
-                receivedAt: Date) {
+                receivedAt: Date, metadata: [String: JSONValue] = [:]) {
         self.channelID = channelID; self.externalMessageID = externalMessageID; self.threadReference = threadReference
         self.inReplyTo = inReplyTo; self.internetMessageID = internetMessageID; self.senderExternal = senderExternal; self.subject = subject
         self.messageContent = messageContent; self.messageHtml = messageHtml; self.attachments = attachments
-        self.receivedAt = receivedAt
+        self.receivedAt = receivedAt; self.metadata = metadata
     }
 }
 
 extension InboundMessage {
     enum CodingKeys: String, CodingKey {
         case channelID, externalMessageID, threadReference, inReplyTo, internetMessageID, senderExternal, subject
-        case messageContent, messageHtml, attachments, receivedAt
+        case messageContent, messageHtml, attachments, receivedAt, metadata
     }
 
     /// Lists that gateways may leave out (`in_reply_to`, `attachments`) default to empty.
@@ -420,6 +424,7 @@ extension InboundMessage {
         messageHtml = try c.decodeIfPresent(String.self, forKey: .messageHtml)
         attachments = try c.decodeIfPresent([Attachment].self, forKey: .attachments) ?? []
         receivedAt = try c.decode(Date.self, forKey: .receivedAt)
+        metadata = try c.decodeIfPresent([String: JSONValue].self, forKey: .metadata) ?? [:]
     }
 }
 

@@ -367,14 +367,32 @@ public actor Supervisor {
     /// report that does not move the message forward (a repeat, or a late
     /// `delivered` after `read`) changes nothing and journals nothing: nil.
     /// A person setting a status through the API (`setDelivery`) may go back.
-    public func updateDelivery(channel: ChannelID, externalMessageID: String, status: DeliveryStatus, at: Date) async throws -> UInt64? {
+    ///
+    /// `failure`: the provider's code and title for a `failed` or `bounced`
+    /// report — kept with the message, shown in the thread as a notice, and
+    /// a task for the assignee (as when a gateway reports a failed send).
+    public func updateDelivery(channel: ChannelID, externalMessageID: String, status: DeliveryStatus, at: Date,
+                               failure: (code: String?, title: String?)? = nil) async throws -> UInt64? {
         let key = EngineState.ExternalKey(channel: channel, externalID: externalMessageID)
         guard let ref = state.external[key] else {
             throw EngineError(.notFound, "no message with external_message_id \(externalMessageID) on channel \(channel)")
         }
         guard let actor = actor(ref.thread) else { throw EngineError.notFound("thread", ref.thread) }
         if let current = await actor.deliveryStatus(ofMessage: ref.message), !status.advances(from: current) { return nil }
-        return try await setDelivery(message: ref.message, thread: ref.thread, status: status, at: at)
+        var events = try await actor.record(
+            [.deliveryStatusChanged(message: ref.message, thread: ref.thread, status: status, at: at)]
+                + (status == .failed || status == .bounced
+                    ? [.messageAnnotated(message: ref.message, thread: ref.thread,
+                                         annotation: .deliveryError(code: failure?.code, title: failure?.title), at: at)]
+                    : []))
+        project(events)
+        if status == .failed || status == .bounced {
+            let what = [failure?.code.map { "(\($0))" }, failure?.title].compactMap { $0 }.joined(separator: " ")
+            events += try await deliveryNotice(ref.message, thread: ref.thread, actor, clock.now(), title: "Delivery failed",
+                text: "The provider reported the message \(status.rawValue)\(what.isEmpty ? "" : ": " + what). Change it and send it again, or reach the customer another way.")
+            await notifyAgents(events)
+        }
+        return events.last!.seq
     }
 
     public func setDelivery(message: MessageID, status: DeliveryStatus, at: Date) async throws -> UInt64 {
