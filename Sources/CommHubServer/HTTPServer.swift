@@ -140,7 +140,7 @@ public func buildHTTPApplication(engine: Engine, durable: DurableEngine?, secret
                                      perAddress: RateLimiter(ratePerSecond: options.addressRate, burst: options.addressBurst))
     let group = router.group("api")
         .add(middleware: limits)  // per address (no identity yet)
-        .add(middleware: AuthMiddleware(supervisor: engine.supervisor))
+        .add(middleware: AuthMiddleware(tokens: engine.authentication))
         .add(middleware: limits)  // per token
     api.register(on: group)
     webhooks?.register(on: router.group("webhooks").add(middleware: limits))  // provider-signed, no bearer token

@@ -264,7 +264,7 @@ public struct IngestListener: Service {
         let version = min(max(hello.protocol ?? IngestProtocol.version, 1), GatewayProtocol.version)
         if let embedded = embeddedGatewaySecret, WhatsAppVerificationRequest.constantTimeEquals(hello.token, embedded) {
             session.authenticate(gateway: name ?? "embedded")
-        } else if let (token, contact) = await api.supervisor.authenticate(secretHash: TokenSecret.hash(hello.token)),
+        } else if let (token, contact) = api.engine.authentication.authenticate(secretHash: TokenSecret.hash(hello.token)),
                   token.kind == .gateway || contact?.role == .admin {
             session.authenticate(gateway: token.kind == .gateway ? (name ?? "gateway-\(token.id.description.prefix(8))") : nil)
         } else {
