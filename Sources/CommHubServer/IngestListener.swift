@@ -154,8 +154,10 @@ public struct IngestListener: Service {
             try await outbound.write(ByteBuffer(bytes: frame.encoded()))
             session.writeFinished()
             if let bytes = p.windowBytes {
-                session.window.release(bytes: bytes)
+                // Count first, then free the slot: the reader counts a frame only
+                // after taking a slot, so the counter never shows more than the bound.
                 counters.answered()
+                session.window.release(bytes: bytes)
             }
             if p.close { return }
         }
