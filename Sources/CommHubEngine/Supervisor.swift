@@ -552,7 +552,7 @@ public actor Supervisor {
     /// Copies of every thread and agent state, each with the sequence number it
     /// reflects, for a fuzzy snapshot. Traffic continues between the copies.
     func snapshotSources() -> (state: EngineState, watermark: UInt64, threads: [ThreadActor],
-                                      dormant: [ThreadState], agents: [AgentActor]) {
+                               dormant: [ThreadState], agents: [AgentActor]) {
         (state, lastCommittedSeq, Array(threads.values), Array(dormant.values), Array(agents.values))
     }
 
