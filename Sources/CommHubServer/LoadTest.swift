@@ -183,7 +183,7 @@ public enum LoadTest {
                                           httpPort: httpPort, httpHost: "127.0.0.1",
                                           rss: { ProcessMemory.residentBytes() }, targetName: "embedded (sync \(sync))",
                                           rebalance: {
-                                              let team = await engine.supervisor.state.teams.keys.first!
+                                              let team = await engine.supervisor.teamIDs().first!
                                               let r = try await engine.supervisor.rebalance(team: team)
                                               if let seq = r.seq { try await engine.durable(seq) }
                                           })

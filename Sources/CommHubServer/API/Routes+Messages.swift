@@ -15,7 +15,7 @@ extension CommHubAPI {
         api.put("communication/messages/:id") { request, context in
             let who = try require(.writeThreads, context)
             let id = try context.id("id", MessageKind.self)
-            guard let threadID = await supervisor.state.messageThread[id] else { throw APIError.notFound("no message with id \(id)") }
+            guard let threadID = await supervisor.threadOf(message: id) else { throw APIError.notFound("no message with id \(id)") }
             let thread = try await visibleThread(threadID, who)
             let body = try await request.decodeJSON(UpdateMessageRequest.self, context: context)
             guard let status = body.deliveryStatus else { throw APIError.badRequest("nothing to change: send delivery_status") }
@@ -57,10 +57,7 @@ extension CommHubAPI {
             headers = try await visibleThread(threadID, who).messages
         } else if !statuses.isEmpty, statuses.allSatisfy(EngineState.inOutbox) {
             // The outbox: undelivered outgoing messages across threads, oldest first.
-            let outbox = await supervisor.state.outbox
-            var byThread: [ThreadID: Set<MessageID>] = [:]
-            for (m, v) in outbox { byThread[v.thread, default: []].insert(m) }
-            for (t, ids) in byThread {
+            for (t, ids) in await supervisor.outboxByThread() {
                 guard let v = await supervisor.thread(t), canSee(v.header, who) else { continue }
                 headers += v.messages.filter { ids.contains($0.id) }
             }
@@ -81,7 +78,6 @@ extension CommHubAPI {
         let who = try require(.writeThreads, context)
         let body = try await request.decodeJSON(CreateMessageRequest.self, context: context)
         let thread = try await visibleThread(body.threadID, who)
-        let state = await supervisor.state
         let now = engine.clock.now()
 
         var subject = body.subject
@@ -89,12 +85,12 @@ extension CommHubAPI {
         var html = body.messageHtml
         var metadata = body.metadata ?? [:]
         if let tid = body.templateID {
-            guard let template = state.templates[tid], template.isActive else { throw APIError.notFound("no active template with id \(tid)") }
+            guard let template = await supervisor.template(tid), template.isActive else { throw APIError.notFound("no active template with id \(tid)") }
             var vars = body.templateVariables ?? [:]
             if vars["thread_subject"] == nil { vars["thread_subject"] = thread.header.threadSubject }
             if vars["agent_name"] == nil, let c = who.contact { vars["agent_name"] = c.name }
-            if vars["customer_name"] == nil, let cid = thread.header.customerID, let c = state.index.customers[cid] { vars["customer_name"] = c.name }
-            if vars["order_number"] == nil, let oid = thread.header.orderID, let o = state.index.orders[oid] { vars["order_number"] = o.orderNumber }
+            if vars["customer_name"] == nil, let cid = thread.header.customerID, let c = await supervisor.customer(cid) { vars["customer_name"] = c.name }
+            if vars["order_number"] == nil, let oid = thread.header.orderID, let o = await supervisor.order(oid) { vars["order_number"] = o.orderNumber }
             let m = TemplateRenderer.render(template.messageTemplate, variables: vars)
             let s = template.subjectTemplate.map { TemplateRenderer.render($0, variables: vars) }
             let h = template.htmlTemplate.map { TemplateRenderer.render($0, variables: vars) }
@@ -132,7 +128,7 @@ extension CommHubAPI {
                     // Answer on the channel the customer last wrote on.
                     channelID = thread.messages.last { $0.messageType == .incoming && $0.channelID != nil }?.channelID
                 }
-                guard let cid = channelID, let channel = state.channels[cid] else {
+                guard let cid = channelID, let channel = await supervisor.channel(cid) else {
                     throw APIError(.unprocessableContent, "invalid", "an outgoing message needs channel_id (the thread has no inbound channel to answer on)")
                 }
                 guard channel.isActive else { throw APIError.conflict("channel \(channel.channelName) is not active") }
@@ -161,10 +157,7 @@ extension CommHubAPI {
         let events = try await mapped { try await supervisor.addMessage(header, body: messageBody, statusAfter: body.threadStatus) }
         try await durable(events.last!.seq)
         // Counted only once the message is stored: a refused message changes nothing.
-        if let tid = body.templateID, var template = await supervisor.state.templates[tid] {
-            template.usageCount += 1
-            try await durable(try await supervisor.upsertTemplate(template))
-        }
+        if let tid = body.templateID, let seq = try await supervisor.countTemplateUse(tid) { try await durable(seq) }
         try await audit(context, "message.create", "message", header.id.description, before: CommHubAPI.none, after: header)
         return try JSONResponse.make(try View.message(header, body: messageBody, delivery: await supervisor.outboxEntry(header.id)),
                                      status: .created)
