@@ -1,6 +1,7 @@
 import CommHubDomain
 import CommHubWire
 import CommHubEngine
+import CommHubStore
 import Foundation
 import Hummingbird
 
@@ -84,8 +85,10 @@ extension CommHubAPI {
         var content = body.messageContent
         var html = body.messageHtml
         var metadata = body.metadata ?? [:]
+        var whatsappTemplate: Template?
         if let tid = body.templateID {
             guard let template = await supervisor.template(tid), template.isActive else { throw APIError.notFound("no active template with id \(tid)") }
+            whatsappTemplate = template.whatsappTemplateName == nil ? nil : template
             var vars = body.templateVariables ?? [:]
             if vars["thread_subject"] == nil { vars["thread_subject"] = thread.header.threadSubject }
             if vars["agent_name"] == nil, let c = who.contact { vars["agent_name"] = c.name }
@@ -103,7 +106,21 @@ extension CommHubAPI {
             subject = subject ?? s?.text
             html = html ?? h?.text
             metadata["template_id"] = .string(tid.description)
+            if let name = template.whatsappTemplateName, let language = template.whatsappLanguage {
+                // Sent as Meta's approved template, its declared variables as the body parameters in order.
+                metadata["whatsapp_template"] = .object([
+                    "name": .string(name), "language": .string(language),
+                    "parameters": .array(template.variables.map { .string(vars[$0] ?? "") }),
+                ])
+            }
         }
+        if let reply = body.replyToMessageID {
+            guard thread.messages.contains(where: { $0.id == reply }) else {
+                throw APIError(.unprocessableContent, "invalid", "reply_to_message_id \(reply) is not a message of this thread")
+            }
+            metadata["reply_to_message_id"] = .string(reply.description)
+        }
+        let attachments = try await storedAttachments(body.attachments ?? [])
 
         let messageType: MessageType
         let channelType: ChannelType
@@ -133,6 +150,9 @@ extension CommHubAPI {
                 }
                 guard channel.isActive else { throw APIError.conflict("channel \(channel.channelName) is not active") }
                 channelType = channel.channelType
+                if channelType == .whatsappBusiness {
+                    try await checkWhatsApp(thread, channel: channel, template: whatsappTemplate, attachments: attachments)
+                }
                 if channel.channelType == .phoneCall { delivery = .delivered }
                 if !channelType.isExternal { delivery = .delivered }
             case .internalNote:
@@ -145,15 +165,14 @@ extension CommHubAPI {
                                "message_type must be outgoing or internal_note (incoming messages arrive through /api/ingest; calls use 'call')")
             }
         }
-        guard let text = content, !text.isEmpty || !(body.attachments ?? []).isEmpty else {
+        guard let text = content, !text.isEmpty || !attachments.isEmpty else {
             throw APIError(.unprocessableContent, "invalid", "message_content must not be empty")
         }
         let header = MessageHeader(threadID: thread.header.id, channelID: channelID, channelType: channelType,
                                    messageType: messageType, senderContactID: who.contactID,
                                    recipientContactID: body.recipientContactID, recipientExternal: body.recipientExternal,
                                    subject: subject, deliveryStatus: delivery, createdAt: now)
-        let messageBody = MessageBody(messageContent: text, messageHtml: html, attachments: body.attachments ?? [],
-                                      metadata: metadata)
+        let messageBody = MessageBody(messageContent: text, messageHtml: html, attachments: attachments, metadata: metadata)
         let events = try await mapped { try await supervisor.addMessage(header, body: messageBody, statusAfter: body.threadStatus) }
         try await durable(events.last!.seq)
         // Counted only once the message is stored: a refused message changes nothing.
@@ -161,5 +180,45 @@ extension CommHubAPI {
         try await audit(context, "message.create", "message", header.id.description, before: CommHubAPI.none, after: header)
         return try JSONResponse.make(try View.message(header, body: messageBody, delivery: await supervisor.outboxEntry(header.id)),
                                      status: .created)
+    }
+
+    /// WhatsApp's rules, checked before anything is sent: free text only within 24 hours of the
+    /// customer's last message on the channel (else 422 naming the approved templates of the brand),
+    /// one file per message.
+    func checkWhatsApp(_ thread: ThreadView, channel: CommHubDomain.Channel, template: Template?, attachments: [Attachment]) async throws {
+        guard attachments.count <= 1 else {
+            throw APIError(.unprocessableContent, "invalid", "WhatsApp sends one file per message; send the others separately")
+        }
+        guard template == nil else { return }  // an approved template may be sent at any time
+        let now = engine.clock.now()
+        guard !WhatsAppWindow.isOpen(thread.messages, channel: channel.id, at: now) else { return }
+        let approved = WhatsAppWindow.approvedTemplates(await supervisor.templates { $0.isActive }, brand: thread.header.businessEntity)
+        let names = approved.map { "\($0.templateName) (id \($0.id), WhatsApp template \($0.whatsappTemplateName!))" }
+        let since = WhatsAppWindow.endsAt(thread.messages, channel: channel.id).map { " since \($0.iso8601)" } ?? " (the customer never wrote on this number)"
+        throw APIError(.unprocessableContent, "whatsapp_window_closed",
+                       "WhatsApp's 24-hour window is closed\(since): only an approved template can be sent. "
+                       + (names.isEmpty ? "No approved WhatsApp template is configured for this brand."
+                                        : "Approved templates: " + names.joined(separator: "; ") + "."))
+    }
+
+    /// Attachments of an outgoing message: a file in the attachment store (named by sha256, size and
+    /// type as stored) or a public https link; anything else is refused.
+    func storedAttachments(_ list: [Attachment]) async throws -> [Attachment] {
+        try list.enumerated().map { i, a in
+            if let sha = a.sha256 {
+                guard let files = engine.attachments, let size = files.size(sha) else {
+                    throw APIError(.unprocessableContent, "invalid", "attachments[\(i)].sha256 names no stored file; upload it with POST /api/attachments")
+                }
+                var stored = a
+                stored.sizeBytes = size
+                stored.contentType = AttachmentStore.normalizedType(a.contentType)
+                stored.url = nil
+                return stored
+            }
+            guard let url = a.url, url.hasPrefix("https://") else {
+                throw APIError(.unprocessableContent, "invalid", "attachments[\(i)] needs a sha256 of an uploaded file (POST /api/attachments) or a public https url")
+            }
+            return a
+        }
     }
 }
