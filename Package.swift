@@ -121,3 +121,29 @@ let package = Package(
         ),
     ]
 )
+
+// MARK: - Fuzz targets (only with COMMHUB_FUZZ=1)
+//
+// libFuzzer targets for the decoders that read bytes from outside: the
+// journal's event codec, the WhatsApp webhook parser and signature check.
+// They join the package only when COMMHUB_FUZZ=1, so the normal build and
+// CI never compile them, and none depends on Hummingbird or NIO: a
+// `-sanitize=fuzzer` build instruments every Swift module it compiles.
+// `Scripts/fuzz` builds them into `.build-fuzz` and runs each over its seed
+// corpus in Tests/FuzzCorpus/<target>/.
+if Context.environment["COMMHUB_FUZZ"] == "1" {
+    package.targets += [
+        // libFuzzer's driver entry point; `-sanitize=fuzzer` links the library.
+        .systemLibrary(name: "CLibFuzzer", path: "Tests/Fuzz/CLibFuzzer"),
+        .target(name: "FuzzSupport", dependencies: ["CLibFuzzer"], path: "Tests/Fuzz/FuzzSupport", swiftSettings: strict),
+    ]
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzJournalCodec", ["CommHubDomain"]),
+        ("FuzzWhatsAppWebhook", ["CommHubDomain", "CommHubGateways"]),
+    ]
+    for t in fuzzTargets {
+        package.targets.append(.executableTarget(
+            name: t.name, dependencies: ["FuzzSupport"] + t.dependencies, path: "Tests/Fuzz/\(t.name)",
+            swiftSettings: strict))
+    }
+}
