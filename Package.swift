@@ -4,7 +4,10 @@
 //   commhub → CommHubServer → CommHubEngine → CommHubStore → CommHubDomain
 //                         ↘                             ↘ CLMDB
 //                           CommHubGateways → CommHubDomain   (provider webhooks,
-//                                             signatures; pure values, + Crypto)
+//                         ↘                   signatures; pure values, + Crypto)
+//                           CommHubWire → CommHubDomain       (the wire contract: ingest
+//                                             framing, compact codec, request bodies,
+//                                             strict JSON; Foundation only, no NIO)
 // Benchmarks live in their own package under Benchmarks/ so that the default
 // build and `Scripts/test` stay fast.
 import PackageDescription
@@ -22,6 +25,7 @@ let package = Package(
         .library(name: "CommHubStore", targets: ["CommHubStore"]),
         .library(name: "CommHubEngine", targets: ["CommHubEngine"]),
         .library(name: "CommHubGateways", targets: ["CommHubGateways"]),
+        .library(name: "CommHubWire", targets: ["CommHubWire"]),
         .library(name: "CommHubServer", targets: ["CommHubServer"]),
     ],
     dependencies: [
@@ -75,11 +79,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The wire contract without Hummingbird or NIO, so that fuzz targets
+        // and gateways written elsewhere build on it alone.
+        .target(
+            name: "CommHubWire",
+            dependencies: ["CommHubDomain"],
+            swiftSettings: strict
+        ),
         .target(
             name: "CommHubServer",
             dependencies: [
                 "CommHubEngine",
                 "CommHubGateways",
+                "CommHubWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 // `commhub loadtest --subscribers`: WebSocket clients of /api/events.
@@ -108,6 +120,7 @@ let package = Package(
         .testTarget(name: "CommHubStoreTests", dependencies: ["CommHubStore"], swiftSettings: strict),
         .testTarget(name: "CommHubEngineTests", dependencies: ["CommHubEngine"], swiftSettings: strict),
         .testTarget(name: "CommHubGatewaysTests", dependencies: ["CommHubGateways"], swiftSettings: strict),
+        .testTarget(name: "CommHubWireTests", dependencies: ["CommHubWire"], swiftSettings: strict),
         // Real `commhub serve` processes: kill -9 crash rounds, SIGTERM shutdown.
         .testTarget(name: "CommHubProcessTests", dependencies: ["CommHubServer"], swiftSettings: strict),
         .testTarget(

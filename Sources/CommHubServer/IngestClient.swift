@@ -1,4 +1,5 @@
 import CommHubDomain
+import CommHubWire
 import Foundation
 import NIOCore
 import NIOPosix

@@ -1,51 +1,11 @@
 import CommHubDomain
 import CommHubEngine
+import CommHubWire
 import Foundation
 import Hummingbird
 
-/// One item of an ingest batch: an inbound message or a delivery status.
-enum IngestItem: Decodable {
-    case message(InboundMessage)
-    case delivery(channelID: ChannelID, externalMessageID: String, status: DeliveryStatus, at: Date?)
-
-    enum Kind: String, ContractEnum { case message, deliveryStatus = "delivery_status" }
-    enum Keys: String, CodingKey { case type, channelID, externalMessageID, deliveryStatus, at }
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: Keys.self)
-        switch try c.decode(Kind.self, forKey: .type) {
-        case .message:
-            self = .message(try InboundMessage(from: decoder))
-        case .deliveryStatus:
-            self = .delivery(channelID: try c.decode(ChannelID.self, forKey: .channelID),
-                             externalMessageID: try c.decode(String.self, forKey: .externalMessageID),
-                             status: try c.decode(DeliveryStatus.self, forKey: .deliveryStatus),
-                             at: try c.decodeIfPresent(Date.self, forKey: .at))
-        }
-    }
-}
-
-struct IngestBatch: Decodable {
-    var events: [IngestItem]
-}
-
-/// The per-item answer; the batch is acknowledged once every created item is durable.
-struct IngestOutcome: Encodable {
-    var status: String
-    var threadID: ThreadID?
-    var messageID: MessageID?
-    var seq: UInt64?
-    var rule: String?
-    var error: APIErrorBody?
-}
-
-struct APIErrorBody: Encodable {
-    var code: String
-    var message: String
-}
-
 extension CommHubAPI {
-    static let maxIngestBatch = 1000
+    static let maxIngestBatch = IngestBatch.maxEvents
 
     func registerIngest(_ api: RouterGroup<APIContext>) {
         api.post("ingest") { request, context in

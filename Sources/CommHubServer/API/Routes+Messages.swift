@@ -1,4 +1,5 @@
 import CommHubDomain
+import CommHubWire
 import CommHubEngine
 import Foundation
 import Hummingbird

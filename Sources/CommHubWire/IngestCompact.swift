@@ -17,8 +17,8 @@ import Foundation
 ///   1 duplicate: thread uuid, message uuid, varint seq, rule?; 2 updated:
 ///   varint seq; 3 error: code, message; 4 unchanged (a delivery report that
 ///   does not move the message forward).
-enum IngestCompact {
-    static func encode(_ items: [IngestItem]) throws -> [UInt8] {
+public enum IngestCompact {
+    public static func encode(_ items: [IngestItem]) throws -> [UInt8] {
         var w = CompactWriter(capacity: items.count * 160)
         w.varint(UInt64(items.count))
         for item in items {
@@ -42,7 +42,7 @@ enum IngestCompact {
         return w.bytes
     }
 
-    static func decode(_ bytes: [UInt8]) throws -> [IngestItem] {
+    public static func decode(_ bytes: [UInt8]) throws -> [IngestItem] {
         var r = CompactReader(bytes)
         let n = try r.varint()
         guard n <= UInt64(bytes.count) else { throw CompactReader.Truncated() }
@@ -80,7 +80,7 @@ enum IngestCompact {
         return items
     }
 
-    static func encode(_ outcomes: [IngestOutcome]) -> [UInt8] {
+    public static func encode(_ outcomes: [IngestOutcome]) -> [UInt8] {
         var w = CompactWriter(capacity: outcomes.count * 48)
         w.varint(UInt64(outcomes.count))
         for o in outcomes {
@@ -109,7 +109,7 @@ enum IngestCompact {
         public var errorMessage: String?
     }
 
-    static func decodeResults(_ bytes: [UInt8]) throws -> [Result] {
+    public static func decodeResults(_ bytes: [UInt8]) throws -> [Result] {
         var r = CompactReader(bytes)
         let n = try r.varint()
         guard n <= UInt64(bytes.count) else { throw CompactReader.Truncated() }

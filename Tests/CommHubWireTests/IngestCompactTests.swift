@@ -1,7 +1,7 @@
 import CommHubDomain
+import CommHubWire
 import Foundation
 import Testing
-@testable import CommHubServer
 
 /// The compact ingest frames carry exactly what the JSON ones do.
 @Suite("Compact ingest frames")

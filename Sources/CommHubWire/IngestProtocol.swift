@@ -46,7 +46,8 @@ public enum IngestProtocol {
             self.payload = payload
         }
 
-        init(rawKind: UInt8, requestID: UInt64, payload: [UInt8]) {
+        /// A frame of any kind byte, as read off the wire (unknown kinds included).
+        public init(rawKind: UInt8, requestID: UInt64, payload: [UInt8]) {
             self.kind = rawKind
             self.requestID = requestID
             self.payload = payload

@@ -1,0 +1,63 @@
+import CommHubDomain
+import Foundation
+
+/// One item of an ingest batch: an inbound message or a delivery status.
+/// The same items arrive as `POST /api/ingest` bodies, JSON `ingest` frames
+/// and compact `ingestCompact` frames (`IngestCompact`).
+public enum IngestItem: Decodable, Sendable {
+    case message(InboundMessage)
+    case delivery(channelID: ChannelID, externalMessageID: String, status: DeliveryStatus, at: Date?)
+
+    enum Kind: String, ContractEnum { case message, deliveryStatus = "delivery_status" }
+    enum Keys: String, CodingKey { case type, channelID, externalMessageID, deliveryStatus, at }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Keys.self)
+        switch try c.decode(Kind.self, forKey: .type) {
+        case .message:
+            self = .message(try InboundMessage(from: decoder))
+        case .deliveryStatus:
+            self = .delivery(channelID: try c.decode(ChannelID.self, forKey: .channelID),
+                             externalMessageID: try c.decode(String.self, forKey: .externalMessageID),
+                             status: try c.decode(DeliveryStatus.self, forKey: .deliveryStatus),
+                             at: try c.decodeIfPresent(Date.self, forKey: .at))
+        }
+    }
+}
+
+/// `{"events": [...]}`: the body of `POST /api/ingest` and of a JSON `ingest` frame.
+public struct IngestBatch: Decodable, Sendable {
+    /// Most items in one batch or frame; more is refused as a whole.
+    public static let maxEvents = 1000
+
+    public var events: [IngestItem]
+
+    public init(events: [IngestItem]) { self.events = events }
+}
+
+/// The per-item answer; the batch is acknowledged once every created item is durable.
+public struct IngestOutcome: Encodable, Sendable {
+    public var status: String
+    public var threadID: ThreadID?
+    public var messageID: MessageID?
+    public var seq: UInt64?
+    public var rule: String?
+    public var error: APIErrorBody?
+
+    public init(status: String, threadID: ThreadID? = nil, messageID: MessageID? = nil, seq: UInt64? = nil,
+                rule: String? = nil, error: APIErrorBody? = nil) {
+        self.status = status; self.threadID = threadID; self.messageID = messageID; self.seq = seq
+        self.rule = rule; self.error = error
+    }
+}
+
+/// The inner part of the contract's error body `{"error": {"code", "message"}}`.
+public struct APIErrorBody: Encodable, Sendable {
+    public var code: String
+    public var message: String
+
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
+    }
+}

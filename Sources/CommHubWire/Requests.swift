@@ -1,0 +1,185 @@
+import CommHubDomain
+import Foundation
+
+// The JSON request bodies of the HTTP API (API.md), decoded with
+// `ContractJSON` (snake_case keys, ISO 8601 dates).
+
+public struct CreateThreadRequest: Decodable {
+    public var threadSubject: String
+    public var threadType: ThreadType?
+    public var priority: Priority?
+    public var status: ThreadStatus?
+    public var businessEntity: Brand?
+    public var channelType: ChannelType?
+    public var orderID: OrderID?
+    public var customerID: CustomerID?
+    public var customerOrganizationID: OrganizationID?
+    public var partnerOrganizationID: OrganizationID?
+    public var assignedToContactID: ContactID?
+    public var teamID: TeamID?
+    public var tags: [String]?
+    public var externalReferences: [ExternalReference]?
+}
+
+/// Fields of a thread update. `assigned_to_contact_id: null` unassigns, so
+/// "absent" and "null" are told apart.
+public struct UpdateThreadRequest: Decodable {
+    public var status: ThreadStatus?
+    public var priority: Priority?
+    public var threadType: ThreadType?
+    public var threadSubject: String?
+    public var tags: [String]?
+    public var orderID: OrderID?
+    public var customerID: CustomerID?
+    public var customerOrganizationID: OrganizationID?
+    public var partnerOrganizationID: OrganizationID?
+    public var teamID: TeamID?
+    public var assignedToContactID: ContactID??
+
+    public enum CodingKeys: String, CodingKey {
+        case status, priority, threadType, threadSubject, tags, orderID, customerID, customerOrganizationID
+        case partnerOrganizationID, teamID, assignedToContactID
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        status = try c.decodeIfPresent(ThreadStatus.self, forKey: .status)
+        priority = try c.decodeIfPresent(Priority.self, forKey: .priority)
+        threadType = try c.decodeIfPresent(ThreadType.self, forKey: .threadType)
+        threadSubject = try c.decodeIfPresent(String.self, forKey: .threadSubject)
+        tags = try c.decodeIfPresent([String].self, forKey: .tags)
+        orderID = try c.decodeIfPresent(OrderID.self, forKey: .orderID)
+        customerID = try c.decodeIfPresent(CustomerID.self, forKey: .customerID)
+        customerOrganizationID = try c.decodeIfPresent(OrganizationID.self, forKey: .customerOrganizationID)
+        partnerOrganizationID = try c.decodeIfPresent(OrganizationID.self, forKey: .partnerOrganizationID)
+        teamID = try c.decodeIfPresent(TeamID.self, forKey: .teamID)
+        if c.contains(.assignedToContactID) {
+            assignedToContactID = .some(try c.decodeIfPresent(ContactID.self, forKey: .assignedToContactID))
+        }
+        let known = Set(CodingKeys.allStrings)
+        let given = try decoder.container(keyedBy: AnyCodingKey.self).allKeys.map(\.stringValue)
+        if let unknown = given.first(where: { !known.contains($0) }) {
+            throw DecodingError.dataCorrupted(.init(codingPath: [AnyCodingKey(unknown)],
+                                                    debugDescription: "unknown field; allowed: \(CodingKeys.allSnake.joined(separator: ", "))"))
+        }
+    }
+}
+
+public struct CallLog: Decodable {
+    public enum Direction: String, ContractEnum { case inbound, outbound }
+    public var direction: Direction
+    public var durationSeconds: Int
+    public var notes: String?
+}
+
+public struct CreateMessageRequest: Decodable {
+    public var threadID: ThreadID
+    public var messageType: MessageType
+    public var channelID: ChannelID?
+    public var channelType: ChannelType?
+    public var subject: String?
+    public var messageContent: String?
+    public var messageHtml: String?
+    public var attachments: [Attachment]?
+    public var recipientExternal: ExternalParty?
+    public var recipientContactID: ContactID?
+    public var metadata: [String: JSONValue]?
+    public var templateID: TemplateID?
+    public var templateVariables: [String: String]?
+    /// Status to set on the thread with this message (e.g. waiting_customer).
+    public var threadStatus: ThreadStatus?
+    /// For `channel_type: phone_call`.
+    public var call: CallLog?
+}
+
+public struct UpdateMessageRequest: Decodable {
+    public var deliveryStatus: DeliveryStatus?
+}
+
+public struct TaskRequest: Decodable {
+    public var taskTitle: String?
+    public var taskDescription: String?
+    public var taskType: TaskType?
+    public var priority: Priority?
+    public var status: TaskStatus?
+    public var assignedToContactID: ContactID?
+    public var threadID: ThreadID?
+    public var orderID: OrderID?
+    public var dueDate: String?
+    public var dueTime: String?
+    public var completionNotes: String?
+    public var reminderSettings: [String: JSONValue]?
+}
+
+public struct TemplateRequest: Decodable {
+    public var templateName: String?
+    public var templateCategory: TemplateCategory?
+    public var channelType: TemplateChannelType?
+    public var subjectTemplate: String?
+    public var messageTemplate: String?
+    public var htmlTemplate: String?
+    public var variables: [String]?
+    public var businessEntity: TemplateBusinessEntity?
+    public var isActive: Bool?
+}
+
+public struct RenderRequest: Decodable {
+    public var variables: [String: String]
+}
+
+public struct ChannelRequest: Decodable {
+    public var channelType: ChannelType?
+    public var channelName: String?
+    public var isActive: Bool?
+    public var businessEntity: Brand?
+    public var configuration: [String: JSONValue]?
+    public var autoAssignmentRules: AutoAssignmentRules?
+    public var responseSlaHours: Double?
+    public var escalationRules: [String: JSONValue]?
+}
+
+public struct ContactRequest: Decodable {
+    public var name: String?
+    public var email: String?
+    public var phone: String?
+    public var role: ContactRole?
+    public var teams: [TeamID]?
+    public var skills: [String]?
+    public var maxOpenThreads: Int?
+    public var presence: Presence?
+}
+
+public struct TeamRequest: Decodable {
+    public var name: String?
+    public var handOverOnOffline: Bool?
+    public var leaderID: ContactID?
+}
+
+public struct TokenRequest: Decodable {
+    public var label: String?
+
+    public init(label: String?) { self.label = label }
+}
+
+public struct DirectoryRequest: Decodable {
+    public var organizations: [Organization]?
+    public var customers: [Customer]?
+    public var orders: [Order]?
+}
+
+/// A coding key of any name: lists the keys an object actually has.
+public struct AnyCodingKey: CodingKey {
+    public var stringValue: String
+    public var intValue: Int? { nil }
+    public init(_ s: String) { stringValue = s }
+    public init?(stringValue: String) { self.stringValue = stringValue }
+    public init?(intValue: Int) { nil }
+}
+
+extension UpdateThreadRequest.CodingKeys: CaseIterable {
+    static var allStrings: [String] { allCases.map(\.stringValue) }
+    static var allSnake: [String] {
+        ["status", "priority", "thread_type", "thread_subject", "tags", "order_id", "customer_id",
+         "customer_organization_id", "partner_organization_id", "team_id", "assigned_to_contact_id"]
+    }
+}
