@@ -93,10 +93,14 @@ let package = Package(
                 "CommHubGateways",
                 "CommHubWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                // HTTPEdge: the HTTP child channel (ServerChildChannel, HTTPServerBuilder).
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 // `commhub loadtest --subscribers`: WebSocket clients of /api/events.
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                // HTTPEdge: the first request's parse errors and deadline.
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),

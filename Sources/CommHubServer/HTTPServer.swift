@@ -3,6 +3,7 @@ import CommHubEngine
 import CommHubStore
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -18,11 +19,43 @@ public struct HTTPOptions: Sendable {
     /// Requests per second per client address (before authentication) and burst.
     public var addressRate: Double = 400
     public var addressBurst: Double = 800
+    /// Seconds a connection may go without progress before it is closed:
+    /// between requests, and while a request (its body) is being read.
+    public var idleTimeoutSeconds: Double = 60
+    /// Seconds the first request head of a connection may take to arrive;
+    /// then 408 and close (slow or silent clients).
+    public var requestHeadTimeoutSeconds: Double = 30
+    /// Connections open at once (WebSocket subscribers included); beyond it
+    /// the server stops accepting until one closes (clients wait in the
+    /// kernel's accept queue).
+    public var maxConnections = 10_000
+    /// Largest request head (each header field, and all of them together), in bytes; larger gets 431 and close.
+    public var maxHeaderBytes = 16 * 1024
+    /// Most header fields in one request; more gets 400 and close.
+    public var maxHeaderFields = 100
     /// Where `/metrics` reads from. `serve` bootstraps swift-metrics with a
     /// Prometheus factory on this registry, so HTTP metrics (by route
     /// template) appear beside the engine's; tests leave the default.
     public var metricsRegistry = PrometheusCollectorRegistry()
     public init() {}
+
+    /// Problems with these settings (ports, rates, timeouts, sizes), for the command line to report.
+    public var problems: [String] {
+        var out: [String] = []
+        if !(0...65_535).contains(port) { out.append("the HTTP port must be 0 to 65535") }
+        for (name, v) in [("token rate", tokenRate), ("token burst", tokenBurst), ("address rate", addressRate),
+                          ("address burst", addressBurst)] where !(v.isFinite && v > 0 && v <= 1e9) {
+            out.append("the \(name) must be more than 0 and at most 1e9")
+        }
+        if !(1...1_000_000).contains(maxConnections) { out.append("the HTTP connection limit must be 1 to 1000000") }
+        for (name, v) in [("idle timeout", idleTimeoutSeconds), ("request head timeout", requestHeadTimeoutSeconds)]
+            where !(v.isFinite && v > 0 && v <= 86_400) {
+            out.append("the HTTP \(name) must be more than 0 and at most 86400 seconds")
+        }
+        if !(1_024...(1 << 20)).contains(maxHeaderBytes) { out.append("the HTTP header limit must be 1024 to 1048576 bytes") }
+        if !(1...10_000).contains(maxHeaderFields) { out.append("the HTTP header field count must be 1 to 10000") }
+        return out
+    }
 
     /// Any free port on loopback and rate limits no test or load test trips
     /// (traffic generators that must measure the engine, not the limiter).
@@ -33,6 +66,7 @@ public struct HTTPOptions: Sendable {
         o.tokenBurst = 1e9
         o.addressRate = 1e9
         o.addressBurst = 1e9
+        o.maxConnections = 1_000_000
         return o
     }
 }
@@ -43,6 +77,7 @@ public struct HTTPOptions: Sendable {
 public func buildHTTPApplication(engine: Engine, durable: DurableEngine?, secrets: SecretBox, options: HTTPOptions,
                                  logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
     -> some ApplicationProtocol {
+    precondition(options.problems.isEmpty, "invalid HTTP options: \(options.problems.joined(separator: "; "))")
     let router = Router(context: APIContext.self)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: MetricsMiddleware())
@@ -85,8 +120,9 @@ public func buildHTTPApplication(engine: Engine, durable: DurableEngine?, secret
 
     return Application(
         router: router,
-        server: .http1WebSocketUpgrade(webSocketRouter: wsRouter),
-        configuration: .init(address: .hostname(options.host, port: options.port), serverName: "CommHub"),
+        server: .guardedHTTP1WebSocketUpgrade(webSocketRouter: wsRouter, options: options),
+        configuration: .init(address: .hostname(options.host, port: options.port), serverName: "CommHub",
+                             availableConnectionsDelegate: MaximumAvailableConnections(options.maxConnections, logger: logger)),
         onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? options.port) },
         logger: logger)
 }

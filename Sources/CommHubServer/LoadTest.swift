@@ -117,6 +117,7 @@ public enum LoadTest {
                 let r = try http.request("GET", "/api/communication/channels", token: token)
                 guard r.status == 200 else { throw LoadTestError("GET channels answered \(r.status): \(r.text)") }
                 let items = try ContractJSON.sharedDecoder.decode(ChannelList.self, from: Data(r.body)).items
+                    .map { Channel(id: $0.id, channelType: $0.channelType, channelName: $0.channelName, isActive: $0.isActive) }
                 channels = items.filter { $0.isActive && [.emailOutlook, .whatsappBusiness, .sms].contains($0.channelType) }
             }
             guard !channels.isEmpty else { throw LoadTestError("no active mail, WhatsApp or SMS channel found on the target (give --http-port)") }
@@ -134,7 +135,11 @@ public enum LoadTest {
         }
     }
 
-    struct ChannelList: Decodable { var items: [Channel] }
+    /// What every role's token sees of a channel (agents get no configuration).
+    struct ChannelList: Decodable {
+        struct Item: Decodable { var id: ChannelID; var channelType: ChannelType; var channelName: String; var isActive: Bool }
+        var items: [Item]
+    }
 
     static func runEmbedded(_ o: LoadTestOptions, sync: SyncMode, logger: Logger) async throws -> LoadTestSummary {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("commhub-loadtest-\(UUID().uuidString)").path

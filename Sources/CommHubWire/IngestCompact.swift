@@ -17,6 +17,11 @@ import Foundation
 ///   1 duplicate: thread uuid, message uuid, varint seq, rule?; 2 updated:
 ///   varint seq; 3 error: code, message; 4 unchanged (a delivery report that
 ///   does not move the message forward).
+///
+/// `decode` holds a frame to the same rules as a JSON one: the attachments
+/// JSON goes through `StrictJSON`, and every item through its range checks
+/// (dates finite and inside `WireDates`, sizes, lengths); a violation
+/// throws `FieldRangeError` naming the item (`events[2].received_at`).
 public enum IngestCompact {
     public static func encode(_ items: [IngestItem]) throws -> [UInt8] {
         var w = CompactWriter(capacity: items.count * 160)
@@ -63,7 +68,7 @@ public enum IngestCompact {
                 let subject = try r.optionalString()
                 let content = try r.string()
                 let html = try r.optionalString()
-                let attachments = try r.u8() == 0 ? [] : try r.json([Attachment].self)
+                let attachments = try r.u8() == 0 ? [] : try attachmentsJSON(&r)
                 let at = try r.date()
                 items.append(.message(InboundMessage(channelID: channel, externalMessageID: ext, threadReference: ref,
                                                      inReplyTo: inReplyTo, internetMessageID: internetID, senderExternal: sender,
@@ -75,9 +80,23 @@ public enum IngestCompact {
             default:
                 throw CompactReader.Truncated()
             }
+            try items[items.count - 1].checkRanges("events[\(items.count - 1)]")
         }
         guard r.atEnd else { throw CompactReader.Truncated() }
         return items
+    }
+
+    /// Written for a created or duplicate outcome that lacks its ids (never
+    /// produced by the server, but the encoder must not trap on any value).
+    static let nilUUID = UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))
+
+    /// The attachments of a compact message: JSON, held to the ingest frame's JSON rules.
+    static func attachmentsJSON(_ r: inout CompactReader) throws -> [Attachment] {
+        let n = try r.varint()
+        guard n <= UInt64(r.bytes.count - r.position) else { throw CompactReader.Truncated() }
+        let raw = try r.raw(Int(n))
+        try StrictJSON.validate(raw, limits: .ingestFrame)
+        return try CompactReader.attachmentDecoder.decode([Attachment].self, from: Data(raw))
     }
 
     public static func encode(_ outcomes: [IngestOutcome]) -> [UInt8] {
@@ -87,7 +106,8 @@ public enum IngestCompact {
             switch o.status {
             case "created", "duplicate":
                 w.u8(o.status == "created" ? 0 : 1)
-                w.id(o.threadID!); w.id(o.messageID!); w.varint(o.seq ?? 0); w.string(o.rule)
+                w.id(o.threadID ?? ThreadID(nilUUID)); w.id(o.messageID ?? MessageID(nilUUID))
+                w.varint(o.seq ?? 0); w.string(o.rule)
             case "updated":
                 w.u8(2); w.varint(o.seq ?? 0)
             case "unchanged":
@@ -132,4 +152,9 @@ public enum IngestCompact {
         }
         return out
     }
+}
+
+extension CompactReader {
+    /// How `CompactWriter.json` encodes attachments (plain keys, no date strategy).
+    static let attachmentDecoder = JSONDecoder()
 }

@@ -15,14 +15,26 @@ import Foundation
 /// - `results` (0x82), payload `{"results":[...]}` as `POST /api/ingest`,
 ///   sent only after the journal holds every event of the frame.
 /// - `resultsCompact` (0x83), the answer to `ingestCompact`, in binary.
-/// - `error` (0xFF), payload `{"error":{"code","message"}}`; after a
-///   protocol error (bad frame, no hello) the server closes the connection.
+/// - `error` (0xFF), payload `{"error":{"code","message"}}`. Codes that
+///   answer one frame, the connection staying open: `invalid_json` (not the
+///   contract's JSON: syntax, duplicate keys, nesting, sizes, types),
+///   `invalid` (a value outside its range, or not 1 to 1000 events),
+///   `bad_frame` (a compact payload that does not decode), `not_stored`.
+///   Codes after which the server closes the connection: `unauthorized`,
+///   `bad_frame` (an unknown kind or a length below 9), `frame_too_large`,
+///   `hello_timeout`, `idle_timeout`, `too_many_connections` (request id 0
+///   when the error answers no particular frame). The listener's bounds
+///   are `IngestLimits` (CommHubServer).
 ///
 /// A client may send any number of frames without waiting; answers keep the
-/// order of the requests. Frames are at most `maxFrame` bytes.
+/// order of the requests. Frames are at most `maxFrame` bytes; before
+/// `hello`, at most `maxFrameBeforeHello`.
 public enum IngestProtocol {
     public static let version = 1
+    /// Largest frame, length prefix included.
     public static let maxFrame = 4 * 1024 * 1024
+    /// Largest frame before `hello` succeeded: a hello is `{"token":"…"}`.
+    public static let maxFrameBeforeHello = 4 * 1024
     public static let headerSize = 13
 
     public enum Kind: UInt8, Sendable {
@@ -65,9 +77,61 @@ public enum IngestProtocol {
         }
     }
 
-    public enum FrameError: Error, Equatable {
-        case tooLarge(Int)
+    public enum FrameError: Error, Equatable, CustomStringConvertible {
+        /// The length prefix announces more than the bound allows (length, bound, both in bytes with the prefix).
+        case tooLarge(Int, limit: Int)
+        /// The length prefix is below the 9 bytes of kind and request id.
         case tooShort(Int)
+
+        public var description: String {
+            switch self {
+            case .tooLarge(let n, let limit): "frame of \(n) bytes is larger than the \(limit) bytes allowed here"
+            case .tooShort(let n): "frame length \(n) is shorter than the 9 bytes of kind and request id"
+            }
+        }
+    }
+
+    /// Takes frames off the front of a byte stream one at a time, each under
+    /// the bound the caller gives for it (smaller before `hello`). A frame
+    /// over the bound is refused as soon as its length prefix arrives, so a
+    /// connection never buffers more than one frame's bound plus one read.
+    public struct FrameReader: Sendable {
+        private var buffer: [UInt8] = []
+        private var start = 0
+
+        public init() {}
+
+        /// Bytes received and not yet taken as frames.
+        public var bufferedBytes: Int { buffer.count - start }
+
+        public mutating func append(_ bytes: some Sequence<UInt8>) {
+            if start > 0, start >= buffer.count / 2 {
+                buffer.removeFirst(start)
+                start = 0
+            }
+            buffer.append(contentsOf: bytes)
+        }
+
+        /// The next complete frame, nil when more bytes are needed.
+        /// `maxFrameBytes` counts the whole frame, length prefix included.
+        public mutating func next(maxFrameBytes: Int) throws(FrameError) -> Frame? {
+            guard bufferedBytes >= 4 else { return nil }
+            let n = Int(UInt32(buffer[start]) << 24 | UInt32(buffer[start + 1]) << 16
+                        | UInt32(buffer[start + 2]) << 8 | UInt32(buffer[start + 3]))
+            guard n >= 9 else { throw .tooShort(n) }
+            guard n + 4 <= maxFrameBytes else { throw .tooLarge(n + 4, limit: maxFrameBytes) }
+            guard bufferedBytes >= 4 + n else { return nil }
+            let kind = buffer[start + 4]
+            var id: UInt64 = 0
+            for i in 0..<8 { id = id << 8 | UInt64(buffer[start + 5 + i]) }
+            let frame = Frame(rawKind: kind, requestID: id, payload: Array(buffer[(start + 13)..<(start + 4 + n)]))
+            start += 4 + n
+            if start == buffer.count {
+                buffer.removeAll(keepingCapacity: buffer.capacity <= 64 * 1024)
+                start = 0
+            }
+            return frame
+        }
     }
 
     /// Takes complete frames off the front of `buffer`.
@@ -77,7 +141,7 @@ public enum IngestProtocol {
         while buffer.count - start >= 4 {
             let n = Int(UInt32(buffer[start]) << 24 | UInt32(buffer[start + 1]) << 16 | UInt32(buffer[start + 2]) << 8 | UInt32(buffer[start + 3]))
             guard n >= 9 else { throw FrameError.tooShort(n) }
-            guard n + 4 <= maxFrame else { throw FrameError.tooLarge(n) }
+            guard n + 4 <= maxFrame else { throw FrameError.tooLarge(n + 4, limit: maxFrame) }
             guard buffer.count - start >= 4 + n else { break }
             let kind = buffer[start + 4]
             var id: UInt64 = 0

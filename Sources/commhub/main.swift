@@ -20,25 +20,93 @@ struct DataOptions: ParsableArguments {
     var data: String = ProcessInfo.processInfo.environment["COMMHUB_DATA"] ?? "commhub-data"
 }
 
+/// `--ingest-port`: a TCP port or `off`. Decided contract: `off` turns the
+/// TCP listener off (the Unix socket stays); `-1` is accepted as `off`
+/// because earlier help texts offered it; anything else must be 0…65535
+/// (0 picks a free port).
+enum IngestPortSetting: Equatable, CustomStringConvertible {
+    case off
+    case port(Int)
+
+    init(_ argument: String) throws {
+        switch argument.lowercased() {
+        case "off", "none", "-1":
+            self = .off
+        default:
+            guard let n = Int(argument), (0...65_535).contains(n) else {
+                throw ValidationError("--ingest-port must be off or a port from 0 to 65535 (0 picks a free one); got '\(argument)'")
+            }
+            self = .port(n)
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .off: "off"
+        case .port(let p): String(p)
+        }
+    }
+}
+
+/// A range check for a command-line number, with a message that says the range.
+func checkOption<T: Comparable>(_ value: T, _ range: ClosedRange<T>, _ name: String, unit: String = "") throws {
+    guard range.contains(value) else {
+        throw ValidationError("\(name) must be from \(range.lowerBound) to \(range.upperBound)\(unit.isEmpty ? "" : " " + unit); got \(value)")
+    }
+}
+
+/// Like `checkOption`, for seconds and rates given as decimals: finite and in range.
+func checkOption(_ value: Double, _ range: ClosedRange<Double>, _ name: String, unit: String = "") throws {
+    guard value.isFinite, range.contains(value) else {
+        throw ValidationError("\(name) must be a number from \(range.lowerBound) to \(range.upperBound)\(unit.isEmpty ? "" : " " + unit); got \(value)")
+    }
+}
+
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Restore the engine from its data directory and serve HTTP and the admin socket.")
 
     @OptionGroup var dataOptions: DataOptions
     @Option(help: "HTTP address to listen on.") var httpHost = "127.0.0.1"
-    @Option(help: "HTTP port (0 picks a free one).") var httpPort = 8080
+    @Option(help: "HTTP port, 0 to 65535 (0 picks a free one).") var httpPort = 8080
     @Option(help: "Admin socket path (default: <data>/admin.sock).") var adminSocket: String?
-    @Option(help: "TCP port of the gateway ingest protocol (0 picks a free one, -1 turns it off).") var ingestPort = 7070
+    @Option(parsing: .unconditional,
+            help: "TCP port of the gateway ingest protocol: 0 to 65535 (0 picks a free one), or off (-1 also means off). The Unix socket is always served.",
+            transform: { try IngestPortSetting($0) })
+    var ingestPort: IngestPortSetting = .port(7070)
     @Option(help: "Unix socket of the gateway ingest protocol (default: <data>/ingest.sock).") var ingestSocket: String?
     @Flag(help: "Fill a new engine with the demo company (default when the data directory is new).") var demo = false
     @Flag(help: "Never seed the demo company.") var noDemo = false
     @Flag(help: "Run on a clock that only moves with 'clock advance' on the admin socket.") var simulatedClock = false
-    @Option(help: "Seconds between periodic snapshots (when something changed).") var snapshotInterval = 300
-    @Option(help: "Also snapshot after this many journaled events.") var snapshotEvents: UInt64 = 1_000_000
-    @Option(help: "Snapshots to keep.") var keepSnapshots = 3
+    @Option(help: "Seconds between periodic snapshots (when something changed), 1 to 604800.") var snapshotInterval = 300
+    @Option(help: "Also snapshot after this many journaled events, 1 to 10000000000.") var snapshotEvents: UInt64 = 1_000_000
+    @Option(help: "Snapshots to keep, 1 to 100.") var keepSnapshots = 3
     @Option(help: "Journal sync: full (fsync every group commit), nometasync, nosync (benchmarks only).")
     var sync = "full"
-    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+    @Option(help: "Seconds an HTTP connection may go without progress (idle between requests, or a stalled body) before it is closed, 1 to 86400.")
+    var httpIdleTimeout: Double = 60
+    @Option(help: "Seconds the first request head of an HTTP connection may take (then 408), 1 to 86400.")
+    var httpRequestHeadTimeout: Double = 30
+    @Option(help: "Largest HTTP request head in bytes (then 431), 1024 to 1048576.") var httpMaxHeaderBytes = 16 * 1024
+    @Option(help: "HTTP connections open at once, WebSockets included (more wait to be accepted), 1 to 1000000.")
+    var httpMaxConnections = 10_000
+
+    func validate() throws {
+        try checkOption(httpPort, 0...65_535, "--http-port")
+        try checkOption(snapshotInterval, 1...604_800, "--snapshot-interval", unit: "seconds")
+        try checkOption(snapshotEvents, 1...10_000_000_000, "--snapshot-events")
+        try checkOption(keepSnapshots, 1...100, "--keep-snapshots")
+        guard ["full", "nometasync", "nosync"].contains(sync) else { throw ValidationError("--sync must be full, nometasync or nosync") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be trace, debug, info, notice, warning, error or critical")
+        }
+        guard !httpHost.isEmpty else { throw ValidationError("--http-host must not be empty") }
+        try checkOption(httpIdleTimeout, 1...86_400, "--http-idle-timeout", unit: "seconds")
+        try checkOption(httpRequestHeadTimeout, 1...86_400, "--http-request-head-timeout", unit: "seconds")
+        try checkOption(httpMaxConnections, 1...1_000_000, "--http-max-connections")
+        try checkOption(httpMaxHeaderBytes, 1_024...(1 << 20), "--http-max-header-bytes")
+    }
 
     func run() async throws {
         var logger = Logger(label: "commhub")
@@ -46,19 +114,25 @@ struct Serve: AsyncParsableCommand {
         var o = ServeOptions(dataDirectory: dataOptions.data)
         o.http.host = httpHost
         o.http.port = httpPort
+        o.http.idleTimeoutSeconds = httpIdleTimeout
+        o.http.requestHeadTimeoutSeconds = httpRequestHeadTimeout
+        o.http.maxConnections = httpMaxConnections
+        o.http.maxHeaderBytes = httpMaxHeaderBytes
         o.adminSocket = adminSocket
-        o.ingestPort = ingestPort < 0 ? nil : ingestPort
+        switch ingestPort {
+        case .off: o.ingestPort = nil
+        case .port(let p): o.ingestPort = p
+        }
         o.ingestSocket = ingestSocket
         o.demo = demo ? true : (noDemo ? false : nil)
         o.simulatedClock = simulatedClock
-        o.snapshotInterval = .seconds(max(1, snapshotInterval))
-        o.snapshotEveryEvents = max(1, snapshotEvents)
-        o.keepSnapshots = max(1, keepSnapshots)
+        o.snapshotInterval = .seconds(snapshotInterval)
+        o.snapshotEveryEvents = snapshotEvents
+        o.keepSnapshots = keepSnapshots
         switch sync {
-        case "full": o.syncMode = .full
         case "nometasync": o.syncMode = .noMetaSync
         case "nosync": o.syncMode = .noSync
-        default: throw ValidationError("--sync must be full, nometasync or nosync")
+        default: o.syncMode = .full
         }
         try await CommHubServe.run(o, logger: logger)
     }
@@ -115,17 +189,33 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "Embedded engine: take a snapshot every this many seconds during the run.") var snapshotEvery: Double?
     @Flag(help: "No progress line.") var quiet = false
 
+    func validate() throws {
+        if let httpPort { try checkOption(httpPort, 1...65_535, "--http-port") }
+        if let rate { try checkOption(rate, 0.1...10_000_000, "--rate", unit: "events per second") }
+        // The embedded listener serves at most IngestLimits().maxConnections at once.
+        try checkOption(connections, 1...IngestLimits().maxConnections, "--connections")
+        try checkOption(pipeline, 1...IngestLimits().maxFramesInFlight, "--pipeline")
+        try checkOption(batch, 1...IngestBatch.maxEvents, "--batch")
+        try checkOption(duration, 0.1...86_400, "--duration", unit: "seconds")
+        try checkOption(warmup, 0...3_600, "--warmup", unit: "seconds")
+        try checkOption(conversations, 1...10_000_000, "--conversations")
+        try checkOption(queryRate, 0...100_000, "--query-rate", unit: "per second")
+        try checkOption(operationsRate, 0...10_000, "--operations-rate", unit: "per second")
+        try checkOption(subscribers, 0...20_000, "--subscribers")
+        if let snapshotEvery { try checkOption(snapshotEvery, 0.1...86_400, "--snapshot-every", unit: "seconds") }
+    }
+
     func run() async throws {
         var o = LoadTestOptions()
         if let target {
             let http = httpPort
             if target.hasPrefix("tcp://"), let colon = target.dropFirst(6).lastIndex(of: ":"),
-               let port = Int(target[target.index(after: colon)...]) {
+               let port = Int(target[target.index(after: colon)...]), (1...65_535).contains(port) {
                 o.target = .remote(ingest: .tcp(host: String(target.dropFirst(6)[..<colon]), port: port), httpPort: http, httpHost: httpHost)
             } else if target.hasPrefix("unix:") {
                 o.target = .remote(ingest: .unix(path: String(target.dropFirst(5))), httpPort: http, httpHost: httpHost)
             } else {
-                throw ValidationError("--target must be tcp://HOST:PORT or unix:PATH")
+                throw ValidationError("--target must be tcp://HOST:PORT (port 1 to 65535) or unix:PATH")
             }
         } else {
             switch sync {
@@ -134,9 +224,6 @@ struct LoadTestCommand: AsyncParsableCommand {
             case "nosync": o.target = .embedded(sync: .noSync)
             default: throw ValidationError("--sync must be full, nometasync or nosync")
             }
-        }
-        guard connections > 0, pipeline > 0, batch > 0, batch <= 1000, duration > 0, warmup >= 0 else {
-            throw ValidationError("connections, pipeline, batch (≤ 1000) and duration must be positive")
         }
         o.token = token
         o.rate = rate
@@ -149,7 +236,6 @@ struct LoadTestCommand: AsyncParsableCommand {
         o.queryRate = queryRate
         o.operationsRate = operationsRate
         o.adminSocket = adminSocket
-        guard subscribers >= 0, subscribers <= 20_000 else { throw ValidationError("--subscribers must be 0…20000") }
         o.subscribers = subscribers
         o.progress = !quiet
         o.jsonFrames = jsonFrames

@@ -329,7 +329,9 @@ import Testing
             for token in [admin, w.token(.agent), w.token(.executive)] {
                 let one = try ok(await http.get("/api/communication/channels/\(id)", token))
                 #expect(!one.text.contains(secret) && !one.text.contains(appSecret))
-                #expect(one.json["secrets_set"]?.array == [.string("access_token"), .string("app_secret")])
+                // Agents get the channel summary only (no configuration, not even the names of its secrets).
+                let expected: [JSONValue]? = token == w.token(.agent) ? nil : [.string("access_token"), .string("app_secret")]
+                #expect(one.json["secrets_set"]?.array == expected)
                 let all = try ok(await http.get("/api/communication/channels", token))
                 #expect(!all.text.contains(secret) && !all.text.contains(appSecret) && !all.text.contains("email-client-secret-value"))
                 #expect(Set(all.ids) == [w.emailChannel, w.whatsappChannel, id])

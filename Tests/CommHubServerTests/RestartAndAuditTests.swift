@@ -104,7 +104,7 @@ import Testing
             try created(await http.post("/api/templates", w.adminToken,
                 #"{"template_name":"Herstart","template_category":"follow_up","channel_type":"sms","message_template":"Hoi {{naam}}"}"#))
             try created(await http.post("/api/communication/channels", w.adminToken,
-                #"{"channel_type":"sms","channel_name":"SMS","configuration":{"api_key":"sms-key-123","sender":"CommHub"}}"#))
+                #"{"channel_type":"sms","channel_name":"SMS","configuration":{"auth_token":"sms-key-123","from":"CommHub"}}"#))
             try ok(await http.put("/api/routing-rules", w.adminToken, #"{"default_assignee":"Team B"}"#))
             try ok(await http.post("/api/directory", w.adminToken,
                 #"{"customers":[{"id":"\#(UUID())","name":"Herstart Klant","emails":["h@example.nl"],"phones":[]}]}"#))
@@ -159,7 +159,7 @@ import Testing
             Self.expectSame(p2.0, try await Self.dump(live.http), "snapshot restart")
             // The sealed channel secret still opens with the key.
             let channels = try ok(await live.http.get("/api/communication/channels", Harness.adminToken)).items
-            #expect(channels.first { $0["channel_name"]?.string == "SMS" }?["secrets_set"]?.array == [.string("api_key")])
+            #expect(channels.first { $0["channel_name"]?.string == "SMS" }?["secrets_set"]?.array == [.string("auth_token")])
         }
         await env3.durable.shutdown(snapshot: false)
     }

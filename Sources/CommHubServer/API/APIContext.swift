@@ -1,4 +1,5 @@
 import CommHubDomain
+import CommHubWire
 import CommHubEngine
 import Foundation
 import Hummingbird
@@ -106,40 +107,58 @@ public enum JSONResponse {
 }
 
 extension Request {
-    /// Decodes the JSON body strictly; errors name the bad field.
+    /// Decodes the JSON body strictly (`WireJSON`: duplicate keys, nesting
+    /// and sizes, then the contract's decoder, then range checks); errors
+    /// name the bad field: 400 for what is not the contract's JSON, 422 for
+    /// a value outside its range.
     func decodeJSON<T: Decodable>(_ type: T.Type, context: APIContext) async throws -> T {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await body.collect(upTo: APIContext.maxBody)
-        } catch {
-            throw APIError(.contentTooLarge, "too_large", "request body is larger than \(APIContext.maxBody) bytes")
-        }
+        let buffer = try await readBody(context)
         guard buffer.readableBytes > 0 else { throw APIError.badRequest("request body is empty; JSON expected") }
-        do {
-            return try ContractJSON.sharedDecoder.decode(T.self, from: Data(buffer: buffer))
-        } catch {
-            throw APIError(.badRequest, "invalid_json", ContractJSON.describe(error))
-        }
+        return try Self.decode(T.self, buffer)
     }
 
     /// Like `decodeJSON`, for optional bodies: nil when the body is empty, the same errors otherwise.
     func decodeOptionalJSON<T: Decodable>(_ type: T.Type, context: APIContext) async throws -> T? {
-        let buffer: ByteBuffer
-        do {
-            buffer = try await body.collect(upTo: APIContext.maxBody)
-        } catch {
-            throw APIError(.contentTooLarge, "too_large", "request body is larger than \(APIContext.maxBody) bytes")
-        }
+        let buffer = try await readBody(context)
         guard buffer.readableBytes > 0 else { return nil }
+        return try Self.decode(T.self, buffer)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ buffer: ByteBuffer) throws -> T {
         do {
-            return try ContractJSON.sharedDecoder.decode(T.self, from: Data(buffer: buffer))
+            return try buffer.readableBytesView.withContiguousStorageIfAvailable { bytes in
+                try WireJSON.decode(T.self, from: bytes, limits: .requestBody)
+            } ?? WireJSON.decode(T.self, from: Array(buffer.readableBytesView), limits: .requestBody)
+        } catch let e as FieldRangeError {
+            throw APIError(.unprocessableContent, "invalid", e.description)
         } catch {
-            throw APIError(.badRequest, "invalid_json", ContractJSON.describe(error))
+            throw APIError(.badRequest, "invalid_json", WireJSON.describe(error))
+        }
+    }
+
+    /// The whole body, at most `APIContext.maxBody` bytes (413). A body that
+    /// stops arriving is bounded by the connection's idle timeout
+    /// (`HTTPOptions.idleTimeoutSeconds`): Hummingbird closes a connection
+    /// whose request has not progressed for that long.
+    func readBody(_ context: APIContext) async throws -> ByteBuffer {
+        do {
+            return try await body.collect(upTo: APIContext.maxBody)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge, "too_large", "request body is larger than \(APIContext.maxBody) bytes")
         }
     }
 
     func query(_ name: String) -> String? {
         uri.queryParameters.get(name)
+    }
+
+    /// A free-text query parameter (`q`): at most `maxCharacters`, else 400.
+    func textQuery(_ name: String, maxCharacters: Int = 200) throws -> String? {
+        guard let raw = query(name), !raw.isEmpty else { return nil }
+        guard raw.unicodeScalars.count <= maxCharacters else {
+            throw APIError.badRequest("\(name) must be at most \(maxCharacters) characters")
+        }
+        return raw
     }
 
     /// A comma-separated enum filter (`status=open,escalated`).

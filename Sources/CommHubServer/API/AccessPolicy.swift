@@ -8,10 +8,17 @@ import CommHubDomain
 /// - manager: every thread, reassign anywhere, all analytics.
 /// - admin: everything, including configuration, channels, templates, contacts, tokens, audit.
 /// - executive: read-only, everything.
+///
+/// Reading is split in two: `readConfiguration` is what the inbox needs to
+/// work (teams, contacts, routing rules, and the channel list as id, name,
+/// type, brand and active flag: every role); `readChannelConfiguration` is
+/// a channel's settings (`configuration`, the names of its secrets,
+/// assignment and escalation rules, SLA): managers, admins, executives.
+/// Agents and team leaders never see a channel's configuration.
 public enum AccessPolicy {
     public enum Action: String, Sendable, CaseIterable {
         case readThreads, writeThreads, reassignInTeam, reassignAnywhere
-        case readConfiguration, writeConfiguration, manageTokens, readAudit
+        case readConfiguration, readChannelConfiguration, writeConfiguration, manageTokens, readAudit
         case readAnalytics, readAllAnalytics, writeTasks, writeTemplates, writeDirectory
     }
 
@@ -20,7 +27,8 @@ public enum AccessPolicy {
         case .admin:
             return true
         case .executive:
-            return [.readThreads, .readConfiguration, .readAudit, .readAnalytics, .readAllAnalytics].contains(action)
+            return [.readThreads, .readConfiguration, .readChannelConfiguration, .readAudit, .readAnalytics,
+                    .readAllAnalytics].contains(action)
         case .manager:
             return ![.writeConfiguration, .manageTokens].contains(action)
         case .teamLeader:

@@ -8,16 +8,17 @@ extension CommHubAPI {
     func registerConfiguration(_ api: RouterGroup<APIContext>) {
         // Channels: secrets are split off the configuration and sealed; the
         // API shows only which secrets are set.
+        // Agents and team leaders get the summary (AccessPolicy: readChannelConfiguration).
         api.get("communication/channels") { _, context in
-            _ = try require(.readConfiguration, context)
+            let who = try require(.readConfiguration, context)
             let list = await supervisor.state.channels.values.sorted { $0.channelName < $1.channelName }
-            return try JSONResponse.list(try list.map { try View.channel($0, secretNames: try secretNames($0)) }, next: nil)
+            return try JSONResponse.list(try list.map { try channelView($0, for: who) }, next: nil)
         }
         api.get("communication/channels/:id") { _, context in
-            _ = try require(.readConfiguration, context)
+            let who = try require(.readConfiguration, context)
             let id = try context.id("id", ChannelKind.self)
             guard let c = await supervisor.state.channels[id] else { throw APIError.notFound("no channel with id \(id)") }
-            return try JSONResponse.make(try View.channel(c, secretNames: try secretNames(c)))
+            return try JSONResponse.make(try channelView(c, for: who))
         }
         api.post("communication/channels") { request, context in
             _ = try require(.writeConfiguration, context)
@@ -226,7 +227,7 @@ extension CommHubAPI {
         }
         api.get("customers") { request, context in
             _ = try require(.readThreads, context)
-            let q = request.query("q")?.lowercased()
+            let q = try request.textQuery("q")?.lowercased()
             let all = await supervisor.state.index.customers.values.filter { c in
                 guard let q, !q.isEmpty else { return true }
                 return c.name.lowercased().contains(q) || c.emails.contains { $0.normalized.contains(q) }
@@ -255,25 +256,26 @@ extension CommHubAPI {
         return try JSONResponse.make(JSONValue.object(o), status: .created)
     }
 
-    /// Splits secret keys off a configuration and seals them (merging with the secrets already set).
+    /// The full channel for those who may read channel configuration, the summary for everyone else.
+    func channelView(_ c: Channel, for who: Identity) throws -> JSONValue {
+        guard let role = who.role, AccessPolicy.allows(role, .readChannelConfiguration) else { return View.channelSummary(c) }
+        return try View.channel(c, secretNames: try secretNames(c))
+    }
+
+    /// Splits the declared secrets off a configuration (`ChannelConfigurationSchema`)
+    /// and seals them, merging with the secrets already set; refuses
+    /// undeclared secret-looking keys and credentials in URLs, at any depth.
     func applyConfiguration(_ conf: [String: JSONValue], to c: inout Channel) throws {
-        var plain: [String: JSONValue] = [:]
-        var secretsToSet: [String: String] = [:]
-        for (k, v) in conf {
-            if SecretBox.isSecret(k) {
-                guard let s = v.stringValue else {
-                    if case .null = v { secretsToSet[k] = ""; continue }
-                    throw APIError(.unprocessableContent, "invalid", "configuration.\(k) is a secret and must be a string")
-                }
-                secretsToSet[k] = s
-            } else {
-                plain[k] = v
-            }
+        let split: ChannelConfigurationSchema.Split
+        do {
+            split = try ChannelConfigurationSchema.split(conf, for: c.channelType)
+        } catch {
+            throw APIError(.unprocessableContent, "invalid", error.description)
         }
-        c.configuration = plain
-        if !secretsToSet.isEmpty {
+        c.configuration = split.plain
+        if !split.secrets.isEmpty {
             var current = try c.sealedSecrets.map(secrets.open) ?? [:]
-            for (k, v) in secretsToSet { current[k] = v.isEmpty ? nil : v }
+            for (k, v) in split.secrets { current[k] = v }
             c.sealedSecrets = current.isEmpty ? nil : try secrets.seal(current)
         }
     }
@@ -287,16 +289,13 @@ extension CommHubAPI {
         if c.channelName.trimmingCharacters(in: .whitespaces).isEmpty {
             throw APIError(.unprocessableContent, "invalid", "channel_name must not be empty")
         }
-        if let h = c.responseSlaHours, !(h > 0 && h <= 24 * 30) {
-            throw APIError(.unprocessableContent, "invalid", "response_sla_hours must be more than 0 and at most 720")
+        do {
+            try Bounds.check(c.responseSlaHours, WireBounds.responseSlaHours, "response_sla_hours", unit: "hours")
+        } catch {
+            throw APIError(.unprocessableContent, "invalid", error.description)
         }
         if let errors = c.autoAssignmentRules?.validationErrors(), !errors.isEmpty {
             throw APIError(.unprocessableContent, "invalid", "auto_assignment_rules: " + errors.joined(separator: "; "))
-        }
-        for key in ["graph_base_url", "login_base_url", "whatsapp_base_url", "sms_base_url"] {
-            if let u = c.configuration[key]?.stringValue, URL(string: u)?.scheme?.hasPrefix("http") != true {
-                throw APIError(.unprocessableContent, "invalid", "configuration.\(key) must be an http(s) URL")
-            }
         }
     }
 

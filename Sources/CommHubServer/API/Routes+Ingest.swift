@@ -81,6 +81,7 @@ extension CommHubAPI {
             var since: Date?
             if let s = request.query("since") {
                 guard let d = Date(iso8601: s) else { throw APIError.badRequest("since must be an ISO 8601 time such as 2026-11-25T10:30:00Z") }
+                guard WireDates.contains(d) else { throw APIError.badRequest("since must be inside \(WireDates.rangeText)") }
                 since = d
             }
             let actor = try request.uuidQuery("actor", ContactKind.self)

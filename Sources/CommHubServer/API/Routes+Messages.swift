@@ -97,9 +97,6 @@ extension CommHubAPI {
             guard body.channelType == nil || body.channelType == .phoneCall else {
                 throw APIError(.unprocessableContent, "invalid", "a call log has channel_type phone_call")
             }
-            guard (0...86_400).contains(call.durationSeconds) else {
-                throw APIError(.unprocessableContent, "invalid", "call.duration_seconds must be 0 to 86400")
-            }
             messageType = call.direction == .inbound ? .incoming : .outgoing
             channelType = .phoneCall
             delivery = .delivered

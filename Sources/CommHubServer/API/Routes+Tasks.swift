@@ -78,7 +78,9 @@ extension CommHubAPI {
     }
 
     static func validate(_ task: inout InternalTask, _ body: TaskRequest, now: Date) throws {
-        if let d = task.dueDate, !Self.isDate(d) { throw APIError(.unprocessableContent, "invalid", "due_date must be YYYY-MM-DD") }
+        if let d = task.dueDate, !Self.isDate(d) {
+            throw APIError(.unprocessableContent, "invalid", "due_date must be a date YYYY-MM-DD from 2000-01-01 to 2099-12-31")
+        }
         if let t = task.dueTime, !Self.isTime(t) { throw APIError(.unprocessableContent, "invalid", "due_time must be HH:MM") }
         if task.status == .completed, task.completedAt == nil { task.completedAt = now }
         if task.status != .completed { task.completedAt = nil }
@@ -90,7 +92,8 @@ extension CommHubAPI {
               let y = Int(p[0]), let m = Int(p[1]), let d = Int(p[2]) else { return false }
         var c = DateComponents()
         c.year = y; c.month = m; c.day = d
-        return (1...12).contains(m) && (1...31).contains(d) && y > 1900 && Calendar(identifier: .gregorian).date(from: c) != nil
+        // The window of every date from outside (WireDates).
+        return (1...12).contains(m) && (1...31).contains(d) && (2000...2099).contains(y) && Calendar(identifier: .gregorian).date(from: c) != nil
             && Calendar(identifier: .gregorian).dateComponents([.day], from: Calendar(identifier: .gregorian).date(from: c)!).day == d
     }
 

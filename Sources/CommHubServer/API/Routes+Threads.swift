@@ -53,7 +53,7 @@ extension CommHubAPI {
         }
         if try request.boolQuery("unassigned") { f.unassignedOnly = true }
         if try request.boolQuery("overdue") { f.overdueAt = engine.clock.now() }
-        if let q = request.query("q"), !q.isEmpty { f.text = q }
+        if let q = try request.textQuery("q") { f.text = q }
         if let c = who.contact, !AccessPolicy.seesAllThreads(c.role) {
             f.scopeTeams = Set(c.teams)
             f.scopeContact = c.id

@@ -6,7 +6,8 @@ import Foundation
 /// The key comes from `COMMHUB_MASTER_KEY` (32 bytes, base64 or hex) or a
 /// 0600 key file created in the data directory on first start. Sealed
 /// secrets are what the journal and snapshots store; the API never returns
-/// them, only the names of the secrets that are set.
+/// them, only the names of the secrets that are set. Which configuration
+/// keys are secrets is declared per channel type by `ChannelConfigurationSchema`.
 public struct SecretBox: Sendable {
     private let key: SymmetricKey
 
@@ -60,12 +61,6 @@ public struct SecretBox: Sendable {
     public func open(_ sealed: Data) throws -> [String: String] {
         let box = try AES.GCM.SealedBox(combined: sealed)
         return try JSONDecoder().decode([String: String].self, from: AES.GCM.open(box, using: key))
-    }
-
-    /// Configuration keys that hold secrets.
-    public static func isSecret(_ key: String) -> Bool {
-        let k = key.lowercased()
-        return ["token", "secret", "password", "api_key", "apikey", "client_state", "private_key"].contains { k.contains($0) }
     }
 }
 
