@@ -3,60 +3,71 @@ import CommHubWire
 import Foundation
 import FuzzSupport
 
-// libFuzzer target: the ingest stream as a gateway connection delivers it
-// to `IngestProtocol.drain`, and the payload of every frame drained, read
-// as the listener reads it. A thrown error is a refused stream or payload
-// (fine); a trap, an out-of-bounds read or a hang is a crash.
+// libFuzzer target: the ingest stream as a gateway connection delivers it —
+// the listener's `IngestProtocol.FrameReader`, the client's
+// `IngestProtocol.drain` — and the payload of every frame, read as the
+// listener reads it. A thrown error is a refused stream or payload (fine);
+// a trap, an out-of-bounds read or a hang is a crash.
 //
 // Properties of the framing:
-// - the stream fed in pieces (TCP may split it anywhere) gives the same
-//   frames and the same error as the stream in one piece;
-// - the frames drained, encoded again, are exactly the bytes consumed, and
-//   what stays in the buffer is an incomplete frame.
+// - the stream fed to the reader in pieces (TCP may split it anywhere)
+//   gives the same frames and the same error as `drain` on the whole;
+// - the reader never holds more than one frame's bound plus one piece;
+// - the frames, encoded again, are exactly the bytes consumed, and what
+//   stays behind is an incomplete frame.
 //
 // The first input byte sets the piece size; the rest is the stream.
-
-private struct Hello: Decodable { var token: String }
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = fuzzInput(data, size)
     guard let first = input.first else { return 0 }
     let stream = Array(input.dropFirst())
+    func fail(_ why: String) -> Never { fuzzFailure("FuzzIngestFrames", why, input: input) }
 
     var whole = stream
-    let oneShot = Result { try IngestProtocol.drain(&whole) }
+    let drained = Result { try IngestProtocol.drain(&whole) }
 
-    // The same bytes in pieces, draining after each one as the listener does.
-    // (At least 1/64 of the stream per piece, so the check stays linear.)
+    // The reader, fed in pieces as the listener feeds it (at least 1/64 of
+    // the stream per piece, so the check stays linear).
     let piece = max(Int(first) + 1, stream.count / 64)
-    var buffer: [UInt8] = []
+    let bound = IngestProtocol.maxFrame
+    var reader = IngestProtocol.FrameReader()
     var frames: [IngestProtocol.Frame] = []
-    var pieceError: (any Error)?
+    var readerError: IngestProtocol.FrameError?
     var at = 0
-    while at < stream.count, pieceError == nil {
+    reading: while at < stream.count {
         let end = min(at + piece, stream.count)
-        buffer += stream[at..<end]
+        reader.append(stream[at..<end])
         at = end
-        do { frames += try IngestProtocol.drain(&buffer) } catch { pieceError = error }
+        while true {
+            do {
+                guard let f = try reader.next(maxFrameBytes: bound) else { break }
+                frames.append(f)
+            } catch {
+                readerError = error
+                break reading
+            }
+        }
+        guard reader.bufferedBytes <= bound + piece else {
+            fail("the reader holds \(reader.bufferedBytes) bytes, more than a frame (\(bound)) and a piece (\(piece))")
+        }
     }
 
-    switch oneShot {
+    switch drained {
     case .success(let all):
-        guard pieceError == nil, frames == all, buffer == whole else {
-            fuzzFailure("FuzzIngestFrames", "pieces of \(piece) bytes drain differently from one piece: \(all.count) vs \(frames.count) frames, error \(String(describing: pieceError))", input: input)
+        guard readerError == nil, frames == all, reader.bufferedBytes == whole.count else {
+            fail("pieces of \(piece) bytes read differently from drain: \(all.count) vs \(frames.count) frames, error \(String(describing: readerError))")
         }
         let consumed = all.flatMap { $0.encoded() }
         guard consumed[...] == stream[..<(stream.count - whole.count)] else {
-            fuzzFailure("FuzzIngestFrames", "drained frames do not encode to the bytes they were read from", input: input)
+            fail("drained frames do not encode to the bytes they were read from")
         }
-        guard incompleteFrame(whole) else {
-            fuzzFailure("FuzzIngestFrames", "drain left a complete frame behind (\(whole.count) bytes)", input: input)
-        }
+        guard incompleteFrame(whole) else { fail("drain left a complete frame behind (\(whole.count) bytes)") }
         for f in all { readPayload(f) }
     case .failure(let error):
-        guard let e1 = error as? IngestProtocol.FrameError, let e2 = pieceError as? IngestProtocol.FrameError, e1 == e2 else {
-            fuzzFailure("FuzzIngestFrames", "one piece failed with \(error), pieces with \(String(describing: pieceError))", input: input)
+        guard let e = error as? IngestProtocol.FrameError, e == readerError else {
+            fail("drain failed with \(error), the reader with \(String(describing: readerError))")
         }
     }
     return 0
@@ -74,19 +85,23 @@ private func incompleteFrame(_ rest: [UInt8]) -> Bool {
     return n >= 9 && n + 4 <= IngestProtocol.maxFrame && rest.count < n + 4
 }
 
-/// What the listener does with each frame's payload.
+/// What the listener (and, for answers, the client) does with each payload.
 private func readPayload(_ f: IngestProtocol.Frame) {
     switch IngestProtocol.Kind(rawValue: f.kind) {
     case .hello?:
-        _ = try? JSONDecoder().decode(Hello.self, from: Data(f.payload))
+        _ = try? WireJSON.decode([String: String].self, from: f.payload, limits: .hello)
     case .ingest?:
         do {
-            _ = try ContractJSON.sharedDecoder.decode(IngestBatch.self, from: Data(f.payload))
+            _ = try WireJSON.decode(IngestBatch.self, from: f.payload, limits: .ingestFrame)
         } catch {
-            _ = ContractJSON.describe(error)
+            _ = WireJSON.describe(error)
         }
     case .ingestCompact?:
-        _ = try? IngestCompact.decode(f.payload)
+        do {
+            _ = try IngestCompact.decode(f.payload)
+        } catch {
+            _ = WireJSON.describe(error)
+        }
     case .resultsCompact?:
         _ = try? IngestCompact.decodeResults(f.payload)
     default:
