@@ -25,6 +25,7 @@ let package = Package(
         .library(name: "CommHubStore", targets: ["CommHubStore"]),
         .library(name: "CommHubEngine", targets: ["CommHubEngine"]),
         .library(name: "CommHubGateways", targets: ["CommHubGateways"]),
+        .library(name: "CommHubGateway", targets: ["CommHubGateway"]),
         .library(name: "CommHubWire", targets: ["CommHubWire"]),
         .library(name: "CommHubServer", targets: ["CommHubServer"]),
     ],
@@ -40,6 +41,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.20.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.6.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.1.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -64,6 +67,7 @@ let package = Package(
             name: "CommHubEngine",
             dependencies: [
                 "CommHubDomain",
+                "CommHubWire",
                 "CommHubStore",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
@@ -75,7 +79,12 @@ let package = Package(
             name: "CommHubGateways",
             dependencies: [
                 "CommHubDomain",
+                "CommHubWire",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -86,11 +95,27 @@ let package = Package(
             dependencies: ["CommHubDomain"],
             swiftSettings: strict
         ),
+        // The process side of a gateway: the link to the engine, webhooks, delivery.
+        .target(
+            name: "CommHubGateway",
+            dependencies: [
+                "CommHubDomain",
+                "CommHubWire",
+                "CommHubGateways",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .target(
             name: "CommHubServer",
             dependencies: [
                 "CommHubEngine",
                 "CommHubGateways",
+                "CommHubGateway",
                 "CommHubWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 // HTTPEdge: the HTTP child channel (ServerChildChannel, HTTPServerBuilder).
@@ -116,21 +141,38 @@ let package = Package(
             name: "commhub",
             dependencies: [
                 "CommHubServer",
+                "CommHubGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: strict
+        ),
+        // Provider stand-ins on loopback (WhatsApp, SMS, Graph) for the tests.
+        .target(
+            name: "CommHubStandIns",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/StandIns",
             swiftSettings: strict
         ),
         .testTarget(name: "CommHubDomainTests", dependencies: ["CommHubDomain"], swiftSettings: strict),
         .testTarget(name: "CommHubStoreTests", dependencies: ["CommHubStore"], swiftSettings: strict),
         .testTarget(name: "CommHubEngineTests", dependencies: ["CommHubEngine"], swiftSettings: strict),
-        .testTarget(name: "CommHubGatewaysTests", dependencies: ["CommHubGateways"], swiftSettings: strict),
+        .testTarget(name: "CommHubGatewaysTests", dependencies: ["CommHubGateways", "CommHubStandIns"], swiftSettings: strict),
         .testTarget(name: "CommHubWireTests", dependencies: ["CommHubWire"], swiftSettings: strict),
         // Real `commhub serve` processes: kill -9 crash rounds, SIGTERM shutdown.
-        .testTarget(name: "CommHubProcessTests", dependencies: ["CommHubServer"], swiftSettings: strict),
+        .testTarget(name: "CommHubProcessTests", dependencies: ["CommHubServer", "CommHubStandIns",
+                                                               .product(name: "AsyncHTTPClient", package: "async-http-client")],
+                    swiftSettings: strict),
         .testTarget(
             name: "CommHubServerTests",
             dependencies: [
                 "CommHubServer",
+                "CommHubGateway",
+                "CommHubStandIns",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],

@@ -172,7 +172,7 @@ public func makeEngine(agents: Int = 20, capacity: Int = 1_000_000) async throws
     let engine = makeInMemoryEngine(clock: clock)
     let sup = engine.supervisor
     let team = Team(id: entityID(1, 1), name: "support")
-    _ = await sup.upsertTeam(team)
+    _ = try await sup.upsertTeam(team)
     var people: [Contact] = []
     for i in 0..<agents {
         let c = Contact(id: entityID(2, i), name: "Agent \(i)", teams: [team.id], skills: ["ev"],
@@ -183,7 +183,7 @@ public func makeEngine(agents: Int = 20, capacity: Int = 1_000_000) async throws
     let channel = Channel(id: entityID(6, 1), channelType: .whatsappBusiness, channelName: "WhatsApp ChargeCars",
                           businessEntity: .chargecars,
                           autoAssignmentRules: AutoAssignmentRules(defaultAssignee: "support"))
-    _ = await sup.upsertChannel(channel)
+    _ = try await sup.upsertChannel(channel)
     return EngineFixture(engine: engine, clock: clock, channel: channel, team: team, agents: people)
 }
 

@@ -22,7 +22,7 @@ public func measureEngineMemory(threads: Int) async throws -> EngineMemoryReadin
     var teams: [Team] = []
     for t in 0..<50 {
         let team = Team(id: entityID(1, t), name: "team \(t)")
-        _ = await sup.upsertTeam(team)
+        _ = try await sup.upsertTeam(team)
         teams.append(team)
         for i in 0..<20 {
             _ = try await sup.upsertContact(Contact(id: entityID(2, t * 100 + i), name: "Agent \(t).\(i)",

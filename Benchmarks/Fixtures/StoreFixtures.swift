@@ -47,7 +47,7 @@ public func writeSyntheticJournal(directory: String, threads: Int, events: Int) 
         batch.append(e)
         if batch.count >= 4096 {
             written += batch.count
-            writer.append(contentsOf: batch)
+            try writer.append(contentsOf: batch)
             batch.removeAll(keepingCapacity: true)
             try await writer.flush()
         }
@@ -63,7 +63,7 @@ public func writeSyntheticJournal(directory: String, threads: Int, events: Int) 
         try await push(inboundMessageEvent(i, threads: threads))
         i += 1
     }
-    if !batch.isEmpty { writer.append(contentsOf: batch) }
+    if !batch.isEmpty { try writer.append(contentsOf: batch) }
     try await writer.flush()
     writer.close()
 }

@@ -66,7 +66,7 @@ let benchmarks: @Sendable () -> Void = {
                 let batch = Array(events.get.prefix(n))
                 let start = ContinuousClock.now
                 benchmark.startMeasurement()
-                let seqs = w.append(contentsOf: batch)
+                let seqs = try w.append(contentsOf: batch)
                 try await w.waitDurable(seqs.upperBound)
                 benchmark.stopMeasurement()
                 benchmark.measurement(eventsPerSecond, n * 1_000_000_000 / max(1, nanos(ContinuousClock.now - start)))
@@ -125,7 +125,7 @@ let benchmarks: @Sendable () -> Void = {
         let d = try DurableEngine(directory: directory.get, clock: SimulatedClock(start: benchEpoch), logger: quietLogger)
         let sup = d.engine.supervisor
         let team = Team(id: entityID(1, 1), name: "support")
-        _ = await sup.upsertTeam(team)
+        _ = try await sup.upsertTeam(team)
         for i in 0..<20 {
             _ = try await sup.upsertContact(Contact(id: entityID(2, i), name: "Agent \(i)", teams: [team.id],
                                                     maxOpenThreads: 1_000_000, presence: .online))

@@ -67,6 +67,13 @@ public enum EngineEvent: Codable, Sendable, Hashable {
     case tokenRevoked(token: TokenID, at: Date)
     /// A mutation made through the API or the admin socket, for the audit trail.
     case audited(AuditEntry)
+    /// A gateway took an outgoing message to send it, holding it until
+    /// `leaseUntil`. Journaled (and durable) before the send starts.
+    case outboxClaimed(message: MessageID, thread: ThreadID, gateway: String, attempt: Int, leaseUntil: Date)
+    /// What came of claim `attempt`: the gateway's report, or its lease running out.
+    case outboxReported(message: MessageID, thread: ThreadID, attempt: Int, report: DeliveryReport, at: Date)
+    /// A person sent `newMessage` in place of an undelivered message.
+    case outboxResent(message: MessageID, thread: ThreadID, newMessage: MessageID)
 
     /// A short name for logs, metrics and the admin socket.
     public var name: String {
@@ -91,6 +98,9 @@ public enum EngineEvent: Codable, Sendable, Hashable {
         case .tokenIssued: "token.issued"
         case .tokenRevoked: "token.revoked"
         case .audited: "audit.recorded"
+        case .outboxClaimed: "outbox.claimed"
+        case .outboxReported: "outbox.reported"
+        case .outboxResent: "outbox.resent"
         }
     }
 }
@@ -139,6 +149,15 @@ public struct EventCodec: Sendable {
     /// payloads of format 1; `decode` tells them apart by the first byte.
     public func encodeForJournal(_ event: EngineEvent) throws -> [UInt8] {
         try CompactEvents.encode(event) ?? encode(event)
+    }
+
+    /// Whether the journal writes this event in the compact binary form
+    /// (`encodeForJournal` then never uses JSON for it).
+    public static func hasCompactForm(_ event: EngineEvent) -> Bool {
+        switch event {
+        case .messageAdded, .threadAssigned, .threadOpened, .deliveryStatusChanged, .referenceAdded, .threadChanged: true
+        default: false
+        }
     }
 
     /// Message bodies for the body table, compact; `decodeBody` also reads

@@ -23,13 +23,15 @@ public actor ThreadActor {
 
     public var id: ThreadID { state.id }
 
-    /// Journals and applies events, in order; returns them with their sequence numbers.
+    /// Journals and applies events, in order, all or none; returns them with
+    /// their sequence numbers. Nothing is applied when the journal refuses them.
     @discardableResult
-    public func record(_ events: [EngineEvent]) -> [SequencedEvent] {
+    public func record(_ events: [EngineEvent]) throws -> [SequencedEvent] {
+        guard !events.isEmpty else { return [] }
+        let seqs = try Supervisor.append(events, to: journal)
         var out: [SequencedEvent] = []
         out.reserveCapacity(events.count)
-        for e in events {
-            let seq = journal.append(e)
+        for (seq, e) in zip(seqs, events) {
             state.apply(e, seq: seq)
             out.append(SequencedEvent(seq: seq, event: e))
         }
@@ -38,13 +40,13 @@ public actor ThreadActor {
 
     /// Records an inbound message (see `ThreadState.eventsForInbound`).
     public func receive(_ m: InboundMessage, messageID: MessageID, channel: Channel, reopen: Bool,
-                        links: MatchResult, policy: SLAPolicy) -> [SequencedEvent] {
-        record(state.eventsForInbound(m, messageID: messageID, channel: channel, reopen: reopen,
+                        links: MatchResult, policy: SLAPolicy) throws -> [SequencedEvent] {
+        try record(state.eventsForInbound(m, messageID: messageID, channel: channel, reopen: reopen,
                                       links: links, policy: policy))
     }
 
     /// Applies a header change; computes the 30-minute deadline on escalation.
-    public func change(_ change: ThreadChange, at: Date, policy: SLAPolicy) -> [SequencedEvent] {
+    public func change(_ change: ThreadChange, at: Date, policy: SLAPolicy) throws -> [SequencedEvent] {
         var c = change
         if c.status == .escalated, state.header.status != .escalated {
             c.responseDueAt = policy.responseDue(from: at, channelType: state.header.channelType,
@@ -57,16 +59,16 @@ public actor ThreadActor {
         if c.threadSubject == state.header.threadSubject { c.threadSubject = nil }
         if c.tags == state.header.tags { c.tags = nil }
         guard !c.isEmpty else { return [] }
-        return record([.threadChanged(thread: state.id, change: c, at: at)])
+        return try record([.threadChanged(thread: state.id, change: c, at: at)])
     }
 
     /// Adds a message written inside the company (outgoing answer, note, logged call).
-    public func add(_ header: MessageHeader, body: MessageBody, statusAfter: ThreadStatus?) -> [SequencedEvent] {
+    public func add(_ header: MessageHeader, body: MessageBody, statusAfter: ThreadStatus?) throws -> [SequencedEvent] {
         var events: [EngineEvent] = [.messageAdded(header: header, body: body, responseDueAt: nil)]
         if let s = statusAfter, s != state.header.status {
             events.append(.threadChanged(thread: state.id, change: ThreadChange(status: s), at: header.createdAt))
         }
-        return record(events)
+        return try record(events)
     }
 
     public func message(_ id: MessageID) -> MessageHeader? {

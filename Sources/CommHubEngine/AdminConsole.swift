@@ -1,4 +1,5 @@
 import CommHubDomain
+import CommHubStore
 import Foundation
 
 /// The admin socket's command language: one command per line, one JSON
@@ -12,14 +13,18 @@ public struct AdminConsole: Sendable {
     public let snapshot: (@Sendable () async throws -> JSONValue)?
     /// Writes a hot copy to a directory; provided by the durable host.
     public let export: (@Sendable (String) async throws -> JSONValue)?
+    /// The LMDB journal, when the engine has one (`journal`, `journal check`).
+    public let journal: JournalWriter?
 
     public init(engine: Engine, simulatedClock: SimulatedClock? = nil,
                 snapshot: (@Sendable () async throws -> JSONValue)? = nil,
-                export: (@Sendable (String) async throws -> JSONValue)? = nil) {
+                export: (@Sendable (String) async throws -> JSONValue)? = nil,
+                journal: JournalWriter? = nil) {
         self.engine = engine
         self.simulatedClock = simulatedClock
         self.snapshot = snapshot
         self.export = export
+        self.journal = journal
     }
 
     public static let commands: [(String, String)] = [
@@ -33,6 +38,8 @@ public struct AdminConsole: Sendable {
         ("rebalance team ID", "even out a team's load (one event)"),
         ("presence ID online|away|offline", "change an agent's presence"),
         ("snapshot", "write a snapshot now"),
+        ("journal", "the journal's health (ok, degraded, stopped), durable seq, commit counters"),
+        ("journal check", "validate every journal record and list damage (read-only; repair needs a stopped engine)"),
         ("export DIR", "snapshot, then write a consistent hot copy of the store to DIR"),
         ("clock", "the engine's time"),
         ("clock advance DURATION", "move a simulated clock forward (90m, 5h, 2d)"),
@@ -49,7 +56,7 @@ public struct AdminConsole: Sendable {
         } catch let e as EngineError {
             return Self.error(e.code.rawValue, e.message)
         } catch {
-            return Self.error("failed", "\(error)")
+            return Self.error("failed", "\(ErrorText.describe(error))")
         }
     }
 
@@ -60,7 +67,7 @@ public struct AdminConsole: Sendable {
         encode(.object(["ok": .bool(false), "error": .object(["code": .string(code), "message": .string(message)])]))
     }
 
-    static func encode(_ v: JSONValue) -> String {
+    public static func encode(_ v: JSONValue) -> String {
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: (try? e.encode(v)) ?? Data("{}".utf8), as: UTF8.self)
@@ -132,6 +139,27 @@ public struct AdminConsole: Sendable {
                          "threads": .array(t.queue.prefix(100).map { .string($0.description) })])
             }
             return .object(["queues": .array(list)])
+
+        case ("journal", 1):
+            guard let journal else { throw EngineError(.unavailable, "this engine keeps no journal") }
+            let st = journal.stats
+            var o: [String: JSONValue] = ["durable_seq": .number(Double(st.durableSeq)),
+                                          "last_seq": .number(Double(st.lastAssignedSeq)),
+                                          "batches_committed": .number(Double(st.batchesCommitted)),
+                                          "commit_retries": .number(Double(st.commitRetries)),
+                                          "map_bytes": .number(Double(st.mapSize))]
+            switch journal.health {
+            case .ok: o["state"] = .string("ok")
+            case .degraded(let e, let since):
+                o["state"] = .string("degraded"); o["error"] = .string(e.description); o["since"] = .string(since.iso8601)
+            case .stopped(let e):
+                o["state"] = .string("stopped"); o["error"] = .string(e.description)
+            }
+            return .object(["journal": .object(o)])
+
+        case ("journal", 2) where w[1] == "check":
+            guard let journal else { throw EngineError(.unavailable, "this engine keeps no journal") }
+            return .object(["check": try JournalMaintenance.report(journal).json])
 
         case ("rebalance", 3) where w[1] == "agent":
             let report = try await s.rebalance(agent: try contactID(w[2]))

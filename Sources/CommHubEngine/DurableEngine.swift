@@ -2,6 +2,7 @@ import CommHubDomain
 import CommHubStore
 import Foundation
 import Logging
+import Synchronization
 
 /// An engine whose events go to the LMDB journal, with snapshots and
 /// restore. Start-up: cut a corrupt journal tail, load the newest snapshot
@@ -13,6 +14,7 @@ public final class DurableEngine: Sendable {
     public let restoreReport: RestoreReport
     private let logger: Logger
     public let keepSnapshots: Int
+    private let snapshots = SingleFlight<SnapshotInfo>()
 
     /// What start-up did, for logs, `/healthz` and the admin socket.
     public struct RestoreReport: Sendable, Hashable {
@@ -20,7 +22,8 @@ public final class DurableEngine: Sendable {
         public var snapshotStartSeq: UInt64
         public var snapshotsSkipped: Int
         public var replayedEvents: Int
-        public var droppedTailSeqs: [UInt64]
+        /// Void records passed over (seqs left by a repair).
+        public var voidRecords: Int
         public var lastSeq: UInt64
         public var threads: Int
         public var milliseconds: Int
@@ -43,12 +46,6 @@ public final class DurableEngine: Sendable {
         let writer = try JournalWriter(directory: directory, options: options, logger: logger, onCommit: relay.deliver,
                                        onAcknowledged: relay.deliverAcknowledged)
         do {
-            let repair = try writer.repairTail()
-            if !repair.isClean {
-                logger.warning("cut a corrupt journal tail", metadata: [
-                    "journal.dropped": "\(repair.droppedCount)", "journal.first_dropped": "\(repair.firstDroppedSeq ?? 0)",
-                    "journal.reason": "\(repair.reason ?? "")"])
-            }
             var restored = RestoredEngine()
             var used: SnapshotInfo?
             var skipped = 0
@@ -59,13 +56,21 @@ public final class DurableEngine: Sendable {
                     break
                 } catch {
                     skipped += 1
-                    logger.error("snapshot unreadable, trying an older one", metadata: ["snapshot.id": "\(info.id)", "error": "\(error)"])
+                    logger.error("snapshot unreadable, trying an older one", metadata: ["snapshot.id": "\(info.id)", "error": "\(ErrorText.describe(error))"])
                     restored = RestoredEngine()
                 }
             }
             let startSeq = used?.startSeq ?? 0
             restored.reserve(events: Int(clamping: writer.lastAssignedSeq &- min(startSeq, writer.lastAssignedSeq)))
-            let replay = try writer.replay(after: startSeq) { restored.replay($0) }
+            let replay: ReplayReport
+            do {
+                replay = try writer.replay(after: startSeq) { restored.replay($0) }
+            } catch let e as StoreError where e.kind == .corrupted || e.kind == .journalGap {
+                // Damage in what restore needs: refuse to start, say exactly what and what to do.
+                let check = try writer.checkJournal(after: startSeq)
+                guard !check.isClean else { throw e }
+                throw JournalDamageError(check: check, snapshot: used, storeDirectory: directory)
+            }
             self.writer = writer
             self.keepSnapshots = keepSnapshots
             self.logger = logger
@@ -73,7 +78,7 @@ public final class DurableEngine: Sendable {
                                  configuration: configuration, logger: logger)
             let ms = Int((ContinuousClock.now - started).nanoseconds / 1_000_000)
             restoreReport = RestoreReport(snapshotID: used?.id, snapshotStartSeq: startSeq, snapshotsSkipped: skipped,
-                                          replayedEvents: replay.applied, droppedTailSeqs: repair.droppedSeqs,
+                                          replayedEvents: replay.applied, voidRecords: replay.voided,
                                           lastSeq: max(restored.lastSeq, writer.lastAssignedSeq),
                                           threads: restored.threads.count, milliseconds: ms)
             logger.info("engine restored", metadata: [
@@ -125,8 +130,16 @@ public final class DurableEngine: Sendable {
     /// sequence number it reflects. Valid once the journal is durable
     /// through every event it reflects; older snapshots beyond
     /// `keepSnapshots` and the journal before the oldest kept are dropped.
+    ///
+    /// One at a time: a request while a snapshot is being written waits for
+    /// that one and gets its result (twenty concurrent admin `snapshot`
+    /// commands write one snapshot, not twenty copies of the engine).
     @discardableResult
     public func snapshot() async throws -> SnapshotInfo {
+        try await snapshots.run { try await self.writeSnapshot() }
+    }
+
+    private func writeSnapshot() async throws -> SnapshotInfo {
         let startSeq = writer.lastAssignedSeq
         let sources = await engine.supervisor.snapshotSources()
         let encoder = JSONEncoder()
@@ -164,16 +177,71 @@ public final class DurableEngine: Sendable {
             return info
         } catch {
             out.abort()
-            throw error
+            // Never the coder's own text: it carries the value it failed on (the whole engine image).
+            throw EngineError(.unavailable, "snapshot failed: \(ErrorText.describe(error))")
         }
     }
 
     /// Flushes the journal, writes a final snapshot and closes the store.
     public func shutdown(snapshot takeSnapshot: Bool = true) async {
         if takeSnapshot {
-            do { try await snapshot() } catch { logger.error("final snapshot failed", metadata: ["error": "\(error)"]) }
+            do { try await snapshot() } catch { logger.error("final snapshot failed", metadata: ["error": "\(ErrorText.describe(error))"]) }
         }
         try? await writer.flush()
         writer.close()
+    }
+}
+
+/// Start-up found damage in the part of the journal that restore needs, and
+/// refused to start. An LMDB commit is atomic, so a committed record is never
+/// torn: a record that fails its checksum is damage, and every record after
+/// it was acknowledged to someone. Nothing is deleted by itself; the message
+/// names the records, what restore depends on, and the commands to run.
+public struct JournalDamageError: Error, CustomStringConvertible, Sendable {
+    public let check: JournalCheck
+    /// The snapshot restore would start from (nil: a full replay).
+    public let snapshot: SnapshotInfo?
+    public let storeDirectory: String
+
+    public var description: String {
+        var lines = ["The journal in \(storeDirectory) is damaged, and CommHub does not start on damage it needs "
+            + "(it never deletes committed records by itself):"]
+        for d in check.damage.prefix(20) { lines.append("  - \(d)") }
+        if check.damageCount > 20 { lines.append("  - … and \(check.damageCount - 20) more places") }
+        if let snapshot {
+            lines.append("Restore starts from snapshot \(snapshot.id), which reflects every event through seq "
+                + "\(snapshot.startSeq), and needs every journal record after it (through seq \(check.lastSeq)).")
+        } else {
+            lines.append("No intact snapshot precedes the damage: restore replays the journal from its start (through seq \(check.lastSeq)).")
+        }
+        let lost = check.damage.reduce(UInt64(0)) { $0 + $1.lostEvents }
+        if let first = check.damage.first(where: { $0.seq != nil })?.seq, check.lastSeq > first {
+            lines.append("The damaged records hold \(lost) event(s); \(check.lastSeq - first) committed record(s) follow the first "
+                + "(seqs \(first + 1)–\(check.lastSeq)). They were acknowledged and are intact, but what the damaged events "
+                + "did (a thread opened, a message, an assignment) would be missing under them.")
+        }
+        let data = (storeDirectory as NSString).deletingLastPathComponent
+        lines.append("What to do: `commhub journal check --data \(data)` lists the damage; "
+            + "`commhub journal repair --data \(data)` shows what a repair would do, and with `--confirm` replaces "
+            + "the damaged records by void records (their events are lost, sequence numbers are never reused, the "
+            + "repair is recorded in the store). Or restore the data directory from a backup.")
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Runs one job at a time; callers arriving while it runs share its result
+/// instead of starting their own.
+final class SingleFlight<Value: Sendable>: Sendable {
+    private let running = Mutex<Task<Value, any Error>?>(nil)
+
+    func run(_ job: @escaping @Sendable () async throws -> Value) async throws -> Value {
+        let task = running.withLock { current -> Task<Value, any Error> in
+            if let current { return current }
+            let task = Task { try await job() }
+            current = task
+            return task
+        }
+        defer { running.withLock { if $0 == task { $0 = nil } } }
+        return try await task.value
     }
 }

@@ -82,6 +82,11 @@ public final class Engine: Sendable {
         try await journal.waitDurable(seq)
     }
 
+    /// `durable`, giving up after `timeout` with `StoreError.notYetDurable`.
+    public func durable(_ seq: UInt64, timeout: Duration) async throws {
+        try await journal.waitDurable(seq, timeout: timeout)
+    }
+
     /// Events committed since start.
     public var committedEvents: UInt64 { committed.value }
 

@@ -1,4 +1,5 @@
 import CommHubDomain
+import DequeModule
 import Foundation
 
 /// The supervisor's own state, as one value: configuration (channels,
@@ -48,9 +49,15 @@ public struct EngineState: Sendable {
     public var index = MatchIndex()
     public var external = ShardedTable<ExternalKey, MessageRef>()
     public var messageThread = ShardedTable<MessageID, ThreadID>()
-    /// Outgoing messages not yet delivered (pending, sent, failed, bounced):
-    /// the outbox the channel gateways work from.
-    public var outbox: [MessageID: (thread: ThreadID, status: DeliveryStatus)] = [:]
+    /// Outgoing messages a gateway delivers, until the provider reports them
+    /// delivered: the outbox (see `OutboxEntry` for the stages).
+    public var outbox: [MessageID: OutboxEntry] = [:]
+    /// Queued messages per channel, oldest first (entries no longer queued
+    /// are skipped when met: claims and reports do not search the deque).
+    public var outboxReady: [ChannelID: Deque<MessageID>] = [:]
+    /// Messages waiting for a retry time, and messages under a claim.
+    public var outboxWaiting: Set<MessageID> = []
+    public var outboxClaimed: Set<MessageID> = []
     public var tasks: [TaskID: InternalTask] = [:]
     public var templates: [TemplateID: Template] = [:]
     public var tokens: [TokenID: APIToken] = [:]
@@ -62,6 +69,12 @@ public struct EngineState: Sendable {
     public init() {}
 
     public static func inOutbox(_ s: DeliveryStatus) -> Bool { s == .pending || s == .sent || s == .failed || s == .bounced }
+
+    /// Whether this message goes to the outbox when added.
+    public static func entersOutbox(_ m: MessageHeader) -> Bool {
+        (m.messageType == .outgoing || m.messageType == .autoResponse) && m.deliveryStatus == .pending
+            && m.channelID != nil && m.channelType.deliveredByGateway
+    }
 
     public mutating func apply(_ e: SequencedEvent) {
         lastSeq = max(lastSeq, e.seq)
@@ -87,16 +100,52 @@ public struct EngineState: Sendable {
         case .messageAdded(let m, _, _):
             index.apply(e.event)
             messageThread[m.id] = m.threadID
-            if m.messageType == .outgoing, Self.inOutbox(m.deliveryStatus) { outbox[m.id] = (m.threadID, m.deliveryStatus) }
+            if Self.entersOutbox(m), let channel = m.channelID {
+                outbox[m.id] = OutboxEntry(message: m.id, thread: m.threadID, channel: channel, queuedAt: m.createdAt, addedSeq: e.seq)
+                outboxReady[channel, default: []].append(m.id)
+            }
             if let ext = m.externalMessageID, let ch = m.channelID {
                 external[ExternalKey(channel: ch, externalID: ext)] = MessageRef(thread: m.threadID, message: m.id, seq: e.seq)
             }
-        case .deliveryStatusChanged(let m, let t, let status, _):
-            if outbox[m] != nil || messageThread[m] != nil, Self.inOutbox(status) {
-                if outbox[m] != nil { outbox[m] = (t, status) }
-            } else {
-                outbox[m] = nil
+        case .deliveryStatusChanged(let m, _, let status, _):
+            guard var entry = outbox[m] else { break }
+            switch status {
+            case .delivered, .read:
+                removeFromOutbox(m)
+            case .failed, .bounced:
+                entry.stage = .failed
+                entry.errorReason = entry.errorReason ?? "the provider reported the message \(status.rawValue)"
+                entry.leaseUntil = nil
+                outbox[m] = entry
+                outboxClaimed.remove(m)
+                outboxWaiting.remove(m)
+            case .sent, .pending:
+                break  // a person correcting the record; the outbox keeps its own stage
             }
+        case .outboxClaimed(let m, _, let gateway, let attempt, let leaseUntil):
+            guard var entry = outbox[m] else { break }
+            entry.stage = .claimed
+            entry.gateway = gateway
+            entry.attempts = attempt
+            entry.leaseUntil = leaseUntil
+            entry.notBefore = nil
+            outbox[m] = entry
+            outboxWaiting.remove(m)
+            outboxClaimed.insert(m)
+        case .outboxReported(let m, let t, let attempt, let report, _):
+            guard var entry = outbox[m], entry.apply(report, attempt: attempt) else { break }
+            outbox[m] = entry
+            outboxClaimed.remove(m)
+            switch report {
+            case .sent(let provider?):
+                external[ExternalKey(channel: entry.channel, externalID: provider)] = MessageRef(thread: t, message: m, seq: entry.addedSeq)
+            case .retryAfter:
+                outboxWaiting.insert(m)
+            default:
+                break
+            }
+        case .outboxResent(let m, _, let newMessage):
+            outbox[m]?.resentAs = newMessage
         case .threadAssigned, .threadsRebalanced:
             board.apply(e.event)
         case .taskUpserted(let t):
@@ -114,5 +163,37 @@ public struct EngineState: Sendable {
         case .audited(let entry):
             audit.append(entry)
         }
+    }
+
+    mutating func removeFromOutbox(_ m: MessageID) {
+        outbox[m] = nil
+        outboxClaimed.remove(m)
+        outboxWaiting.remove(m)
+    }
+
+    /// Up to `max` messages a gateway may take now from `channels`: retries
+    /// that are due first (they waited longest), then queued ones, oldest first.
+    public func claimableOutgoing(channels: Set<ChannelID>, max: Int, at now: Date) -> [OutboxEntry] {
+        var out: [OutboxEntry] = []
+        for m in outboxWaiting {
+            guard out.count < max else { break }
+            if let e = outbox[m], channels.contains(e.channel), e.claimable(at: now) { out.append(e) }
+        }
+        out.sort { $0.queuedAt < $1.queuedAt }
+        for channel in channels where out.count < max {
+            for m in outboxReady[channel] ?? [] {
+                guard out.count < max else { break }
+                if let e = outbox[m], e.stage == .queued { out.append(e) }
+            }
+        }
+        return out
+    }
+
+    /// Drops the front of each ready deque that is no longer queued (keeps claims O(claimed)).
+    mutating func compactOutboxReady(_ channel: ChannelID) {
+        while let m = outboxReady[channel]?.first, outbox[m]?.stage != .queued {
+            outboxReady[channel]!.removeFirst()
+        }
+        if outboxReady[channel]?.isEmpty == true { outboxReady[channel] = nil }
     }
 }

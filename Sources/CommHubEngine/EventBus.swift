@@ -51,13 +51,20 @@ public final class EventBus: Sendable {
     }
 
     /// Subscribes. With `since`, first replays the retained events after it;
-    /// when they are no longer retained, the first delivery is `.resync`.
+    /// when they are no longer retained, or `since` lies beyond the last
+    /// published event, the first delivery is `.resync`.
     public func subscribe(since: UInt64? = nil, capacity: Int = 4096) -> Subscription {
         state.withLock { s in
             let sub = Subscription(id: s.nextID, capacity: capacity, bus: self)
             s.nextID += 1
             if let since {
-                if let first = s.recent.first, first.seq > since + 1 {
+                if since > s.lastSeq {
+                    // A position this bus never reached (a client of another
+                    // engine, or a forged number): what it holds cannot be
+                    // continued from here, so it must reload. No `since + 1`
+                    // on a number from outside: it may be UInt64.max.
+                    sub.offerResync(s.lastSeq &+ 1)
+                } else if let first = s.recent.first, first.seq > since + 1 {
                     sub.offerResync(since + 1)
                 } else if s.recent.isEmpty, s.lastSeq > since {
                     sub.offerResync(since + 1)

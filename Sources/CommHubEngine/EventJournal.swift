@@ -6,9 +6,15 @@ import Synchronization
 /// waits for I/O: it gives the event its sequence number on the spot, so the
 /// order of appends is the order of the journal. Callers are acknowledged
 /// after `waitDurable` returns for the event's sequence number.
+///
+/// `append` throws when the journal cannot take the events (it is degraded,
+/// stopped, or they cannot be encoded): the caller must then apply nothing,
+/// so memory never holds what the journal did not take.
 public protocol EventJournal: AnyObject, Sendable {
-    func append(_ event: EngineEvent) -> UInt64
+    func append(contentsOf events: [EngineEvent]) throws -> ClosedRange<UInt64>
     func waitDurable(_ seq: UInt64) async throws
+    /// Like `waitDurable`, giving up after `timeout` (the event stays queued).
+    func waitDurable(_ seq: UInt64, timeout: Duration?) async throws
     var lastAssignedSeq: UInt64 { get }
 }
 
@@ -30,17 +36,24 @@ public final class MemoryJournal: EventJournal {
         self.onAcknowledged = onAcknowledged
     }
 
-    public func append(_ event: EngineEvent) -> UInt64 {
-        state.withLock { seq in
-            seq += 1
-            let batch = [SequencedEvent(seq: seq, event: event)]
+    public func append(contentsOf events: [EngineEvent]) throws -> ClosedRange<UInt64> {
+        precondition(!events.isEmpty, "append(contentsOf:) needs at least one event")
+        return state.withLock { seq in
+            let first = seq + 1
+            var batch: [SequencedEvent] = []
+            batch.reserveCapacity(events.count)
+            for e in events {
+                seq += 1
+                batch.append(SequencedEvent(seq: seq, event: e))
+            }
             onCommit(batch)
             onAcknowledged(batch)
-            return seq
+            return first...seq
         }
     }
 
     public func waitDurable(_ seq: UInt64) async throws {}
+    public func waitDurable(_ seq: UInt64, timeout: Duration?) async throws {}
 
     public var lastAssignedSeq: UInt64 { state.withLock { $0 } }
 }

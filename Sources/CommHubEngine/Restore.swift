@@ -35,7 +35,8 @@ public struct RestoredEngine: Sendable {
     public mutating func replay(_ e: SequencedEvent) {
         lastSeq = max(lastSeq, e.seq)
         switch e.event {
-        case .threadChanged(let t, _, _), .referenceAdded(let t, _), .deliveryStatusChanged(_, let t, _, _):
+        case .threadChanged(let t, _, _), .referenceAdded(let t, _), .deliveryStatusChanged(_, let t, _, _),
+             .outboxReported(_, let t, _, _, _):
             applyToThread(t, e)
         case .messageAdded(let h, _, _):
             applyToThread(h.threadID, e)

@@ -32,6 +32,9 @@ public struct SupervisorImage: Codable, Sendable {
     /// last, so ties after a restore go where they would have gone live.
     /// Optional: older images restore members in contact order.
     public var roundRobin: [TeamID: RoundRobin]?
+    /// The outbox with each message's stage, claim and error. Optional:
+    /// older images rebuild it from the threads (pending outgoing messages queued).
+    public var outbox: [OutboxEntry]?
 
     public struct RoundRobin: Codable, Sendable, Hashable {
         public var members: [ContactID]
@@ -58,6 +61,7 @@ public struct SupervisorImage: Codable, Sendable {
         } + teamOf.map { Assignment(thread: $0.key, team: $0.value, agent: nil) }
         queues = s.board.teams.mapValues { Array($0.queue) }
         roundRobin = s.board.teams.mapValues { RoundRobin(members: $0.members, lastPicked: $0.lastPicked) }
+        outbox = s.outbox.values.sorted { ($0.queuedAt, $0.message) < ($1.queuedAt, $1.message) }
     }
 }
 
@@ -89,7 +93,9 @@ extension EngineState {
             s.board.apply(.threadOpened(t.header))
             for (m, seq) in zip(t.messages, t.messageSeqs) {
                 s.messageThread[m.id] = m.threadID
-                if m.messageType == .outgoing, EngineState.inOutbox(m.deliveryStatus) { s.outbox[m.id] = (m.threadID, m.deliveryStatus) }
+                if image.outbox == nil, EngineState.entersOutbox(m), let channel = m.channelID {
+                    s.outbox[m.id] = OutboxEntry(message: m.id, thread: m.threadID, channel: channel, queuedAt: m.createdAt, addedSeq: seq)
+                }
                 if let ext = m.externalMessageID, let ch = m.channelID {
                     s.external[ExternalKey(channel: ch, externalID: ext)] = MessageRef(thread: m.threadID, message: m.id, seq: seq)
                 }
@@ -112,6 +118,8 @@ extension EngineState {
         for (team, rr) in image.roundRobin ?? [:] {
             s.board.restoreRoundRobin(team: team, members: rr.members, lastPicked: rr.lastPicked)
         }
+        for e in image.outbox ?? [] where threads[e.thread] != nil { s.outbox[e.message] = e }
+        s.rebuildOutboxIndexes()
         s.lastSeq = image.watermark
         return s
     }
@@ -124,5 +132,22 @@ extension AssignmentBoard {
         apply(.threadAssigned(thread: thread, team: team, agent: nil, reason: "restore"))
         // threadAssigned with no agent queues open threads; an unqueued one leaves the queue again.
         removeFromQueue(thread, team: team)
+    }
+}
+
+extension EngineState {
+    /// The outbox's derived indexes from its entries (after a restore).
+    mutating func rebuildOutboxIndexes() {
+        outboxReady = [:]
+        outboxWaiting = []
+        outboxClaimed = []
+        for e in outbox.values.sorted(by: { ($0.queuedAt, $0.message) < ($1.queuedAt, $1.message) }) {
+            switch e.stage {
+            case .queued: outboxReady[e.channel, default: []].append(e.message)
+            case .waiting: outboxWaiting.insert(e.message)
+            case .claimed: outboxClaimed.insert(e.message)
+            case .sent, .failed, .unknown: break
+            }
+        }
     }
 }

@@ -1,4 +1,5 @@
 import CommHubDomain
+import CommHubStore
 import Foundation
 import Logging
 
@@ -8,11 +9,15 @@ public struct EngineConfiguration: Sendable {
     public var sla: SLAPolicy
     /// Largest accepted message body (text + HTML), in bytes.
     public var maxMessageBytes: Int
+    /// Claims of one outgoing message before a `retry_after` counts as failed.
+    public var outboxMaxAttempts: Int
 
-    public init(matcher: ThreadMatcher = ThreadMatcher(), sla: SLAPolicy = SLAPolicy(), maxMessageBytes: Int = 1 << 20) {
+    public init(matcher: ThreadMatcher = ThreadMatcher(), sla: SLAPolicy = SLAPolicy(), maxMessageBytes: Int = 1 << 20,
+                outboxMaxAttempts: Int = 5) {
         self.matcher = matcher
         self.sla = sla
         self.maxMessageBytes = maxMessageBytes
+        self.outboxMaxAttempts = max(1, outboxMaxAttempts)
     }
 }
 
@@ -44,7 +49,7 @@ public struct ThreadView: Sendable, Hashable {
 /// state, journals the resulting events, lets the thread actor record its
 /// part, then projects the thread's events back into its state.
 public actor Supervisor {
-    public private(set) var state: EngineState
+    public internal(set) var state: EngineState
     /// Thread actors, created on first use.
     private var threads: [ThreadID: ThreadActor] = [:]
     /// Restored threads not touched since the restore: plain states, turned
@@ -53,9 +58,9 @@ public actor Supervisor {
     private var dormant: [ThreadID: ThreadState]
     private var agents: [ContactID: AgentActor]
     nonisolated let journal: any EventJournal
-    private let clock: any EngineClock
+    let clock: any EngineClock
     public let configuration: EngineConfiguration
-    private let logger: Logger
+    let logger: Logger
     /// Sequence number of the last event the supervisor itself journaled.
     /// Supervisor events are applied in sequence order, so every one up to
     /// here is in `state`: the watermark a snapshot of `state` reflects.
@@ -80,7 +85,7 @@ public actor Supervisor {
     // MARK: Thread actors
 
     /// The actor of a thread, waking a dormant one.
-    private func actor(_ id: ThreadID) -> ThreadActor? {
+    func actor(_ id: ThreadID) -> ThreadActor? {
         if let a = threads[id] { return a }
         guard let s = dormant.removeValue(forKey: id) else { return nil }
         let a = ThreadActor(state: s, owner: self)
@@ -92,13 +97,17 @@ public actor Supervisor {
 
     // MARK: Journal helpers
 
-    /// Journals events decided by the supervisor itself and applies them.
+    /// Journals events decided by the supervisor itself and applies them:
+    /// all or none. When the journal refuses them nothing is applied and the
+    /// operation fails with `.unavailable`.
     @discardableResult
-    private func commit(_ events: [EngineEvent]) -> [SequencedEvent] {
+    func commit(_ events: [EngineEvent]) throws -> [SequencedEvent] {
+        guard !events.isEmpty else { return [] }
+        let seqs = try Self.append(events, to: journal)
         var out: [SequencedEvent] = []
         out.reserveCapacity(events.count)
-        for e in events {
-            let s = SequencedEvent(seq: journal.append(e), event: e)
+        for (seq, e) in zip(seqs, events) {
+            let s = SequencedEvent(seq: seq, event: e)
             state.apply(s)
             lastCommittedSeq = s.seq
             out.append(s)
@@ -106,13 +115,26 @@ public actor Supervisor {
         return out
     }
 
+    /// `journal.append`, with the journal's refusal as an engine error.
+    nonisolated static func append(_ events: [EngineEvent], to journal: any EventJournal) throws -> ClosedRange<UInt64> {
+        do {
+            return try journal.append(contentsOf: events)
+        } catch let e as StoreError where e.kind == .encodingFailed {
+            throw EngineError.invalid("the change cannot be stored: \(e.detail ?? e.description)")
+        } catch let e as StoreError {
+            throw EngineError(.unavailable, "nothing was changed: \(e.detail ?? e.description)")
+        } catch {
+            throw EngineError(.unavailable, "nothing was changed: \(ErrorText.describe(error))")
+        }
+    }
+
     /// Projects events a thread actor recorded into the supervisor's state.
-    private func project(_ events: [SequencedEvent]) {
+    func project(_ events: [SequencedEvent]) {
         for e in events { state.apply(e) }
     }
 
     /// Hands the events that concern people to their agent actors.
-    private func notifyAgents(_ events: [SequencedEvent]) async {
+    func notifyAgents(_ events: [SequencedEvent]) async {
         guard !events.isEmpty else { return }
         var byAgent: [ContactID: [SequencedEvent]] = [:]
         for e in events {
@@ -145,12 +167,12 @@ public actor Supervisor {
 
     // MARK: Configuration and directory
 
-    public func upsertChannel(_ c: Channel) -> UInt64 {
-        commit([.channelUpserted(c)]).last!.seq
+    public func upsertChannel(_ c: Channel) throws -> UInt64 {
+        try commit([.channelUpserted(c)]).last!.seq
     }
 
-    public func upsertTeam(_ t: Team) async -> UInt64 {
-        let events = commit([.teamUpserted(t)]) + drainQueue(t.id)
+    public func upsertTeam(_ t: Team) async throws -> UInt64 {
+        let events = try commit([.teamUpserted(t)]) + drainQueue(t.id)
         await notifyAgents(events)
         return events.last!.seq
     }
@@ -161,31 +183,31 @@ public actor Supervisor {
         for t in c.teams where state.teams[t] == nil { throw EngineError.notFound("team", t) }
         guard c.maxOpenThreads >= 0 else { throw EngineError.invalid("max_open_threads must be 0 or more") }
         if agents[c.id] == nil { agents[c.id] = AgentActor(state: AgentState(contact: c, lastSeq: 0)) }
-        var events = commit([.contactUpserted(c)])
-        for t in c.teams { events += drainQueue(t) }
+        var events = try commit([.contactUpserted(c)])
+        for t in c.teams { events += try drainQueue(t) }
         await notifyAgents(events)
         return events.last!.seq
     }
 
     public func upsertCustomer(_ c: Customer) throws -> UInt64 {
         if let o = c.organizationID, state.index.organizations[o] == nil { throw EngineError.notFound("organization", o) }
-        return commit([.customerUpserted(c)]).last!.seq
+        return try commit([.customerUpserted(c)]).last!.seq
     }
 
-    public func upsertOrganization(_ o: Organization) -> UInt64 {
-        commit([.organizationUpserted(o)]).last!.seq
+    public func upsertOrganization(_ o: Organization) throws -> UInt64 {
+        try commit([.organizationUpserted(o)]).last!.seq
     }
 
     public func upsertOrder(_ o: Order) throws -> UInt64 {
         if let c = o.customerID, state.index.customers[c] == nil { throw EngineError.notFound("customer", c) }
         if let g = o.organizationID, state.index.organizations[g] == nil { throw EngineError.notFound("organization", g) }
-        return commit([.orderUpserted(o)]).last!.seq
+        return try commit([.orderUpserted(o)]).last!.seq
     }
 
     public func setRoutingRules(_ r: AutoAssignmentRules) throws -> UInt64 {
         let errors = r.validationErrors()
         guard errors.isEmpty else { throw EngineError.invalid(errors.joined(separator: "; ")) }
-        return commit([.routingRulesChanged(r)]).last!.seq
+        return try commit([.routingRulesChanged(r)]).last!.seq
     }
 
     // MARK: Presence and rebalancing
@@ -196,14 +218,14 @@ public actor Supervisor {
     public func setPresence(_ id: ContactID, _ presence: Presence) async throws -> [SequencedEvent] {
         guard let contact = state.contacts[id] else { throw EngineError.notFound("contact", id) }
         guard contact.presence != presence else { return [] }
-        var events = commit([.presenceChanged(contact: id, presence: presence)])
+        var events = try commit([.presenceChanged(contact: id, presence: presence)])
         if presence == .offline {
             let moves = state.board.planDrain(agent: id, queueLeftovers: true).filter { m in
                 state.board.team[m.thread].flatMap { state.teams[$0]?.handOverOnOffline } ?? true
             }
-            if !moves.isEmpty { events += commit([.threadsRebalanced(moves: moves, reason: "\(contact.name) went offline")]) }
+            if !moves.isEmpty { events += try commit([.threadsRebalanced(moves: moves, reason: "\(contact.name) went offline")]) }
         }
-        for t in contact.teams { events += drainQueue(t) }
+        for t in contact.teams { events += try drainQueue(t) }
         await notifyAgents(events)
         return events
     }
@@ -211,30 +233,31 @@ public actor Supervisor {
     /// Moves an agent's open threads to colleagues: one event, all or nothing.
     public func rebalance(agent id: ContactID) async throws -> RebalanceReport {
         guard state.contacts[id] != nil else { throw EngineError.notFound("contact", id) }
-        let start = ContinuousClock.now
-        let moves = state.board.planDrain(agent: id, queueLeftovers: false)
-        let seq = moves.isEmpty ? nil : commit([.threadsRebalanced(moves: moves, reason: "rebalance agent")]).last!.seq
-        let elapsed = ContinuousClock.now - start
-        if let seq { await notifyAgents([SequencedEvent(seq: seq, event: .threadsRebalanced(moves: moves, reason: "rebalance agent"))]) }
-        return RebalanceReport(moves: moves, seq: seq, nanoseconds: elapsed.nanoseconds)
+        return try await rebalance(reason: "rebalance agent") { $0.planDrain(agent: id, queueLeftovers: false) }
     }
 
     /// Evens out a team's load: one event, all or nothing.
     public func rebalance(team id: TeamID) async throws -> RebalanceReport {
         guard state.teams[id] != nil else { throw EngineError.notFound("team", id) }
+        return try await rebalance(reason: "rebalance team") { $0.planEvenOut(team: id) }
+    }
+
+    /// Plans on the board, journals the moves as one event, then tells the
+    /// people concerned; the report times the engine's part (plan + journal + apply).
+    private func rebalance(reason: String, plan: (AssignmentBoard) -> [ThreadMove]) async throws -> RebalanceReport {
         let start = ContinuousClock.now
-        let moves = state.board.planEvenOut(team: id)
-        let seq = moves.isEmpty ? nil : commit([.threadsRebalanced(moves: moves, reason: "rebalance team")]).last!.seq
+        let moves = plan(state.board)
+        let events = moves.isEmpty ? [] : try commit([.threadsRebalanced(moves: moves, reason: reason)])
         let elapsed = ContinuousClock.now - start
-        if let seq { await notifyAgents([SequencedEvent(seq: seq, event: .threadsRebalanced(moves: moves, reason: "rebalance team"))]) }
-        return RebalanceReport(moves: moves, seq: seq, nanoseconds: elapsed.nanoseconds)
+        await notifyAgents(events)
+        return RebalanceReport(moves: moves, seq: events.last?.seq, nanoseconds: elapsed.nanoseconds)
     }
 
     /// Assigns queued threads of a team to people who have room now.
-    private func drainQueue(_ team: TeamID) -> [SequencedEvent] {
+    private func drainQueue(_ team: TeamID) throws -> [SequencedEvent] {
         let plan = state.board.planQueueDrain(team: team)
         guard !plan.isEmpty else { return [] }
-        return commit(plan.map { .threadAssigned(thread: $0.0, team: team, agent: $0.1, reason: "queue") })
+        return try commit(plan.map { .threadAssigned(thread: $0.0, team: team, agent: $0.1, reason: "queue") })
     }
 
     // MARK: Inbound traffic
@@ -278,15 +301,22 @@ public actor Supervisor {
                 customerID: match.customerID, customerOrganizationID: match.organizationID,
                 createdAt: m.receivedAt, externalReferences: ThreadState.references(of: m),
                 requiredSkills: decision.skillMatching ? decision.requiredSkills : [])
-            early = open(header, routing: decision)
+            early = try open(header, routing: decision)
             threadID = header.id
         }
         guard let actor = actor(threadID) else { throw EngineError(.unavailable, "thread \(threadID) has no actor") }
         state.external[key] = EngineState.MessageRef(thread: threadID, message: messageID, seq: 0)
-        let events = await actor.receive(m, messageID: messageID, channel: channel, reopen: reopen, links: match,
-                                         policy: configuration.sla)
+        let events: [SequencedEvent]
+        do {
+            events = try await actor.receive(m, messageID: messageID, channel: channel, reopen: reopen, links: match,
+                                             policy: configuration.sla)
+        } catch {
+            state.external[key] = nil  // not recorded: a retry must not look like a duplicate
+            await notifyAgents(early)
+            throw error
+        }
         project(events)
-        if reopen { early += drainIfNeeded(threadID) }
+        if reopen { early += (try? drainIfNeeded(threadID)) ?? [] }
         await notifyAgents(early)
         return IngestResult(threadID: threadID, messageID: messageID, seq: events.last!.seq, duplicate: false,
                             rule: match.rule)
@@ -303,29 +333,29 @@ public actor Supervisor {
             } catch let e as EngineError {
                 out.append(.failure(e))
             } catch {
-                out.append(.failure(EngineError(.unavailable, "\(error)")))
+                out.append(.failure(EngineError(.unavailable, "\(ErrorText.describe(error))")))
             }
         }
         return out
     }
 
-    private func drainIfNeeded(_ thread: ThreadID) -> [SequencedEvent] {
+    private func drainIfNeeded(_ thread: ThreadID) throws -> [SequencedEvent] {
         // A reopened thread whose person is gone waits in its team queue; see if someone can take it.
         guard state.board.assignee[thread] == nil, let t = state.board.team[thread] else { return [] }
-        return drainQueue(t)
+        return try drainQueue(t)
     }
 
     /// Opens a thread: journals it, starts its actor, routes it.
-    private func open(_ header: ThreadHeader, routing: RoutingDecision, assignTo: ContactID? = nil) -> [SequencedEvent] {
-        var events = commit([.threadOpened(header)])
+    private func open(_ header: ThreadHeader, routing: RoutingDecision, assignTo: ContactID? = nil) throws -> [SequencedEvent] {
+        var events = try commit([.threadOpened(header)])
         threads[header.id] = ThreadActor(state: ThreadState(header: header, lastSeq: events[0].seq), owner: self)
         let team = routing.team.flatMap { state.board.teamID(named: $0) } ?? header.assignedTeamID
         if let assignTo {
-            events += commit([.threadAssigned(thread: header.id, team: team, agent: assignTo, reason: "manual")])
+            events += try commit([.threadAssigned(thread: header.id, team: team, agent: assignTo, reason: "manual")])
         } else if let team {
             let needs = AssignmentBoard.Needs(skills: header.requiredSkills, skillMatching: true)
             let agent = state.board.choose(team: team, needs: needs)
-            events += commit([.threadAssigned(thread: header.id, team: team, agent: agent,
+            events += try commit([.threadAssigned(thread: header.id, team: team, agent: agent,
                                               reason: agent == nil ? "queued: nobody free (\(routing.reason))" : routing.reason)])
         } else {
             logger.notice("thread has no team to route to", metadata: ["thread.id": "\(header.id)", "routing.reason": "\(routing.reason)"])
@@ -354,7 +384,7 @@ public actor Supervisor {
 
     private func setDelivery(message: MessageID, thread: ThreadID, status: DeliveryStatus, at: Date) async throws -> UInt64 {
         guard let actor = actor(thread) else { throw EngineError.notFound("thread", thread) }
-        let events = await actor.record([.deliveryStatusChanged(message: message, thread: thread, status: status, at: at)])
+        let events = try await actor.record([.deliveryStatusChanged(message: message, thread: thread, status: status, at: at)])
         project(events)
         return events.last!.seq
     }
@@ -374,7 +404,7 @@ public actor Supervisor {
                                            requestedPriority: header.priority, channelRules: nil, globalRules: state.rules)
         var routing = decision
         if let team { routing.team = team.description }
-        let events = open(header, routing: routing, assignTo: assignTo)
+        let events = try open(header, routing: routing, assignTo: assignTo)
         await notifyAgents(events)
         return events
     }
@@ -385,19 +415,19 @@ public actor Supervisor {
         if case .some(.some(let a)) = assignTo, state.contacts[a] == nil { throw EngineError.notFound("contact", a) }
         if let t = team, state.teams[t] == nil { throw EngineError.notFound("team", t) }
         let now = clock.now()
-        var events = await actor.change(change, at: now, policy: configuration.sla)
+        var events = try await actor.change(change, at: now, policy: configuration.sla)
         project(events)
         if assignTo != nil || team != nil {
             let agent: ContactID? = assignTo ?? state.board.assignee[id]
             let targetTeam = team ?? state.board.team[id]
             if agent != state.board.assignee[id] || targetTeam != state.board.team[id] {
-                events += commit([.threadAssigned(thread: id, team: targetTeam, agent: agent, reason: "manual")])
+                events += try commit([.threadAssigned(thread: id, team: targetTeam, agent: agent, reason: "manual")])
             }
         }
         if let s = change.status, !s.isOpen, let t = state.board.team[id] {
-            events += drainQueue(t)
+            events += try drainQueue(t)
         } else if let t = state.board.team[id], change.status?.isOpen == true {
-            events += drainQueue(t)
+            events += try drainQueue(t)
         }
         await notifyAgents(events)
         return events
@@ -410,7 +440,7 @@ public actor Supervisor {
         guard body.messageContent.utf8.count + (body.messageHtml?.utf8.count ?? 0) <= configuration.maxMessageBytes else {
             throw EngineError.invalid("message is larger than \(configuration.maxMessageBytes) bytes")
         }
-        let events = await actor.add(header, body: body, statusAfter: statusAfter)
+        let events = try await actor.add(header, body: body, statusAfter: statusAfter)
         project(events)
         await notifyAgents(events)
         return events
@@ -421,11 +451,11 @@ public actor Supervisor {
     public func upsertTask(_ t: InternalTask) throws -> UInt64 {
         if let th = t.threadID, !exists(th) { throw EngineError.notFound("thread", th) }
         if let a = t.assignedToContactID, state.contacts[a] == nil { throw EngineError.notFound("contact", a) }
-        return commit([.taskUpserted(t)]).last!.seq
+        return try commit([.taskUpserted(t)]).last!.seq
     }
 
-    public func upsertTemplate(_ t: Template) -> UInt64 {
-        commit([.templateUpserted(t)]).last!.seq
+    public func upsertTemplate(_ t: Template) throws -> UInt64 {
+        try commit([.templateUpserted(t)]).last!.seq
     }
 
     // MARK: Tokens and audit
@@ -433,13 +463,13 @@ public actor Supervisor {
     public func issueToken(_ t: APIToken) throws -> UInt64 {
         if let c = t.contactID, state.contacts[c] == nil { throw EngineError.notFound("contact", c) }
         guard state.tokenByHash[t.secretHash] == nil else { throw EngineError(.conflict, "token already exists") }
-        return commit([.tokenIssued(t)]).last!.seq
+        return try commit([.tokenIssued(t)]).last!.seq
     }
 
     public func revokeToken(_ id: TokenID) throws -> UInt64 {
         guard let t = state.tokens[id] else { throw EngineError.notFound("token", id) }
         guard t.revokedAt == nil else { throw EngineError(.conflict, "token \(id) is already revoked") }
-        return commit([.tokenRevoked(token: id, at: clock.now())]).last!.seq
+        return try commit([.tokenRevoked(token: id, at: clock.now())]).last!.seq
     }
 
     /// The live token with this secret hash, and its person.
@@ -450,14 +480,14 @@ public actor Supervisor {
 
     /// Records an audit entry; returns its sequence number (acknowledge after it).
     @discardableResult
-    public func audit(_ entry: AuditEntry) -> UInt64 {
-        commit([.audited(entry)]).last!.seq
+    public func audit(_ entry: AuditEntry) throws -> UInt64 {
+        try commit([.audited(entry)]).last!.seq
     }
 
     public func auditTrail(entity: String?, entityID: String?, actor: ContactID?, since: Date?, limit: Int, after: Int) -> (entries: [AuditEntry], next: Int?) {
         var out: [AuditEntry] = []
-        var i = after
         let all = state.audit
+        var i = min(max(after, 0), all.count)  // an offset from outside: never an index out of range
         while i < all.count {
             let e = all[i]
             i += 1

@@ -63,6 +63,20 @@ public struct ThreadState: Sendable, Hashable, Codable {
                 messages[i].deliveryStatus = status
                 if status == .read, messages[i].readAt == nil { messages[i].readAt = at }
             }
+        case .outboxReported(let mid, let t, _, let report, _) where t == id:
+            // A gateway's report moves the message forward only (a provider's
+            // delivered/read report may have arrived first).
+            if let i = messages.lastIndex(where: { $0.id == mid }) {
+                switch report {
+                case .sent(let provider):
+                    if let provider, messages[i].externalMessageID == nil { messages[i].externalMessageID = provider }
+                    if DeliveryStatus.sent.advances(from: messages[i].deliveryStatus) { messages[i].deliveryStatus = .sent }
+                case .failed:
+                    if DeliveryStatus.failed.advances(from: messages[i].deliveryStatus) { messages[i].deliveryStatus = .failed }
+                case .retryAfter, .unknown:
+                    break
+                }
+            }
         default:
             return
         }

@@ -17,7 +17,7 @@ public enum DemoCompany {
         for name in teamNames {
             let t = Team(name: name, handOverOnOffline: name != "management")
             teams[name] = t.id
-            _ = await s.upsertTeam(t)
+            _ = try await s.upsertTeam(t)
         }
         let people: [(String, ContactRole, [String], [String])] = [
             ("Sanne de Vries", .agent, ["customer service"], ["nl", "en", "email", "whatsapp"]),
@@ -63,10 +63,10 @@ public enum DemoCompany {
             let sms = Channel(channelType: .sms, channelName: "\(brand.rawValue) SMS", businessEntity: brand,
                               configuration: ["from_number": .string("+3197010\(brand.rawValue.count)0000")])
             channels += [mail, wa, sms]
-            for c in [mail, wa, sms] { _ = await s.upsertChannel(c) }
+            for c in [mail, wa, sms] { _ = try await s.upsertChannel(c) }
         }
         for type in [ChannelType.internalComment, .internalTask, .internalTicket, .phoneCall] {
-            _ = await s.upsertChannel(Channel(channelType: type, channelName: type.rawValue.replacingOccurrences(of: "_", with: " ")))
+            _ = try await s.upsertChannel(Channel(channelType: type, channelName: type.rawValue.replacingOccurrences(of: "_", with: " ")))
         }
 
         let firstNames = ["Jan", "Pieter", "Kees", "Marieke", "Ingrid", "Sophie", "Willem", "Noor", "Femke", "Joost",
@@ -75,8 +75,8 @@ public enum DemoCompany {
                          "Willems", "Brouwer", "Vermeulen", "Prins", "Huisman", "Kuipers", "Sanders"]
         let org = Organization(name: "Woonstichting De Linie", kind: .customer)
         let partner = Organization(name: "Installatiebedrijf Groen & Zn", kind: .partner)
-        _ = await s.upsertOrganization(org)
-        _ = await s.upsertOrganization(partner)
+        _ = try await s.upsertOrganization(org)
+        _ = try await s.upsertOrganization(partner)
         var customers: [Customer] = []
         var orders: [Order] = []
         for i in 0..<80 {

@@ -1,5 +1,6 @@
 import CommHubDomain
 import CommHubEngine
+import CommHubGateway
 import CommHubStore
 import Foundation
 import Hummingbird
@@ -74,8 +75,13 @@ public struct HTTPOptions: Sendable {
 /// Builds the HTTP application: `/healthz`, `/metrics`, the `/api` of
 /// API.md behind bearer tokens and rate limits, and the `/api/events`
 /// WebSocket.
+///
+/// `webhooks`: the provider webhooks of the gateway `serve` runs inside
+/// itself, served on the same port; nil with `--no-gateway` (separate
+/// `commhub gateway` processes serve them).
 public func buildHTTPApplication(engine: Engine, durable: DurableEngine?, secrets: SecretBox, options: HTTPOptions,
-                                 logger: Logger, onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
+                                 logger: Logger, webhooks: WebhookRoutes? = nil,
+                                 onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
     -> some ApplicationProtocol {
     precondition(options.problems.isEmpty, "invalid HTTP options: \(options.problems.joined(separator: "; "))")
     let router = Router(context: APIContext.self)
@@ -85,20 +91,44 @@ public func buildHTTPApplication(engine: Engine, durable: DurableEngine?, secret
     let metrics = EngineMetrics(engine: engine, journal: durable?.writer, registry: options.metricsRegistry)
 
     router.get("/healthz") { _, _ -> Response in
+        // 200 while the journal takes writes; 503 with the reason while it is
+        // degraded (a commit is being retried: disk full, I/O error) or stopped.
         var fields: [String: JSONValue] = [
             "status": .string("ok"),
             "last_seq": .number(Double(engine.journal.lastAssignedSeq)),
             "threads": .number(Double(engine.inbox.count)),
         ]
+        var status = HTTPResponse.Status.ok
+        if let writer = durable?.writer {
+            switch writer.health {
+            case .ok:
+                fields["journal"] = .object(["state": .string("ok"), "durable_seq": .number(Double(writer.durableSeq))])
+            case .degraded(let error, let since):
+                status = .serviceUnavailable
+                fields["status"] = .string("degraded")
+                fields["journal"] = .object(["state": .string("degraded"), "since": .string(since.iso8601),
+                                             "error": .string(error.description),
+                                             "durable_seq": .number(Double(writer.durableSeq)),
+                                             "message": .string("writes are refused until the journal can commit again; it retries by itself")])
+            case .stopped(let error):
+                status = .serviceUnavailable
+                fields["status"] = .string("failed")
+                fields["journal"] = .object(["state": .string("stopped"), "error": .string(error.description),
+                                             "message": .string("restart CommHub; it restores from the journal")])
+            }
+        }
+        if let link = webhooks?.link {
+            fields["gateway"] = .object(["embedded": .bool(true), "connected": .bool(await link.isConnected)])
+        }
         if let r = durable?.restoreReport {
             fields["restore"] = .object([
                 "snapshot_id": r.snapshotID.map { .number(Double($0)) } ?? .null,
                 "replayed_events": .number(Double(r.replayedEvents)),
-                "dropped_tail_events": .number(Double(r.droppedTailSeqs.count)),
+                "void_records": .number(Double(r.voidRecords)),
                 "milliseconds": .number(Double(r.milliseconds)),
             ])
         }
-        return try JSONResponse.make(JSONValue.object(fields))
+        return try JSONResponse.make(JSONValue.object(fields), status: status)
     }
     router.get("/metrics") { _, _ -> Response in
         Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
@@ -113,7 +143,7 @@ public func buildHTTPApplication(engine: Engine, durable: DurableEngine?, secret
         .add(middleware: AuthMiddleware(supervisor: engine.supervisor))
         .add(middleware: limits)  // per token
     api.register(on: group)
-    api.registerWebhooks(router.group("webhooks").add(middleware: limits))  // provider-signed, no bearer token
+    webhooks?.register(on: router.group("webhooks").add(middleware: limits))  // provider-signed, no bearer token
 
     let wsRouter = Router(context: EventsContext.self)
     EventStream(engine: engine, journal: durable?.writer, logger: logger).register(on: wsRouter)

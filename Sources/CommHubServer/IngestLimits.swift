@@ -1,4 +1,5 @@
 import CommHubWire
+import CommHubEngine
 import Foundation
 import Synchronization
 
@@ -179,6 +180,11 @@ final class IngestSession: Sendable {
         var lastReadAt: ContinuousClock.Instant
         var authenticated = false
         var writeStartedAt: ContinuousClock.Instant?
+        /// Set at hello for gateway tokens: the name claims are made under.
+        var gateway: String?
+        /// The gateway asked for channels: it gets pushes (from this bus
+        /// subscription, made before the channel set was read) and no idle timeout.
+        var pushes: Subscription?
     }
 
     let window: InFlightWindow
@@ -192,7 +198,23 @@ final class IngestSession: Sendable {
     }
 
     var authenticated: Bool { state.withLock { $0.authenticated } }
-    func authenticate() { state.withLock { $0.authenticated = true } }
+    func authenticate(gateway: String? = nil) {
+        state.withLock { s in
+            s.authenticated = true
+            s.gateway = gateway
+        }
+    }
+    /// The gateway name of a gateway-token connection (nil for admin tokens).
+    var gateway: String? { state.withLock { $0.gateway } }
+    var pushes: Subscription? { state.withLock { $0.pushes } }
+    /// Keeps the first subscription; a second `channels` request cancels its own.
+    func subscribe(_ s: Subscription) {
+        let spare = state.withLock { st -> Subscription? in
+            if st.pushes == nil { st.pushes = s; return nil }
+            return s
+        }
+        spare?.cancel()
+    }
     func noteRead(_ now: ContinuousClock.Instant = .now) { state.withLock { $0.lastReadAt = now } }
     func writeStarted(_ now: ContinuousClock.Instant = .now) { state.withLock { $0.writeStartedAt = now } }
     func writeFinished() { state.withLock { $0.writeStartedAt = nil } }
@@ -205,7 +227,7 @@ final class IngestSession: Sendable {
         return state.withLock { s in
             if let w = s.writeStartedAt, now - w > .seconds(limits.stalledWriteTimeoutSeconds) { return .stalled }
             if !s.authenticated { return now - s.openedAt > .seconds(limits.helloDeadlineSeconds) ? .helloLate : .fine }
-            if inFlight == 0, now - s.lastReadAt > .seconds(limits.idleTimeoutSeconds) { return .idle }
+            if inFlight == 0, s.pushes == nil, now - s.lastReadAt > .seconds(limits.idleTimeoutSeconds) { return .idle }
             return .fine
         }
     }

@@ -1,6 +1,7 @@
 import CommHubDomain
 import CommHubWire
 import CommHubEngine
+import CommHubGateways
 import Foundation
 import Logging
 import NIOCore
@@ -32,11 +33,19 @@ public struct IngestListener: Service {
     let logger: Logger
     let onBound: @Sendable (Endpoint) async -> Void
     let counters = IngestCounters()
+    let ingestService: IngestService
+    let outbox: OutboxService
+    /// A credential that exists only in this process's memory: the gateway
+    /// `commhub serve` runs inside itself says hello with it (no token is stored for it).
+    let embeddedGatewaySecret: String?
 
     public init(engine: Engine, secrets: SecretBox, endpoint: Endpoint, limits: IngestLimits = IngestLimits(), logger: Logger,
-                onBound: @escaping @Sendable (Endpoint) async -> Void = { _ in }) {
+                embeddedGatewaySecret: String? = nil, onBound: @escaping @Sendable (Endpoint) async -> Void = { _ in }) {
         precondition(limits.problems.isEmpty, "invalid ingest limits: \(limits.problems.joined(separator: "; "))")
         self.api = CommHubAPI(engine: engine, secrets: secrets, logger: logger)
+        self.ingestService = IngestService(engine: engine)
+        self.outbox = OutboxService(engine: engine)
+        self.embeddedGatewaySecret = embeddedGatewaySecret
         self.endpoint = endpoint
         self.limits = limits
         self.logger = logger
@@ -84,7 +93,7 @@ public struct IngestListener: Service {
         var windowBytes: Int?
     }
 
-    enum Part: Sendable { case reader, writer, watchdog }
+    enum Part: Sendable { case reader, writer, watchdog, pusher }
 
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
         guard counters.open(limit: limits.maxConnections) else {
@@ -101,12 +110,13 @@ public struct IngestListener: Service {
                     group.addTask { try await writeAnswers(answers, to: outbound, session); return .writer }
                     group.addTask { await readFrames(inbound, into: continuation, session); return .reader }
                     group.addTask { await watch(session, continuation, channel); return .watchdog }
+                    group.addTask { await push(session, continuation); return .pusher }
                     defer { continuation.finish() }
                     while let part = try await group.next() {
                         switch part {
                         case .reader: continuation.finish()  // the writer drains what is owed, then ends
                         case .writer: group.cancelAll()
-                        case .watchdog: break  // it queued a closing frame or dropped the channel
+                        case .watchdog, .pusher: break  // it queued a closing frame or dropped the channel
                         }
                     }
                 }
@@ -225,22 +235,141 @@ public struct IngestListener: Service {
     private func handle(_ frame: IngestProtocol.Frame, _ session: IngestSession) async -> Pending {
         switch IngestProtocol.Kind(rawValue: frame.kind) {
         case .hello:
-            guard let hello = try? WireJSON.decode([String: String].self, from: frame.payload, limits: .hello),
-                  let secret = hello["token"],
-                  let (token, contact) = await api.supervisor.authenticate(secretHash: TokenSecret.hash(secret)),
-                  token.kind == .gateway || contact?.role == .admin else {
-                return Pending(frame: Self.error(frame.requestID, "unauthorized", "hello needs a gateway or admin token"), close: true)
-            }
-            session.authenticate()
-            return Pending(frame: .init(kind: .welcome, requestID: frame.requestID, payload: Array(#"{"protocol":1}"#.utf8)))
+            return await hello(frame, session)
         case .ingest, .ingestCompact:
             guard session.authenticated else {
                 return Pending(frame: Self.error(frame.requestID, "unauthorized", "send hello with a token first"), close: true)
             }
             return await ingest(frame)
+        case .channels, .claim, .report:
+            guard session.authenticated else {
+                return Pending(frame: Self.error(frame.requestID, "unauthorized", "send hello with a token first"), close: true)
+            }
+            guard let gateway = session.gateway else {
+                return Pending(frame: Self.error(frame.requestID, "forbidden", "channels and the outbox are for gateway tokens only"))
+            }
+            return await gatewayRequest(frame, gateway: gateway, session)
         default:
             return Pending(frame: Self.error(frame.requestID, "bad_frame", "unknown frame kind \(frame.kind)"), close: true)
         }
+    }
+
+    /// `hello`: a gateway token (or this process's embedded gateway) may use
+    /// protocol 2; an admin token may ingest (protocol 1 answers for old clients).
+    private func hello(_ frame: IngestProtocol.Frame, _ session: IngestSession) async -> Pending {
+        guard let hello = try? WireJSON.decode(GatewayProtocol.Hello.self, from: frame.payload, limits: .hello) else {
+            return Pending(frame: Self.error(frame.requestID, "unauthorized", "hello needs {\"token\":…}"), close: true)
+        }
+        let name = hello.gateway.map { String($0.prefix(100)) }
+        let version = min(max(hello.protocol ?? IngestProtocol.version, 1), GatewayProtocol.version)
+        if let embedded = embeddedGatewaySecret, WhatsAppVerificationRequest.constantTimeEquals(hello.token, embedded) {
+            session.authenticate(gateway: name ?? "embedded")
+        } else if let (token, contact) = await api.supervisor.authenticate(secretHash: TokenSecret.hash(hello.token)),
+                  token.kind == .gateway || contact?.role == .admin {
+            session.authenticate(gateway: token.kind == .gateway ? (name ?? "gateway-\(token.id.description.prefix(8))") : nil)
+        } else {
+            return Pending(frame: Self.error(frame.requestID, "unauthorized", "hello needs a gateway or admin token"), close: true)
+        }
+        return Pending(frame: .init(kind: .welcome, requestID: frame.requestID, payload: Array(#"{"protocol":\#(version)}"#.utf8)))
+    }
+
+    /// Protocol 2 requests of a gateway connection: channels, claim, report.
+    private func gatewayRequest(_ frame: IngestProtocol.Frame, gateway: String, _ session: IngestSession) async -> Pending {
+        do {
+            switch IngestProtocol.Kind(rawValue: frame.kind) {
+            case .channels:
+                // Subscribe first: a change committed while the set is read is pushed after it.
+                let pushes = api.engine.bus.subscribe(capacity: Self.pushBufferEvents)
+                let set: GatewayProtocol.ChannelSet
+                do {
+                    set = GatewayProtocol.ChannelSet(channels: try await gatewayChannels())
+                } catch {
+                    pushes.cancel()
+                    throw error
+                }
+                session.subscribe(pushes)
+                return Pending(frame: .init(kind: .channelSet, requestID: frame.requestID, payload: try Self.encode(set)))
+            case .claim:
+                let request = try WireJSON.decode(GatewayProtocol.ClaimRequest.self, from: frame.payload, limits: .ingestFrame)
+                let claimed = try await outbox.claim(request, gateway: gateway)
+                return Pending(frame: .init(kind: .claimed, requestID: frame.requestID,
+                                            payload: try Self.encode(GatewayProtocol.Claimed(messages: claimed.messages))),
+                               durableSeq: claimed.seq)
+            default:
+                let report = try WireJSON.decode(GatewayProtocol.ReportFrame.self, from: frame.payload, limits: .ingestFrame)
+                let (result, seq) = try await outbox.report(report, gateway: gateway)
+                return Pending(frame: .init(kind: .reportResult, requestID: frame.requestID, payload: try Self.encode(result)),
+                               durableSeq: seq)
+            }
+        } catch let e as EngineError {
+            return Pending(frame: Self.error(frame.requestID, e.code.rawValue, e.message))
+        } catch {
+            return Pending(frame: Self.error(frame.requestID, "invalid", WireJSON.describe(error)))
+        }
+    }
+
+    /// Every channel with its secrets in clear, for a gateway's memory.
+    private func gatewayChannels() async throws -> [GatewayProtocol.GatewayChannel] {
+        try await api.supervisor.channelList().map(gatewayChannel)
+    }
+
+    private func gatewayChannel(_ c: CommHubDomain.Channel) throws -> GatewayProtocol.GatewayChannel {
+        let secrets = try c.sealedSecrets.map(api.secrets.open) ?? [:]
+        return GatewayProtocol.GatewayChannel(id: c.id, channelType: c.channelType, channelName: c.channelName, isActive: c.isActive,
+                                              businessEntity: c.businessEntity, configuration: c.configuration, secrets: secrets)
+    }
+
+    /// Events a subscribed gateway is told about as they commit: channel
+    /// changes, and channels that got a message to send. A gateway that fell
+    /// behind gets the whole channel set again and a wake for every channel.
+    /// Events a gateway's push stream buffers before it falls back to a full resend.
+    static let pushBufferEvents = 4096
+
+    private func push(_ session: IngestSession, _ answers: AsyncStream<Pending>.Continuation) async {
+        var subscription = session.pushes
+        while subscription == nil {
+            // Only a gateway token's connection ever subscribes.
+            if session.authenticated, session.gateway == nil { return }
+            do { try await Task.sleep(for: .milliseconds(20)) } catch { return }
+            subscription = session.pushes
+        }
+        guard let subscription else { return }
+        defer { subscription.cancel() }
+        await withTaskCancellationHandler {
+            for await delivery in subscription {
+                do {
+                    switch delivery {
+                    case .event(let e):
+                        switch e.event {
+                        case .channelUpserted(let c):
+                            answers.yield(Pending(frame: .init(kind: .channelChanged, requestID: 0,
+                                                               payload: try Self.encode(GatewayProtocol.ChannelChanged(channel: try gatewayChannel(c))))))
+                        case .messageAdded(let h, _, _) where EngineState.entersOutbox(h):
+                            answers.yield(Pending(frame: .init(kind: .outboxReady, requestID: 0,
+                                                               payload: try Self.encode(GatewayProtocol.OutboxReady(channelID: h.channelID!)))))
+                        default:
+                            break
+                        }
+                    case .resync:
+                        let channels = try await gatewayChannels()
+                        answers.yield(Pending(frame: .init(kind: .channelSet, requestID: 0,
+                                                           payload: try Self.encode(GatewayProtocol.ChannelSet(channels: channels)))))
+                        for c in channels {
+                            answers.yield(Pending(frame: .init(kind: .outboxReady, requestID: 0,
+                                                               payload: try Self.encode(GatewayProtocol.OutboxReady(channelID: c.id)))))
+                        }
+                    }
+                } catch {
+                    logger.error("gateway push failed", metadata: ["error": "\(ErrorText.describe(error))"])
+                }
+            }
+        } onCancel: {
+            subscription.cancel()
+        }
+    }
+
+    static func encode(_ value: some Encodable) throws -> [UInt8] {
+        Array(try ContractJSON.sharedEncoder.encode(value))
     }
 
     private func ingest(_ frame: IngestProtocol.Frame) async -> Pending {

@@ -199,7 +199,7 @@ public enum LoadTest {
     static func seed(_ engine: Engine) async throws -> [Channel] {
         let s = engine.supervisor
         let team = Team(name: "load")
-        _ = await s.upsertTeam(team)
+        _ = try await s.upsertTeam(team)
         for i in 0..<20 {
             _ = try await s.upsertContact(Contact(name: "agent \(i)", role: .agent, teams: [team.id], maxOpenThreads: 10_000, presence: .online))
         }
@@ -208,7 +208,7 @@ public enum LoadTest {
         for (i, type) in [ChannelType.emailOutlook, .whatsappBusiness, .sms].enumerated() {
             let c = Channel(channelType: type, channelName: "load \(type.rawValue)", businessEntity: Brand.allCases[i],
                             configuration: ["phone_number_id": .string("100200300"), "from_number": .string("+3197010000000")])
-            _ = await s.upsertChannel(c)
+            _ = try await s.upsertChannel(c)
             out.append(c)
         }
         try await engine.durable(engine.journal.lastAssignedSeq)

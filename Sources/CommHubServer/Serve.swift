@@ -1,5 +1,6 @@
 import CommHubDomain
 import CommHubEngine
+import CommHubGateway
 import CommHubStore
 import Foundation
 import Hummingbird
@@ -20,8 +21,13 @@ public struct ServeOptions: Sendable {
     public var ingestPort: Int? = 7070
     public var ingestSocket: String?
     public var simulatedClock = false
-    /// nil: seed the demo company only when the data directory is new.
-    public var demo: Bool?
+    /// Seed the demo company when the engine holds no threads (`--demo`).
+    /// A new data directory starts empty otherwise: production gets no fake customers.
+    public var demo = false
+    /// Run one gateway inside this process (default); false with `--no-gateway`.
+    public var embeddedGateway = true
+    /// Bounds of the ingest listeners (connections, frame sizes, deadlines).
+    public var ingestLimits = IngestLimits()
     /// Snapshot when this much time passed and something changed…
     public var snapshotInterval: Duration = .seconds(300)
     /// …or as soon as this many events were journaled since the last one.
@@ -45,7 +51,8 @@ public enum CommHubServe {
     public static func run(_ o: ServeOptions, logger: Logger) async throws {
         try FileManager.default.createDirectory(atPath: o.dataDirectory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
-        let isNew = !FileManager.default.fileExists(atPath: o.storeDirectory)
+        // Owner only, also for a directory an older version (or a person) made with the umask's 0755.
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: o.dataDirectory)
         let simulated = o.simulatedClock ? SimulatedClock(start: Date()) : nil
         let clock: any EngineClock = simulated ?? SystemClock()
         var journalOptions = JournalOptions()
@@ -53,7 +60,7 @@ public enum CommHubServe {
         let durable = try DurableEngine(directory: o.storeDirectory, clock: clock, options: journalOptions,
                                         keepSnapshots: o.keepSnapshots, logger: logger)
         let engine = durable.engine
-        if o.demo ?? isNew, await engine.supervisor.threadCount == 0 {
+        if o.demo, await engine.supervisor.threadCount == 0 {
             try await DemoCompany.seed(engine)
             let count = await engine.supervisor.threadCount
             logger.info("demo company seeded", metadata: ["engine.threads": "\(count)"])
@@ -75,27 +82,36 @@ public enum CommHubServe {
                             "bytes": .number(Double(info.byteCount))])
         }, export: { target in
             try await Backup.export(durable, dataDirectory: dataDirectory, to: target)
-        })
+        }, journal: durable.writer)
         let admin = AdminSocketService(path: o.adminSocketPath, console: console, logger: logger)
         let snapshots = SnapshotScheduler(durable: durable, interval: o.snapshotInterval,
                                           everyEvents: o.snapshotEveryEvents, logger: logger)
         let adminPath = o.adminSocketPath
+        // The embedded gateway speaks the same protocol as a separate one, over
+        // the Unix socket, with a credential that exists only in this process.
+        let embeddedSecret = o.embeddedGateway ? TokenSecret.generate() : nil
+        let gateway = embeddedSecret.map {
+            Gateway(endpoint: .unix(path: o.ingestSocketPath), token: $0, name: "embedded", logger: logger)
+        }
         let http = buildHTTPApplication(engine: engine, durable: durable, secrets: secrets, options: o.http,
-                                        logger: logger) { port in
+                                        logger: logger, webhooks: gateway?.webhooks) { port in
             let line = "CommHub serving http://\(o.http.host):\(port)  admin socket \(adminPath)  data \(o.dataDirectory)\n"
             FileHandle.standardOutput.write(Data(line.utf8))
             await o.onReady?(port)
         }
-        var ingest: [any Service] = [IngestListener(engine: engine, secrets: secrets, endpoint: .unix(path: o.ingestSocketPath), logger: logger)]
+        var ingest: [any Service] = [IngestListener(engine: engine, secrets: secrets, endpoint: .unix(path: o.ingestSocketPath),
+                                                    limits: o.ingestLimits, logger: logger, embeddedGatewaySecret: embeddedSecret)]
         if let port = o.ingestPort {
             ingest.append(IngestListener(engine: engine, secrets: secrets, endpoint: .tcp(host: o.ingestHost, port: port),
-                                         logger: logger) { bound in
+                                         limits: o.ingestLimits, logger: logger) { bound in
                 FileHandle.standardOutput.write(Data("CommHub ingest \(bound)\n".utf8))
             })
         }
-        // Services stop in reverse order: HTTP and ingest first, the snapshots last.
+        let leases = OutboxLeaseWatch(engine: engine, logger: logger)
+        let gateways: [any Service] = gateway.map { [GatewayService(gateway: $0)] } ?? []
+        // Services stop in reverse order: HTTP, the gateway and ingest first, the snapshots last.
         let group = ServiceGroup(configuration: .init(
-            services: ([snapshots, admin] + ingest + [http]).map { .init(service: $0) },
+            services: ([snapshots, admin, leases] + ingest + gateways + [http]).map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()
@@ -149,6 +165,30 @@ struct SnapshotScheduler: Service {
                 lastAt = ContinuousClock.now
             } catch {
                 logger.error("periodic snapshot failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+}
+
+/// Turns outbox claims whose lease ran out into `unknown` (see
+/// `Supervisor.expireLeases`), once a second on the engine's clock (a
+/// simulated clock's `clock advance` takes effect at the next tick).
+public struct OutboxLeaseWatch: Service {
+    let engine: Engine
+    let logger: Logger
+    public static let tick: Duration = .seconds(1)
+
+    public init(engine: Engine, logger: Logger) {
+        self.engine = engine
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: Self.tick) } catch { return }
+                let expired = await engine.supervisor.expireLeases()
+                if expired > 0 { logger.notice("outbox leases expired", metadata: ["outbox.unknown": "\(expired)"]) }
             }
         }
     }

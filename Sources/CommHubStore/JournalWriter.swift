@@ -47,6 +47,14 @@ public struct JournalOptions: Sendable {
     public var snapshotChunkBytes: Int
     /// Records (journal) or chunks (snapshots) deleted per transaction when pruning or repairing.
     public var deleteBatch: Int
+    /// Appended events not yet committed, at most: beyond it `append` refuses
+    /// (`.unavailable`), so a disk slower than the traffic pushes back instead
+    /// of filling memory.
+    public var maxPendingEvents: Int = 1_000_000
+    /// Largest journal payload of one event (the JSON events, encoded at append).
+    public var maxEventBytes: Int = 4 << 20
+    /// Longest pause between attempts when a commit fails (disk full, I/O error).
+    public var maxRetryBackoff: Duration = .seconds(5)
 
     public init(syncMode: SyncMode = .full, mapSize: Int = 64 << 30, maxMapSize: Int = 1 << 40,
                 maxReaders: UInt32 = 126, maxBatchEvents: Int = 4096, maxBatchBytes: Int = 8 << 20,
@@ -58,14 +66,21 @@ public struct JournalOptions: Sendable {
     }
 }
 
+/// Whether the journal takes writes.
+public enum JournalHealth: Sendable, Equatable {
+    case ok
+    /// A commit failed and is being retried; appends are refused meanwhile.
+    case degraded(StoreError, since: Date)
+    /// The journal stopped for good (see `JournalWriter.State.poisoned`); restart to recover.
+    case stopped(StoreError)
+}
+
 /// Counters of the writer, for `/metrics` and the admin socket.
 public struct JournalStats: Sendable, Hashable {
     /// Journal transactions committed (each is one group commit).
     public var batchesCommitted: UInt64 = 0
     /// Events committed (void records not included).
     public var eventsCommitted: UInt64 = 0
-    /// Sequence numbers voided because their commit failed or they could not be encoded.
-    public var eventsVoided: UInt64 = 0
     /// Journal record and body bytes put (not counting LMDB page overhead).
     public var bytesWritten: UInt64 = 0
     /// Events in the most recent committed batch.
@@ -78,6 +93,8 @@ public struct JournalStats: Sendable, Hashable {
     public var lastAssignedSeq: UInt64 = 0
     public var mapSize: Int = 0
     public var mapGrowths: Int = 0
+    /// Failed commit attempts (each retried until it succeeds).
+    public var commitRetries: UInt64 = 0
 
     public var averageBatchSize: Double {
         batchesCommitted == 0 ? 0 : Double(eventsCommitted) / Double(batchesCommitted)
@@ -96,7 +113,8 @@ public struct JournalStats: Sendable, Hashable {
 /// - Snapshot chunks, snapshot headers and pruning are "jobs": small write
 ///   transactions run by the same thread, interleaved one job per journal batch.
 ///
-/// Recovery: open, `repairTail()`, load a snapshot, `replay(after:)`, then append.
+/// Recovery: open, load a snapshot, `replay(after:)` (which refuses damaged
+/// records), then append. `checkJournal` and `repairJournal` deal with damage.
 /// Always `close()`: the writer thread keeps the journal alive until then.
 public final class JournalWriter: Sendable {
     struct Job: Sendable {
@@ -110,15 +128,18 @@ public final class JournalWriter: Sendable {
         var nextSeq: UInt64
         /// `nextSeq` when the journal was opened (or last repaired): seqs ≥ this were appended by this process.
         var sessionFirstSeq: UInt64
-        var pending: [EngineEvent] = []
+        var pending: [Queued] = []
         var pendingHead = 0
         /// Sequence number of `pending[pendingHead]`.
         var firstPendingSeq: UInt64
-        /// Every seq ≤ this is resolved on disk (committed or voided); the journal is dense through it.
+        /// Every seq ≤ this is committed; the journal is dense through it.
         var durableSeq: UInt64
-        var waiters: [UInt64: [CheckedContinuation<Void, any Error>]] = [:]
-        /// Seqs ≤ durableSeq whose event was voided, with the reason.
-        var failures: [UInt64: StoreError] = [:]
+        var waiters: [UInt64: [Waiter]] = [:]
+        var nextWaiterID: UInt64 = 0
+        /// The commit failure being retried (disk full, I/O error), and since
+        /// when: appends are refused meanwhile, so memory never runs ahead of
+        /// what the journal can take.
+        var degraded: (error: StoreError, since: Date)?
         var jobs: [Job] = []
         var jobsHead = 0
         var writerSleeping = false
@@ -126,12 +147,27 @@ public final class JournalWriter: Sendable {
         /// Appends with seq ≥ this arrived after close began and are not written.
         var closedAtSeq: UInt64 = .max
         var stopped = false
-        /// Set when a voided seq could not even be recorded: nothing more is written
-        /// (that would leave a gap); every later seq fails with this error.
+        /// Set when an event the engine already applied cannot be journaled
+        /// (it cannot be encoded): memory and journal would differ, so nothing
+        /// more is written or accepted, and every later seq fails with this
+        /// error. A restart restores the journal's state.
         var poisoned: StoreError?
         var stats = JournalStats()
         var nextSnapshotID: UInt64
         var snapshotsInProgress: Set<UInt64> = []
+    }
+
+    /// An appended event waiting for its group commit.
+    struct Queued: Sendable {
+        let event: EngineEvent
+        /// The journal payload, for events encoded at append (those without a compact form).
+        let payload: [UInt8]?
+    }
+
+    /// A caller of `waitDurable`; the id lets a timeout take exactly this one out.
+    struct Waiter {
+        let id: UInt64
+        let continuation: CheckedContinuation<Void, any Error>
     }
 
     struct Prepared {
@@ -139,8 +175,6 @@ public final class JournalWriter: Sendable {
         let event: EngineEvent
         let record: [UInt8]
         let body: (key: [UInt8], value: [UInt8])?
-        /// Set when the event could not be encoded; `record` is then the void record.
-        let failure: StoreError?
         var size: Int { record.count + (body?.value.count ?? 0) }
     }
 
@@ -151,6 +185,8 @@ public final class JournalWriter: Sendable {
     let onAcknowledged: @Sendable ([SequencedEvent]) -> Void
     let state: Mutex<State>
     private let wakeup = DispatchSemaphore(value: 0)
+    /// Cuts a commit retry's backoff short when `close()` begins.
+    private let retrySignal = DispatchSemaphore(value: 0)
     private let stoppedSignal = DispatchSemaphore(value: 0)
     private let closeOnce = Mutex(false)
     private let writerThreadID = Atomic<UInt>(0)
@@ -177,7 +213,9 @@ public final class JournalWriter: Sendable {
                                       maxReaders: options.maxReaders, envFlags: options.syncMode.envFlags,
                                       logger: logger)
         self.env = env
-        let (last, pruned, maxSnapshot) = try env.read { txn -> (UInt64, UInt64, UInt64) in
+        let headerDecoder = JSONDecoder()
+        headerDecoder.dateDecodingStrategy = .secondsSince1970
+        let (last, pruned, maxSnapshot, snapshotEnd) = try env.read { txn -> (UInt64, UInt64, UInt64, UInt64) in
             let last = try txn.withCursor(env.dbs.journal) { c in
                 try c.get(MDB_LAST).flatMap { StoreFormat.seq(fromKey: $0.key) } ?? 0
             }
@@ -186,18 +224,30 @@ public final class JournalWriter: Sendable {
             try txn.withCursor(env.dbs.snapshots) { c in
                 if let e = try c.get(MDB_LAST), let parts = StoreFormat.chunkKeyParts(e.key) { maxID = parts.id }
             }
+            var endSeq: UInt64 = 0
             try txn.withCursor(env.dbs.meta) { c in
                 var e = try c.seek(Array(StoreFormat.metaSnapshotPrefix.utf8))
                 while let entry = e {
                     let key = String(decoding: entry.key, as: UTF8.self)
                     guard key.hasPrefix(StoreFormat.metaSnapshotPrefix) else { break }
                     if let id = UInt64(key.dropFirst(StoreFormat.metaSnapshotPrefix.count)) { maxID = max(maxID, id) }
+                    if let info = try? headerDecoder.decode(SnapshotInfo.self, from: Data(entry.value)), info.valid {
+                        endSeq = max(endSeq, info.endSeq)
+                    }
                     e = try c.get(MDB_NEXT)
                 }
             }
-            return (last, pruned, maxID)
+            return (last, pruned, maxID, endSeq)
         }
-        let durable = max(last, pruned)
+        // Sequence numbers are never handed out twice: every number a snapshot
+        // reflects was committed, so numbering continues after the highest of
+        // the journal's last record, the pruned mark and every snapshot's end,
+        // whatever happened to the journal's tail.
+        let durable = max(last, pruned, snapshotEnd)
+        if snapshotEnd > max(last, pruned) {
+            logger.error("journal ends before the newest snapshot; numbering continues after the snapshot", metadata: [
+                "journal.last_seq": "\(last)", "snapshot.end_seq": "\(snapshotEnd)"])
+        }
         var s = State(nextSeq: durable + 1, sessionFirstSeq: durable + 1, firstPendingSeq: durable + 1, durableSeq: durable,
                       nextSnapshotID: maxSnapshot + 1)
         s.stats.durableSeq = durable
@@ -222,71 +272,140 @@ public final class JournalWriter: Sendable {
     // MARK: - Appending
 
     /// Assigns the next sequence number to `event` and queues it for the
-    /// next group commit. Never blocks on I/O. After `close()` the event is
-    /// dropped and `waitDurable` for it throws `.closed`.
+    /// next group commit. Never blocks on I/O.
+    ///
+    /// Throws — and then the caller must not apply the event — when the
+    /// journal cannot take it: an event without a compact form that cannot be
+    /// encoded (it is encoded here, on the caller's thread, so that failure
+    /// is known before anything changes), the journal is degraded (a commit
+    /// is being retried), stopped, closing, or `maxPendingEvents` behind.
     @discardableResult
-    public func append(_ event: EngineEvent) -> UInt64 {
-        let (seq, wake, dropped) = state.withLock { s -> (UInt64, Bool, Bool) in
-            let seq = s.nextSeq
-            s.nextSeq += 1
-            if s.closing { return (seq, false, true) }
-            if s.pendingHead == s.pending.count { s.firstPendingSeq = seq }
-            s.pending.append(event)
-            let wake = s.writerSleeping
-            s.writerSleeping = false
-            return (seq, wake, false)
-        }
-        if wake { wakeup.signal() }
-        if dropped { logger.warning("journal append after close dropped", metadata: ["seq": "\(seq)"]) }
-        return seq
+    public func append(_ event: EngineEvent) throws -> UInt64 {
+        try append(contentsOf: [event]).lowerBound
     }
 
-    /// Appends several events with consecutive sequence numbers (one lock).
-    /// `events` must not be empty.
+    /// Appends several events with consecutive sequence numbers, all or none
+    /// (one lock). `events` must not be empty.
     @discardableResult
-    public func append(contentsOf events: [EngineEvent]) -> ClosedRange<UInt64> {
+    public func append(contentsOf events: [EngineEvent]) throws -> ClosedRange<UInt64> {
         precondition(!events.isEmpty, "append(contentsOf:) needs at least one event")
-        let (first, wake, dropped) = state.withLock { s -> (UInt64, Bool, Bool) in
+        let queued = try events.map(queue)
+        let (result, wake) = state.withLock { s -> (Result<UInt64, StoreError>, Bool) in
+            if let refusal = Self.refusal(s, adding: queued.count, options: options) { return (.failure(refusal), false) }
             let first = s.nextSeq
-            s.nextSeq += UInt64(events.count)
-            if s.closing { return (first, false, true) }
+            s.nextSeq += UInt64(queued.count)
             if s.pendingHead == s.pending.count { s.firstPendingSeq = first }
-            s.pending.append(contentsOf: events)
+            s.pending.append(contentsOf: queued)
             let wake = s.writerSleeping
             s.writerSleeping = false
-            return (first, wake, false)
+            return (.success(first), wake)
         }
         if wake { wakeup.signal() }
-        let range = first...(first + UInt64(events.count) - 1)
-        if dropped { logger.warning("journal append after close dropped", metadata: ["seqs": "\(range)"]) }
-        return range
+        let first = try result.get()
+        return first...(first + UInt64(queued.count) - 1)
+    }
+
+    /// Why the journal cannot take `count` more events now, or nil.
+    private static func refusal(_ s: borrowing State, adding count: Int, options: JournalOptions) -> StoreError? {
+        if s.closing { return StoreError(.closed, operation: "append") }
+        if let p = s.poisoned {
+            return StoreError(.unavailable, operation: "append", detail: "the journal stopped: \(p.detail ?? p.description)")
+        }
+        if let d = s.degraded {
+            return StoreError(.unavailable, operation: "append", detail:
+                "the journal cannot write since \(d.since) (\(d.error.description)); it retries, nothing new is accepted meanwhile")
+        }
+        if s.pending.count - s.pendingHead + count > options.maxPendingEvents {
+            return StoreError(.unavailable, operation: "append", detail:
+                "more than \(options.maxPendingEvents) events wait for the disk; try again shortly")
+        }
+        return nil
+    }
+
+    /// Encodes, here and now, the events that have no compact form (JSON:
+    /// configuration, tasks, templates, audit entries), so that an event that
+    /// cannot be journaled is refused before the engine applies it. Compact
+    /// events are encoded on the writer thread; their encoding cannot fail
+    /// for values that passed the input bounds.
+    private func queue(_ event: EngineEvent) throws -> Queued {
+        if EventCodec.hasCompactForm(event) { return Queued(event: event, payload: nil) }
+        let payload: [UInt8]
+        do {
+            payload = try EventCodec().encodeForJournal(event)
+        } catch {
+            throw StoreError(.encodingFailed, operation: "append", detail: "\(event.name) cannot be journaled: \(ErrorText.describe(error))")
+        }
+        guard payload.count <= options.maxEventBytes else {
+            throw StoreError(.encodingFailed, operation: "append", detail:
+                "\(event.name) is \(payload.count) bytes in the journal; at most \(options.maxEventBytes)")
+        }
+        return Queued(event: event, payload: payload)
     }
 
     /// Returns once the batch holding `seq` is committed (immediately if it
-    /// already is). Throws the `StoreError` that made that batch fail
-    /// (the event was then NOT journalled; its seq is a void record), or
-    /// `.closed`, or `.invalidArgument` for a seq never assigned. Not
-    /// cancellable: it resumes when the batch resolves (commits are short).
+    /// already is). Throws the error that stopped the journal, `.closed`, or
+    /// `.invalidArgument` for a seq never assigned. With a `timeout`, throws
+    /// `.notYetDurable` when the commit has not happened by then — the event
+    /// stays queued and is written when the journal recovers. Not
+    /// cancellable otherwise: it resumes when the batch resolves.
     public func waitDurable(_ seq: UInt64) async throws {
+        try await waitDurable(seq, timeout: nil)
+    }
+
+    public func waitDurable(_ seq: UInt64, timeout: Duration?) async throws {
         if seq == 0 { return }
         try await withCheckedThrowingContinuation { (c: CheckedContinuation<Void, any Error>) in
-            let immediate = state.withLock { s -> Result<Void, StoreError>? in
-                if seq <= s.durableSeq {
-                    if let f = s.failures[seq] { return .failure(f) }
-                    return .success(())
-                }
-                if let p = s.poisoned { return .failure(p) }
+            let (immediate, waiterID) = state.withLock { s -> (Result<Void, StoreError>?, UInt64?) in
+                if seq <= s.durableSeq { return (.success(()), nil) }
+                if let p = s.poisoned { return (.failure(p), nil) }
                 if seq >= s.nextSeq {
-                    return .failure(StoreError(.invalidArgument, operation: "waitDurable",
-                                               detail: "seq \(seq) was never assigned (last is \(s.nextSeq - 1))"))
+                    return (.failure(StoreError(.invalidArgument, operation: "waitDurable",
+                                                detail: "seq \(seq) was never assigned (last is \(s.nextSeq - 1))")), nil)
                 }
                 if s.stopped || seq >= s.closedAtSeq {
-                    return .failure(StoreError(.closed, operation: "waitDurable", detail: "seq \(seq)"))
+                    return (.failure(StoreError(.closed, operation: "waitDurable", detail: "seq \(seq)")), nil)
                 }
-                s.waiters[seq, default: []].append(c)
-                return nil
+                let id = s.nextWaiterID
+                s.nextWaiterID += 1
+                s.waiters[seq, default: []].append(Waiter(id: id, continuation: c))
+                return (nil, id)
             }
-            if let immediate { c.resume(with: immediate) }
+            if let immediate {
+                c.resume(with: immediate)
+            } else if let timeout, let waiterID {
+                expire(waiter: waiterID, seq: seq, after: timeout)
+            }
+        }
+    }
+
+    private func expire(waiter id: UInt64, seq: UInt64, after timeout: Duration) {
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { [self] in
+            let expired = state.withLock { s -> (CheckedContinuation<Void, any Error>, String)? in
+                guard var list = s.waiters[seq], let i = list.firstIndex(where: { $0.id == id }) else { return nil }
+                let w = list.remove(at: i)
+                s.waiters[seq] = list.isEmpty ? nil : list
+                return (w.continuation, s.degraded.map { "; the journal is retrying: \($0.error.description)" } ?? "")
+            }
+            guard let (c, why) = expired else { return }
+            c.resume(throwing: StoreError(.notYetDurable, operation: "waitDurable",
+                                          detail: "seq \(seq) is not on disk after \(timeout)\(why)"))
+        }
+    }
+
+    /// Changes the largest size the map may grow to while serving: a journal
+    /// degraded by "map full at its maximum" recovers on its next retry.
+    public func setMaxMapSize(_ bytes: Int) {
+        env.setMaxMapSize(bytes)
+    }
+
+    /// Whether the journal takes writes: ok, degraded (a commit is being
+    /// retried, appends are refused) or stopped (see `poisoned`).
+    public var health: JournalHealth {
+        state.withLock { s in
+            if let p = s.poisoned { return .stopped(p) }
+            if let d = s.degraded { return .degraded(d.error, since: d.since) }
+            return .ok
         }
     }
 
@@ -295,7 +414,7 @@ public final class JournalWriter: Sendable {
         try await waitDurable(lastAssignedSeq)
     }
 
-    /// Highest seq such that it and everything before it is committed (or voided).
+    /// Highest seq such that it and everything before it is committed.
     public var durableSeq: UInt64 { state.withLock { $0.durableSeq } }
     /// The last sequence number handed out by `append`.
     public var lastAssignedSeq: UInt64 { state.withLock { $0.nextSeq - 1 } }
@@ -328,6 +447,7 @@ public final class JournalWriter: Sendable {
                 return w
             }
             if wake { wakeup.signal() }
+            retrySignal.signal()
             stoppedSignal.wait()
             env.close()
             logger.info("journal closed", metadata: ["path": "\(env.path)"])
@@ -407,14 +527,14 @@ public final class JournalWriter: Sendable {
 
     private enum Work {
         case sleep
-        case exit(jobs: [Job], waiters: [CheckedContinuation<Void, any Error>])
-        case work(batch: (first: UInt64, events: [EngineEvent])?, job: Job?)
+        case exit(jobs: [Job], waiters: [Waiter])
+        case work(batch: (first: UInt64, events: [Queued])?, job: Job?)
     }
 
     private func run() {
         while true {
             let work = state.withLock { s -> Work in
-                var batch: (first: UInt64, events: [EngineEvent])?
+                var batch: (first: UInt64, events: [Queued])?
                 let available = s.pending.count - s.pendingHead
                 if available > 0 {
                     let n = min(available, options.maxBatchEvents)
@@ -454,7 +574,7 @@ public final class JournalWriter: Sendable {
                 wakeup.wait()
             case .exit(let jobs, let waiters):
                 for job in jobs { job.completion(.failure(StoreError(.closed, operation: job.name))) }
-                for w in waiters { w.resume(throwing: StoreError(.closed, operation: "waitDurable")) }
+                for w in waiters { w.continuation.resume(throwing: StoreError(.closed, operation: "waitDurable")) }
                 stoppedSignal.signal()
                 return
             case .work(let batch, let job):
@@ -469,7 +589,7 @@ public final class JournalWriter: Sendable {
         do {
             outcome = .success(try job.run(env))
         } catch {
-            outcome = .failure(error as? StoreError ?? StoreError(.invalidState, operation: job.name, detail: "\(error)"))
+            outcome = .failure(error as? StoreError ?? StoreError(.invalidState, operation: job.name, detail: "\(ErrorText.describe(error))"))
         }
         let requeued = state.withLock { s -> Bool in
             s.stats.jobsRun += 1
@@ -492,40 +612,54 @@ public final class JournalWriter: Sendable {
         withUnsafeBytes(of: id.uuid.uuid) { Array($0) }
     }
 
-    private func prepare(first: UInt64, events: [EngineEvent]) -> [Prepared] {
+    /// Encodes a batch: bodies for the body table, journal records (the
+    /// payload encoded at append, or the compact form encoded now).
+    private func prepare(first: UInt64, events: [Queued]) throws -> [Prepared] {
         let codec = EventCodec()
         var out = [Prepared]()
         out.reserveCapacity(events.count)
-        for (i, event) in events.enumerated() {
+        for (i, q) in events.enumerated() {
             let seq = first + UInt64(i)
             do {
-                var journalled = event
+                var journalled = q.event
                 var body: (key: [UInt8], value: [UInt8])?
-                if case .messageAdded(let header, let b?, let due) = event {
+                if case .messageAdded(let header, let b?, let due) = q.event {
                     body = (Self.bodyKey(header.id), try codec.encodeBody(b))
                     journalled = .messageAdded(header: header, body: nil, responseDueAt: due)
                 }
-                let payload = try codec.encodeForJournal(journalled)
+                let payload = try q.payload ?? codec.encodeForJournal(journalled)
                 guard payload.count <= Int(UInt32.max) else {
                     throw StoreError(.encodingFailed, operation: "journal.encode", detail: "event of \(payload.count) bytes")
                 }
-                out.append(Prepared(seq: seq, event: event, record: StoreFormat.frameRecord(payload), body: body, failure: nil))
+                out.append(Prepared(seq: seq, event: q.event, record: StoreFormat.frameRecord(payload), body: body))
             } catch {
-                let e = error as? StoreError
-                    ?? StoreError(.encodingFailed, operation: "journal.encode", detail: "seq \(seq) \(event.name): \(error)")
-                logger.error("journal: event could not be encoded, seq voided", metadata: ["seq": "\(seq)", "error": "\(e)"])
-                out.append(Prepared(seq: seq, event: event, record: StoreFormat.voidRecord, body: nil, failure: e))
+                throw StoreError(.encodingFailed, operation: "journal.encode", detail: "seq \(seq) \(q.event.name): \(ErrorText.describe(error))")
             }
         }
         return out
     }
 
-    private func process(first: UInt64, events: [EngineEvent]) {
+    private func process(first: UInt64, events: [Queued]) {
+        let range = first...(first + UInt64(events.count) - 1)
         if let poison = state.withLock({ $0.poisoned }) {
-            resolve(first...(first + UInt64(events.count) - 1), poison: poison)
+            resolve(range, poison: poison)
             return
         }
-        let prepared = prepare(first: first, events: events)
+        let prepared: [Prepared]
+        do {
+            prepared = try prepare(first: first, events: events)
+        } catch {
+            // The engine applied these events already; writing the others
+            // would leave a hole, and dropping this one would make memory
+            // differ from the journal. Stop: a restart restores the journal's truth.
+            let e = error as? StoreError ?? StoreError(.encodingFailed, operation: "journal.encode", detail: "\(ErrorText.describe(error))")
+            logger.critical("journal: an applied event cannot be encoded; the journal stops taking writes",
+                            metadata: ["journal.seqs": "\(range)", "error": "\(e.detail ?? "")"])
+            stop(with: StoreError(.encodingFailed, operation: "journal.encode",
+                                  detail: "stopped at seq \(first): \(e.detail ?? ""); restart CommHub to restore the journal's state"))
+            resolve(range, poison: state.withLock { $0.poisoned! })
+            return
+        }
         var i = 0
         while i < prepared.count {
             var j = i + 1
@@ -539,104 +673,112 @@ public final class JournalWriter: Sendable {
         }
     }
 
-    /// Writes `group` in one transaction. On failure, retries each event
-    /// alone so one oversized event does not fail its neighbours; an event
-    /// that still fails is journalled as a void record.
+    private func stop(with error: StoreError) {
+        state.withLock { s in if s.poisoned == nil { s.poisoned = error } }
+    }
+
+    /// Writes `group` in one transaction, retrying until it succeeds. A
+    /// commit fails for reasons outside the events (disk full, map at its
+    /// maximum, an I/O error); the events are already applied in memory and
+    /// may be acknowledged only once written, so they are never dropped:
+    /// the journal turns degraded (appends refused, `health` says why),
+    /// waits with exponential backoff, and tries again. Only closing ends
+    /// the retries; the group's callers then get `.closed`.
     private func commit(_ group: ArraySlice<Prepared>) {
-        if let poison = state.withLock({ $0.poisoned }) {
-            resolve(group.first!.seq...group.last!.seq, poison: poison)
-            return
-        }
         let journal = env.dbs.journal, bodies = env.dbs.bodies
-        let start = DispatchTime.now().uptimeNanoseconds
-        do {
-            try env.write("journal.commit") { txn in
-                for p in group {
-                    if let body = p.body { try txn.put(bodies, body.key, body.value, "mdb_put(bodies)") }
-                    // "MDB_APPEND - append the given key/data pair to the end of the
-                    // database. This option allows fast bulk loading when keys are
-                    // already known to be in the correct order. Loading unsorted keys
-                    // with this flag will cause a MDB_KEYEXIST error."
-                    try txn.put(journal, StoreFormat.seqKey(p.seq), p.record, flags: UInt32(MDB_APPEND), "mdb_put(journal)")
-                }
-            }
-            let nanos = DispatchTime.now().uptimeNanoseconds - start
-            resolve(group, voided: [:], nanos: nanos)
-        } catch {
-            let e = error as? StoreError ?? StoreError(.lmdb, operation: "journal.commit", detail: "\(error)")
-            if group.count > 1 {
-                logger.warning("journal batch failed, retrying events one by one",
-                               metadata: ["seqs": "\(group.first!.seq)...\(group.last!.seq)", "error": "\(e)"])
-                for k in group.indices { commit(group[k...k]) }
+        var attempt = 0
+        var lastLogged: ContinuousClock.Instant?
+        while true {
+            if let poison = state.withLock({ $0.poisoned }) {
+                resolve(group.first!.seq...group.last!.seq, poison: poison)
                 return
             }
-            let p = group.first!
-            logger.error("journal: event could not be committed, seq voided",
-                         metadata: ["seq": "\(p.seq)", "event": "\(p.event.name)", "error": "\(e)"])
+            let start = DispatchTime.now().uptimeNanoseconds
             do {
-                try env.write("journal.void") { txn in
-                    try txn.put(journal, StoreFormat.seqKey(p.seq), StoreFormat.voidRecord,
-                                flags: UInt32(MDB_APPEND), "mdb_put(journal void)")
+                try env.write("journal.commit") { txn in
+                    for p in group {
+                        if let body = p.body { try txn.put(bodies, body.key, body.value, "mdb_put(bodies)") }
+                        // "MDB_APPEND - append the given key/data pair to the end of the
+                        // database. This option allows fast bulk loading when keys are
+                        // already known to be in the correct order. Loading unsorted keys
+                        // with this flag will cause a MDB_KEYEXIST error."
+                        try txn.put(journal, StoreFormat.seqKey(p.seq), p.record, flags: UInt32(MDB_APPEND), "mdb_put(journal)")
+                    }
                 }
-                resolve(group, voided: [p.seq: e], nanos: DispatchTime.now().uptimeNanoseconds - start)
+                if attempt > 0 {
+                    state.withLock { $0.degraded = nil }
+                    logger.notice("journal writes again", metadata: ["journal.attempts": "\(attempt + 1)",
+                                                                     "journal.seqs": "\(group.first!.seq)...\(group.last!.seq)"])
+                }
+                resolve(group, nanos: DispatchTime.now().uptimeNanoseconds - start)
+                return
             } catch {
-                let ve = error as? StoreError ?? StoreError(.lmdb, operation: "journal.void", detail: "\(error)")
-                logger.critical("journal: cannot record a void seq; journal stops writing to stay dense",
-                                metadata: ["seq": "\(p.seq)", "error": "\(ve)"])
-                let poison = StoreError(e.kind, code: e.code, operation: e.operation,
-                                        detail: "journal stopped at seq \(p.seq): \(e.detail ?? "") (void record failed: \(ve))")
-                state.withLock { $0.poisoned = poison }
-                resolve(p.seq...p.seq, poison: poison)
+                let e = error as? StoreError ?? StoreError(.lmdb, operation: "journal.commit", detail: "\(ErrorText.describe(error))")
+                attempt += 1
+                let closing = state.withLock { s -> Bool in
+                    s.stats.commitRetries += 1
+                    if s.degraded == nil { s.degraded = (e, Date()) } else { s.degraded!.error = e }
+                    return s.closing
+                }
+                if closing {
+                    // Never write a later batch over this hole: stop, and let the exit path answer everyone.
+                    stop(with: StoreError(.closed, operation: "journal.commit", detail: "closed while retrying: \(e)"))
+                    resolve(group.first!.seq...group.last!.seq, poison: state.withLock { $0.poisoned! })
+                    return
+                }
+                if lastLogged.map({ ContinuousClock.now - $0 > .seconds(30) }) ?? true {
+                    lastLogged = .now
+                    logger.error("journal commit failed; retrying, new events are refused meanwhile", metadata: [
+                        "journal.seqs": "\(group.first!.seq)...\(group.last!.seq)", "journal.attempt": "\(attempt)",
+                        "error": "\(e)"])
+                }
+                let backoff = min(options.maxRetryBackoff, .milliseconds(20) * (1 << min(attempt, 16)))
+                let seconds = Double(backoff.components.seconds) + Double(backoff.components.attoseconds) / 1e18
+                _ = retrySignal.wait(timeout: .now() + seconds)
             }
         }
     }
 
     /// After a commit: `onCommit`, then advance `durableSeq`, then resume
     /// waiters, then `onAcknowledged`.
-    private func resolve(_ group: ArraySlice<Prepared>, voided: [UInt64: StoreError], nanos: UInt64) {
+    private func resolve(_ group: ArraySlice<Prepared>, nanos: UInt64) {
         var committed = [SequencedEvent]()
         committed.reserveCapacity(group.count)
-        var failures = voided
         var bytes = 0
         for p in group {
             bytes += p.size
-            if let f = p.failure { failures[p.seq] = f; continue }
-            if voided[p.seq] != nil { continue }
             committed.append(SequencedEvent(seq: p.seq, event: p.event))
         }
-        if !committed.isEmpty { onCommit(committed) }
+        onCommit(committed)
         let range = group.first!.seq...group.last!.seq
-        let resume = state.withLock { s -> [(CheckedContinuation<Void, any Error>, Result<Void, StoreError>)] in
+        let resume = state.withLock { s -> [Waiter] in
             s.durableSeq = range.upperBound
-            for (seq, f) in failures { s.failures[seq] = f }
             s.stats.batchesCommitted += 1
             s.stats.eventsCommitted += UInt64(committed.count)
-            s.stats.eventsVoided += UInt64(failures.count)
             s.stats.bytesWritten += UInt64(bytes)
             s.stats.lastBatchSize = committed.count
             s.stats.commitNanosTotal += nanos
-            return Self.takeWaiters(&s, range).map { w in (w.cont, failures[w.seq].map { .failure($0) } ?? .success(())) }
+            return Self.takeWaiters(&s, range)
         }
-        for (c, r) in resume { c.resume(with: r) }
-        if !committed.isEmpty { onAcknowledged(committed) }
+        for w in resume { w.continuation.resume() }
+        onAcknowledged(committed)
     }
 
     private func resolve(_ range: ClosedRange<UInt64>, poison: StoreError) {
         let resume = state.withLock { s in Self.takeWaiters(&s, range) }
-        for w in resume { w.cont.resume(throwing: poison) }
+        for w in resume { w.continuation.resume(throwing: poison) }
     }
 
-    private static func takeWaiters(_ s: inout State, _ range: ClosedRange<UInt64>)
-        -> [(seq: UInt64, cont: CheckedContinuation<Void, any Error>)] {
-        var out: [(seq: UInt64, cont: CheckedContinuation<Void, any Error>)] = []
+    private static func takeWaiters(_ s: inout State, _ range: ClosedRange<UInt64>) -> [Waiter] {
+        var out: [Waiter] = []
         if s.waiters.isEmpty { return out }
         if UInt64(s.waiters.count) <= UInt64(range.count) {
             for seq in s.waiters.keys where range.contains(seq) {
-                for c in s.waiters.removeValue(forKey: seq)! { out.append((seq, c)) }
+                out.append(contentsOf: s.waiters.removeValue(forKey: seq)!)
             }
         } else {
             for seq in range {
-                if let cs = s.waiters.removeValue(forKey: seq) { for c in cs { out.append((seq, c)) } }
+                if let ws = s.waiters.removeValue(forKey: seq) { out.append(contentsOf: ws) }
             }
         }
         return out

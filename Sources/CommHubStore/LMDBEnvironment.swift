@@ -158,9 +158,13 @@ final class LMDBEnvironment: @unchecked Sendable {
 
     let path: String
     let logger: Logger
-    let maxMapSize: Int
+    /// The map grows up to this (an operator may raise it while serving: `setMaxMapSize`).
+    var maxMapSize: Int { maxMapSizeValue.load(ordering: .relaxed) }
+    private let maxMapSizeValue: Atomic<Int>
     /// Set once in init. Read under `gate` (shared); cleared under `gate` (exclusive).
     private var handle: OpaquePointer?
+    /// The exclusive lock on `commhub.lock` (see `StoreFiles.lockExclusively`), held until `close()`.
+    private var lockFD: Int32 = -1
     private(set) var dbs = Databases()
     private let gate = ReadWriteGate()
     private let currentMapSize: Atomic<Int>
@@ -180,10 +184,18 @@ final class LMDBEnvironment: @unchecked Sendable {
         self.path = path
         self.logger = logger
         do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
         } catch {
             throw StoreError(.io, operation: "createDirectory", detail: "\(path): \(error)")
         }
+        // Message bodies and personal data live here: owner only, also for a
+        // directory made by an older version with the umask's 0755/0644.
+        try StoreFiles.restrictPermissions(path)
+        let lock = try StoreFiles.lockExclusively(path)
+        var locked = true
+        defer { if locked { StoreFiles.unlock(lock) } }
+        try StoreFiles.checkDataFile(path)
         var env: OpaquePointer?
         var rc = mdb_env_create(&env)
         guard rc == 0, let env else { throw StoreError.lmdb(rc, "mdb_env_create") }
@@ -205,7 +217,7 @@ final class LMDBEnvironment: @unchecked Sendable {
         // over individual OS threads need this option. Such an application
         // must also serialize the write transactions in an OS thread, since
         // LMDB's write locking is unaware of the user threads."
-        rc = mdb_env_open(env, path, UInt32(MDB_NOTLS) | envFlags, 0o644)
+        rc = mdb_env_open(env, path, UInt32(MDB_NOTLS) | envFlags, 0o600)
         guard rc == 0 else { throw StoreError.lmdb(rc, "mdb_env_open", detail: path) }
 
         // Stale reader slots of crashed processes pin old pages and make the
@@ -222,7 +234,7 @@ final class LMDBEnvironment: @unchecked Sendable {
         mdb_env_info(env, &info)
         let effective = info.me_mapsize
         currentMapSize = Atomic(effective)
-        self.maxMapSize = max(Self.roundToPage(maxMapSize), effective)
+        self.maxMapSizeValue = Atomic(max(Self.roundToPage(maxMapSize), effective))
 
         // Open the named databases once, in one write transaction; the handles
         // stay valid for the life of the environment ("The database handle
@@ -262,7 +274,9 @@ final class LMDBEnvironment: @unchecked Sendable {
         guard rc == 0 else { throw StoreError.lmdb(rc, "mdb_txn_commit(open)") }
         dbs = d
         handle = env
+        lockFD = lock
         opened = true
+        locked = false
     }
 
     deinit { close() }
@@ -314,6 +328,11 @@ final class LMDBEnvironment: @unchecked Sendable {
                 try grow(after: error, operation: operation)
             }
         }
+    }
+
+    /// Raises (or lowers, never below the current map) the largest size the map may grow to.
+    func setMaxMapSize(_ bytes: Int) {
+        maxMapSizeValue.store(max(Self.roundToPage(bytes), mapSize), ordering: .relaxed)
     }
 
     /// Doubles the map size (at most `maxMapSize`), or throws `.mapFull`.
@@ -378,6 +397,8 @@ final class LMDBEnvironment: @unchecked Sendable {
             guard let env = handle else { return }
             handle = nil
             mdb_env_close(env)
+            StoreFiles.unlock(lockFD)
+            lockFD = -1
         }
     }
 }

@@ -1,4 +1,5 @@
 import CLMDB
+import CommHubDomain
 import Foundation
 import Logging
 import Synchronization
@@ -256,7 +257,7 @@ extension JournalWriter {
                 let info = try d.decode(SnapshotInfo.self, from: Data(raw))
                 if info.valid { infos.append(info) }
             } catch {
-                logger.warning("unreadable snapshot header skipped", metadata: ["key": "\(key)", "error": "\(error)"])
+                logger.warning("unreadable snapshot header skipped", metadata: ["key": "\(key)", "error": "\(ErrorText.describe(error))"])
             }
         }
         return infos.sorted { $0.id > $1.id }

@@ -8,7 +8,7 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Hashable {
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
         private enum Base: String, Hashable, Sendable {
             case lmdb, mapFull, corrupted, closed, notFound, invalidArgument, invalidState
-            case encodingFailed, decodingFailed, journalGap, unsupportedFormat, io
+            case encodingFailed, decodingFailed, journalGap, unsupportedFormat, io, unavailable, notYetDurable
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -34,6 +34,12 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Hashable {
         public static let unsupportedFormat = Kind(.unsupportedFormat)
         /// A file-system operation outside LMDB failed (`code` is errno).
         public static let io = Kind(.io)
+        /// The journal does not take events now (degraded, stopped, or too
+        /// far behind); the event was not appended and must not be applied.
+        public static let unavailable = Kind(.unavailable)
+        /// `waitDurable` gave up waiting; the event is queued and will be
+        /// written when the journal recovers.
+        public static let notYetDurable = Kind(.notYetDurable)
 
         public var description: String { base.rawValue }
     }

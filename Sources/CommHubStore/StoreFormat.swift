@@ -27,16 +27,19 @@
    1970). For `messageAdded` the journalled event always has `body: null`;
    the body is in `bodies`.
    A record with `n == 0` is a **void record**: the sequence number was
-   assigned but its event was rejected (the commit failed, e.g. map full at
-   the maximum size, or the event could not be encoded). Replay skips it. It
-   keeps the journal dense.
- - Validation on recovery (`repairTail`): key is 8 bytes, version is known,
-   length matches, checksum matches, sequence is dense. The first record that
-   fails and every record after it form the *corrupt tail* and are deleted.
-   Density is checked between consecutive records; the first record may be
-   any seq (after pruning it is `prunedThrough + 1`; `replay(after:)` reports
-   a missing range as `.journalGap`).
-   A record that passes validation but fails JSON decoding is not tail damage
+   used but holds no event: written by `repairJournal` in place of a damaged
+   or missing record (and, by writers before the retrying commit, for an
+   event whose commit failed). Replay skips it. It keeps the journal dense.
+ - Validation (`replay`, `checkJournal`): key is 8 bytes, version is known,
+   length matches, checksum matches, sequence is dense. An LMDB commit is
+   atomic, so a committed record is never torn: a record that fails is
+   *damage*, and nothing deletes it by itself. Restore refuses to start when
+   a record it needs is damaged; `repairJournal` (the `commhub journal
+   repair` command) replaces a damaged record by a void record under the
+   same seq, writes void records for missing seqs and deletes malformed
+   keys, and records what it did under `journal/repairs/<time>` in `meta`.
+   Sequence numbers are never freed, so none is handed out twice.
+   A record that passes validation but fails decoding is not damage
    (it may come from a newer writer): replay throws `.decodingFailed`.
 
  ## `bodies`: message bodies
@@ -61,7 +64,9 @@
    value is refused (`.unsupportedFormat`).
  - `journal/prunedThrough` → ASCII decimal `UInt64`: every journal record
    with seq ≤ this was deleted by pruning. The next sequence number is
-   `max(last journal key, prunedThrough) + 1`.
+   `max(last journal key, prunedThrough, endSeq of every snapshot) + 1`.
+ - `journal/repairs/<ISO 8601 time>` → JSON `{"at","lost_events","actions":[…]}`:
+   one entry per applied `repairJournal`, never deleted.
  - `snapshot/<id as 20-digit zero-padded decimal>` → snapshot header, JSON
    with sorted keys, written only after all chunks committed and the
    journal is durable through `endSeq`; its presence makes the snapshot
@@ -105,6 +110,7 @@ public enum StoreFormat {
     static let metaFormatVersionKey = "store/formatVersion"
     static let metaPrunedThroughKey = "journal/prunedThrough"
     static let metaSnapshotPrefix = "snapshot/"
+    static let metaRepairPrefix = "journal/repairs/"
 
     // MARK: keys
 

@@ -16,7 +16,8 @@ import Foundation
 /// - results: `varint count`, then per item `u8 status` — 0 created or
 ///   1 duplicate: thread uuid, message uuid, varint seq, rule?; 2 updated:
 ///   varint seq; 3 error: code, message; 4 unchanged (a delivery report that
-///   does not move the message forward).
+///   does not move the message forward); 5 ignored: reason (a delivery report
+///   for a message CommHub does not know).
 ///
 /// `decode` holds a frame to the same rules as a JSON one: the attachments
 /// JSON goes through `StrictJSON`, and every item through its range checks
@@ -112,6 +113,8 @@ public enum IngestCompact {
                 w.u8(2); w.varint(o.seq ?? 0)
             case "unchanged":
                 w.u8(4)
+            case "ignored":
+                w.u8(5); w.string(o.error?.message ?? "")
             default:
                 w.u8(3); w.string(o.error?.code ?? "failed"); w.string(o.error?.message ?? "")
             }
@@ -146,6 +149,8 @@ public enum IngestCompact {
                 out.append(Result(status: "updated", seq: try r.varint()))
             case 4:
                 out.append(Result(status: "unchanged"))
+            case 5:
+                out.append(Result(status: "ignored", errorMessage: try r.string()))
             default:
                 out.append(Result(status: "error", errorCode: try r.string(), errorMessage: try r.string()))
             }

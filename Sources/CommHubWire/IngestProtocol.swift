@@ -41,9 +41,22 @@ public enum IngestProtocol {
         case hello = 0x01
         case ingest = 0x02
         case ingestCompact = 0x03
+        /// Protocol 2, gateway tokens: the channel configuration (see `GatewayProtocol`).
+        case channels = 0x04
+        /// Protocol 2: claim outgoing messages under a lease.
+        case claim = 0x05
+        /// Protocol 2: report what came of a claimed message.
+        case report = 0x06
         case welcome = 0x81
         case results = 0x82
         case resultsCompact = 0x83
+        case channelSet = 0x84
+        /// Pushed (request id 0): one channel changed.
+        case channelChanged = 0x85
+        case claimed = 0x86
+        case reportResult = 0x87
+        /// Pushed (request id 0): a channel has messages to claim.
+        case outboxReady = 0x88
         case error = 0xFF
     }
 

@@ -25,7 +25,7 @@ struct Directory {
         sms = await w.channel(.sms, brand: .chargecars)
         otherBrandMail = await w.channel(.emailOutlook, brand: .laderthuis)
         org = Organization(name: "Woonstichting Zuid", kind: .customer)
-        _ = await w.sup.upsertOrganization(org)
+        _ = try await w.sup.upsertOrganization(org)
         jan = Customer(name: "Jan de Vries", emails: [EmailAddress("jan@example.nl")!], phones: [PhoneNumber("+31612345678")!],
                        organizationID: org.id)
         _ = try await w.sup.upsertCustomer(jan)
@@ -251,7 +251,7 @@ struct IngestMatchingTests {
         await #expect(throws: EngineError.self) { try await w.ingest(d.mail, externalID: "") }
         var inactive = d.sms
         inactive.isActive = false
-        _ = await w.sup.upsertChannel(inactive)
+        _ = try await w.sup.upsertChannel(inactive)
         await #expect(throws: EngineError.self) { try await w.ingest(inactive) }
         #expect(w.engine.bus.lastSeq == before + 1)  // only the channel update
         #expect(w.engine.inbox.count == 0)

@@ -44,6 +44,13 @@ func expectEquivalent(_ live: LiveImage, _ r: RestoredEngine, sourceLocation: So
         #expect(rb.teams[id]?.lastPicked == slot.lastPicked, "round-robin position of \(slot.team.name)", sourceLocation: sourceLocation)
     }
     #expect(r.state.external == live.state.external, "idempotency table", sourceLocation: sourceLocation)
+    #expect(r.state.outbox == live.state.outbox, "outbox entries (stage, claim, error)", sourceLocation: sourceLocation)
+    #expect(r.state.outboxWaiting == live.state.outboxWaiting, "outbox retries", sourceLocation: sourceLocation)
+    #expect(r.state.outboxClaimed == live.state.outboxClaimed, "outbox claims", sourceLocation: sourceLocation)
+    func queued(_ s: EngineState) -> [ChannelID: [MessageID]] {
+        s.outboxReady.mapValues { $0.filter { s.outbox[$0]?.stage == .queued } }.filter { !$0.value.isEmpty }
+    }
+    #expect(queued(r.state) == queued(live.state), "outbox queues in order", sourceLocation: sourceLocation)
     #expect(r.state.messageThread == live.state.messageThread, sourceLocation: sourceLocation)
     #expect(r.state.channels == live.state.channels, sourceLocation: sourceLocation)
     #expect(r.state.teams == live.state.teams, sourceLocation: sourceLocation)
@@ -90,7 +97,7 @@ struct Scenario {
         mail = await w.channel(.emailOutlook)
         whatsapp = await w.channel(.whatsappBusiness)
         let org = Organization(name: "Fleet BV", kind: .customer)
-        _ = await w.sup.upsertOrganization(org)
+        _ = try await w.sup.upsertOrganization(org)
         let jan = Customer(name: "Jan", emails: [EmailAddress("jan@example.nl")!], phones: [PhoneNumber("0612345678")!], organizationID: org.id)
         _ = try await w.sup.upsertCustomer(jan)
         _ = try await w.sup.upsertOrder(Order(orderNumber: "55555", customerID: jan.id, organizationID: org.id, brand: .chargecars))
@@ -141,11 +148,28 @@ struct Scenario {
         try await w.set(threads[6], .closed)
         _ = try await w.sup.upsertTask(InternalTask(taskTitle: "Terugbellen", taskType: .callback, assignedToContactID: b.id,
                                                     threadID: threads[3], dueDate: "2026-11-26", createdAt: w.clock.now()))
-        _ = await w.sup.upsertTemplate(Template(templateName: "Bevestiging", templateCategory: .followUp, channelType: .any,
+        _ = try await w.sup.upsertTemplate(Template(templateName: "Bevestiging", templateCategory: .followUp, channelType: .any,
                                                 messageTemplate: "Beste {{naam}}"))
         var bigger = b
         bigger.maxOpenThreads = 20
         _ = try await w.sup.upsertContact(bigger)
+        // The outbox: one sent, one waiting for a retry, one failed, one unknown after its lease, one queued.
+        var pending: [MessageID] = []
+        for i in 0..<5 {
+            let added = try await w.sup.addMessage(
+                MessageHeader(threadID: threads[7 + i], channelID: whatsapp.id, channelType: .whatsappBusiness,
+                              messageType: .outgoing, senderContactID: b.id, deliveryStatus: .pending, createdAt: w.clock.now()),
+                body: MessageBody(messageContent: "Antwoord \(i)"))
+            if case .messageAdded(let h, _, _)? = added.first?.event { pending.append(h.id) }
+        }
+        let claims = try await w.sup.claimOutgoing(channels: [whatsapp.id], gateway: "gw-1", max: 4, lease: .seconds(60))
+        #expect(claims.map(\.message.id) == Array(pending.prefix(4)))
+        _ = try await w.sup.reportOutgoing(message: pending[0], gateway: "gw-1", attempt: 1, report: .sent(providerMessageID: "wamid.out-0"))
+        _ = try await w.sup.reportOutgoing(message: pending[1], gateway: "gw-1", attempt: 1,
+                                           report: .retryAfter(until: w.clock.now().addingTimeInterval(30), code: "130429", reason: "rate limit"))
+        _ = try await w.sup.reportOutgoing(message: pending[2], gateway: "gw-1", attempt: 1, report: .failed(code: "131047", reason: "re-engagement"))
+        w.clock.advance(by: 61)
+        #expect(await w.sup.expireLeases() == 1)                      // pending[3]
         let dup = try await w.ingest(mail, from: ExternalParty(email: "late0@example.nl"), externalID: "dup-1")
         let again = try await w.ingest(mail, from: ExternalParty(email: "late0@example.nl"), externalID: "dup-1")
         #expect(again.duplicate && again.messageID == dup.messageID)
@@ -286,10 +310,26 @@ struct RestoreTests {
         try await s.secondHalf()
         let live = await LiveImage(w.sup)
         let image = SupervisorImage(state: live.state, startSeq: w.engine.journal.lastAssignedSeq, watermark: w.engine.journal.lastAssignedSeq)
+        // Through the snapshot's own encodings, so the restored half is a decoded copy, not the live value.
+        let encoder = JSONEncoder(), decoder = JSONDecoder()
+        encoder.dateEncodingStrategy = .deferredToDate
+        decoder.dateDecodingStrategy = .deferredToDate
+        let decodedImage = try decoder.decode(SupervisorImage.self, from: try encoder.encode(image))
+        var threads: [ThreadID: ThreadState] = [:]
+        for t in live.threads.values {
+            let record = try t.compactRecord(kind: DurableEngine.RecordKind.compactThread.rawValue)
+            let back = try ThreadState.readCompact(Array(record.dropFirst()))
+            threads[back.id] = back
+        }
+        var agents: [ContactID: AgentState] = [:]
+        for a in live.agents.values {
+            let back = try decoder.decode(AgentState.self, from: try encoder.encode(a))
+            agents[back.contact.id] = back
+        }
         var r = RestoredEngine()
-        r.state = EngineState.rebuilt(from: image, threads: live.threads)
-        r.threads = live.threads
-        r.agents = live.agents
+        r.state = EngineState.rebuilt(from: decodedImage, threads: threads)
+        r.threads = threads
+        r.agents = agents
         r.supervisorWatermark = image.watermark
         r.lastSeq = image.watermark
         expectEquivalent(live, r)

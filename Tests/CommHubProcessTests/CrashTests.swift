@@ -211,9 +211,9 @@ final class Book: Sendable {
 
         // The replay: same channels and routing, acknowledged input in journal order.
         let replay = Engine.inMemory(clock: SimulatedClock())
-        _ = await replay.supervisor.upsertTeam(Team(name: "crash"))
+        _ = try await replay.supervisor.upsertTeam(Team(name: "crash"))
         _ = try await replay.supervisor.setRoutingRules(AutoAssignmentRules(defaultAssignee: "crash"))
-        for c in channels { _ = await replay.supervisor.upsertChannel(c) }
+        for c in channels { _ = try await replay.supervisor.upsertChannel(c) }
         var replayThread: [String: ThreadID] = [:]
         for id in s.acked.keys.sorted(by: { s.acked[$0]!.seq < s.acked[$1]!.seq }) {
             let data = try JSONEncoder().encode(s.sent[id]!.event)

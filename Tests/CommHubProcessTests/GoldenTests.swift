@@ -31,7 +31,8 @@ import Testing
         try FileManager.default.copyItem(at: source.appendingPathComponent("master.key"), to: work.appendingPathComponent("master.key"))
         let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: source.appendingPathComponent("expected.json"))) as! [String: Any]
 
-        let server = try ServerProcess(data: work.path, token: "golden-admin-token", extra: ["--snapshot-interval", "3600"])
+        // No gateway: the golden data's pending answers must stay as they were restored, not be delivered.
+        let server = try ServerProcess(data: work.path, token: "golden-admin-token", extra: ["--snapshot-interval", "3600", "--no-gateway"])
         defer { server.kill9() }
         try await server.waitReady()
         let http = MiniHTTPClient(port: server.httpPort)
@@ -44,12 +45,17 @@ import Testing
         }
     }
 
+    /// Fields the API added after a golden directory was made: present now, absent from its expected.json.
+    /// (A message's delivery, since the outbox: an outgoing message restored as pending is `queued`.)
+    static let viewAdditions: Set<String> = ["metadata.delivery_stage", "metadata.delivery_attempts"]
+
     /// Field-by-field differences between two JSON values.
     static func diff(_ a: Any, _ b: Any, path: String) -> [String] {
         switch (a, b) {
         case let (x as [String: Any], y as [String: Any]):
             var out: [String] = []
             for k in Set(x.keys).union(y.keys).sorted() {
+                if x[k] == nil, viewAdditions.contains(where: { "\(path).\(k)".hasSuffix($0) }) { continue }
                 guard let xv = x[k] else { out.append("\(path).\(k): unexpected \(y[k]!)"); continue }
                 guard let yv = y[k] else { out.append("\(path).\(k): missing (was \(xv))"); continue }
                 out += diff(xv, yv, path: "\(path).\(k)")

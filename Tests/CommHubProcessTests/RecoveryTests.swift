@@ -36,10 +36,10 @@ import Testing
     }
 
     static func setup(_ engine: Engine) async throws -> Channel {
-        _ = await engine.supervisor.upsertTeam(Team(name: "t"))
+        _ = try await engine.supervisor.upsertTeam(Team(name: "t"))
         _ = try await engine.supervisor.upsertContact(Contact(name: "a", teams: [], presence: .online))
         let c = Channel(channelType: .sms, channelName: "sms", businessEntity: .chargecars)
-        _ = await engine.supervisor.upsertChannel(c)
+        _ = try await engine.supervisor.upsertChannel(c)
         return c
     }
 
@@ -78,34 +78,102 @@ import Testing
         await restored.shutdown(snapshot: false)
     }
 
-    @Test func garbageAfterTheLastRecordIsCutAndNothingAcknowledgedIsLost() async throws {
+    /// Flips one payload byte of the record under `seq` (its checksum no longer matches).
+    static func damage(_ dir: String, seq: UInt64) async throws {
+        let w = try JournalWriter(directory: dir, logger: Self.quiet)
+        defer { w.close() }
+        var raw = try #require(try w.rawJournalRecord(seq: seq))
+        raw[raw.count - 1] ^= 0x5A
+        try await w.injectRawJournalRecordForTesting(seq: seq, bytes: raw)
+    }
+
+    /// The seq of the `messageAdded` event of provider message `external`.
+    static func seq(ofMessage external: String, in dir: String) throws -> UInt64 {
+        let w = try JournalWriter(directory: dir, logger: Self.quiet)
+        defer { w.close() }
+        var found: UInt64?
+        try w.replay(after: try w.checkJournal().prunedThrough) { e in
+            if case .messageAdded(let h, _, _) = e.event, h.externalMessageID == external { found = e.seq }
+        }
+        return try #require(found)
+    }
+
+    /// A damaged record that restore needs stops start-up with a message that
+    /// names it; nothing is deleted; the explicit repair voids that record only,
+    /// and everything acknowledged after it is still there.
+    @Test func damageInTheMiddleRefusesStartAndRepairVoidsOnlyTheDamagedRecord() async throws {
         let dir = Self.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var before: [String] = []
         var last: UInt64 = 0
         do {
             let d = try DurableEngine(directory: dir, clock: SystemClock(), logger: Self.quiet)
             let channel = try await Self.setup(d.engine)
             _ = try await Self.traffic(d.engine, from: 0, count: 30, channel: channel)
-            before = await Self.fingerprint(d.engine)
             last = d.writer.lastAssignedSeq
             await d.shutdown(snapshot: false)
         }
+        let victim = try Self.seq(ofMessage: "m12", in: dir)
+        try await Self.damage(dir, seq: victim)
         do {
-            // A torn record (length says more than there is) and garbage after it.
+            _ = try DurableEngine(directory: dir, clock: SystemClock(), logger: Self.quiet)
+            Issue.record("the engine started on a damaged journal")
+        } catch let e as JournalDamageError {
+            #expect(e.description.contains("journal record seq \(victim) is damaged"))
+            #expect(e.description.contains("commhub journal repair"))
+            #expect(e.check.lastSeq == last, "every record after the damage is still there")
+        }
+        // Refusing changed nothing; the operator repairs explicitly.
+        do {
             let w = try JournalWriter(directory: dir, logger: Self.quiet)
-            try await w.injectRawJournalRecordForTesting(seq: last + 1, bytes: [1, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0, 42])
-            try await w.injectRawJournalRecordForTesting(seq: last + 2, bytes: Array("garbage".utf8))
-            w.close()
+            defer { w.close() }
+            #expect(try w.checkJournal().damage.map(\.seq) == [victim])
+            let repair = try w.repairJournal(apply: true)
+            #expect(repair.lostEvents == 1)
         }
         let restored = try DurableEngine(directory: dir, clock: SystemClock(), logger: Self.quiet)
-        #expect(restored.restoreReport.droppedTailSeqs == [last + 1, last + 2])
-        #expect(await Self.fingerprint(restored.engine) == before)
-        // It continues: new events get the sequence numbers after the cut.
-        let seq = await restored.engine.supervisor.upsertOrganization(Organization(name: "na", kind: .partner))
+        let messages = await Self.fingerprint(restored.engine).joined(separator: " ")
+        for i in 0..<30 where i != 12 { #expect(messages.contains("\"m\(i)\""), "m\(i) was acknowledged and must survive") }
+        #expect(!messages.contains("\"m12\""))
+        #expect(restored.restoreReport.voidRecords == 1)
+        // Numbering continues after the last record: nothing is numbered twice.
+        let seq = try await restored.engine.supervisor.upsertOrganization(Organization(name: "na", kind: .partner))
         #expect(seq == last + 1)
         try await restored.engine.durable(seq)
         await restored.shutdown(snapshot: false)
+    }
+
+    /// Damage below the newest snapshot: restore does not need the record, so
+    /// the engine starts, and it neither reuses sequence numbers nor forgets a
+    /// provider message acknowledged after the damage (a re-send is a duplicate).
+    @Test func damageBeforeTheSnapshotNeverReusesSeqsOrForgetsAcknowledgedMessages() async throws {
+        let dir = Self.tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var channel: Channel!
+        var last: UInt64 = 0
+        do {
+            let d = try DurableEngine(directory: dir, clock: SystemClock(), logger: Self.quiet)
+            channel = try await Self.setup(d.engine)
+            _ = try await Self.traffic(d.engine, from: 0, count: 10, channel: channel)
+            try await d.snapshot()
+            _ = try await Self.traffic(d.engine, from: 10, count: 10, channel: channel)
+            try await d.snapshot()
+            _ = try await Self.traffic(d.engine, from: 20, count: 10, channel: channel)
+            last = d.writer.lastAssignedSeq
+            await d.shutdown(snapshot: false)
+        }
+        // Between the two snapshots: kept in the journal, not needed to restore from the newest.
+        try await Self.damage(dir, seq: try Self.seq(ofMessage: "m15", in: dir))
+        let restored = try DurableEngine(directory: dir, clock: SystemClock(), logger: Self.quiet)
+        defer { Task { await restored.shutdown(snapshot: false) } }
+        let again = InboundMessage(channelID: channel.id, externalMessageID: "m25",
+                                   threadReference: ExternalReference(.smsChat, "+3197:+3160"),
+                                   senderExternal: ExternalParty(phone: "+3160"), messageContent: "bericht 25",
+                                   receivedAt: Date(timeIntervalSince1970: 1_795_600_825))
+        #expect(try await restored.engine.supervisor.ingest(again).duplicate)
+        let seq = try await restored.engine.supervisor.upsertOrganization(Organization(name: "na", kind: .partner))
+        #expect(seq == last + 1)
+        try await restored.engine.durable(seq)
+        #expect(try restored.writer.checkJournal().damageCount == 1, "the check still reports the old damage")
     }
 }
 

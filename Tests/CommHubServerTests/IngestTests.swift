@@ -61,15 +61,19 @@ import Testing
             let badReceipt = #"{"type":"delivery_status","channel_id":"\#(w.emailChannel)","external_message_id":"never-seen","delivery_status":"failed"}"#
             let r = try ok(await http.post("/api/ingest", w.gatewayToken, #"{"events":[\#(unknownChannel),\#(good),\#(badReceipt)]}"#)).json
             let results = try #require(r["results"]?.array)
-            #expect(results.map { $0["status"]?.string ?? "" } == ["error", "created", "error"])
+            // A status report for a message CommHub does not know is ignored (no reason for the provider to retry).
+            #expect(results.map { $0["status"]?.string ?? "" } == ["error", "created", "ignored"])
             #expect(results[0]["error"]?["code"]?.string == "not_found")
             #expect(results[2]["error"]?["message"]?.string?.contains("never-seen") == true)
 
             // Every item refused: 422, each with its error, and nothing stored.
             let before = live.env.lastSeq
-            let refused = try await http.post("/api/ingest", w.gatewayToken, #"{"events":[\#(unknownChannel),\#(badReceipt)]}"#)
+            let otherUnknown = World.inbound(channel: UUID().uuidString, externalID: "x-2")
+            let refused = try await http.post("/api/ingest", w.gatewayToken, #"{"events":[\#(unknownChannel),\#(otherUnknown)]}"#)
             #expect(refused.status == 422)
             #expect(refused.json["results"]?.array?.map { $0["error"]?["code"]?.string ?? "" } == ["not_found", "not_found"])
+            let onlyIgnored = try await http.post("/api/ingest", w.gatewayToken, #"{"events":[\#(badReceipt)]}"#)
+            #expect(onlyIgnored.status == 200, "an ignored report is not a failure: \(onlyIgnored)")
             #expect(live.env.lastSeq == before)
 
             // A gateway that sends only the fields API.md lists (no in_reply_to, no attachments) is understood.

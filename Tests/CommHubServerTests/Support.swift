@@ -1,5 +1,6 @@
 import CommHubDomain
 import CommHubEngine
+import CommHubGateway
 @testable import CommHubServer
 import CommHubStore
 import Crypto
@@ -30,13 +31,31 @@ struct TestEnv: Sendable {
     var lastSeq: UInt64 { engine.journal.lastAssignedSeq }
 }
 
-/// A running server: its environment and a client over loopback.
+/// A running server: its environment, a client over loopback, and the
+/// gateway running beside it (as `commhub serve` runs one).
 struct Live: Sendable {
     let env: TestEnv
     let client: any TestClientProtocol
+    let gateway: Gateway
     var engine: Engine { env.engine }
     var port: Int { client.port! }
     var http: HTTP { HTTP(client: client) }
+
+    /// Waits until the gateway knows every channel as the engine has it (the
+    /// engine pushes changes; a test that changed a channel waits for that).
+    func gatewaySynced(seconds: Double = 10) async throws {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            let engineChannels = await engine.supervisor.channelList()
+            let known = gateway.directory.all
+            if await gateway.link.isConnected, known.count == engineChannels.count,
+               zip(known.sorted { $0.id < $1.id }, engineChannels.sorted { $0.id < $1.id }).allSatisfy({
+                   $0.id == $1.id && $0.isActive == $1.isActive && $0.configuration == $1.configuration
+               }) { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("the gateway did not catch up with the engine's channels")
+    }
 }
 
 enum Harness {
@@ -67,10 +86,21 @@ enum Harness {
     /// Serves `env` over loopback for the duration of `body`; returns when the server has stopped.
     static func serve<T: Sendable>(_ env: TestEnv, options: HTTPOptions = .unlimited,
                                    _ body: @Sendable (Live) async throws -> T) async throws -> T {
+        // The ingest listener on a Unix socket and a gateway on it, as `serve` runs them.
+        let socket = env.root + "/ingest.sock"
+        let secret = TokenSecret.generate()
+        let listener = IngestListener(engine: env.engine, secrets: env.secrets, endpoint: .unix(path: socket), logger: logger,
+                                      embeddedGatewaySecret: secret)
+        let gateway = Gateway(endpoint: .unix(path: socket), token: secret, name: "test-gateway", logger: logger)
         let app = buildHTTPApplication(engine: env.engine, durable: env.durable, secrets: env.secrets, options: options,
-                                       logger: logger)
-        return try await app.test(.live) { client in
-            try await body(Live(env: env, client: client))
+                                       logger: logger, webhooks: gateway.webhooks)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await listener.run() }
+            group.addTask { await gateway.run() }
+            defer { group.cancelAll() }
+            return try await app.test(.live) { client in
+                try await body(Live(env: env, client: client, gateway: gateway))
+            }
         }
     }
 

@@ -3,6 +3,7 @@ import CommHubEngine
 import Crypto
 import Foundation
 import HTTPTypes
+import CommHubStandIns
 import Testing
 
 /// `/webhooks/whatsapp` over loopback: Meta's handshake, signed
@@ -14,14 +15,17 @@ import Testing
 
     /// A WhatsApp channel with its secrets, created through the API.
     static func channel(_ http: HTTP, phoneNumberID: String = phoneNumberID, appSecret: String = appSecret,
-                        verifyToken: String = verifyToken, name: String = "WhatsApp laderthuis") async throws -> String {
+                        verifyToken: String = verifyToken, name: String = "WhatsApp laderthuis",
+                        provider: String? = nil) async throws -> String {
+        let delivery = provider.map { #","access_token":"EAAG-test","graph_base_url":\#(q($0))"# } ?? ""
         let r = try created(await http.post("/api/communication/channels", Harness.adminToken, #"""
             {"channel_type":"whatsapp_business","channel_name":\#(q(name)),"business_entity":"laderthuis",
-             "configuration":{"phone_number_id":\#(q(phoneNumberID)),"app_secret":\#(q(appSecret)),"verify_token":\#(q(verifyToken))}}
+             "configuration":{"phone_number_id":\#(q(phoneNumberID)),"app_secret":\#(q(appSecret)),"verify_token":\#(q(verifyToken))\#(delivery)}}
             """#))
         // The secrets are sealed: named, never shown.
-        #expect(r.json["secrets_set"]?.array == [.string("app_secret"), .string("verify_token")])
-        #expect(r.json["configuration"]?.objectValue?.keys.sorted() == ["phone_number_id"])
+        let sealed = (provider == nil ? [] : ["access_token"]) + ["app_secret", "verify_token"]
+        #expect(r.json["secrets_set"]?.array == sealed.map(JSONValue.string))
+        #expect(r.json["configuration"]?.objectValue?.keys.sorted() == (provider == nil ? ["phone_number_id"] : ["graph_base_url", "phone_number_id"]))
         #expect(!r.text.contains(appSecret) && !r.text.contains(verifyToken))
         return r.id
     }
@@ -63,6 +67,7 @@ import Testing
         try await Harness.run { live in
             let http = live.http
             let channel = try await Self.channel(http)
+            try await live.gatewaySynced()
             let path = "/webhooks/whatsapp?hub.mode=subscribe&hub.challenge=1158201444"
 
             // No bearer token: the verify token is the authentication.
@@ -77,7 +82,7 @@ import Testing
             #expect(wrong.isErrorShape)
             #expect(wrong.errorCode == "verify_token_mismatch")
             let wrongMode = try await http.get("/webhooks/whatsapp?hub.mode=unsubscribe&hub.challenge=1&hub.verify_token=\(Self.verifyToken)", nil)
-            #expect(wrongMode.status == 400 && wrongMode.isErrorShape)
+            #expect(wrongMode.status == 403 && wrongMode.isErrorShape, "a mode other than subscribe is refused")
             let noChallenge = try await http.get("/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=\(Self.verifyToken)", nil)
             #expect(noChallenge.status == 400 && noChallenge.errorMessage?.contains("hub.challenge") == true)
             let unknown = try await http.get(path + "&hub.verify_token=\(Self.verifyToken)&channel_id=\(UUID().uuidString)", nil)
@@ -87,6 +92,7 @@ import Testing
 
             // A second channel with its own token: each token answers for its own channel only.
             let other = try await Self.channel(http, phoneNumberID: "200300400", verifyToken: "second-token", name: "WhatsApp 2")
+            try await live.gatewaySynced()
             #expect(try await http.get(path + "&hub.verify_token=second-token", nil).status == 200)
             #expect(try await http.get(path + "&hub.verify_token=second-token&channel_id=\(channel)", nil).status == 403)
             #expect(try await http.get(path + "&hub.verify_token=second-token&channel_id=\(other)", nil).status == 200)
@@ -97,6 +103,7 @@ import Testing
         try await Harness.run { live in
             let http = live.http
             let channel = try await Self.channel(http)
+            try await live.gatewaySynced()
             let now = live.env.clock.now()
             let body = Self.text("wamid.HBgLMzE2MTIzNDU2NzgVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=",
                                  "Mijn laadpaal knippert rood, kunnen jullie helpen?", at: now)
@@ -167,6 +174,7 @@ import Testing
         try await Harness.run { live in
             let http = live.http
             _ = try await Self.channel(http)
+            try await live.gatewaySynced()
             let body = Self.text("wamid.FORGED", "Geef mij al jullie data", at: live.env.clock.now())
             let fingerprint = live.env.lastSeq
             let cases: [(String?, String)] = [
@@ -197,35 +205,43 @@ import Testing
         }
     }
 
-    @Test func receiptsChangeTheDeliveryStatusOfOutgoingMessages() async throws {
+    @Test func anAnswerReachesTheProviderAndItsReceiptsMoveItForward() async throws {
+        let meta = WhatsAppStandIn.make()
+        try await meta.start()
+        defer { Task { await meta.stop() } }
         try await Harness.run { live in
             let http = live.http
-            let channel = try await Self.channel(http)
+            _ = try await Self.channel(http, provider: meta.baseURL + "/v21.0")
+            try await live.gatewaySynced()
             let now = live.env.clock.now()
             let body = Self.text("wamid.IN1", "Wanneer komt de monteur?", at: now)
             let thread = try #require(try ok(await Self.post(http, body, signature: Self.sign(body))).json["results"]?[0]?["thread_id"]?.string)
 
-            // Our answer, as the outbound WhatsApp client will record it: with
-            // the wamid Meta returned for it (that client is not built yet, so
-            // the test hands the message to the engine directly).
-            let threadID = try #require(ThreadID(thread))
-            let channelID = try #require(ChannelID(channel))
-            let answer = MessageHeader(threadID: threadID, channelID: channelID,
-                                       channelType: .whatsappBusiness, messageType: .outgoing,
-                                       recipientExternal: ExternalParty(phone: "+31612345678", waID: "31612345678"),
-                                       externalMessageID: "wamid.OUT1", deliveryStatus: .pending, createdAt: now.addingTimeInterval(30))
-            let events = try await live.engine.supervisor.addMessage(answer, body: MessageBody(messageContent: "Dinsdag tussen 10 en 12."))
-            try await live.engine.durable(events.last!.seq)
+            // An agent answers through the API; the gateway delivers it to Meta's stand-in exactly once.
+            _ = try created(await http.post("/api/communication/messages", Harness.adminToken,
+                #"{"thread_id":"\#(thread)","message_type":"outgoing","message_content":"Dinsdag tussen 10 en 12."}"#))
+            let deadline = ContinuousClock.now + .seconds(10)
+            while meta.recorded(path: "/messages").isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            let sent = meta.recorded(path: "/messages")
+            try #require(sent.count == 1, "the stand-in got \(sent.count) sends")
+            let request = try #require(sent.first?.json as? [String: Any])
+            #expect(request["to"] as? String == "31612345678")
+            #expect((request["text"] as? [String: Any])?["body"] as? String == "Dinsdag tussen 10 en 12.")
+            #expect(sent.first?.path == "/v21.0/\(Self.phoneNumberID)/messages")
+            let wamid = "wamid.standin.0"
 
             func status() async throws -> (String?, String?) {
                 let ms = try ok(await http.get("/api/communication/threads/\(thread)", Harness.adminToken)).json["messages"]?.array ?? []
-                let out = ms.first { $0["external_message_id"]?.string == "wamid.OUT1" }
+                let out = ms.first { $0["external_message_id"]?.string == wamid }
                 return (out?["delivery_status"]?.string, out?["read_at"]?.string)
             }
-            #expect(try await status().0 == "pending")
+            // The gateway's report gives the message Meta's id and status `sent`.
+            let sentBy = ContinuousClock.now + .seconds(10)
+            while try await status().0 != "sent", ContinuousClock.now < sentBy { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(try await status().0 == "sent")
 
-            for (s, dt) in [("sent", 40.0), ("delivered", 50.0)] {
-                let r = Self.receipt("wamid.OUT1", s, at: now.addingTimeInterval(dt))
+            for (s, dt) in [("delivered", 50.0)] {
+                let r = Self.receipt(wamid, s, at: now.addingTimeInterval(dt))
                 let reply = try ok(await Self.post(http, r, signature: Self.sign(r))).json
                 #expect(reply["results"]?[0]?["status"]?.string == "updated", "\(reply)")
                 #expect(try await status().0 == s)
@@ -235,8 +251,8 @@ import Testing
             let both = #"""
                 {"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"field":"messages","value":{
                   "metadata":{"phone_number_id":"\#(Self.phoneNumberID)"},
-                  "statuses":[{"id":"wamid.OUT1","status":"read","timestamp":"\#(Int(readAt.timeIntervalSince1970))","recipient_id":"31612345678"},
-                              {"id":"wamid.OUT1","status":"delivered","timestamp":"\#(Int(readAt.timeIntervalSince1970) - 5)","recipient_id":"31612345678"}]}}]}]}
+                  "statuses":[{"id":"\#(wamid)","status":"read","timestamp":"\#(Int(readAt.timeIntervalSince1970))","recipient_id":"31612345678"},
+                              {"id":"\#(wamid)","status":"delivered","timestamp":"\#(Int(readAt.timeIntervalSince1970) - 5)","recipient_id":"31612345678"}]}}]}]}
                 """#
             try ok(await Self.post(http, both, signature: Self.sign(both)))
             let (final, readAtText) = try await status()
@@ -244,7 +260,7 @@ import Testing
             #expect(readAtText.flatMap { Date(iso8601: $0) } == readAt)
 
             // Meta repeats receipts: a repeat is acknowledged as unchanged and writes nothing.
-            let repeated = Self.receipt("wamid.OUT1", "delivered", at: now.addingTimeInterval(80))
+            let repeated = Self.receipt(wamid, "delivered", at: now.addingTimeInterval(80))
             let before = live.env.lastSeq
             let again = try ok(await Self.post(http, repeated, signature: Self.sign(repeated))).json
             #expect(again["results"]?[0]?["status"]?.string == "unchanged", "\(again)")
@@ -264,6 +280,7 @@ import Testing
         try await Harness.run { live in
             let http = live.http
             _ = try await Self.channel(http)
+            try await live.gatewaySynced()
             let fingerprint = live.env.lastSeq
             func expectRefused(_ body: String, _ status: Int, _ text: String, query: String = "") async throws {
                 let r = try await Self.post(http, body, signature: Self.sign(body), query: query)

@@ -30,8 +30,8 @@ struct JournalTests {
             let j = try Sample.open(dir.path, onCommit: log.callback)
             defer { j.close() }
             #expect(j.lastAssignedSeq == 0)
-            let first = j.append(events[0])
-            let rest = j.append(contentsOf: Array(events[1...]))
+            let first = try j.append(events[0])
+            let rest = try j.append(contentsOf: Array(events[1...]))
             #expect(first == 1)
             #expect(rest == 2...UInt64(events.count))
             try await j.waitDurable(rest.upperBound)
@@ -56,7 +56,7 @@ struct JournalTests {
         defer { j.close() }
         #expect(j.lastAssignedSeq == UInt64(events.count))
         #expect(j.durableSeq == UInt64(events.count))
-        let next = j.append(Sample.change("after reopen"))
+        let next = try j.append(Sample.change("after reopen"))
         #expect(next == UInt64(events.count) + 1)
         try await j.flush()
         let (all, _) = try Sample.replayAll(j)
@@ -87,7 +87,7 @@ struct JournalTests {
                 group.addTask {
                     var mine: [UInt64] = []
                     for i in 0..<perProducer {
-                        let seq = j.append(Sample.change("p\(p)-\(i)"))
+                        let seq = try j.append(Sample.change("p\(p)-\(i)"))
                         try await j.waitDurable(seq)
                         mine.append(seq)
                     }
@@ -127,8 +127,8 @@ struct JournalTests {
                                metadata: ["wa_profile": .string("Jan")])
         let (event, id) = Sample.message(body: body)
         let (noBody, noBodyID) = Sample.message(body: nil)
-        let seq = j.append(event)
-        j.append(noBody)
+        let seq = try j.append(event)
+        try j.append(noBody)
         try await j.flush()
         #expect(try j.body(for: id) == body)
         #expect(try j.body(for: noBodyID) == nil)

@@ -21,8 +21,8 @@ struct SnapshotTests {
         let start = j.lastAssignedSeq
         let w = j.beginSnapshot(startSeq: start)
         for (i, r) in records.enumerated() {
-            w.append(r)
-            if i % 50 == 0 { j.append(Sample.change("interleaved \(i)")) }
+            try w.append(r)
+            if i % 50 == 0 { try j.append(Sample.change("interleaved \(i)")) }
         }
         try await w.waitForChunks()
         return try await w.finish(endSeq: j.lastAssignedSeq)
@@ -32,14 +32,14 @@ struct SnapshotTests {
         let dir = TempDir(); defer { dir.remove() }
         let j = try Sample.open(dir.path, options: Self.smallChunks)
         defer { j.close() }
-        j.append(contentsOf: (0..<10).map { Sample.change("pre \($0)") })
+        try j.append(contentsOf: (0..<10).map { Sample.change("pre \($0)") })
         try await j.flush()
         let producer = Task {
-            for i in 0..<300 { try await j.waitDurable(j.append(Sample.change("live \(i)"))) }
+            for i in 0..<300 { try await j.waitDurable(try j.append(Sample.change("live \(i)"))) }
         }
         let records = Self.records(400, seed: 1) + [[]]  // an empty record too
         let w = j.beginSnapshot(startSeq: 10)
-        for r in records { w.append(r) }
+        for r in records { try w.append(r) }
         let info = try await w.finish(endSeq: j.lastAssignedSeq)
         try await producer.value
         #expect(info.valid && info.startSeq == 10 && info.endSeq >= 10)
@@ -106,7 +106,7 @@ struct SnapshotTests {
             let j = try Sample.open(dir.path, options: Self.smallChunks)
             defer { j.close() }
             for round in 0..<3 {
-                j.append(contentsOf: (0..<25).map { Sample.change("r\(round) e\($0)") })
+                try j.append(contentsOf: (0..<25).map { Sample.change("r\(round) e\($0)") })
                 try await j.flush()
                 infos.append(try await Self.takeSnapshot(j, Self.records(60, seed: round)))
             }
@@ -114,7 +114,7 @@ struct SnapshotTests {
             let aborted = j.beginSnapshot(startSeq: j.lastAssignedSeq)
             for r in Self.records(30, seed: 9) { aborted.append(r) }
             aborted.abort()
-            j.append(contentsOf: (0..<5).map { Sample.change("tail \($0)") })
+            try j.append(contentsOf: (0..<5).map { Sample.change("tail \($0)") })
             try await j.flush()
             let lastSeq = j.lastAssignedSeq
 
@@ -149,10 +149,10 @@ struct SnapshotTests {
         // After reopen: numbering continues, pruned prefix is remembered.
         let j = try Sample.open(dir.path, options: Self.smallChunks)
         defer { j.close() }
-        #expect(try j.repairTail().isClean)
+        #expect(try j.checkJournal().isClean)
         let lastBefore = j.lastAssignedSeq
         #expect(lastBefore == lastSeqBeforeClose)
-        let next = j.append(Sample.change("post prune"))
+        let next = try j.append(Sample.change("post prune"))
         #expect(next == lastBefore + 1)
         try await j.flush()
         // Prune everything but the newest: the journal may become (nearly) empty; numbering survives.
@@ -170,9 +170,9 @@ struct SnapshotCloseTests {
         let dir = TempDir(); defer { dir.remove() }
         let j = try Sample.open(dir.path, options: SnapshotTests.smallChunks)
         let w = j.beginSnapshot(startSeq: 0)
-        w.append([1, 2, 3])
+        try w.append([1, 2, 3])
         j.close()
-        for r in SnapshotTests.records(50, seed: 5) { w.append(r) }  // cuts chunks the writer rejects
+        for r in SnapshotTests.records(50, seed: 5) { try w.append(r) }  // cuts chunks the writer rejects
         do {
             _ = try await w.finish(endSeq: 0)
             Issue.record("finish succeeded after close")

@@ -1,5 +1,6 @@
 import CommHubDomain
 import CommHubEngine
+import CommHubStore
 import Foundation
 import Hummingbird
 import Logging
@@ -85,16 +86,25 @@ public struct CommHubAPI: Sendable {
                                action: action, entity: entity, entityID: id,
                                before: try before.map(View.json), after: try after.map(View.json),
                                requestID: context.requestID)
-        let seq = await supervisor.audit(entry)
+        let seq = try await supervisor.audit(entry)
         try await durable(seq)
     }
 
+    /// How long a request waits for its commit before answering 503
+    /// `not_stored_yet` (the change is applied and queued; it is written as
+    /// soon as the journal can commit again).
+    static let durableWait: Duration = .seconds(10)
+
     func durable(_ seq: UInt64) async throws {
         do {
-            try await engine.durable(seq)
+            try await engine.durable(seq, timeout: Self.durableWait)
+        } catch let e as StoreError where e.kind == .notYetDurable {
+            logger.error("journal commit is late", metadata: ["journal.seq": "\(seq)", "error": "\(e)"])
+            throw APIError(.serviceUnavailable, "not_stored_yet", "the change is accepted but not on disk yet (the journal "
+                + "cannot write: see /healthz); it is written as soon as writing works again, so do not send it again")
         } catch {
-            logger.error("journal commit failed", metadata: ["error": "\(error)"])
-            throw APIError(.serviceUnavailable, "not_stored", "the change could not be stored: \(error)")
+            logger.error("journal commit failed", metadata: ["error": "\(ErrorText.describe(error))"])
+            throw APIError(.serviceUnavailable, "not_stored", "the change could not be stored: \(ErrorText.describe(error))")
         }
     }
 

@@ -54,30 +54,60 @@ struct EventStream: Sendable {
                 return
             }
             let since = request.uri.queryParameters.get("since").flatMap(UInt64.init)
-            // Stream until the client goes away: its frames are read (and ignored) here, and
-            // when they end — close frame, lost connection, server shutdown — streaming stops,
-            // so a closed socket never holds a subscription or blocks graceful shutdown.
+            // Stream until either side ends: the client's frames are read (and
+            // ignored) beside the stream, so a closed socket never holds a
+            // subscription or blocks graceful shutdown, and a stream that fails
+            // closes the socket instead of leaving a silent connection open.
             try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await stream(to: outbound, contact: contact, since: since) }
+                group.addTask {
+                    do {
+                        try await stream(to: outbound, contact: contact, since: since)
+                    } catch is CancellationError {
+                    } catch {
+                        // The close frame makes the client answer with its own, which ends the reading below.
+                        logger.notice("event stream ended", metadata: ["error": "\(error)"])
+                        try? await outbound.close(.unexpectedServerError, reason: "event stream failed; reconnect with ?since=")
+                    }
+                }
                 while try await iterator.next() != nil {}
                 group.cancelAll()
             }
         }
     }
 
+    /// How many missed events a reconnecting client is sent from the
+    /// journal; further behind, it gets a reload frame instead (replaying a
+    /// day of traffic into one socket helps nobody).
+    static let maxCatchUpEvents: UInt64 = 50_000
+    /// Events buffered per subscriber before it is dropped to a resync.
+    static let subscriberBufferEvents = 8192
+
     private func stream(to outbound: WebSocketOutboundWriter, contact: Contact, since: UInt64?) async throws {
         // Without `since`, start from the bus's position read before subscribing, so an
-        // event committed in between is replayed rather than skipped.
-        let start = since ?? engine.bus.lastSeq
-        let subscription = engine.bus.subscribe(since: start, capacity: 8192)
+        // event committed in between is replayed rather than skipped. A `since` beyond
+        // the last event (another engine's number, or a forged one) cannot be continued.
+        let current = engine.bus.lastSeq
+        let start = min(since ?? current, current)
+        let subscription = engine.bus.subscribe(since: start, capacity: Self.subscriberBufferEvents)
         defer { subscription.cancel() }
         var delivered = start
         try await outbound.write(.text(#"{"type":"hello","seq":\#(delivered)}"#))
+        if let since, since > current {
+            try await sendReload(outbound, seq: current, reason: "since=\(since) is beyond the last event (\(current)) of this server")
+        }
         try await withTaskCancellationHandler {
             try await forward(subscription, to: outbound, contact: contact, delivered: &delivered)
         } onCancel: {
             subscription.cancel()
         }
+    }
+
+    /// Tells the client that the events up to `seq` will not be sent and it
+    /// must reload its state through the API; frames after this one follow `seq`.
+    private func sendReload(_ outbound: WebSocketOutboundWriter, seq: UInt64, reason: String) async throws {
+        let frame = JSONValue.object(["type": .string("resync"), "seq": .number(Double(seq)), "reload": .bool(true),
+                                      "reason": .string(reason)])
+        try await outbound.write(.text(try Self.encode(frame)))
     }
 
     private func forward(_ subscription: Subscription, to outbound: WebSocketOutboundWriter, contact: Contact,
@@ -88,22 +118,42 @@ struct EventStream: Sendable {
                 guard e.seq > delivered else { continue }
                 try await send(e, outbound, contact)
                 delivered = e.seq
-            case .resync(let from):
-                // Too far behind for memory: read what was missed from the journal.
-                guard let journal else {
-                    try await outbound.write(.text(#"{"type":"resync","from_seq":\#(from)}"#))
-                    continue
-                }
-                var missed: [SequencedEvent] = []
-                let upTo = engine.bus.lastSeq
-                try journal.replay(after: max(delivered, from - 1)) { e in
-                    if e.seq <= upTo { missed.append(e) }
-                }
-                for e in missed where e.seq > delivered {
-                    try await send(e, outbound, contact)
-                    delivered = e.seq
-                }
+            case .resync:
+                try await catchUp(outbound, contact: contact, delivered: &delivered)
             }
+        }
+    }
+
+    /// Sends what the client missed from the journal, or — when the journal no
+    /// longer holds it (pruned behind the oldest snapshot), cannot be read, or
+    /// it is more than `maxCatchUpEvents` — a reload frame.
+    private func catchUp(_ outbound: WebSocketOutboundWriter, contact: Contact, delivered: inout UInt64) async throws {
+        let upTo = engine.bus.lastSeq
+        guard upTo > delivered else { return }
+        guard let journal else {
+            try await sendReload(outbound, seq: upTo, reason: "this server keeps no journal to replay from")
+            delivered = upTo
+            return
+        }
+        guard upTo - delivered <= Self.maxCatchUpEvents else {
+            try await sendReload(outbound, seq: upTo, reason: "\(upTo - delivered) events were missed; more than \(Self.maxCatchUpEvents) are not replayed")
+            delivered = upTo
+            return
+        }
+        var missed: [SequencedEvent] = []
+        do {
+            try journal.replay(after: delivered) { e in
+                if e.seq <= upTo { missed.append(e) }
+            }
+        } catch {
+            logger.notice("event stream cannot replay from the journal", metadata: ["since": "\(delivered)", "error": "\(error)"])
+            try await sendReload(outbound, seq: upTo, reason: "the journal no longer holds the events after \(delivered)")
+            delivered = upTo
+            return
+        }
+        for e in missed where e.seq > delivered {
+            try await send(e, outbound, contact)
+            delivered = e.seq
         }
     }
 
@@ -111,11 +161,12 @@ struct EventStream: Sendable {
         switch e.event {
         case .threadsRebalanced, .taskUpserted:
             // What these show depends on who asks (the visible moves, the task's assignee): encode per subscriber.
-            guard let frame = await frame(for: e, contact: contact) else { return }
-            try await outbound.write(.text(Self.encode(frame)))
+            guard let frame = try await frame(for: e, contact: contact) else { return }
+            try await outbound.write(.text(try Self.encode(frame)))
         default:
             // Everything else is the same frame for everyone allowed to see its thread: encode once.
             let shared = frames.frame(e.seq) { Self.sharedFrame(for: e) }
+            if let failure = shared.failure { throw FrameError(description: "cannot encode \(failure)") }
             guard let buffer = shared.buffer else { return }
             if let thread = shared.thread, !(await visible(thread, contact)) { return }
             // A text frame over the shared buffer: no copy of the JSON per subscriber.
@@ -123,10 +174,14 @@ struct EventStream: Sendable {
         }
     }
 
-    static func encode(_ frame: JSONValue) -> String {
+    /// The JSON text of a frame. Frames are built from engine values whose
+    /// free-form JSON is bounded where it enters, so encoding does not fail;
+    /// if it ever does, the error travels up and ends the stream with a close
+    /// frame (the client reconnects with `?since=`) — never a silent `{}`.
+    static func encode(_ frame: JSONValue) throws -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return (try? encoder.encode(frame)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        return String(decoding: try encoder.encode(frame), as: UTF8.self)
     }
 
     /// The frame of an event whose content does not depend on the subscriber.
@@ -160,35 +215,32 @@ struct EventStream: Sendable {
             default:
                 return FrameCache.Frame(thread: nil, text: nil)
             }
+            let text = try encode(.object(["seq": .number(Double(e.seq)), "type": .string(type), "data": data]))
+            return FrameCache.Frame(thread: thread, text: text)
         } catch {
-            return FrameCache.Frame(thread: nil, text: nil)
+            return FrameCache.Frame(failure: "\(e.event.name) seq \(e.seq): \(error)")
         }
-        return FrameCache.Frame(thread: thread, text: encode(.object(["seq": .number(Double(e.seq)), "type": .string(type), "data": data])))
     }
 
     /// The frame of an event whose content depends on the subscriber (a
     /// rebalance shows only the moves this person may see; a task goes to its
     /// assignee and whoever sees its thread), or nil when this person sees nothing.
-    func frame(for e: SequencedEvent, contact: Contact) async -> JSONValue? {
-        do {
-            switch e.event {
-            case .threadsRebalanced(let moves, let reason):
-                // One frame per visible move.
-                let visible = await visibleMoves(moves, contact)
-                guard !visible.isEmpty else { return nil }
-                return .object(["seq": .number(Double(e.seq)), "type": .string("thread.assigned"),
-                                "data": .object(["moves": try View.json(visible), "reason": .string(reason)])])
-            case .taskUpserted(let t):
-                guard let a = t.assignedToContactID else { return nil }
-                if a != contact.id, !AccessPolicy.seesAllThreads(contact.role) {
-                    guard let th = t.threadID, await visible(th, contact) else { return nil }
-                }
-                return .object(["seq": .number(Double(e.seq)), "type": .string("task.assigned"), "data": try View.json(t)])
-            default:
-                return nil  // shared by all subscribers: `sharedFrame(for:)`
+    func frame(for e: SequencedEvent, contact: Contact) async throws -> JSONValue? {
+        switch e.event {
+        case .threadsRebalanced(let moves, let reason):
+            // One frame per visible move.
+            let visible = await visibleMoves(moves, contact)
+            guard !visible.isEmpty else { return nil }
+            return .object(["seq": .number(Double(e.seq)), "type": .string("thread.assigned"),
+                            "data": .object(["moves": try View.json(visible), "reason": .string(reason)])])
+        case .taskUpserted(let t):
+            guard let a = t.assignedToContactID else { return nil }
+            if a != contact.id, !AccessPolicy.seesAllThreads(contact.role) {
+                guard let th = t.threadID, await visible(th, contact) else { return nil }
             }
-        } catch {
-            return nil
+            return .object(["seq": .number(Double(e.seq)), "type": .string("task.assigned"), "data": try View.json(t)])
+        default:
+            return nil  // shared by all subscribers: `sharedFrame(for:)`
         }
     }
 
@@ -211,6 +263,10 @@ struct EventStream: Sendable {
     }
 }
 
+struct FrameError: Error, CustomStringConvertible {
+    let description: String
+}
+
 /// The encoded client frames of recent events, shared by all WebSocket
 /// subscribers: the first subscriber to send an event encodes it, the others
 /// reuse the buffer and only check whether they may see its thread. Without
@@ -225,9 +281,19 @@ final class FrameCache: Sendable {
         /// nil: this event is not shown to clients.
         let buffer: ByteBuffer?
 
+        /// Why the event could not be encoded (see `EventStream.encode`).
+        let failure: String?
+
         init(thread: ThreadID?, text: String?) {
             self.thread = thread
             buffer = text.map { ByteBuffer(string: $0) }
+            failure = nil
+        }
+
+        init(failure: String) {
+            thread = nil
+            buffer = nil
+            self.failure = failure
         }
     }
 

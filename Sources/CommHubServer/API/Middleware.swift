@@ -1,5 +1,6 @@
 import CommHubDomain
 import CommHubEngine
+import CommHubGateway
 import Crypto
 import Foundation
 import Hummingbird
@@ -37,6 +38,8 @@ struct ErrorMiddleware: RouterMiddleware {
             throw e
         } catch let e as EngineError {
             throw APIError(e)
+        } catch let e as WebhookError {
+            throw e  // a provider webhook's own answer
         } catch let e as HTTPError {
             let code: String = switch e.status {
             case .notFound: "not_found"

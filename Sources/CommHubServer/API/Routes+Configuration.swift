@@ -31,7 +31,7 @@ extension CommHubAPI {
                             escalationRules: body.escalationRules)
             try applyConfiguration(body.configuration ?? [:], to: &c)
             try validate(c)
-            try await durable(await supervisor.upsertChannel(c))
+            try await durable(try await supervisor.upsertChannel(c))
             try await audit(context, "channel.create", "channel", c.id.description, before: CommHubAPI.none,
                             after: try View.channel(c, secretNames: try secretNames(c)))
             return try JSONResponse.make(try View.channel(c, secretNames: try secretNames(c)), status: .created)
@@ -53,7 +53,7 @@ extension CommHubAPI {
             if let e = body.escalationRules { c.escalationRules = e }
             if let conf = body.configuration { try applyConfiguration(conf, to: &c) }
             try validate(c)
-            try await durable(await supervisor.upsertChannel(c))
+            try await durable(try await supervisor.upsertChannel(c))
             try await audit(context, "channel.update", "channel", id.description,
                             before: try View.channel(before, secretNames: try secretNames(before)),
                             after: try View.channel(c, secretNames: try secretNames(c)))
@@ -162,7 +162,7 @@ extension CommHubAPI {
                 throw APIError.conflict("a team named '\(name)' exists")
             }
             let t = Team(name: name, handOverOnOffline: body.handOverOnOffline ?? true, leaderID: body.leaderID)
-            try await durable(await supervisor.upsertTeam(t))
+            try await durable(try await supervisor.upsertTeam(t))
             try await audit(context, "team.create", "team", t.id.description, before: CommHubAPI.none, after: t)
             return try JSONResponse.make(t, status: .created)
         }
@@ -175,7 +175,7 @@ extension CommHubAPI {
             if let n = body.name, !n.isEmpty { t.name = n }
             if let h = body.handOverOnOffline { t.handOverOnOffline = h }
             if let l = body.leaderID { t.leaderID = l }
-            try await durable(await supervisor.upsertTeam(t))
+            try await durable(try await supervisor.upsertTeam(t))
             try await audit(context, "team.update", "team", id.description, before: before, after: t)
             return try JSONResponse.make(t)
         }
@@ -215,7 +215,7 @@ extension CommHubAPI {
                 if let g = o.organizationID, !orgIDs.contains(g) { throw APIError(.unprocessableContent, "invalid", "orders[\(i)].organization_id \(g) is unknown") }
             }
             var last: UInt64 = 0
-            for o in body.organizations ?? [] { last = await supervisor.upsertOrganization(o) }
+            for o in body.organizations ?? [] { last = try await supervisor.upsertOrganization(o) }
             for c in body.customers ?? [] { last = try await mapped { try await supervisor.upsertCustomer(c) } }
             for o in body.orders ?? [] { last = try await mapped { try await supervisor.upsertOrder(o) } }
             try await durable(last)

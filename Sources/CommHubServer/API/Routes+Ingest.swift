@@ -35,44 +35,10 @@ extension CommHubAPI {
 
     /// Applies ingest items in order; one bad item does not stop the others.
     /// Consecutive messages go to the supervisor as one batch.
+    /// Applies ingest items through the engine's one ingest use case and
+    /// answers in the contract's shape (a status text per item).
     func ingest(_ items: [IngestItem]) async -> [IngestOutcome] {
-        var out: [IngestOutcome] = []
-        out.reserveCapacity(items.count)
-        var i = 0
-        while i < items.count {
-            var messages: [InboundMessage] = []
-            while i < items.count, case .message(let m) = items[i] {
-                messages.append(m)
-                i += 1
-            }
-            if !messages.isEmpty {
-                for r in await supervisor.ingest(batch: messages) {
-                    switch r {
-                    case .success(let r):
-                        out.append(IngestOutcome(status: r.duplicate ? "duplicate" : "created", threadID: r.threadID,
-                                                 messageID: r.messageID, seq: r.seq, rule: r.rule?.rawValue))
-                    case .failure(let e):
-                        out.append(IngestOutcome(status: "error", error: APIErrorBody(code: e.code.rawValue, message: e.message)))
-                    }
-                }
-                continue
-            }
-            guard case .delivery(let channel, let ext, let status, let at) = items[i] else { continue }
-            i += 1
-            do {
-                if let seq = try await supervisor.updateDelivery(channel: channel, externalMessageID: ext, status: status,
-                                                                 at: at ?? engine.clock.now()) {
-                    out.append(IngestOutcome(status: "updated", seq: seq))
-                } else {
-                    out.append(IngestOutcome(status: "unchanged"))  // a repeated or late report
-                }
-            } catch let e as EngineError {
-                out.append(IngestOutcome(status: "error", error: APIErrorBody(code: e.code.rawValue, message: e.message)))
-            } catch {
-                out.append(IngestOutcome(status: "error", error: APIErrorBody(code: "failed", message: "\(error)")))
-            }
-        }
-        return out
+        await IngestService(engine: engine).ingest(items).map(IngestOutcome.init)
     }
 
     func registerAudit(_ api: RouterGroup<APIContext>) {
@@ -85,10 +51,35 @@ extension CommHubAPI {
                 since = d
             }
             let actor = try request.uuidQuery("actor", ContactKind.self)
-            let after = request.query("cursor").flatMap(Int.init) ?? 0
+            // The cursor is the offset this server gave out as next_cursor; anything else is refused.
+            var after = 0
+            if let raw = request.query("cursor") {
+                guard let n = Int(raw), n >= 0 else {
+                    throw APIError.badRequest("cursor '\(raw.prefix(40))' is not one this server gave out")
+                }
+                after = n
+            }
             let page = await supervisor.auditTrail(entity: request.query("entity"), entityID: request.query("entity_id"),
                                                    actor: actor, since: since, limit: try request.limit(), after: after)
             return try JSONResponse.list(page.entries, next: page.next.map(String.init))
+        }
+    }
+}
+
+extension IngestOutcome {
+    /// The contract's answer for one typed outcome.
+    init(_ o: IngestItemOutcome) {
+        switch o {
+        case .created(let r), .duplicate(let r):
+            self.init(status: o.status, threadID: r.threadID, messageID: r.messageID, seq: r.seq, rule: r.rule?.rawValue)
+        case .updated(let seq):
+            self.init(status: o.status, seq: seq)
+        case .unchanged:
+            self.init(status: o.status)
+        case .ignored(let reason):
+            self.init(status: o.status, error: APIErrorBody(code: "not_found", message: reason))
+        case .failed(let e):
+            self.init(status: o.status, error: APIErrorBody(code: e.code.rawValue, message: e.message))
         }
     }
 }

@@ -24,7 +24,26 @@ extension CommHubAPI {
             try await durable(seq)
             let after = await supervisor.thread(threadID)!.messages.last { $0.id == id }!
             try await audit(context, "message.update", "message", id.description, before: before, after: after)
-            return try JSONResponse.make(try View.message(after, body: try engine.bodies.body(for: id)))
+            return try JSONResponse.make(try View.message(after, body: try engine.bodies.body(for: id),
+                                                          delivery: await supervisor.outboxEntry(id)))
+        }
+        // One click: send an undelivered message again as a new message (its
+        // delivery failed, or is unknown and a person decided to risk a second copy).
+        api.post("communication/messages/:id/resend") { _, context in
+            let who = try require(.writeThreads, context)
+            let id = try context.id("id", MessageKind.self)
+            guard let threadID = await supervisor.threadOf(message: id) else { throw APIError.notFound("no message with id \(id)") }
+            _ = try await visibleThread(threadID, who)
+            guard let body = try engine.bodies.body(for: id) else { throw APIError.notFound("message \(id) has no stored body") }
+            let events = try await mapped { try await supervisor.resendOutgoing(id, by: who.contactID, body: body) }
+            try await durable(events.last!.seq)
+            guard case .messageAdded(let copy, let copyBody?, _)? = events.first?.event else {
+                throw APIError(.internalServerError, "internal", "resend produced no message")
+            }
+            try await audit(context, "message.resend", "message", id.description, before: CommHubAPI.none,
+                            after: JSONValue.object(["resent_as": .string(copy.id.description)]))
+            return try JSONResponse.make(try View.message(copy, body: copyBody, delivery: await supervisor.outboxEntry(copy.id)),
+                                         status: .created)
         }
     }
 
@@ -38,7 +57,7 @@ extension CommHubAPI {
             headers = try await visibleThread(threadID, who).messages
         } else if !statuses.isEmpty, statuses.allSatisfy(EngineState.inOutbox) {
             // The outbox: undelivered outgoing messages across threads, oldest first.
-            let outbox = await supervisor.state.outbox.filter { statuses.contains($0.value.status) }
+            let outbox = await supervisor.state.outbox
             var byThread: [ThreadID: Set<MessageID>] = [:]
             for (m, v) in outbox { byThread[v.thread, default: []].insert(m) }
             for (t, ids) in byThread {
@@ -53,7 +72,8 @@ extension CommHubAPI {
             (channelTypes.isEmpty || channelTypes.contains($0.channelType)) && (statuses.isEmpty || statuses.contains($0.deliveryStatus))
         }
         let page = try request.offsetPage(filtered)
-        let items = try page.items.map { try View.message($0, body: try engine.bodies.body(for: $0.id)) }
+        let delivery = await supervisor.outboxEntries(page.items.map(\.id))
+        let items = try page.items.map { try View.message($0, body: try engine.bodies.body(for: $0.id), delivery: delivery[$0.id]) }
         return try JSONResponse.list(items, next: page.next)
     }
 
@@ -143,9 +163,10 @@ extension CommHubAPI {
         // Counted only once the message is stored: a refused message changes nothing.
         if let tid = body.templateID, var template = await supervisor.state.templates[tid] {
             template.usageCount += 1
-            try await durable(await supervisor.upsertTemplate(template))
+            try await durable(try await supervisor.upsertTemplate(template))
         }
         try await audit(context, "message.create", "message", header.id.description, before: CommHubAPI.none, after: header)
-        return try JSONResponse.make(try View.message(header, body: messageBody), status: .created)
+        return try JSONResponse.make(try View.message(header, body: messageBody, delivery: await supervisor.outboxEntry(header.id)),
+                                     status: .created)
     }
 }

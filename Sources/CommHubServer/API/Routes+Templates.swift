@@ -39,7 +39,7 @@ extension CommHubAPI {
                              subjectTemplate: body.subjectTemplate, messageTemplate: message, htmlTemplate: body.htmlTemplate,
                              variables: body.variables ?? Array(NSOrderedSet(array: used)) as? [String] ?? used,
                              businessEntity: body.businessEntity ?? .all, isActive: body.isActive ?? true)
-            try await durable(await supervisor.upsertTemplate(t))
+            try await durable(try await supervisor.upsertTemplate(t))
             try await audit(context, "template.create", "template", t.id.description, before: CommHubAPI.none, after: t)
             return try JSONResponse.make(t, status: .created)
         }
@@ -61,7 +61,7 @@ extension CommHubAPI {
             guard !t.templateName.isEmpty, !t.messageTemplate.isEmpty else {
                 throw APIError(.unprocessableContent, "invalid", "template_name and message_template must not be empty")
             }
-            try await durable(await supervisor.upsertTemplate(t))
+            try await durable(try await supervisor.upsertTemplate(t))
             try await audit(context, "template.update", "template", id.description, before: before, after: t)
             return try JSONResponse.make(t)
         }

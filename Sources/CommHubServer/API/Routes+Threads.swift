@@ -24,7 +24,8 @@ extension CommHubAPI {
 
     func threadDetail(_ v: ThreadView) async throws -> JSONValue {
         var o = try View.json(v.header).objectValue ?? [:]
-        o["messages"] = .array(try v.messages.map { try View.message($0, body: try engine.bodies.body(for: $0.id)) })
+        let delivery = await supervisor.outboxEntries(v.messages.filter { $0.messageType == .outgoing || $0.messageType == .autoResponse }.map(\.id))
+        o["messages"] = .array(try v.messages.map { try View.message($0, body: try engine.bodies.body(for: $0.id), delivery: delivery[$0.id]) })
         let tasks = await supervisor.state.tasks.values.filter { $0.threadID == v.header.id }.sorted { $0.createdAt < $1.createdAt }
         o["tasks"] = try View.json(tasks)
         return .object(o)

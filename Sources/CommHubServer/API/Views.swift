@@ -11,9 +11,25 @@ enum View {
     }
 
     /// A message: header fields plus body fields.
-    static func message(_ h: MessageHeader, body: MessageBody?) throws -> JSONValue {
+    /// A message: header and body, and — for one a gateway delivers — where
+    /// its delivery stands, in `metadata` (`delivery_stage`, `delivery_attempts`,
+    /// `delivery_unknown`, `delivery_error {code, reason}`, `retry_at`, `resent_as`).
+    static func message(_ h: MessageHeader, body: MessageBody?, delivery: OutboxEntry? = nil) throws -> JSONValue {
         var o = try json(h).objectValue ?? [:]
         if let body, let b = try json(body).objectValue { o.merge(b) { a, _ in a } }
+        if let d = delivery {
+            var meta = o["metadata"]?.objectValue ?? [:]
+            meta["delivery_stage"] = .string(d.stage.rawValue)
+            meta["delivery_attempts"] = .number(Double(d.attempts))
+            if d.stage == .unknown { meta["delivery_unknown"] = .bool(true) }
+            if d.errorReason != nil || d.errorCode != nil {
+                meta["delivery_error"] = .object(["code": d.errorCode.map(JSONValue.string) ?? .null,
+                                                  "reason": d.errorReason.map(JSONValue.string) ?? .null])
+            }
+            if d.stage == .waiting, let at = d.notBefore { meta["retry_at"] = .string(at.iso8601) }
+            if let again = d.resentAs { meta["resent_as"] = .string(again.description) }
+            o["metadata"] = .object(meta)
+        }
         return .object(o)
     }
 

@@ -11,7 +11,7 @@ struct CommHub: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "commhub",
         abstract: "CommHub: one live inbox for every customer and partner conversation.",
-        subcommands: [Serve.self, Admin.self, LoadTestCommand.self, SnapshotCommand.self, Restore.self],
+        subcommands: [Serve.self, Admin.self, LoadTestCommand.self, SnapshotCommand.self, Restore.self, JournalCommand.self, GatewayCommand.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -75,8 +75,10 @@ struct Serve: AsyncParsableCommand {
             transform: { try IngestPortSetting($0) })
     var ingestPort: IngestPortSetting = .port(7070)
     @Option(help: "Unix socket of the gateway ingest protocol (default: <data>/ingest.sock).") var ingestSocket: String?
-    @Flag(help: "Fill a new engine with the demo company (default when the data directory is new).") var demo = false
-    @Flag(help: "Never seed the demo company.") var noDemo = false
+    @Flag(help: "Fill an empty engine with the demo company (a new data directory starts empty otherwise).") var demo = false
+    @Flag(help: "Do not seed the demo company (the default; kept for scripts that pass it).") var noDemo = false
+    @Flag(help: "Run no gateway inside this process: separate `commhub gateway` processes serve webhooks and deliver.")
+    var noGateway = false
     @Flag(help: "Run on a clock that only moves with 'clock advance' on the admin socket.") var simulatedClock = false
     @Option(help: "Seconds between periodic snapshots (when something changed), 1 to 604800.") var snapshotInterval = 300
     @Option(help: "Also snapshot after this many journaled events, 1 to 10000000000.") var snapshotEvents: UInt64 = 1_000_000
@@ -124,7 +126,8 @@ struct Serve: AsyncParsableCommand {
         case .port(let p): o.ingestPort = p
         }
         o.ingestSocket = ingestSocket
-        o.demo = demo ? true : (noDemo ? false : nil)
+        o.demo = demo && !noDemo
+        o.embeddedGateway = !noGateway
         o.simulatedClock = simulatedClock
         o.snapshotInterval = .seconds(snapshotInterval)
         o.snapshotEveryEvents = snapshotEvents

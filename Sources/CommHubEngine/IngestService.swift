@@ -1,0 +1,94 @@
+import CommHubDomain
+import CommHubWire
+import Foundation
+
+/// What became of one ingest item.
+public enum IngestItemOutcome: Sendable, Hashable {
+    /// A new message, matched or routed.
+    case created(IngestResult)
+    /// A provider message seen before: the original result (its seq is durable or about to be).
+    case duplicate(IngestResult)
+    /// A delivery status moved a message forward.
+    case updated(seq: UInt64)
+    /// A delivery status that would move a message back (late or repeated): nothing written.
+    case unchanged
+    /// Nothing to apply, and no reason for the provider to retry (a status
+    /// report for a message CommHub does not know).
+    case ignored(reason: String)
+    case failed(EngineError)
+
+    /// The journal sequence number to wait for before acknowledging.
+    public var seq: UInt64? {
+        switch self {
+        case .created(let r), .duplicate(let r): r.seq
+        case .updated(let s): s
+        case .unchanged, .ignored, .failed: nil
+        }
+    }
+
+    /// The `status` of the contract's ingest result.
+    public var status: String {
+        switch self {
+        case .created: "created"
+        case .duplicate: "duplicate"
+        case .updated: "updated"
+        case .unchanged: "unchanged"
+        case .ignored: "ignored"
+        case .failed: "error"
+        }
+    }
+}
+
+/// The ingest use case: normalised inbound items (messages and delivery
+/// statuses) applied in order, one bad item not stopping the others,
+/// consecutive messages in one visit to the supervisor. `POST /api/ingest`,
+/// the ingest listener and the gateways all come through here.
+public struct IngestService: Sendable {
+    public let supervisor: Supervisor
+    public let clock: any EngineClock
+
+    public init(engine: Engine) {
+        supervisor = engine.supervisor
+        clock = engine.clock
+    }
+
+    public func ingest(_ items: [IngestItem]) async -> [IngestItemOutcome] {
+        var out: [IngestItemOutcome] = []
+        out.reserveCapacity(items.count)
+        var i = 0
+        while i < items.count {
+            var messages: [InboundMessage] = []
+            while i < items.count, case .message(let m) = items[i] {
+                messages.append(m)
+                i += 1
+            }
+            if !messages.isEmpty {
+                for r in await supervisor.ingest(batch: messages) {
+                    switch r {
+                    case .success(let r): out.append(r.duplicate ? .duplicate(r) : .created(r))
+                    case .failure(let e): out.append(.failed(e))
+                    }
+                }
+                continue
+            }
+            guard case .delivery(let channel, let external, let status, let at) = items[i] else { continue }
+            i += 1
+            out.append(await delivery(channel: channel, externalMessageID: external, status: status, at: at ?? clock.now()))
+        }
+        return out
+    }
+
+    private func delivery(channel: ChannelID, externalMessageID: String, status: DeliveryStatus, at: Date) async -> IngestItemOutcome {
+        do {
+            guard let seq = try await supervisor.updateDelivery(channel: channel, externalMessageID: externalMessageID,
+                                                                status: status, at: at) else { return .unchanged }
+            return .updated(seq: seq)
+        } catch let e as EngineError where e.code == .notFound {
+            return .ignored(reason: e.message)
+        } catch let e as EngineError {
+            return .failed(e)
+        } catch {
+            return .failed(EngineError(.unavailable, ErrorText.describe(error)))
+        }
+    }
+}

@@ -1,0 +1,26 @@
+import CommHubDomain
+import Foundation
+
+/// Read-only questions the API and the admin socket ask the supervisor:
+/// copies of what they need, never the whole state.
+extension Supervisor {
+    /// Every channel, by name.
+    public func channelList() -> [Channel] {
+        state.channels.values.sorted { ($0.channelName, $0.id) < ($1.channelName, $1.id) }
+    }
+
+    public func channel(_ id: ChannelID) -> Channel? { state.channels[id] }
+
+    /// The outbox entry of a message, if it is one a gateway delivers.
+    public func outboxEntry(_ id: MessageID) -> OutboxEntry? { state.outbox[id] }
+
+    /// The outbox entries of several messages (those that have one), in one visit.
+    public func outboxEntries(_ ids: [MessageID]) -> [MessageID: OutboxEntry] {
+        var out: [MessageID: OutboxEntry] = [:]
+        for id in ids { if let e = state.outbox[id] { out[id] = e } }
+        return out
+    }
+
+    /// The thread a message belongs to.
+    public func threadOf(message id: MessageID) -> ThreadID? { state.messageThread[id] }
+}

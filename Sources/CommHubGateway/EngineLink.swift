@@ -1,0 +1,257 @@
+import CommHubDomain
+import CommHubWire
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Where a gateway finds its engine: the ingest protocol on TCP or a Unix socket.
+public enum EngineEndpoint: Sendable, CustomStringConvertible, Equatable {
+    case tcp(host: String, port: Int)
+    case unix(path: String)
+
+    /// `tcp://HOST:PORT` or `unix:PATH`.
+    public init?(_ text: String) {
+        if text.hasPrefix("unix:") {
+            let path = String(text.dropFirst(5))
+            guard !path.isEmpty else { return nil }
+            self = .unix(path: path)
+        } else if text.hasPrefix("tcp://"), let colon = text.dropFirst(6).lastIndex(of: ":"),
+                  let port = Int(text[text.index(after: colon)...]), (1...65_535).contains(port) {
+            let host = String(text.dropFirst(6)[..<colon])
+            guard !host.isEmpty else { return nil }
+            self = .tcp(host: host, port: port)
+        } else {
+            return nil
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .tcp(let h, let p): "tcp://\(h):\(p)"
+        case .unix(let p): "unix:\(p)"
+        }
+    }
+}
+
+/// Why a request to the engine did not get an answer.
+public struct EngineUnavailable: Error, CustomStringConvertible, Sendable {
+    public let description: String
+}
+
+/// A gateway's one authenticated connection to the engine (ingest protocol 2).
+///
+/// It says hello with the gateway token, asks for the channel configuration
+/// (kept in `ChannelDirectory`, in memory only) and keeps it current from
+/// the engine's pushes, and carries requests — ingest, claim, report — each
+/// answered by request id. When the engine goes away every waiting request
+/// fails at once with `EngineUnavailable` (webhooks answer 503, so
+/// providers retry), and the link reconnects with jittered exponential
+/// backoff until it is cancelled.
+public actor EngineLink {
+    public let endpoint: EngineEndpoint
+    private let token: String
+    public let gatewayName: String
+    private let logger: Logger
+    public let directory: ChannelDirectory
+    private var outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>?
+    /// A request waiting for its answer; `timer` writes the frame, then gives up after the timeout.
+    private struct Waiter {
+        let continuation: CheckedContinuation<IngestProtocol.Frame, any Error>
+        var timer: Task<Void, Never>?
+    }
+    private var waiting: [UInt64: Waiter] = [:]
+    private var nextID: UInt64 = 1
+    private var onOutboxReady: @Sendable (ChannelID) -> Void = { _ in }
+    private var onConnected: @Sendable () -> Void = {}
+    private var connections = 0
+
+    /// Requests waiting for an answer, at most; beyond it a request fails at once.
+    public static let maxWaitingRequests = 10_000
+    /// Reconnect backoff bounds.
+    public static let minBackoff: Duration = .milliseconds(100)
+    public static let maxBackoff: Duration = .seconds(5)
+
+    public init(endpoint: EngineEndpoint, token: String, gatewayName: String, directory: ChannelDirectory, logger: Logger) {
+        self.endpoint = endpoint
+        self.token = token
+        self.gatewayName = gatewayName
+        self.directory = directory
+        self.logger = logger
+    }
+
+    /// What to do when the engine says a channel has messages to claim, and after every (re)connect.
+    public func setHandlers(outboxReady: @escaping @Sendable (ChannelID) -> Void, connected: @escaping @Sendable () -> Void) {
+        onOutboxReady = outboxReady
+        onConnected = connected
+    }
+
+    public var isConnected: Bool { outbound != nil }
+    /// Successful connections so far (tests watch reconnects).
+    public var connectionCount: Int { connections }
+
+    /// Connects, serves the connection, and reconnects until cancelled.
+    public func run() async {
+        var backoff = Self.minBackoff
+        while !Task.isCancelled {
+            do {
+                try await connectAndServe()
+                backoff = Self.minBackoff
+            } catch is CancellationError {
+                break
+            } catch {
+                logger.notice("engine link down", metadata: ["engine": "\(endpoint)", "error": "\(error)"])
+            }
+            disconnected("the engine connection closed")
+            guard !Task.isCancelled else { break }
+            let jitter = Double.random(in: 0.5...1.0)
+            try? await Task.sleep(for: backoff * jitter)
+            backoff = min(Self.maxBackoff, backoff * 2)
+        }
+        disconnected("the gateway is stopping")
+    }
+
+    private func connectAndServe() async throws {
+        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.seconds(5))
+        let wrap: @Sendable (any NIOCore.Channel) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> = { ch in
+            ch.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: ch) }
+        }
+        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        switch endpoint {
+        case .tcp(let host, let port): channel = try await bootstrap.connect(host: host, port: port, channelInitializer: wrap)
+        case .unix(let path): channel = try await bootstrap.connect(unixDomainSocketPath: path, channelInitializer: wrap)
+        }
+        try await channel.executeThenClose { inbound, outbound in
+            var frames = FrameReader(inbound)
+            let hello = GatewayProtocol.Hello(token: token, gateway: gatewayName, protocol: GatewayProtocol.version)
+            try await outbound.write(ByteBuffer(bytes: IngestProtocol.Frame(kind: .hello, requestID: 0,
+                                                                            payload: try Self.encode(hello)).encoded()))
+            guard let welcome = try await frames.next(), welcome.kind == IngestProtocol.Kind.welcome.rawValue else {
+                throw EngineUnavailable(description: "the engine refused the gateway's hello (is the token a gateway token?)")
+            }
+            self.outbound = outbound
+            connections += 1
+            logger.info("engine link up", metadata: ["engine": "\(endpoint)", "gateway": "\(gatewayName)"])
+            // The channel set's answer is read by the loop below, so ask beside it.
+            async let subscribed: Void = subscribeChannels()
+            do {
+                while let frame = try await frames.next() { receive(frame) }
+            } catch {
+                disconnected("the engine connection failed: \(error)")
+                try? await subscribed
+                throw error
+            }
+            disconnected("the engine closed the connection")
+            try? await subscribed
+        }
+    }
+
+    private func subscribeChannels() async throws {
+        let answer = try await request(.channels, payload: Array("{}".utf8), timeout: .seconds(30))
+        guard answer.kind == IngestProtocol.Kind.channelSet.rawValue else {
+            throw EngineUnavailable(description: "the engine did not send the channels: \(String(decoding: answer.payload, as: UTF8.self))")
+        }
+        logger.info("channels loaded", metadata: ["channels": "\(directory.all.count)"])
+        onConnected()
+    }
+
+    private func receive(_ frame: IngestProtocol.Frame) {
+        // The channel set is applied here, in frame order, so that a change
+        // pushed right after it can never be overwritten by it.
+        if frame.kind == IngestProtocol.Kind.channelSet.rawValue,
+           let set = try? ContractJSON.sharedDecoder.decode(GatewayProtocol.ChannelSet.self, from: Data(frame.payload)) {
+            directory.replace(set.channels)
+            if frame.requestID == 0 { for c in set.channels { onOutboxReady(c.id) } }
+        }
+        if frame.requestID != 0 {
+            if let w = waiting.removeValue(forKey: frame.requestID) {
+                w.timer?.cancel()
+                w.continuation.resume(returning: frame)
+            }
+            return
+        }
+        switch IngestProtocol.Kind(rawValue: frame.kind) {
+        case .channelChanged:
+            if let c = try? ContractJSON.sharedDecoder.decode(GatewayProtocol.ChannelChanged.self, from: Data(frame.payload)) {
+                directory.upsert(c.channel)
+                onOutboxReady(c.channel.id)
+            }
+        case .outboxReady:
+            if let r = try? ContractJSON.sharedDecoder.decode(GatewayProtocol.OutboxReady.self, from: Data(frame.payload)) {
+                onOutboxReady(r.channelID)
+            }
+        default:
+            logger.notice("engine link: unexpected pushed frame", metadata: ["kind": "\(frame.kind)"])
+        }
+    }
+
+    private func disconnected(_ why: String) {
+        outbound = nil
+        let failing = waiting
+        waiting = [:]
+        for (_, w) in failing {
+            w.timer?.cancel()
+            w.continuation.resume(throwing: EngineUnavailable(description: why))
+        }
+    }
+
+    /// Sends one request and waits (at most `timeout`) for its answer.
+    public func request(_ kind: IngestProtocol.Kind, payload: [UInt8], timeout: Duration) async throws -> IngestProtocol.Frame {
+        guard let outbound else { throw EngineUnavailable(description: "the engine is not connected") }
+        guard waiting.count < Self.maxWaitingRequests else {
+            throw EngineUnavailable(description: "\(Self.maxWaitingRequests) requests already wait for the engine")
+        }
+        let id = nextID
+        nextID += 1
+        let frame = IngestProtocol.Frame(kind: kind, requestID: id, payload: payload)
+        return try await withCheckedThrowingContinuation { c in
+            waiting[id] = Waiter(continuation: c, timer: nil)
+            waiting[id]?.timer = Task { await self.send(frame, id: id, outbound: outbound, timeout: timeout) }
+        }
+    }
+
+    /// Writes the frame, then waits out the timeout (cancelled when the answer comes).
+    private func send(_ frame: IngestProtocol.Frame, id: UInt64, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>,
+                      timeout: Duration) async {
+        do {
+            try await outbound.write(ByteBuffer(bytes: frame.encoded()))
+        } catch {
+            fail(id, "could not write to the engine: \(error)")
+            return
+        }
+        do {
+            try await Task.sleep(for: timeout)
+        } catch {
+            return  // answered
+        }
+        fail(id, "the engine did not answer within \(timeout)")
+    }
+
+    private func fail(_ id: UInt64, _ why: String) {
+        waiting.removeValue(forKey: id)?.continuation.resume(throwing: EngineUnavailable(description: why))
+    }
+
+    static func encode(_ value: some Encodable) throws -> [UInt8] {
+        Array(try ContractJSON.sharedEncoder.encode(value))
+    }
+}
+
+/// Frames off a NIO inbound stream.
+struct FrameReader {
+    private var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    private var buffer: [UInt8] = []
+    private var ready: [IngestProtocol.Frame] = []
+
+    init(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) { iterator = inbound.makeAsyncIterator() }
+
+    mutating func next() async throws -> IngestProtocol.Frame? {
+        while ready.isEmpty {
+            guard let chunk = try await iterator.next() else { return nil }
+            buffer += chunk.readableBytesView
+            ready += try IngestProtocol.drain(&buffer)
+        }
+        return ready.removeFirst()
+    }
+}

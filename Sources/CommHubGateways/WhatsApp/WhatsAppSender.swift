@@ -1,0 +1,137 @@
+import AsyncHTTPClient
+import CommHubDomain
+import CommHubWire
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// The bodies CommHub sends to the WhatsApp Cloud API, as pure values
+/// (`POST {graph_base_url}/{phone_number_id}/messages`).
+public enum WhatsAppOutbound {
+    /// `graph_base_url` when a channel does not set one (the version is part of the base).
+    public static let defaultBaseURL = "https://graph.facebook.com/v21.0"
+    /// Longest text body Meta takes.
+    public static let maxTextCharacters = 4096
+
+    /// The customer's WhatsApp id (digits): the message's recipient, else the
+    /// customer of the chat reference (`<phone_number_id>:+<wa_id>`).
+    public static func recipient(of m: GatewayMessage) -> String? {
+        if let wa = m.recipient?.waID, !wa.isEmpty { return digits(wa) }
+        if let phone = m.recipient?.phone, !phone.isEmpty { return digits(phone) }
+        if let wa = m.lastInbound?.sender?.waID, !wa.isEmpty { return digits(wa) }
+        for ref in m.threadReferences where ref.kind == .whatsappChat {
+            if let colon = ref.value.lastIndex(of: ":") { return digits(String(ref.value[ref.value.index(after: colon)...])) }
+        }
+        return nil
+    }
+
+    static func digits(_ s: String) -> String { String(s.filter(\.isNumber)) }
+
+    /// A text message; `context.message_id` when the agent answers one specific message.
+    public static func textBody(to: String, text: String, replyTo: String?) -> JSONValue {
+        var o: [String: JSONValue] = [
+            "messaging_product": .string("whatsapp"), "recipient_type": .string("individual"),
+            "to": .string(to), "type": .string("text"),
+            "text": .object(["preview_url": .bool(false), "body": .string(text)]),
+        ]
+        if let replyTo { o["context"] = .object(["message_id": .string(replyTo)]) }
+        return .object(o)
+    }
+
+    /// The error of a refused send (`{"error":{"code","message","error_data":{"details"}}}`).
+    public struct APIError: Sendable, Hashable {
+        public var code: Int?
+        public var message: String
+        public var details: String?
+
+        public static func parse(_ body: ByteBuffer) -> APIError? {
+            guard let v = try? JSONDecoder().decode(JSONValue.self, from: Data(body.readableBytesView)),
+                  let e = v.objectValue?["error"]?.objectValue else { return nil }
+            let code: Int? = switch e["code"] { case .number(let n)?: Int(exactly: n); case .string(let s)?: Int(s); default: nil }
+            return APIError(code: code, message: e["message"]?.stringValue ?? "error",
+                            details: e["error_data"]?.objectValue?["details"]?.stringValue)
+        }
+
+        public var text: String { details.map { "\(message): \($0)" } ?? message }
+    }
+
+    /// Meta's throttling codes: the message was certainly not taken; try later.
+    public static let throttlingCodes: Set<Int> = [4, 80007, 130429, 131056]
+
+    /// The message id of an accepted send (`messages[0].id`).
+    public static func messageID(_ body: ByteBuffer) -> String? {
+        guard let v = try? JSONDecoder().decode(JSONValue.self, from: Data(body.readableBytesView)),
+              case .array(let list)? = v.objectValue?["messages"], let first = list.first?.objectValue,
+              let id = first["id"]?.stringValue, !id.isEmpty, id.utf8.count <= 256 else { return nil }
+        return id
+    }
+}
+
+/// Sends claimed WhatsApp messages through the Cloud API with the channel's bearer token.
+public struct WhatsAppSender: OutboundAdapter {
+    public let http: ProviderHTTP
+    public let now: @Sendable () -> Date
+
+    public init(http: ProviderHTTP, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.http = http
+        self.now = now
+    }
+
+    public var channelType: ChannelType { .whatsappBusiness }
+
+    public func send(_ m: GatewayMessage, channel: GatewayChannelSettings) async -> DeliveryReport {
+        guard let phoneNumberID = channel.string("phone_number_id"), !phoneNumberID.isEmpty else {
+            return .failed(code: "configuration", reason: "the channel has no phone_number_id")
+        }
+        guard let token = channel.secrets["access_token"], !token.isEmpty else {
+            return .failed(code: "configuration", reason: "the channel has no access_token")
+        }
+        guard let to = WhatsAppOutbound.recipient(of: m) else {
+            return .failed(code: "no_recipient", reason: "the thread names no WhatsApp customer to send to")
+        }
+        guard m.messageContent.count <= WhatsAppOutbound.maxTextCharacters else {
+            return .failed(code: "too_long", reason: "WhatsApp takes at most \(WhatsAppOutbound.maxTextCharacters) characters of text")
+        }
+        let replyTo = m.replyTo?.externalMessageID
+        let body = WhatsAppOutbound.textBody(to: to, text: m.messageContent, replyTo: replyTo)
+        let base = channel.string("graph_base_url") ?? WhatsAppOutbound.defaultBaseURL
+        var request = HTTPClientRequest(url: "\(base.trimmingSuffix("/"))/\(phoneNumberID)/messages")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: (try? JSONEncoder().encode(body)) ?? Data()))
+        return classify(await http.call(request), attempt: m.attempt)
+    }
+
+    func classify(_ result: ProviderCallResult, attempt: Int) -> DeliveryReport {
+        let now = now()
+        switch result {
+        case .notSent(let reason):
+            return .retryAfter(until: now.addingTimeInterval(RetryBackoff.delay(attempt: attempt)), code: "connect", reason: reason)
+        case .unknown(let reason):
+            return .unknown(reason: reason)
+        case .answered(let status, let headers, let body):
+            if (200..<300).contains(status) {
+                return .sent(providerMessageID: WhatsAppOutbound.messageID(body))
+            }
+            let error = WhatsAppOutbound.APIError.parse(body)
+            let code = error?.code.map(String.init)
+            let reason = error?.text ?? "HTTP \(status)"
+            if let c = error?.code, WhatsAppOutbound.throttlingCodes.contains(c) {
+                return .retryAfter(until: ProviderHTTP.retryAfter(headers, now: now) ?? now.addingTimeInterval(60), code: code, reason: reason)
+            }
+            if status == 401 || error?.code == 190 {
+                return .failed(code: code ?? "401", reason: "the access token was refused (\(reason)); set a valid access_token on the channel")
+            }
+            return ProviderHTTP.genericReport(status: status, headers: headers, code: code, reason: reason, now: now)
+        }
+    }
+}
+
+extension String {
+    func trimmingSuffix(_ suffix: Character) -> String {
+        var s = self
+        while s.last == suffix { s.removeLast() }
+        return s
+    }
+}
