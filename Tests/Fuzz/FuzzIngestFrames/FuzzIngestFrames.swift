@@ -89,7 +89,11 @@ private func incompleteFrame(_ rest: [UInt8]) -> Bool {
 private func readPayload(_ f: IngestProtocol.Frame) {
     switch IngestProtocol.Kind(rawValue: f.kind) {
     case .hello?:
-        _ = try? WireJSON.decode([String: String].self, from: f.payload, limits: .hello)
+        _ = try? WireJSON.decode(GatewayProtocol.Hello.self, from: f.payload, limits: .hello)
+    case .claim?:
+        _ = try? WireJSON.decode(GatewayProtocol.ClaimRequest.self, from: f.payload, limits: .ingestFrame)
+    case .report?:
+        _ = try? WireJSON.decode(GatewayProtocol.ReportFrame.self, from: f.payload, limits: .ingestFrame)
     case .ingest?:
         do {
             _ = try WireJSON.decode(IngestBatch.self, from: f.payload, limits: .ingestFrame)

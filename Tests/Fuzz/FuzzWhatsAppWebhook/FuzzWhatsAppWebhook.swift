@@ -1,10 +1,13 @@
 import CommHubDomain
-import CommHubGateways
 import Foundation
 import FuzzSupport
 
 // libFuzzer target: the WhatsApp webhook, everything CommHubGateways reads
-// from Meta's requests. A thrown error is a refused request (fine); a trap,
+// from Meta's requests. `WhatsAppWebhook.swift` beside this file is a
+// symlink to Sources/CommHubGateways/WhatsApp/WhatsAppWebhook.swift: the
+// target compiles that file alone, because the CommHubGateways module also
+// holds the provider senders and would bring AsyncHTTPClient and NIO into
+// the instrumented build. A thrown error is a refused request (fine); a trap,
 // an out-of-bounds read or a hang is a crash.
 //
 // The first input byte picks what is read from the rest:
