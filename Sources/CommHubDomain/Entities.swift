@@ -261,6 +261,48 @@ public struct ThreadHeader: Codable, Sendable, Hashable {
     }
 }
 
+extension ThreadHeader {
+    /// The most messages one thread can hold: more than any journal can
+    /// carry, far enough below `Int.max` that counting one more cannot
+    /// trap. A stored count outside `0...maxMessagesPerThread` is damage,
+    /// and the journal and snapshot readers refuse it (the compact form
+    /// cannot even hold a negative count, so it would not survive a restart).
+    public static let maxMessagesPerThread = 1 << 40
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(ThreadID.self, forKey: .id)
+        threadSubject = try c.decode(String.self, forKey: .threadSubject)
+        threadType = try c.decode(ThreadType.self, forKey: .threadType)
+        priority = try c.decode(Priority.self, forKey: .priority)
+        status = try c.decode(ThreadStatus.self, forKey: .status)
+        businessEntity = try c.decodeIfPresent(Brand.self, forKey: .businessEntity)
+        channelType = try c.decode(ChannelType.self, forKey: .channelType)
+        orderID = try c.decodeIfPresent(OrderID.self, forKey: .orderID)
+        customerID = try c.decodeIfPresent(CustomerID.self, forKey: .customerID)
+        customerOrganizationID = try c.decodeIfPresent(OrganizationID.self, forKey: .customerOrganizationID)
+        partnerOrganizationID = try c.decodeIfPresent(OrganizationID.self, forKey: .partnerOrganizationID)
+        assignedTeamID = try c.decodeIfPresent(TeamID.self, forKey: .assignedTeamID)
+        assignedToContactID = try c.decodeIfPresent(ContactID.self, forKey: .assignedToContactID)
+        createdByContactID = try c.decodeIfPresent(ContactID.self, forKey: .createdByContactID)
+        createdAt = try c.decode(Date.self, forKey: .createdAt)
+        updatedAt = try c.decode(Date.self, forKey: .updatedAt)
+        lastMessageAt = try c.decodeIfPresent(Date.self, forKey: .lastMessageAt)
+        responseDueAt = try c.decodeIfPresent(Date.self, forKey: .responseDueAt)
+        awaitingResponseSince = try c.decodeIfPresent(Date.self, forKey: .awaitingResponseSince)
+        resolvedAt = try c.decodeIfPresent(Date.self, forKey: .resolvedAt)
+        tags = try c.decode([String].self, forKey: .tags)
+        externalReferences = try c.decode([ExternalReference].self, forKey: .externalReferences)
+        messageCount = try c.decode(Int.self, forKey: .messageCount)
+        guard (0...Self.maxMessagesPerThread).contains(messageCount) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .messageCount, in: c,
+                debugDescription: "\(messageCount) is not a message count (0...\(Self.maxMessagesPerThread))")
+        }
+        requiredSkills = try c.decode([String].self, forKey: .requiredSkills)
+    }
+}
+
 /// The header of a communication_message: what the engine keeps in memory.
 public struct MessageHeader: Codable, Sendable, Hashable {
     public var id: MessageID
