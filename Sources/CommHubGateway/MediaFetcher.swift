@@ -99,10 +99,7 @@ public actor MediaFetcher {
         job.attempt += 1
         do {
             guard let channel = directory[job.channel] else { throw DownloadFailure("the channel is unknown to this gateway", retry: true) }
-            let file: DownloadedFile
-            do {
-                file = try await job.download(channel)
-            }
+            let file = try await job.download(channel)
             _ = try await link.storeAttachment(file.bytes, fileName: file.fileName ?? job.fileName, contentType: file.contentType,
                                                target: .init(channelID: job.channel, externalMessageID: job.externalMessageID,
                                                              index: job.index))

@@ -45,6 +45,8 @@ public enum ChannelConfigurationSchema {
             [("business_account_id", .string), ("phone_number_id", .string), ("access_token", .secret),
              ("app_secret", .secret), ("verify_token", .secret), ("webhook_url", .url), ("auto_responses", .json),
              ("business_hours", .stringOrObject), ("graph_base_url", .url),
+             // Opening a thread marks the customer's last message read at Meta (blue ticks) unless false.
+             ("mark_as_read", .bool),
              // Older name of graph_base_url, still read.
              ("whatsapp_base_url", .url)]
         case .sms:

@@ -106,6 +106,8 @@ public final class StandInServer: Sendable {
         let body = try await request.body.collect(upTo: 64 << 20)
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName.lowercased()] = field.value }
+        // HTTP/1's Host header is the request's authority in HTTPTypes, not a header field.
+        if headers["host"] == nil, let authority = request.head.authority { headers["host"] = authority }
         let recorded = RecordedRequest(method: request.method.rawValue, path: request.uri.path, query: request.uri.query ?? "",
                                        headers: headers, body: Array(body.readableBytesView), at: Date())
         let index = requests.withLock { r -> Int in
