@@ -26,7 +26,7 @@ public struct Gateway: Sendable {
         let directory = ChannelDirectory()
         let link = EngineLink(endpoint: endpoint, token: token, gatewayName: name, directory: directory, logger: logger)
         let http = ProviderHTTP(connectTimeout: .init(providerTimeouts.connect), readTimeout: .init(providerTimeouts.read))
-        let adapters: [any OutboundAdapter] = [WhatsAppSender(http: http)]
+        let adapters: [any OutboundAdapter] = [WhatsAppSender(http: http), TwilioSender(http: http)]
         // The lease outlives a send: connect + read timeouts, plus time to report.
         let lease = leaseSeconds ?? Int((providerTimeouts.connect + providerTimeouts.read).components.seconds) + 60
         self.directory = directory
