@@ -1,0 +1,302 @@
+import AsyncHTTPClient
+import CommHubDomain
+import CommHubStandIns
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// Twilio SMS end to end through two processes — `commhub serve
+/// --no-gateway` and `commhub gateway` — with a stand-in of Twilio's API and
+/// media URLs on loopback: signed webhooks in (forged and unsigned ones
+/// change nothing), answers out with the documented form, status callbacks
+/// that only move a message forward, and MMS files fetched after the message.
+@Suite(.serialized) struct SMSProcessTests {
+    static let token = "sms-process-admin-token"
+    /// The public URL in the Twilio console: a proxy in front of the gateway
+    /// means the gateway never sees it, and signatures are checked against it.
+    static let publicURL = "https://sms.example.nl/webhooks/sms"
+    static let ours = "+3197010000001"
+    static let customer = "+31612345678"
+
+    final class Rig: @unchecked Sendable {
+        let dir: String
+        var server: ServerProcess
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        var gateway: GatewayProcess?
+        var gatewayToken = ""
+        let twilio: TwilioStandIn
+        var channelID = ""
+        var engineAPI: Fetch { Fetch(client: http, base: "http://127.0.0.1:\(server.httpPort)", token: SMSProcessTests.token) }
+        var gatewayHTTP: Fetch { Fetch(client: http, base: "http://127.0.0.1:\(gateway!.httpPort)", token: nil) }
+
+        init(twilio: TwilioStandIn) async throws {
+            self.twilio = twilio
+            dir = FileManager.default.temporaryDirectory.appendingPathComponent("commhub-sms-\(UUID().uuidString)").path
+            server = try ServerProcess(data: dir, token: SMSProcessTests.token, extra: ["--no-gateway"])
+            try await server.waitReady()
+            let t = try await engineAPI.call(.POST, "/api/gateway-tokens", json: ["label": "sms test gateway"])
+            guard t.status == 201, let secret = t.json["token"] as? String else { throw ProcessFailure("no gateway token: \(t)") }
+            gatewayToken = secret
+        }
+
+        /// An SMS channel whose sends go to the stand-in; its webhook_url is the public URL.
+        func createChannel(webhookURL: String = SMSProcessTests.publicURL) async throws {
+            let r = try await engineAPI.call(.POST, "/api/communication/channels", json: [
+                "channel_type": "sms", "channel_name": "SMS laderthuis", "business_entity": "laderthuis",
+                "configuration": ["account_sid": twilio.accountSid, "auth_token": twilio.authToken, "from": SMSProcessTests.ours,
+                                  "webhook_url": webhookURL, "api_base_url": twilio.baseURL],
+            ] as [String: Any])
+            guard r.status == 201, let id = r.json["id"] as? String else { throw ProcessFailure("channel: \(r)") }
+            channelID = id
+        }
+
+        func startGateway(_ extra: [String] = []) async throws {
+            let g = try GatewayProcess(engine: "unix:\(dir)/ingest.sock", token: gatewayToken, extra: extra)
+            try await g.waitReady()
+            gateway = g
+            try await SMSProcessTests.until("the gateway connects") { (try? await self.gatewayHTTP.call(.GET, "/healthz").status) == 200 }
+        }
+
+        /// Posts a form to the gateway as Twilio does; `signature` nil sends no header.
+        func post(_ path: String, _ parameters: [(String, String)], signature: String?) async throws -> FormAnswer {
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(gateway!.httpPort)\(path)")
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded; charset=UTF-8")
+            request.headers.add(name: "User-Agent", value: "TwilioProxy/1.1")
+            if let signature { request.headers.add(name: "X-Twilio-Signature", value: signature) }
+            request.body = .bytes(ByteBuffer(string: TwilioStandIn.formBody(parameters)))
+            let response = try await http.execute(request, timeout: .seconds(30))
+            let body = try await response.body.collect(upTo: 1 << 20)
+            return FormAnswer(status: Int(response.status.code), body: Array(body.readableBytesView),
+                              contentType: response.headers.first(name: "Content-Type"))
+        }
+
+        /// Signed over `url` (the public URL unless said otherwise) with the channel's auth token.
+        func signed(_ path: String, _ parameters: [(String, String)], url: String) async throws -> FormAnswer {
+            try await post(path, parameters, signature: TwilioStandIn.sign(url: url, parameters: parameters, authToken: twilio.authToken))
+        }
+
+        func inbound(_ sid: String, _ body: String, url: String = SMSProcessTests.publicURL,
+                     media: [(url: String, contentType: String)] = []) async throws -> FormAnswer {
+            try await signed("/webhooks/sms", twilio.inboundParameters(messageSid: sid, from: SMSProcessTests.customer, to: SMSProcessTests.ours,
+                                                                     body: body, media: media), url: url)
+        }
+
+        func status(_ sid: String, _ status: String, errorCode: Int? = nil) async throws -> FormAnswer {
+            try await signed("/webhooks/sms/status", twilio.statusParameters(messageSid: sid, status: status, from: SMSProcessTests.ours,
+                                                                            to: SMSProcessTests.customer, errorCode: errorCode),
+                             url: SMSProcessTests.publicURL + "/status")
+        }
+
+        func threads() async throws -> [[String: Any]] {
+            (try await engineAPI.call(.GET, "/api/communication/threads?status=all")).json["items"] as? [[String: Any]] ?? []
+        }
+
+        func messages(_ thread: String) async throws -> [[String: Any]] {
+            (try await engineAPI.call(.GET, "/api/communication/threads/\(thread)")).json["messages"] as? [[String: Any]] ?? []
+        }
+
+        func message(_ id: String, in thread: String) async throws -> [String: Any]? {
+            try await messages(thread).first { $0["id"] as? String == id }
+        }
+
+        func answer(_ thread: String, _ text: String) async throws -> String {
+            let r = try await engineAPI.call(.POST, "/api/communication/messages",
+                                             json: ["thread_id": thread, "message_type": "outgoing", "message_content": text])
+            guard r.status == 201, let id = r.json["id"] as? String else { throw ProcessFailure("answer: \(r)") }
+            return id
+        }
+
+        func shutdown() async {
+            gateway?.kill9()
+            _ = server.terminate()
+            try? await http.shutdown()
+            try? FileManager.default.removeItem(atPath: dir)
+        }
+    }
+
+    /// A webhook's answer, with its content type.
+    struct FormAnswer: Sendable, CustomStringConvertible {
+        let status: Int
+        let body: [UInt8]
+        let contentType: String?
+        var text: String { String(decoding: body, as: UTF8.self) }
+        var description: String { "\(status) \(contentType ?? "-") \(text.prefix(500))" }
+    }
+
+    static func until(_ what: String, seconds: Double = 20, _ condition: @Sendable () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ProcessFailure("timed out waiting for \(what)")
+    }
+
+    static func withRig(_ body: (Rig, TwilioStandIn) async throws -> Void) async throws {
+        let twilio = TwilioStandIn()
+        try await twilio.start()
+        let rig = try await Rig(twilio: twilio)
+        do {
+            try await body(rig, twilio)
+        } catch {
+            await rig.shutdown(); await twilio.stop(); throw error
+        }
+        await rig.shutdown()
+        await twilio.stop()
+    }
+
+    /// The first inbound SMS once the gateway has the channel; returns the thread id.
+    static func firstInbound(_ rig: Rig, sid: String, text: String) async throws -> String {
+        try await until("the gateway has the channel") { (try? await rig.inbound(sid, text).status) == 200 }
+        return try #require(try await rig.threads().first?["id"] as? String)
+    }
+
+    @Test func aSignedSMSCreatesAThreadARepeatIsADuplicateAndForgeriesChangeNothing() async throws {
+        try await Self.withRig { rig, twilio in
+            try await rig.createChannel()
+            try await rig.startGateway()
+            // The engine itself serves no webhooks with --no-gateway.
+            #expect(try await rig.engineAPI.call(.POST, "/webhooks/sms", raw: "{}").status == 404)
+            let thread = try await Self.firstInbound(rig, sid: "SM00000000000000000000000000000001", text: "Mijn laadpaal knippert rood")
+            let first = try await rig.inbound("SM00000000000000000000000000000001", "Mijn laadpaal knippert rood")
+            #expect(first.status == 200 && first.text == #"<?xml version="1.0" encoding="UTF-8"?><Response/>"#, "a repeat is answered like the first")
+            #expect(first.contentType == "text/xml", "\(first)")
+            var messages = try await rig.messages(thread)
+            #expect(messages.count == 1, "Twilio's repeat is a duplicate, not a second message")
+            #expect(messages.first?["external_message_id"] as? String == "SM00000000000000000000000000000001")
+            #expect(messages.first?["message_content"] as? String == "Mijn laadpaal knippert rood")
+            let view = try await rig.engineAPI.call(.GET, "/api/communication/threads/\(thread)")
+            #expect(view.text.contains("\(Self.ours):\(Self.customer)"), "the thread carries the sms_chat_id reference")
+
+            // Forged, unsigned and mis-signed requests: 401, nothing changes.
+            let params = twilio.inboundParameters(messageSid: "SM00000000000000000000000000000002", from: Self.customer, to: Self.ours, body: "vals")
+            let seen = "http://127.0.0.1:\(rig.gateway!.httpPort)/webhooks/sms"
+            let forgeries: [(String, String?)] = [
+                ("no signature", nil),
+                ("another auth token", TwilioStandIn.sign(url: Self.publicURL, parameters: params, authToken: "not-the-token")),
+                ("the URL the gateway sees instead of the public one", TwilioStandIn.sign(url: seen, parameters: params, authToken: twilio.authToken)),
+                ("empty parameters left out of the signature",
+                 TwilioStandIn.sign(url: Self.publicURL, parameters: params.filter { !$0.1.isEmpty }, authToken: twilio.authToken)),
+                ("garbage", "bm90IGEgc2lnbmF0dXJl"),
+            ]
+            for (what, signature) in forgeries {
+                let r = try await rig.post("/webhooks/sms", params, signature: signature)
+                #expect(r.status == 401, "\(what): \(r)")
+            }
+            // A body changed after signing.
+            var tampered = params
+            let signature = TwilioStandIn.sign(url: Self.publicURL, parameters: params, authToken: twilio.authToken)
+            tampered[tampered.firstIndex { $0.0 == "Body" }!].1 = "iets anders"
+            #expect(try await rig.post("/webhooks/sms", tampered, signature: signature).status == 401)
+            #expect(try await rig.threads().count == 1)
+            #expect(try await rig.messages(thread).count == 1, "no forged message got in")
+
+            // The same request signed over the URL with its default port: accepted (Twilio's port rule).
+            let withPort = try await rig.inbound("SM00000000000000000000000000000003", "Nog een vraag", url: "https://sms.example.nl:443/webhooks/sms")
+            #expect(withPort.status == 200, "\(withPort)")
+            messages = try await rig.messages(thread)
+            #expect(messages.count == 2, "the customer's second SMS joins the thread")
+            // A non-default port is another URL.
+            let otherPort = try await rig.inbound("SM00000000000000000000000000000004", "poort", url: "https://sms.example.nl:8443/webhooks/sms")
+            #expect(otherPort.status == 401)
+            // A form that is not one, and bounds.
+            let big = [("Body", String(repeating: "x", count: 70_000))]
+            #expect(try await rig.post("/webhooks/sms", big, signature: "x").status == 413)
+            #expect(!rig.gateway!.log.contains(twilio.authToken), "a secret reached the gateway's log")
+        }
+    }
+
+    @Test func anAnswerReachesTwilioAsTheDocumentedFormAndStatusCallbacksOnlyMoveItForward() async throws {
+        try await Self.withRig { rig, twilio in
+            try await rig.createChannel()
+            try await rig.startGateway()
+            let thread = try await Self.firstInbound(rig, sid: "SM10000000000000000000000000000001", text: "Wanneer komt de monteur?")
+            let answer = try await rig.answer(thread, "Morgen tussen 10:00 en 12:00.")
+            try await Self.until("the stand-in got the answer") { !twilio.sends.isEmpty }
+            let send = try #require(twilio.sends.first)
+            #expect(send.path == "/2010-04-01/Accounts/\(twilio.accountSid)/Messages.json")
+            #expect(send.header("authorization") == "Basic " + Data("\(twilio.accountSid):\(twilio.authToken)".utf8).base64EncodedString())
+            let form = Dictionary(TwilioStandIn.parseForm(send.body), uniquingKeysWith: { a, _ in a })
+            #expect(form == ["To": Self.customer, "From": Self.ours, "Body": "Morgen tussen 10:00 en 12:00.",
+                             "StatusCallback": Self.publicURL + "/status"])
+            let sid = TwilioStandIn.sid(0)
+            try await Self.until("sent with Twilio's sid") {
+                try await rig.message(answer, in: thread)?["external_message_id"] as? String == sid
+            }
+            #expect(try await rig.message(answer, in: thread)?["delivery_status"] as? String == "sent")
+
+            // delivered, then late and repeated callbacks: never back.
+            #expect(try await rig.status(sid, "sending").status == 200)
+            #expect(try await rig.status(sid, "delivered").status == 200)
+            try await Self.until("delivered") { try await rig.message(answer, in: thread)?["delivery_status"] as? String == "delivered" }
+            for late in ["sent", "queued", "delivered", "undelivered", "failed"] {
+                let r = try await rig.status(sid, late, errorCode: late == "undelivered" || late == "failed" ? 30003 : nil)
+                #expect(r.status == 200, "\(late): \(r)")
+            }
+            #expect(try await rig.message(answer, in: thread)?["delivery_status"] as? String == "delivered")
+            // A forged callback changes nothing; an unknown MessageSid is 200 and ignored.
+            let forged = twilio.statusParameters(messageSid: sid, status: "read", from: Self.ours, to: Self.customer)
+            #expect(try await rig.post("/webhooks/sms/status", forged, signature: TwilioStandIn.sign(
+                url: Self.publicURL, parameters: forged, authToken: twilio.authToken)).status == 401, "signed over the inbound URL, not the status URL")
+            #expect(try await rig.status("SM99999999999999999999999999999999", "delivered").status == 200)
+
+            // A second answer the carrier cannot deliver: bounced, with Twilio's error code kept.
+            let second = try await rig.answer(thread, "Bent u thuis?")
+            try await Self.until("the second send") { twilio.sends.count == 2 }
+            try await Self.until("second sent") {
+                try await rig.message(second, in: thread)?["external_message_id"] as? String == TwilioStandIn.sid(1)
+            }
+            #expect(try await rig.status(TwilioStandIn.sid(1), "undelivered", errorCode: 30003).status == 200)
+            try await Self.until("bounced") { try await rig.message(second, in: thread)?["delivery_status"] as? String == "bounced" }
+            #expect(try await rig.status(TwilioStandIn.sid(1), "sent").status == 200)
+            #expect(try await rig.message(second, in: thread)?["delivery_status"] as? String == "bounced")
+            try await Task.sleep(for: .seconds(1))
+            #expect(twilio.sends.count == 2, "each answer was sent once")
+        }
+    }
+
+    @Test func whileTheEngineIsAwayTwilioGets503AndItsRetryGoesThrough() async throws {
+        try await Self.withRig { rig, _ in
+            try await rig.createChannel()
+            try await rig.startGateway()
+            let thread = try await Self.firstInbound(rig, sid: "SM20000000000000000000000000000001", text: "Hallo")
+            rig.server.kill9()
+            let refused = try await rig.inbound("SM20000000000000000000000000000002", "Bent u daar?")
+            #expect(refused.status == 503, "\(refused)")
+            rig.server = try ServerProcess(data: rig.dir, token: Self.token, extra: ["--no-gateway"])
+            try await rig.server.waitReady()
+            try await Self.until("the gateway reconnects") { (try? await rig.gatewayHTTP.call(.GET, "/healthz").status) == 200 }
+            try await Self.until("Twilio's retry goes through") {
+                (try? await rig.inbound("SM20000000000000000000000000000002", "Bent u daar?").status) == 200
+            }
+            let ids = try await rig.messages(thread).compactMap { $0["external_message_id"] as? String }
+            #expect(ids == ["SM20000000000000000000000000000001", "SM20000000000000000000000000000002"])
+        }
+    }
+
+    @Test func anMMSIsIngestedFirstAndItsFileIsFetchedWithTheAccountsCredentials() async throws {
+        try await Self.withRig { rig, twilio in
+            try await rig.createChannel()
+            try await rig.startGateway()
+            _ = try await Self.firstInbound(rig, sid: "SM30000000000000000000000000000001", text: "Hallo")
+            let photo: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0] + Array(repeating: 0x42, count: 3000) + [0xFF, 0xD9]
+            let url = twilio.addMedia(messageSid: "MM30000000000000000000000000000002", contentType: "image/jpeg", bytes: photo)
+            twilio.server.enqueue(TwilioStandIn.error(503, code: 20503, message: "Service Unavailable"))  // the first fetch fails
+            let r = try await rig.inbound("MM30000000000000000000000000000002", "", media: [(url, "image/jpeg")])
+            #expect(r.status == 200, "\(r)")
+            let thread = try #require(try await rig.threads().first?["id"] as? String)
+            let mms = try #require(try await rig.messages(thread).first { $0["external_message_id"] as? String == "MM30000000000000000000000000000002" })
+            #expect(mms["message_content"] as? String == "[image]")
+            let attachments = try #require(mms["attachments"] as? [[String: Any]])
+            #expect(attachments.first?["file_name"] as? String == "mms-MM30000000000000000000000000000002-0.jpg")
+            #expect(attachments.first?["content_type"] as? String == "image/jpeg")
+            // The file follows the message: fetched again after the failure, with Basic auth, and the redirect without it.
+            try await Self.until("the media fetch is retried") { twilio.mediaRequests.count >= 2 }
+            try await Self.until("the media host is reached") { !twilio.cdnRequests.isEmpty }
+            #expect(twilio.mediaRequests.allSatisfy { $0.header("authorization")?.hasPrefix("Basic ") == true })
+            #expect(twilio.cdnRequests.allSatisfy { $0.header("authorization") == nil })
+        }
+    }
+}
