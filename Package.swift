@@ -59,6 +59,7 @@ let package = Package(
             dependencies: [
                 "CLMDB",
                 "CommHubDomain",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict

@@ -149,14 +149,64 @@ public struct ExternalParty: Codable, Sendable, Hashable {
 }
 
 /// Attachment metadata (the bytes stay with the provider or a blob store).
+///
+/// A file in CommHub's own attachment store has its `sha256` (lowercase hex)
+/// and is served at `/api/attachments/<sha256>?message_id=<id>`; a file
+/// still at the provider (its download follows the message) has only the
+/// provider's reference in `url` (`whatsapp-media:<id>`, an MMS URL).
 public struct Attachment: Codable, Sendable, Hashable {
     public var fileName: String
     public var contentType: String
     public var sizeBytes: Int
     public var url: String?
+    public var sha256: String?
 
-    public init(fileName: String, contentType: String, sizeBytes: Int, url: String? = nil) {
+    public init(fileName: String, contentType: String, sizeBytes: Int, url: String? = nil, sha256: String? = nil) {
         self.fileName = fileName; self.contentType = contentType; self.sizeBytes = sizeBytes; self.url = url
+        self.sha256 = sha256
+    }
+}
+
+/// Something learnt about a message after it was recorded, kept with its
+/// body: a file that followed it, a customer's reaction, the provider's
+/// reason for a failed delivery. The journal writer patches the stored body
+/// in the same transaction as the event.
+public enum MessageAnnotation: Codable, Sendable, Hashable {
+    /// Attachment `index` is now in the attachment store.
+    case attachment(index: Int, Attachment)
+    /// `from` reacted with `emoji`; nil or empty removes their reaction.
+    case reaction(from: String, emoji: String?)
+    /// The provider reported the delivery failed, with its code and title.
+    case deliveryError(code: String?, title: String?)
+}
+
+extension MessageBody {
+    /// Reactions kept per person, at most (a flood of distinct senders cannot grow a body without bound).
+    public static let maxReactions = 100
+
+    /// The body with the annotation applied (`metadata.reactions`, `metadata.delivery_error`, `attachments[index]`).
+    public func applying(_ a: MessageAnnotation) -> MessageBody {
+        var b = self
+        switch a {
+        case .attachment(let index, let attachment):
+            if attachments.indices.contains(index) {
+                b.attachments[index] = attachment
+            } else if index == attachments.count {
+                b.attachments.append(attachment)
+            }
+        case .reaction(let from, let emoji):
+            var reactions = b.metadata["reactions"]?.objectValue ?? [:]
+            if let emoji, !emoji.isEmpty {
+                if reactions[from] != nil || reactions.count < Self.maxReactions { reactions[from] = .string(emoji) }
+            } else {
+                reactions[from] = nil
+            }
+            b.metadata["reactions"] = reactions.isEmpty ? nil : .object(reactions)
+        case .deliveryError(let code, let title):
+            b.metadata["delivery_error"] = .object(["code": code.map(JSONValue.string) ?? .null,
+                                                    "reason": title.map(JSONValue.string) ?? .null])
+        }
+        return b
     }
 }
 
@@ -302,15 +352,22 @@ public struct Template: Codable, Sendable, Hashable {
     public var businessEntity: TemplateBusinessEntity
     public var isActive: Bool
     public var usageCount: Int
+    /// The name of the template as approved at Meta: sending it through
+    /// WhatsApp sends that template (allowed outside the 24-hour window),
+    /// with `variables` as its body parameters in order.
+    public var whatsappTemplateName: String?
+    /// The approved translation's language code (`nl`, `en_US`).
+    public var whatsappLanguage: String?
 
     public init(id: TemplateID = TemplateID(), templateName: String, templateCategory: TemplateCategory,
                 channelType: TemplateChannelType, subjectTemplate: String? = nil, messageTemplate: String,
                 htmlTemplate: String? = nil, variables: [String] = [], businessEntity: TemplateBusinessEntity = .all,
-                isActive: Bool = true, usageCount: Int = 0) {
+                isActive: Bool = true, usageCount: Int = 0, whatsappTemplateName: String? = nil, whatsappLanguage: String? = nil) {
         self.id = id; self.templateName = templateName; self.templateCategory = templateCategory
         self.channelType = channelType; self.subjectTemplate = subjectTemplate; self.messageTemplate = messageTemplate
         self.htmlTemplate = htmlTemplate; self.variables = variables; self.businessEntity = businessEntity
         self.isActive = isActive; self.usageCount = usageCount
+        self.whatsappTemplateName = whatsappTemplateName; self.whatsappLanguage = whatsappLanguage
     }
 }
 

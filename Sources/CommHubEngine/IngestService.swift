@@ -79,6 +79,9 @@ public struct IngestService: Sendable {
     }
 
     private func delivery(channel: ChannelID, externalMessageID: String, status: DeliveryStatus, at: Date) async -> IngestItemOutcome {
+        // An unknown channel is a misconfigured gateway (an error it should see);
+        // an unknown message on a known channel is just not ours (ignored).
+        guard await supervisor.channel(channel) != nil else { return .failed(EngineError.notFound("channel", channel)) }
         do {
             guard let seq = try await supervisor.updateDelivery(channel: channel, externalMessageID: externalMessageID,
                                                                 status: status, at: at) else { return .unchanged }

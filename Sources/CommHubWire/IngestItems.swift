@@ -8,7 +8,7 @@ public enum IngestItem: Decodable, Sendable {
     case message(InboundMessage)
     case delivery(channelID: ChannelID, externalMessageID: String, status: DeliveryStatus, at: Date?)
 
-    enum Kind: String, ContractEnum { case message, deliveryStatus = "delivery_status" }
+    public enum Kind: String, ContractEnum { case message, deliveryStatus = "delivery_status" }
     enum Keys: String, CodingKey { case type, channelID, externalMessageID, deliveryStatus, at }
 
     public init(from decoder: any Decoder) throws {

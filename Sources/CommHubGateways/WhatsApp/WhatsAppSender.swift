@@ -103,6 +103,22 @@ public struct WhatsAppSender: OutboundAdapter {
         return classify(await http.call(request), attempt: m.attempt)
     }
 
+    /// Marks a customer's message read (blue ticks on their phone), and with
+    /// it every earlier message of the chat. Best effort: the answer is only logged.
+    public func markRead(_ externalMessageID: String, channel: GatewayChannelSettings) async -> Bool {
+        guard let phoneNumberID = channel.string("phone_number_id"), let token = channel.secrets["access_token"] else { return false }
+        let base = channel.string("graph_base_url") ?? WhatsAppOutbound.defaultBaseURL
+        var request = HTTPClientRequest(url: "\(base.trimmingSuffix("/"))/\(phoneNumberID)/messages")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        let body = JSONValue.object(["messaging_product": .string("whatsapp"), "status": .string("read"),
+                                     "message_id": .string(externalMessageID)])
+        request.body = .bytes(ByteBuffer(bytes: (try? JSONEncoder().encode(body)) ?? Data()))
+        if case .answered(let status, _, _) = await http.call(request), (200..<300).contains(status) { return true }
+        return false
+    }
+
     func classify(_ result: ProviderCallResult, attempt: Int) -> DeliveryReport {
         let now = now()
         switch result {
