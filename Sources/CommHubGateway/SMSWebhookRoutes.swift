@@ -300,7 +300,11 @@ actor SMSMediaQueue {
                     logger.notice("sms media fetch failed; trying again", metadata: base.merging(
                         ["sms.attempt": "\(attempt)", "reason": "\(reason)"], uniquingKeysWith: { $1 }))
                 }, store: { bytes, contentType in
-                    _ = try await link.storeAttachment(bytes, fileName: m.fileName, contentType: contentType, target: target)
+                    do {
+                        _ = try await link.storeAttachment(bytes, fileName: m.fileName, contentType: contentType, target: target)
+                    } catch let e as EngineUnavailable where Self.isRefusal(e) {
+                        throw MediaRefused(reason: String(e.description.prefix(300)))
+                    }
                 })
                 switch result {
                 case .stored(let attempts):
@@ -317,6 +321,19 @@ actor SMSMediaQueue {
     }
 
     private func finished(_ key: Key) { pending.remove(key) }
+
+    /// Whether the engine refused the upload in a way another try would meet
+    /// again: a type outside its allow-list, a file over its size limit, a
+    /// message it does not know. Everything else (the engine away, a timeout,
+    /// too many uploads open, a disk error) is tried again. The engine's error
+    /// frame reaches us only as text (`EngineUnavailable`, its payload cut at
+    /// 400 bytes, the JSON keys in any order), so the store's own wording is
+    /// matched; a typed refusal from `EngineLink.storeAttachment` would be better.
+    static func isRefusal(_ e: EngineUnavailable) -> Bool {
+        let text = e.description
+        guard text.contains("engine refused") else { return false }
+        return text.contains("are not taken") || text.contains("a file is at most") || text.contains(#""code":"not_found""#)
+    }
 
     /// Files waiting or being fetched now.
     var pendingCount: Int { pending.count }

@@ -139,6 +139,21 @@ import Testing
         }
     }
 
+    @Test func aStoreRefusedForGoodIsNotTriedAgain() async throws {
+        try await Self.withStandIn { standIn, downloader, credentials in
+            let url = standIn.addMedia(messageSid: "MM1", contentType: "application/x-msdownload", bytes: [0x4D, 0x5A])
+            let calls = Shared(0)
+            let fetch = MediaFetch(downloader: downloader, policy: MediaRetryPolicy(delays: [.milliseconds(10), .milliseconds(10)]),
+                                   slots: DownloadSlots(limit: 1))
+            let result = await fetch.run(Self.media(url), credentials: credentials) { _, _ in
+                calls.withLock { $0 += 1 }
+                throw MediaRefused(reason: "type not taken")
+            }
+            #expect(result == .gaveUp(attempts: 1, reason: "type not taken"))
+            #expect(calls.withLock { $0 } == 1 && standIn.mediaRequests.count == 1)
+        }
+    }
+
     @Test func retriesAreBoundedAndAPermanentRefusalStopsAtOnce() async throws {
         try await Self.withStandIn { standIn, downloader, credentials in
             let url = standIn.addMedia(messageSid: "MM1", contentType: "image/jpeg", bytes: Self.jpeg)

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import CommHubDomain
 import CommHubStandIns
+import Crypto
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -276,27 +277,59 @@ import Testing
         }
     }
 
-    @Test func anMMSIsIngestedFirstAndItsFileIsFetchedWithTheAccountsCredentials() async throws {
+    @Test func anMMSIsIngestedFirstAndItsFilesFollowIntoTheAttachmentStore() async throws {
         try await Self.withRig { rig, twilio in
             try await rig.createChannel()
             try await rig.startGateway()
             _ = try await Self.firstInbound(rig, sid: "SM30000000000000000000000000000001", text: "Hallo")
+            let sid = "MM30000000000000000000000000000002"
             let photo: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0] + Array(repeating: 0x42, count: 3000) + [0xFF, 0xD9]
-            let url = twilio.addMedia(messageSid: "MM30000000000000000000000000000002", contentType: "image/jpeg", bytes: photo)
+            let photoURL = twilio.addMedia(messageSid: sid, contentType: "image/jpeg", bytes: photo)
+            let photoID = String(photoURL.split(separator: "/").last!)
             twilio.server.enqueue(TwilioStandIn.error(503, code: 20503, message: "Service Unavailable"))  // the first fetch fails
-            let r = try await rig.inbound("MM30000000000000000000000000000002", "", media: [(url, "image/jpeg")])
+            let r = try await rig.inbound(sid, "Zie foto", media: [(photoURL, "image/jpeg")])
             #expect(r.status == 200, "\(r)")
+            // The message is there at once, its file still at Twilio.
             let thread = try #require(try await rig.threads().first?["id"] as? String)
-            let mms = try #require(try await rig.messages(thread).first { $0["external_message_id"] as? String == "MM30000000000000000000000000000002" })
-            #expect(mms["message_content"] as? String == "[image]")
-            let attachments = try #require(mms["attachments"] as? [[String: Any]])
-            #expect(attachments.first?["file_name"] as? String == "mms-MM30000000000000000000000000000002-0.jpg")
-            #expect(attachments.first?["content_type"] as? String == "image/jpeg")
-            // The file follows the message: fetched again after the failure, with Basic auth, and the redirect without it.
-            try await Self.until("the media fetch is retried") { twilio.mediaRequests.count >= 2 }
-            try await Self.until("the media host is reached") { !twilio.cdnRequests.isEmpty }
+            @Sendable func mms(_ sid: String) async throws -> [String: Any]? {
+                try await rig.messages(thread).first { $0["external_message_id"] as? String == sid }
+            }
+            let first = try #require(try await mms(sid))
+            #expect(first["message_content"] as? String == "Zie foto")
+            let placeholder = try #require((first["attachments"] as? [[String: Any]])?.first)
+            #expect(placeholder["file_name"] as? String == "mms-\(sid)-0.jpg" && placeholder["content_type"] as? String == "image/jpeg")
+
+            // The photo follows: fetched again after the 503, then stored as attachment 0.
+            try await Self.until("the photo is stored", seconds: 30) {
+                (try await mms(sid)?["attachments"] as? [[String: Any]])?.first?["sha256"] as? String != nil
+            }
+            let stored = try #require((try await mms(sid)?["attachments"] as? [[String: Any]])?.first)
+            let hex = SHA256.hash(data: photo).map { String(format: "%02x", $0) }.joined()
+            #expect(stored["sha256"] as? String == hex)
+            #expect(stored["size_bytes"] as? Int == photo.count)
+            #expect((stored["url"] as? String)?.hasPrefix("/api/attachments/\(hex)") == true)
+            #expect(stored["file_name"] as? String == "mms-\(sid)-0.jpg")
+            #expect(twilio.mediaRequests.filter { $0.path.hasSuffix(photoID) }.count == 2, "one failure, one success")
             #expect(twilio.mediaRequests.allSatisfy { $0.header("authorization")?.hasPrefix("Basic ") == true })
-            #expect(twilio.cdnRequests.allSatisfy { $0.header("authorization") == nil })
+            #expect(!twilio.cdnRequests.isEmpty && twilio.cdnRequests.allSatisfy { $0.header("authorization") == nil })
+
+            // Twilio's repeat of the webhook is a duplicate; the file is fetched and stored again, which changes nothing.
+            #expect(try await rig.inbound(sid, "Zie foto", media: [(photoURL, "image/jpeg")]).status == 200)
+            try await Self.until("the repeat's fetch") { twilio.mediaRequests.filter { $0.path.hasSuffix(photoID) }.count == 3 }
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await rig.messages(thread).filter { $0["external_message_id"] as? String == sid }.count == 1)
+            #expect((try await mms(sid)?["attachments"] as? [[String: Any]])?.first?["sha256"] as? String == hex)
+
+            // A type the engine's store does not take: refused once, never fetched again; the message keeps Twilio's link.
+            let other = "MM30000000000000000000000000000003"
+            let program = twilio.addMedia(messageSid: other, contentType: "application/x-msdownload", bytes: Array("MZ".utf8))
+            #expect(try await rig.inbound(other, "", media: [(program, "application/x-msdownload")]).status == 200)
+            try await Self.until("the refused fetch") { twilio.mediaRequests.contains { $0.path.hasSuffix(program.split(separator: "/").last!) } }
+            try await Task.sleep(for: .seconds(3))  // past the first retry's delay (1 s ± 25 %)
+            #expect(twilio.mediaRequests.filter { $0.path.hasSuffix(program.split(separator: "/").last!) }.count == 1, "a refusal is not tried again")
+            let kept = try #require((try await mms(other)?["attachments"] as? [[String: Any]])?.first)
+            #expect(kept["sha256"] == nil && kept["url"] as? String == program)
+            #expect(try await mms(other)?["message_content"] as? String == "[file]")
         }
     }
 }

@@ -176,6 +176,13 @@ public actor DownloadSlots {
     }
 }
 
+/// What a `store` closure throws when the engine refused the file for good
+/// (a type it does not take, a message it does not know): no further attempt.
+public struct MediaRefused: Error, Sendable {
+    public var reason: String
+    public init(reason: String) { self.reason = reason }
+}
+
 /// Fetches one MMS file and hands it to `store`, trying again with the
 /// policy's backoff after a failed download or a failed store (the engine
 /// away), until it is stored, another try would not help, or the attempts
@@ -218,6 +225,8 @@ public struct MediaFetch: Sendable {
                     do {
                         try await store(bytes, media.contentType)
                         return .done(.stored(attempts: attempt))
+                    } catch let refused as MediaRefused {
+                        return .done(.gaveUp(attempts: attempt, reason: refused.reason))
                     } catch {
                         return .again("the engine did not take the file: \(TwilioMediaDownloader.describe(error))")
                     }
