@@ -261,6 +261,48 @@ public struct ThreadHeader: Codable, Sendable, Hashable {
     }
 }
 
+extension ThreadHeader {
+    /// The most messages one thread can hold: more than any journal can
+    /// carry, far enough below `Int.max` that counting one more cannot
+    /// trap. A stored count outside `0...maxMessagesPerThread` is damage,
+    /// and the journal and snapshot readers refuse it (the compact form
+    /// cannot even hold a negative count, so it would not survive a restart).
+    public static let maxMessagesPerThread = 1 << 40
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(ThreadID.self, forKey: .id)
+        threadSubject = try c.decode(String.self, forKey: .threadSubject)
+        threadType = try c.decode(ThreadType.self, forKey: .threadType)
+        priority = try c.decode(Priority.self, forKey: .priority)
+        status = try c.decode(ThreadStatus.self, forKey: .status)
+        businessEntity = try c.decodeIfPresent(Brand.self, forKey: .businessEntity)
+        channelType = try c.decode(ChannelType.self, forKey: .channelType)
+        orderID = try c.decodeIfPresent(OrderID.self, forKey: .orderID)
+        customerID = try c.decodeIfPresent(CustomerID.self, forKey: .customerID)
+        customerOrganizationID = try c.decodeIfPresent(OrganizationID.self, forKey: .customerOrganizationID)
+        partnerOrganizationID = try c.decodeIfPresent(OrganizationID.self, forKey: .partnerOrganizationID)
+        assignedTeamID = try c.decodeIfPresent(TeamID.self, forKey: .assignedTeamID)
+        assignedToContactID = try c.decodeIfPresent(ContactID.self, forKey: .assignedToContactID)
+        createdByContactID = try c.decodeIfPresent(ContactID.self, forKey: .createdByContactID)
+        createdAt = try c.decode(Date.self, forKey: .createdAt)
+        updatedAt = try c.decode(Date.self, forKey: .updatedAt)
+        lastMessageAt = try c.decodeIfPresent(Date.self, forKey: .lastMessageAt)
+        responseDueAt = try c.decodeIfPresent(Date.self, forKey: .responseDueAt)
+        awaitingResponseSince = try c.decodeIfPresent(Date.self, forKey: .awaitingResponseSince)
+        resolvedAt = try c.decodeIfPresent(Date.self, forKey: .resolvedAt)
+        tags = try c.decode([String].self, forKey: .tags)
+        externalReferences = try c.decode([ExternalReference].self, forKey: .externalReferences)
+        messageCount = try c.decode(Int.self, forKey: .messageCount)
+        guard (0...Self.maxMessagesPerThread).contains(messageCount) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .messageCount, in: c,
+                debugDescription: "\(messageCount) is not a message count (0...\(Self.maxMessagesPerThread))")
+        }
+        requiredSkills = try c.decode([String].self, forKey: .requiredSkills)
+    }
+}
+
 /// The header of a communication_message: what the engine keeps in memory.
 public struct MessageHeader: Codable, Sendable, Hashable {
     public var id: MessageID
@@ -388,22 +430,26 @@ public struct InboundMessage: Codable, Sendable, Hashable {
     public var messageHtml: String?
     public var attachments: [Attachment]
     public var receivedAt: Date
+    /// What the provider says beyond the text: the message it replies to
+    /// (`reply_to_external_id`), a button's `payload`, an interactive reply
+    /// (`interactive`: type, id, title, description), `unsupported`.
+    public var metadata: [String: JSONValue]
 
     public init(channelID: ChannelID, externalMessageID: String, threadReference: ExternalReference? = nil,
                 inReplyTo: [String] = [], internetMessageID: String? = nil, senderExternal: ExternalParty, subject: String? = nil,
                 messageContent: String, messageHtml: String? = nil, attachments: [Attachment] = [],
-                receivedAt: Date) {
+                receivedAt: Date, metadata: [String: JSONValue] = [:]) {
         self.channelID = channelID; self.externalMessageID = externalMessageID; self.threadReference = threadReference
         self.inReplyTo = inReplyTo; self.internetMessageID = internetMessageID; self.senderExternal = senderExternal; self.subject = subject
         self.messageContent = messageContent; self.messageHtml = messageHtml; self.attachments = attachments
-        self.receivedAt = receivedAt
+        self.receivedAt = receivedAt; self.metadata = metadata
     }
 }
 
 extension InboundMessage {
     enum CodingKeys: String, CodingKey {
         case channelID, externalMessageID, threadReference, inReplyTo, internetMessageID, senderExternal, subject
-        case messageContent, messageHtml, attachments, receivedAt
+        case messageContent, messageHtml, attachments, receivedAt, metadata
     }
 
     /// Lists that gateways may leave out (`in_reply_to`, `attachments`) default to empty.
@@ -420,6 +466,7 @@ extension InboundMessage {
         messageHtml = try c.decodeIfPresent(String.self, forKey: .messageHtml)
         attachments = try c.decodeIfPresent([Attachment].self, forKey: .attachments) ?? []
         receivedAt = try c.decode(Date.self, forKey: .receivedAt)
+        metadata = try c.decodeIfPresent([String: JSONValue].self, forKey: .metadata) ?? [:]
     }
 }
 

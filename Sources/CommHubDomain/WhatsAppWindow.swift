@@ -28,3 +28,24 @@ public enum WhatsAppWindow {
         }.sorted { $0.templateName < $1.templateName }
     }
 }
+
+/// What a template that names an approved WhatsApp template must hold.
+public enum WhatsAppTemplateRules {
+    /// Why the template's WhatsApp fields are not acceptable, or nil. Meta's
+    /// names are lowercase letters, digits and underscores, at most 512.
+    public static func problem(_ t: Template) -> String? {
+        guard let name = t.whatsappTemplateName else {
+            return t.whatsappLanguage == nil ? nil : "whatsapp_language needs whatsapp_template_name"
+        }
+        guard (1...512).contains(name.utf8.count), name.utf8.allSatisfy({ (97...122).contains($0) || (48...57).contains($0) || $0 == 95 }) else {
+            return "whatsapp_template_name must be Meta's template name: lowercase letters, digits and _"
+        }
+        guard let lang = t.whatsappLanguage, (2...8).contains(lang.count), lang.allSatisfy({ $0.isLetter || $0 == "_" }) else {
+            return "whatsapp_language must be the approved translation's code, such as nl or en_US"
+        }
+        guard t.channelType == .whatsappBusiness || t.channelType == .any else {
+            return "only whatsapp_business (or any) templates can name a WhatsApp template"
+        }
+        return nil
+    }
+}

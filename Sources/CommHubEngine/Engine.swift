@@ -12,6 +12,8 @@ import Synchronization
 public final class Engine: Sendable {
     public let supervisor: Supervisor
     public let inbox: InboxIndex
+    /// Token → person, read by every request without an actor hop.
+    public let authentication: AuthenticationIndex
     public let bus: EventBus
     public let journal: any EventJournal
     public let clock: any EngineClock
@@ -32,8 +34,10 @@ public final class Engine: Sendable {
                 configuration: EngineConfiguration = EngineConfiguration(), logger: Logger) {
         self.attachments = attachments
         let inbox = InboxIndex()
+        let authentication = AuthenticationIndex(restored: restored.state)
         let bus = EventBus(lastSeq: max(restored.lastSeq, journal.lastAssignedSeq))
         self.inbox = inbox
+        self.authentication = authentication
         self.bus = bus
         self.journal = journal
         self.bodies = bodies
@@ -48,6 +52,7 @@ public final class Engine: Sendable {
         relay.connect(committed: { [committed] batch in
             memoryBodies?.file(batch)
             inbox.apply(batch)
+            authentication.apply(batch)
             committed.add(batch.count)
         }, acknowledged: { batch in
             // After the journal's waiters resumed: with 1,000 WebSocket

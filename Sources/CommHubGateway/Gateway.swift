@@ -17,6 +17,7 @@ public struct Gateway: Sendable {
     public let delivery: DeliveryService
     public let webhooks: WebhookRoutes
     public let http: ProviderHTTP
+    public let media: MediaFetcher
     let whatsapp: WhatsAppSender
 
     /// `leaseSeconds`: how long a claim is held (nil: connect + read timeout + 60 s, so a send
@@ -30,7 +31,7 @@ public struct Gateway: Sendable {
         let directory = ChannelDirectory()
         let link = EngineLink(endpoint: endpoint, token: token, gatewayName: name, directory: directory, logger: logger)
         let http = ProviderHTTP(connectTimeout: .init(providerTimeouts.connect), readTimeout: .init(providerTimeouts.read))
-        let whatsapp = WhatsAppSender(http: http)
+        let whatsapp = WhatsAppSender(http: http, fetchFile: { sha, size in try await link.fetchAttachment(sha256: sha, sizeBytes: size) })
         let adapters: [any OutboundAdapter] = [whatsapp, TwilioSender(http: http)]
         self.whatsapp = whatsapp
         // The lease outlives a send: connect + read timeouts, plus time to report.
@@ -40,7 +41,9 @@ public struct Gateway: Sendable {
         self.http = http
         self.delivery = DeliveryService(link: link, directory: directory, adapters: adapters, logger: logger,
                                         concurrencyPerChannel: concurrencyPerChannel, leaseSeconds: lease)
-        self.webhooks = WebhookRoutes(link: link, directory: directory, logger: logger)
+        let media = MediaFetcher(link: link, directory: directory, logger: logger)
+        self.media = media
+        self.webhooks = WebhookRoutes(link: link, directory: directory, logger: logger, media: media, http: http)
     }
 
     /// Runs the link and the deliveries until cancelled.
@@ -56,9 +59,11 @@ public struct Gateway: Sendable {
                 if !ok { logger.notice("mark as read failed", metadata: ["channel.id": "\(notice.channelID)"]) }
             }
         })
+        let media = self.media
         await withDiscardingTaskGroup { group in
             group.addTask { await link.run() }
             group.addTask { await delivery.run() }
+            group.addTask { await media.run() }
         }
         await http.shutdown()
     }

@@ -157,7 +157,7 @@ func buildRouters(engine: Engine, durable: DurableEngine?, secrets: SecretBox, o
                                      perAddress: RateLimiter(ratePerSecond: options.addressRate, burst: options.addressBurst))
     let group = router.group("api")
         .add(middleware: limits)  // per address (no identity yet)
-        .add(middleware: AuthMiddleware(supervisor: engine.supervisor))
+        .add(middleware: AuthMiddleware(tokens: engine.authentication))
         .add(middleware: limits)  // per token
     api.register(on: group)
     webhooks?.register(on: router.group("webhooks").add(middleware: limits))  // provider-signed, no bearer token

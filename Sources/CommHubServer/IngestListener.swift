@@ -154,8 +154,10 @@ public struct IngestListener: Service {
             try await outbound.write(ByteBuffer(bytes: frame.encoded()))
             session.writeFinished()
             if let bytes = p.windowBytes {
-                session.window.release(bytes: bytes)
+                // Count first, then free the slot: the reader counts a frame only
+                // after taking a slot, so the counter never shows more than the bound.
                 counters.answered()
+                session.window.release(bytes: bytes)
             }
             if p.close { return }
         }
@@ -264,7 +266,7 @@ public struct IngestListener: Service {
         let version = min(max(hello.protocol ?? IngestProtocol.version, 1), GatewayProtocol.version)
         if let embedded = embeddedGatewaySecret, WhatsAppVerificationRequest.constantTimeEquals(hello.token, embedded) {
             session.authenticate(gateway: name ?? "embedded")
-        } else if let (token, contact) = await api.supervisor.authenticate(secretHash: TokenSecret.hash(hello.token)),
+        } else if let (token, contact) = api.engine.authentication.authenticate(secretHash: TokenSecret.hash(hello.token)),
                   token.kind == .gateway || contact?.role == .admin {
             session.authenticate(gateway: token.kind == .gateway ? (name ?? "gateway-\(token.id.description.prefix(8))") : nil)
         } else {

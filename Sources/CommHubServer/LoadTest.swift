@@ -183,7 +183,7 @@ public enum LoadTest {
                                           httpPort: httpPort, httpHost: "127.0.0.1",
                                           rss: { ProcessMemory.residentBytes() }, targetName: "embedded (sync \(sync))",
                                           rebalance: {
-                                              let team = await engine.supervisor.state.teams.keys.first!
+                                              let team = await engine.supervisor.teamIDs().first!
                                               let r = try await engine.supervisor.rebalance(team: team)
                                               if let seq = r.seq { try await engine.durable(seq) }
                                           })
@@ -569,9 +569,12 @@ public enum LoadTest {
             var o = try View.json(m).objectValue ?? [:]
             o["type"] = .string("message")
             return .object(o)
-        case .delivery(let ch, let ext, let status, _):
+        case .delivery(let ch, let ext, let status, _, _):
             return .object(["type": .string("delivery_status"), "channel_id": .string(ch.description),
                             "external_message_id": .string(ext), "delivery_status": .string(status.rawValue)])
+        case .reaction(let ch, let ext, let from, let emoji, _):
+            return .object(["type": .string("reaction"), "channel_id": .string(ch.description), "external_message_id": .string(ext),
+                            "from": .string(from), "emoji": emoji.map(JSONValue.string) ?? .null])
         }
     }
 

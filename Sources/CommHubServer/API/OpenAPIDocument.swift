@@ -3213,7 +3213,8 @@ let openAPIDocumentJSON = #"""
         "description": "Kind of an ingest item.",
         "enum": [
           "message",
-          "delivery_status"
+          "delivery_status",
+          "reaction"
         ]
       },
       "ErrorBody": {
@@ -4931,13 +4932,17 @@ let openAPIDocumentJSON = #"""
           },
           "received_at": {
             "$ref": "#/components/schemas/DateTime"
+          },
+          "metadata": {
+            "type": "object",
+            "description": "What the provider says beyond the text: reply_to_external_id (the message it answers), payload (a button's), interactive {type, id, title, description}, unsupported."
           }
         },
         "additionalProperties": false
       },
       "IngestDeliveryStatus": {
         "type": "object",
-        "description": "A provider's delivery report for a message we sent; it only moves a message forward.",
+        "description": "A provider's delivery report for a message we sent; it only moves a message forward. A failed or bounced report with error_code/error_title keeps them on the message and puts a notice in the thread.",
         "required": [
           "type",
           "channel_id",
@@ -4961,6 +4966,14 @@ let openAPIDocumentJSON = #"""
           "at": {
             "$ref": "#/components/schemas/DateTime",
             "description": "Default: now."
+          },
+          "error_code": {
+            "type": "string",
+            "description": "The provider's code for a failed delivery (WhatsApp errors[0].code, Twilio ErrorCode)."
+          },
+          "error_title": {
+            "type": "string",
+            "description": "The provider's title for it."
           }
         },
         "additionalProperties": false
@@ -4973,13 +4986,17 @@ let openAPIDocumentJSON = #"""
           },
           {
             "$ref": "#/components/schemas/IngestDeliveryStatus"
+          },
+          {
+            "$ref": "#/components/schemas/IngestReaction"
           }
         ],
         "discriminator": {
           "propertyName": "type",
           "mapping": {
             "message": "#/components/schemas/IngestMessage",
-            "delivery_status": "#/components/schemas/IngestDeliveryStatus"
+            "delivery_status": "#/components/schemas/IngestDeliveryStatus",
+            "reaction": "#/components/schemas/IngestReaction"
           }
         }
       },
@@ -5515,6 +5532,44 @@ let openAPIDocumentJSON = #"""
             }
           }
         ]
+      },
+      "IngestReaction": {
+        "type": "object",
+        "description": "A customer's reaction to a message: it attaches to that message (metadata.reactions) and does not become a message itself.",
+        "required": [
+          "type",
+          "channel_id",
+          "external_message_id",
+          "from"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "reaction"
+          },
+          "channel_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "external_message_id": {
+            "type": "string",
+            "description": "The provider id of the message reacted to."
+          },
+          "from": {
+            "type": "string",
+            "description": "Who reacted (WhatsApp wa_id)."
+          },
+          "emoji": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "Empty or null removes their reaction."
+          },
+          "at": {
+            "$ref": "#/components/schemas/DateTime"
+          }
+        },
+        "additionalProperties": false
       }
     }
   }
