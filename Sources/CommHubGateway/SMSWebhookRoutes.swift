@@ -67,21 +67,30 @@ extension WebhookRoutes {
         guard status == "created" || status == "duplicate" else {
             throw engineRefusal(outcome)
         }
-        // The message exists; its files follow. A repeat schedules them again
-        // (the first fetch may have died with a gateway that was stopped before
-        // Twilio got its answer); a fetch still running is not started twice.
-        scheduleMedia(message, channel: channel)
+        // The message exists; its files follow. A repeat schedules them again:
+        // the first fetch may have died with a gateway that stopped before Twilio
+        // got its answer, and storing the same file again changes nothing.
+        await scheduleMedia(message, channel: channel)
         return twiml()
     }
 
-    func scheduleMedia(_ message: TwilioInboundMessage, channel: GatewayProtocol.GatewayChannel) {
+    /// Each file of the MMS to the gateway's `MediaFetcher`: fetched after the
+    /// message was ingested, with its retries; the message never waits for it.
+    func scheduleMedia(_ message: TwilioInboundMessage, channel: GatewayProtocol.GatewayChannel) async {
         guard !message.media.isEmpty else { return }
-        var credentials: TwilioCredentials?
-        if let account = channel.string("account_sid") ?? message.accountSid, let token = channel.secrets["auth_token"] {
-            credentials = TwilioCredentials(accountSid: account, authToken: token, apiBaseURL: TwilioOutbound.baseURL(channel))
+        let downloader = TwilioMediaDownloader(http: whatsappMedia.http, maxMediaBytes: EngineLink.maxAttachmentBytes)
+        let sentAccount = message.accountSid
+        for file in message.media {
+            await media.enqueue(MediaFetcher.Job(channel: channel.id, externalMessageID: message.messageSid, index: file.index,
+                                                 fileName: file.fileName) { channel throws(DownloadFailure) in
+                // The channel's credentials as they are when the download runs (a rotated token applies).
+                var credentials: TwilioCredentials?
+                if let account = channel.string("account_sid") ?? sentAccount, let token = channel.secrets["auth_token"], !token.isEmpty {
+                    credentials = TwilioCredentials(accountSid: account, authToken: token, apiBaseURL: TwilioOutbound.baseURL(channel))
+                }
+                return try await downloader.file(file, credentials: credentials)
+            })
         }
-        SMSMediaQueue.shared.enqueue(message.media, messageSid: message.messageSid, channelID: channel.id,
-                                     credentials: credentials, link: link, logger: logger)
     }
 
     // MARK: Status callbacks
@@ -104,10 +113,13 @@ extension WebhookRoutes {
             logger.info("sms status", metadata: metadata)
             return twiml()
         }
-        let item: JSONValue = .object(["type": .string("delivery_status"), "channel_id": .string(channel.id.description),
-                                       "external_message_id": .string(callback.messageSid),
-                                       "delivery_status": .string(status.rawValue), "at": .string(Date().iso8601)])
-        let outcome = try await ingest([item]).first ?? .null
+        var item: [String: JSONValue] = ["type": .string("delivery_status"), "channel_id": .string(channel.id.description),
+                                         "external_message_id": .string(callback.messageSid),
+                                         "delivery_status": .string(status.rawValue), "at": .string(Date().iso8601)]
+        // Twilio's reason (30003 …): kept on the message and shown in the thread when it failed or bounced.
+        if let code = callback.errorCode { item["error_code"] = .string(String(code)) }
+        if let title = callback.errorTitle { item["error_title"] = .string(title) }
+        let outcome = try await ingest([.object(item)]).first ?? .null
         let result = outcome["status"]?.stringValue ?? "error"
         metadata["webhook.outcome"] = "\(result)"
         logger.info("sms status", metadata: metadata)
@@ -237,104 +249,4 @@ extension WebhookRoutes {
     func twiml() -> Response {
         Response(status: .ok, headers: [.contentType: TwiML.contentType], body: .init(byteBuffer: ByteBuffer(string: TwiML.empty)))
     }
-}
-
-/// MMS files on their way from Twilio to the engine's attachment store.
-///
-/// Each file is fetched in the background after its message was ingested
-/// (the message exists first; the file follows as attachment `N` of it), at
-/// most `concurrentDownloads` at a time, with `MediaRetryPolicy.standard`'s
-/// backoff after a failed download or a failed store. A file that cannot be
-/// fetched is logged and given up; the message keeps the attachment with
-/// Twilio's URL, so nothing of the message is lost.
-///
-/// It is one per process, with its own HTTP client, because the routes are
-/// a value without a place for it. Pending fetches live in memory: a gateway
-/// stopped mid-retry drops them (Twilio's repeat of an unanswered webhook
-/// schedules them again).
-actor SMSMediaQueue {
-    static let shared = SMSMediaQueue(policy: .standard)
-
-    /// Files waiting or being fetched, at most; beyond it a file is not fetched (logged).
-    static let maxPendingFiles = 1_000
-    /// Downloads running at once (each file is held in memory until the engine has it).
-    static let concurrentDownloads = 4
-
-    struct Key: Hashable {
-        var channelID: ChannelID
-        var messageSid: String
-        var index: Int
-    }
-
-    let fetch: MediaFetch
-    private var pending: Set<Key> = []
-
-    init(policy: MediaRetryPolicy) {
-        let http = ProviderHTTP(connectTimeout: .seconds(5), readTimeout: .seconds(30))
-        fetch = MediaFetch(downloader: TwilioMediaDownloader(http: http, maxMediaBytes: EngineLink.maxAttachmentBytes),
-                           policy: policy, slots: DownloadSlots(limit: Self.concurrentDownloads))
-    }
-
-    nonisolated func enqueue(_ media: [TwilioMedia], messageSid: String, channelID: ChannelID,
-                             credentials: TwilioCredentials?, link: EngineLink, logger: Logger) {
-        Task { await self.start(media, messageSid: messageSid, channelID: channelID, credentials: credentials, link: link, logger: logger) }
-    }
-
-    private func start(_ media: [TwilioMedia], messageSid: String, channelID: ChannelID,
-                       credentials: TwilioCredentials?, link: EngineLink, logger: Logger) {
-        for m in media {
-            let key = Key(channelID: channelID, messageSid: messageSid, index: m.index)
-            guard !pending.contains(key) else { continue }
-            let meta: Logger.Metadata = ["channel.id": "\(channelID)", "sms.message_sid": "\(messageSid)", "sms.media_index": "\(m.index)"]
-            guard pending.count < Self.maxPendingFiles else {
-                logger.error("sms media not fetched: too many files pending", metadata: meta)
-                continue
-            }
-            pending.insert(key)
-            let fetch = fetch
-            let base = meta
-            Task {
-                var meta = base
-                let target = GatewayProtocol.AttachmentTarget(channelID: channelID, externalMessageID: messageSid, index: m.index)
-                let result = await fetch.run(m, credentials: credentials, onRetry: { attempt, reason in
-                    logger.notice("sms media fetch failed; trying again", metadata: base.merging(
-                        ["sms.attempt": "\(attempt)", "reason": "\(reason)"], uniquingKeysWith: { $1 }))
-                }, store: { bytes, contentType in
-                    do {
-                        _ = try await link.storeAttachment(bytes, fileName: m.fileName, contentType: contentType, target: target)
-                    } catch let e as EngineUnavailable where Self.isRefusal(e) {
-                        throw MediaRefused(reason: String(e.description.prefix(300)))
-                    }
-                })
-                switch result {
-                case .stored(let attempts):
-                    meta["sms.attempts"] = "\(attempts)"
-                    logger.info("sms media stored", metadata: meta)
-                case .gaveUp(let attempts, let reason):
-                    meta["sms.attempts"] = "\(attempts)"
-                    meta["reason"] = "\(reason)"
-                    logger.error("sms media given up; the message keeps Twilio's link", metadata: meta)
-                }
-                self.finished(key)
-            }
-        }
-    }
-
-    private func finished(_ key: Key) { pending.remove(key) }
-
-    /// Whether the engine refused the upload in a way another try would meet
-    /// again: a type outside its allow-list, a file over its size limit, a
-    /// message it does not know. Everything else (the engine away, a timeout,
-    /// too many uploads open, a disk error) is tried again. The engine's error
-    /// frame reaches us only as text (`EngineUnavailable`, its payload cut at
-    /// 400 bytes, the JSON keys in any order), so the store's own wording is
-    /// matched; a typed refusal from `EngineLink.storeAttachment` would be better.
-    static func isRefusal(_ e: EngineUnavailable) -> Bool {
-        let text = e.description
-        guard text.contains("engine refused") else { return false }
-        return text.contains("are not taken") || text.contains("a file is at most") || text.contains(#""code":"not_found""#)
-    }
-
-    /// Files waiting or being fetched now.
-    var pendingCount: Int { pending.count }
 }

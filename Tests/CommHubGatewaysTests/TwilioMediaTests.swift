@@ -2,12 +2,11 @@ import CommHubDomain
 import CommHubGateways
 import CommHubStandIns
 import Foundation
-import Synchronization
 import Testing
 
 /// MMS media downloads against the Twilio stand-in: credentials only to the
-/// API's origin and never across the redirect, bounded retries with backoff,
-/// and a give-up that says why.
+/// API's origin and never across the redirect, and for every answer whether
+/// the gateway's `MediaFetcher` should try again.
 @Suite struct TwilioMediaTests {
     static let jpeg: [UInt8] = [0xFF, 0xD8, 0xFF, 0xE0] + Array("standin-jpeg".utf8) + [0xFF, 0xD9]
 
@@ -103,106 +102,28 @@ import Testing
         guard case .retryLater = outcome else { Issue.record("\(outcome)"); return }
     }
 
-    @Test func aFetchThatFailsOnceIsRetriedAndStoredOnce() async throws {
-        try await Self.withStandIn { standIn, downloader, credentials in
+    @Test func oneAttemptForTheMediaFetcherSaysWhetherToTryAgain() async throws {
+        try await Self.withStandIn(maxBytes: 100) { standIn, downloader, credentials in
             let url = standIn.addMedia(messageSid: "MM1", contentType: "image/jpeg", bytes: Self.jpeg)
-            standIn.server.enqueue(.json(500, ["code": 20500]))
-            let stored = Shared<[[UInt8]]>([])
-            let retries = Shared<[String]>([])
-            let fetch = MediaFetch(downloader: downloader, policy: MediaRetryPolicy(delays: [.milliseconds(50), .milliseconds(50)]),
-                                   slots: DownloadSlots(limit: 1))
-            let result = await fetch.run(Self.media(url), credentials: credentials, onRetry: { _, reason in retries.withLock { $0.append(reason) } }) { bytes, type in
-                #expect(type == "image/jpeg")
-                stored.withLock { $0.append(bytes) }
+            // A file: Twilio's content type and our file name.
+            let file = try await downloader.file(Self.media(url), credentials: credentials)
+            #expect(file.bytes == Self.jpeg && file.contentType == "image/jpeg" && file.fileName == "mms-MM1-0.jpg")
+            // A 503: try again later.
+            standIn.server.enqueue(.json(503, ["code": 20503]))
+            do throws(DownloadFailure) {
+                _ = try await downloader.file(Self.media(url), credentials: credentials)
+                Issue.record("a 503 gave a file")
+            } catch {
+                #expect(error.retry && error.description.contains("503"))
             }
-            #expect(result == .stored(attempts: 2))
-            #expect(stored.withLock { $0 } == [Self.jpeg])
-            #expect(retries.withLock { $0 }.count == 1 && retries.withLock { $0 }[0].contains("500"))
-        }
-    }
-
-    @Test func aStoreThatFailsIsRetriedToo() async throws {
-        try await Self.withStandIn { standIn, downloader, credentials in
-            let url = standIn.addMedia(messageSid: "MM1", contentType: "image/jpeg", bytes: Self.jpeg)
-            let calls = Shared(0)
-            struct EngineAway: Error {}
-            let fetch = MediaFetch(downloader: downloader, policy: MediaRetryPolicy(delays: [.milliseconds(20)]), slots: DownloadSlots(limit: 1))
-            let result = await fetch.run(Self.media(url), credentials: credentials) { _, _ in
-                let n = calls.withLock { c -> Int in
-                    c += 1
-                    return c
-                }
-                if n == 1 { throw EngineAway() }
-            }
-            #expect(result == .stored(attempts: 2))
-            #expect(calls.withLock { $0 } == 2)
-        }
-    }
-
-    @Test func aStoreRefusedForGoodIsNotTriedAgain() async throws {
-        try await Self.withStandIn { standIn, downloader, credentials in
-            let url = standIn.addMedia(messageSid: "MM1", contentType: "application/x-msdownload", bytes: [0x4D, 0x5A])
-            let calls = Shared(0)
-            let fetch = MediaFetch(downloader: downloader, policy: MediaRetryPolicy(delays: [.milliseconds(10), .milliseconds(10)]),
-                                   slots: DownloadSlots(limit: 1))
-            let result = await fetch.run(Self.media(url), credentials: credentials) { _, _ in
-                calls.withLock { $0 += 1 }
-                throw MediaRefused(reason: "type not taken")
-            }
-            #expect(result == .gaveUp(attempts: 1, reason: "type not taken"))
-            #expect(calls.withLock { $0 } == 1 && standIn.mediaRequests.count == 1)
-        }
-    }
-
-    @Test func retriesAreBoundedAndAPermanentRefusalStopsAtOnce() async throws {
-        try await Self.withStandIn { standIn, downloader, credentials in
-            let url = standIn.addMedia(messageSid: "MM1", contentType: "image/jpeg", bytes: Self.jpeg)
-            standIn.server.enqueue(.json(503, [:]), .json(503, [:]), .json(503, [:]))
-            let fetch = MediaFetch(downloader: downloader, policy: MediaRetryPolicy(delays: [.milliseconds(10), .milliseconds(10)]),
-                                   slots: DownloadSlots(limit: 1))
-            let result = await fetch.run(Self.media(url), credentials: credentials) { _, _ in Issue.record("nothing to store") }
-            guard case .gaveUp(let attempts, let reason) = result else { Issue.record("\(result)"); return }
-            #expect(attempts == 3 && reason.contains("503"))
-            #expect(standIn.mediaRequests.count == 3)
-            // A 404 is not tried again.
-            let before = standIn.server.recorded.count
-            let gone = await fetch.run(Self.media(standIn.baseURL + "/2010-04-01/Accounts/\(standIn.accountSid)/Messages/MM1/Media/MEnone"),
-                                       credentials: credentials) { _, _ in }
-            guard case .gaveUp(1, _) = gone else { Issue.record("\(gone)"); return }
-            #expect(standIn.server.recorded.count == before + 1)
-        }
-    }
-
-    @Test func theRetryScheduleIsBoundedWithJitter() {
-        let p = MediaRetryPolicy.standard
-        #expect(p.maxAttempts == 7)
-        #expect(p.delay(afterAttempt: 1, jitter: 0.5) == .seconds(1))
-        #expect(p.delay(afterAttempt: 1, jitter: 0) == .milliseconds(750))
-        #expect(p.delay(afterAttempt: 6, jitter: 1) == .seconds(2250))
-        #expect(p.delay(afterAttempt: 7) == nil && p.delay(afterAttempt: 0) == nil)
-    }
-
-    @Test func slotsLimitConcurrentDownloads() async {
-        let slots = DownloadSlots(limit: 2)
-        let running = Shared((now: 0, peak: 0))
-        await withTaskGroup(of: Void.self) { group in
-            for _ in 0..<8 {
-                group.addTask {
-                    await slots.withSlot {
-                        running.withLock { $0.now += 1; $0.peak = max($0.peak, $0.now) }
-                        try? await Task.sleep(for: .milliseconds(20))
-                        running.withLock { $0.now -= 1 }
-                    }
-                }
+            // Too large: trying again would not help.
+            let big = standIn.addMedia(messageSid: "MM1", contentType: "video/mp4", bytes: Array(repeating: 1, count: 101))
+            do throws(DownloadFailure) {
+                _ = try await downloader.file(Self.media(big), credentials: credentials)
+                Issue.record("a file over the bound was downloaded")
+            } catch {
+                #expect(!error.retry && error.description.contains("100"))
             }
         }
-        #expect(running.withLock { $0.peak } == 2)
     }
-}
-
-/// A value several tasks change, behind a lock.
-final class Shared<Value: Sendable>: Sendable {
-    private let state: Mutex<Value>
-    init(_ value: Value) { state = Mutex(value) }
-    func withLock<R>(_ body: (inout Value) -> R) -> R { state.withLock { body(&$0) } }
 }

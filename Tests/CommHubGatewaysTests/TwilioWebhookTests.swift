@@ -125,6 +125,7 @@ import Testing
         let s = try TwilioStatusCallback(form: Self.form(body))
         #expect(s.messageSid == "SM5d3b4ab6cc3b4f3a9f1c0d8b2e6a7f10" && s.status == .undelivered && s.errorCode == 30003)
         #expect(s.deliveryStatus == .bounced)
+        #expect(s.errorTitle == "Unreachable destination handset")
         #expect(s.from == "+14155550100" && s.to == "+14155550199" && s.messagingServiceSid == "MG9752274e9e519418a7406176694466fa")
     }
 
@@ -153,6 +154,12 @@ import Testing
         #expect(try TwilioStatusCallback(form: Self.form("SmsSid=SM2&SmsStatus=Delivered")).status == .delivered)
         #expect(try TwilioStatusCallback(form: Self.form("MessageSid=SM2&MessageStatus=sent&ErrorCode=")).errorCode == nil)
         #expect(try TwilioStatusCallback(form: Self.form("MessageSid=SM2&MessageStatus=failed&ErrorCode=0")).errorCode == nil)
+        // An unknown code is kept without a title; a service's own ErrorMessage wins, clipped.
+        let unknown = try TwilioStatusCallback(form: Self.form("MessageSid=SM2&MessageStatus=failed&ErrorCode=39999"))
+        #expect(unknown.errorCode == 39999 && unknown.errorTitle == nil)
+        let long = String(repeating: "x", count: 300)
+        let own = try TwilioStatusCallback(form: Self.form("MessageSid=SM2&MessageStatus=failed&ErrorCode=30003&ErrorMessage=\(long)"))
+        #expect(own.errorTitle == String(repeating: "x", count: TwilioStatusCallback.maxErrorMessageCharacters))
     }
 
     @Test func theAnswerIsEmptyTwiML() {

@@ -129,127 +129,18 @@ public struct TwilioMediaDownloader: Sendable {
     }
 }
 
-/// When to try a media download again: after each failed attempt, the next
-/// delay of `delays` (with ±25 % jitter); when they run out, give up. The
-/// default spreads 7 attempts over about 45 minutes — longer than a network
-/// hiccup or an engine restart, and Twilio keeps the file until it is deleted.
-public struct MediaRetryPolicy: Sendable {
-    public var delays: [Duration]
-
-    public static let standard = MediaRetryPolicy(delays: [.seconds(1), .seconds(5), .seconds(30), .seconds(120),
-                                                           .seconds(600), .seconds(1800)])
-
-    public init(delays: [Duration]) { self.delays = delays }
-
-    /// Attempts made at most.
-    public var maxAttempts: Int { delays.count + 1 }
-
-    /// The pause after failed attempt `attempt` (1-based); nil when it was the last.
-    public func delay(afterAttempt attempt: Int, jitter: Double = Double.random(in: 0...1)) -> Duration? {
-        guard attempt >= 1, attempt <= delays.count else { return nil }
-        return delays[attempt - 1] * (0.75 + 0.5 * min(max(jitter, 0), 1))
-    }
-}
-
-/// Limits how many media downloads run at once (a file is held in memory
-/// until the engine has it): waiters queue in order.
-public actor DownloadSlots {
-    public let limit: Int
-    private var inUse = 0
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    public init(limit: Int) { self.limit = max(1, limit) }
-
-    public func withSlot<T: Sendable>(_ work: @Sendable () async -> T) async -> T {
-        if inUse < limit {
-            inUse += 1
-        } else {
-            await withCheckedContinuation { waiters.append($0) }  // the slot is handed over by `release`
-        }
-        let result = await work()
-        release()
-        return result
-    }
-
-    private func release() {
-        if waiters.isEmpty { inUse -= 1 } else { waiters.removeFirst().resume() }
-    }
-}
-
-/// What a `store` closure throws when the engine refused the file for good
-/// (a type it does not take, a message it does not know): no further attempt.
-public struct MediaRefused: Error, Sendable {
-    public var reason: String
-    public init(reason: String) { self.reason = reason }
-}
-
-/// Fetches one MMS file and hands it to `store`, trying again with the
-/// policy's backoff after a failed download or a failed store (the engine
-/// away), until it is stored, another try would not help, or the attempts
-/// run out. The message itself was ingested before and is never touched.
-public struct MediaFetch: Sendable {
-    public enum Result: Sendable, Equatable {
-        case stored(attempts: Int)
-        case gaveUp(attempts: Int, reason: String)
-    }
-
-    enum Step: Sendable {
-        case done(Result)
-        case again(String)
-    }
-
-    public let downloader: TwilioMediaDownloader
-    public let policy: MediaRetryPolicy
-    public let slots: DownloadSlots
-
-    public init(downloader: TwilioMediaDownloader, policy: MediaRetryPolicy = .standard, slots: DownloadSlots) {
-        self.downloader = downloader
-        self.policy = policy
-        self.slots = slots
-    }
-
-    /// `store` gets the bytes and the content type (Twilio's `MediaContentType{N}`,
-    /// which the media host's own header does not always repeat).
-    /// `onRetry` hears of each failed attempt that will be tried again (for the log).
-    public func run(_ media: TwilioMedia, credentials: TwilioCredentials?,
-                    onRetry: @Sendable (Int, String) -> Void = { _, _ in },
-                    store: @escaping @Sendable ([UInt8], String) async throws -> Void) async -> Result {
-        var attempt = 0
-        while true {
-            attempt += 1
-            let downloader = downloader
-            let attempt = attempt
-            let step = await slots.withSlot { () async -> Step in
-                switch await downloader.download(media.url, credentials: credentials) {
-                case .downloaded(let bytes, _):
-                    do {
-                        try await store(bytes, media.contentType)
-                        return .done(.stored(attempts: attempt))
-                    } catch let refused as MediaRefused {
-                        return .done(.gaveUp(attempts: attempt, reason: refused.reason))
-                    } catch {
-                        return .again("the engine did not take the file: \(TwilioMediaDownloader.describe(error))")
-                    }
-                case .gaveUp(let reason):
-                    return .done(.gaveUp(attempts: attempt, reason: reason))
-                case .retryLater(let reason):
-                    return .again(reason)
-                }
-            }
-            let reason: String
-            switch step {
-            case .done(let result): return result
-            case .again(let r): reason = r
-            }
-            guard let pause = policy.delay(afterAttempt: attempt) else {
-                return .gaveUp(attempts: attempt, reason: "\(attempt) attempts failed; the last: \(reason)")
-            }
-            onRetry(attempt, reason)
-            do {
-                try await Task.sleep(for: pause)
-            } catch {
-                return .gaveUp(attempts: attempt, reason: "the gateway is stopping; the last attempt: \(reason)")
-            }
+extension TwilioMediaDownloader {
+    /// One attempt for the gateway's `MediaFetcher`: the file, or a failure
+    /// that says whether trying again later may help. The content type is
+    /// Twilio's `MediaContentType{N}` (the media host does not always repeat it).
+    public func file(_ media: TwilioMedia, credentials: TwilioCredentials?) async throws(DownloadFailure) -> DownloadedFile {
+        switch await download(media.url, credentials: credentials) {
+        case .downloaded(let bytes, _):
+            return DownloadedFile(bytes: bytes, contentType: media.contentType, fileName: media.fileName)
+        case .retryLater(let reason):
+            throw DownloadFailure(reason, retry: true)
+        case .gaveUp(let reason):
+            throw DownloadFailure(reason, retry: false)
         }
     }
 }

@@ -347,6 +347,8 @@ public struct TwilioStatusCallback: Sendable, Hashable {
     public var errorCode: Int?
     public var accountSid: String?
     public var messagingServiceSid: String?
+    /// `ErrorMessage`, when a Twilio-compatible service sends one (Twilio documents only `ErrorCode`).
+    public var errorMessage: String?
     /// Our number (the sender).
     public var from: String?
     /// The customer.
@@ -370,13 +372,47 @@ public struct TwilioStatusCallback: Sendable, Hashable {
             }
             errorCode = code == 0 ? nil : code
         }
+        if let text = form["ErrorMessage"]?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty {
+            errorMessage = String(text.prefix(Self.maxErrorMessageCharacters))
+        }
         accountSid = try TwilioFields.sid(form, "AccountSid", required: false)
         messagingServiceSid = try TwilioFields.sid(form, "MessagingServiceSid", required: false)
         from = try TwilioFields.address(form, "From", required: false)
         to = try TwilioFields.address(form, "To", required: false)
     }
 
+    /// Longest `ErrorMessage` kept.
+    public static let maxErrorMessageCharacters = 200
+
     public var deliveryStatus: DeliveryStatus? { status.deliveryStatus }
+
+    /// What the thread shows for the error: the service's `ErrorMessage`, else
+    /// the title of a well-known code, else nil (the code alone is kept).
+    public var errorTitle: String? { errorMessage ?? errorCode.flatMap { TwilioErrorCodes.titles[$0] } }
+}
+
+/// Titles of the Twilio error codes a status callback most often carries
+/// (https://www.twilio.com/docs/api/errors), so an agent reads why a text
+/// did not arrive; other codes are kept as the bare number.
+public enum TwilioErrorCodes {
+    public static let titles: [Int: String] = [
+        21211: "Invalid 'To' phone number",
+        21408: "Permission to send to this region is not enabled",
+        21610: "The recipient has unsubscribed (replied STOP)",
+        21612: "The 'To' number cannot be reached by SMS from this number",
+        21614: "The 'To' number is not a mobile number",
+        30001: "Queue overflow",
+        30002: "Account suspended",
+        30003: "Unreachable destination handset",
+        30004: "Message blocked",
+        30005: "Unknown destination handset",
+        30006: "Landline or unreachable carrier",
+        30007: "Message filtered by the carrier",
+        30008: "Unknown error",
+        30009: "Missing segment",
+        30010: "Message price exceeds max price",
+        30034: "Message from an unregistered number (US A2P 10DLC)",
+    ]
 }
 
 // MARK: - Answer
