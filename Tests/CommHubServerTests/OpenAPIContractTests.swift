@@ -288,7 +288,7 @@ import Testing
 
             let sent = try await api.call("POST", "/api/communication/messages", admin, #"""
                 {"thread_id":"\#(thread)","message_type":"outgoing","message_content":"We komen eraan","thread_status":"waiting_customer",
-                 "attachments":[{"file_name":"a.pdf","content_type":"application/pdf","size_bytes":10}],"metadata":{"k":1}}
+                 "attachments":[{"file_name":"a.pdf","content_type":"application/pdf","size_bytes":10,"url":"https://files.example.nl/a.pdf"}],"metadata":{"k":1}}
                 """#, expect: 201)
             try await api.call("POST", "/api/communication/messages", admin,
                                #"{"thread_id":"\#(thread)","message_type":"internal_note","message_content":"note"}"#, expect: 201)

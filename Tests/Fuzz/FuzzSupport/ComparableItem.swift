@@ -6,12 +6,14 @@ import Foundation
 /// server never compares items), and the round-trip properties must.
 public enum ComparableItem: Equatable {
     case message(InboundMessage)
-    case delivery(ChannelID, String, DeliveryStatus, Date?)
+    case delivery(ChannelID, String, DeliveryStatus, Date?, IngestItem.ProviderError?)
+    case reaction(ChannelID, String, String, String?, Date?)
 
     public init(_ item: IngestItem) {
         switch item {
         case .message(let m): self = .message(m)
-        case .delivery(let c, let e, let s, let at): self = .delivery(c, e, s, at)
+        case .delivery(let c, let e, let s, let at, let error): self = .delivery(c, e, s, at, error)
+        case .reaction(let c, let e, let from, let emoji, let at): self = .reaction(c, e, from, emoji, at)
         }
     }
 }
