@@ -42,14 +42,19 @@ import Testing
         }
 
         /// An SMS channel whose sends go to the stand-in; its webhook_url is the public URL.
-        func createChannel(webhookURL: String = SMSProcessTests.publicURL) async throws {
+        @discardableResult
+        func createChannel(webhookURL: String = SMSProcessTests.publicURL, from: String? = SMSProcessTests.ours,
+                           messagingServiceSid: String? = nil, name: String = "SMS laderthuis") async throws -> String {
+            var configuration: [String: Any] = ["account_sid": twilio.accountSid, "auth_token": twilio.authToken,
+                                                "webhook_url": webhookURL, "api_base_url": twilio.baseURL]
+            if let from { configuration["from"] = from }
+            if let messagingServiceSid { configuration["messaging_service_sid"] = messagingServiceSid }
             let r = try await engineAPI.call(.POST, "/api/communication/channels", json: [
-                "channel_type": "sms", "channel_name": "SMS laderthuis", "business_entity": "laderthuis",
-                "configuration": ["account_sid": twilio.accountSid, "auth_token": twilio.authToken, "from": SMSProcessTests.ours,
-                                  "webhook_url": webhookURL, "api_base_url": twilio.baseURL],
+                "channel_type": "sms", "channel_name": name, "business_entity": "laderthuis", "configuration": configuration,
             ] as [String: Any])
             guard r.status == 201, let id = r.json["id"] as? String else { throw ProcessFailure("channel: \(r)") }
-            channelID = id
+            if channelID.isEmpty { channelID = id }
+            return id
         }
 
         func startGateway(_ extra: [String] = []) async throws {
@@ -260,6 +265,38 @@ import Testing
             #expect(try await rig.message(second, in: thread)?["delivery_status"] as? String == "bounced")
             try await Task.sleep(for: .seconds(1))
             #expect(twilio.sends.count == 2, "each answer was sent once")
+        }
+    }
+
+    @Test func numbersOfOneAccountShareTheWebhookURLAndEachMessageFindsItsChannel() async throws {
+        try await Self.withRig { rig, twilio in
+            let first = try await rig.createChannel(name: "SMS een")
+            let second = try await rig.createChannel(from: "+3197010000002", name: "SMS twee")
+            let pooled = try await rig.createChannel(from: nil, messagingServiceSid: "MG0123456789abcdef0123456789abcdef", name: "SMS pool")
+            try await rig.startGateway()
+            _ = try await Self.firstInbound(rig, sid: "SM40000000000000000000000000000001", text: "Aan nummer een")
+            func post(_ sid: String, to: String, service: String? = nil) async throws -> FormAnswer {
+                let p = twilio.inboundParameters(messageSid: sid, from: Self.customer, to: to, body: "Aan \(to)", messagingServiceSid: service)
+                return try await rig.signed("/webhooks/sms", p, url: Self.publicURL)
+            }
+            #expect(try await post("SM40000000000000000000000000000002", to: "+3197010000002").status == 200)
+            #expect(try await post("SM40000000000000000000000000000003", to: "+3197010000099",
+                                   service: "MG0123456789abcdef0123456789abcdef").status == 200)
+            // A number no channel has: 404 (Twilio's debugger shows it), nothing stored.
+            let stray = try await post("SM40000000000000000000000000000004", to: "+3197010000077")
+            #expect(stray.status == 404 && stray.text.contains("+3197010000077"), "\(stray)")
+            var channelOf: [String: String] = [:]
+            for t in try await rig.threads() {
+                for m in try await rig.messages(t["id"] as! String) {
+                    channelOf[m["external_message_id"] as! String] = m["channel_id"] as? String
+                }
+            }
+            #expect(channelOf == ["SM40000000000000000000000000000001": first, "SM40000000000000000000000000000002": second,
+                                  "SM40000000000000000000000000000003": pooled])
+            // The channel's own URL (?channel_id=) picks it, and is part of what is signed.
+            let p = twilio.inboundParameters(messageSid: "SM40000000000000000000000000000005", from: Self.customer, to: "+3197010000002", body: "x")
+            let explicit = try await rig.signed("/webhooks/sms?channel_id=\(first)", p, url: Self.publicURL)
+            #expect(explicit.status == 404, "channel een does not send as +3197010000002: \(explicit)")
         }
     }
 
