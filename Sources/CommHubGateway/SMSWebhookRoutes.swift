@@ -123,13 +123,9 @@ extension WebhookRoutes {
         let result = outcome["status"]?.stringValue ?? "error"
         metadata["webhook.outcome"] = "\(result)"
         logger.info("sms status", metadata: metadata)
-        if result == "error" {
-            let code = outcome["error"]?["code"]?.stringValue
-            // An unknown MessageSid (a message CommHub did not send, or no longer
-            // knows) is no reason for Twilio to retry: 200, ignored.
-            if code == "not_found" { return twiml() }
-            throw engineRefusal(outcome)
-        }
+        // updated, unchanged (late or repeated: never back), or ignored (a MessageSid
+        // CommHub did not send or no longer knows: no reason for Twilio to retry).
+        guard result != "error" else { throw engineRefusal(outcome) }
         return twiml()
     }
 
