@@ -137,13 +137,12 @@ import Testing
     }
 
     @Test func anUnreachableTwilioWasCertainlyNotSentAndIsRetriedLater() async throws {
-        let probe = StandInServer(name: "closed") { _, _ in .json(200, [:]) }
-        try await probe.start()
-        let closedPort = probe.port
-        await probe.stop()
+        // Port 1 on loopback: nothing listens there, so the connection is refused
+        // before anything is written. (A port freed by a stopped stand-in could be
+        // taken by another test's stand-in running in parallel.)
         let standIn = TwilioStandIn()
         var channel = Self.channel(standIn)
-        channel.configuration["api_base_url"] = .string("http://127.0.0.1:\(closedPort)")
+        channel.configuration["api_base_url"] = .string("http://127.0.0.1:1")
         let http = ProviderHTTP(connectTimeout: .seconds(2), readTimeout: .seconds(2))
         let report = await TwilioSender(http: http).send(Self.message(attempt: 2), channel: channel)
         await http.shutdown()
