@@ -23,6 +23,18 @@ public final class Engine: Sendable {
     public let attachments: AttachmentStore?
     /// Customer messages to mark read at the provider, for connected gateways (best effort).
     public let markRead = Broadcast<GatewayProtocol.MarkRead>()
+    /// Messages already marked read, so opening a thread again sends nothing.
+    private let markedRead = Mutex<Set<MessageID>>([])
+    /// Bound of `markedRead`; past it the set starts over (a repeat mark is harmless).
+    static let maxMarkedRead = 100_000
+
+    /// True the first time it is asked for a message.
+    public func markReadOnce(_ id: MessageID) -> Bool {
+        markedRead.withLock { set in
+            if set.count >= Self.maxMarkedRead { set.removeAll(keepingCapacity: true) }
+            return set.insert(id).inserted
+        }
+    }
     public let startedAt: Date
     private let committed = CommitCounter()
     private let rateSample: Mutex<(at: ContinuousClock.Instant, total: UInt64, rate: Double)>

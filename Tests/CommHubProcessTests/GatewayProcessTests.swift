@@ -224,8 +224,8 @@ struct Fetch: Sendable {
             let threads = try await rig.engineAPI.call(.GET, "/api/communication/threads?status=all")
             let thread = try #require((threads.json["items"] as? [[String: Any]])?.first?["id"] as? String)
             let answer = try await rig.answer(thread, "We sturen morgen een monteur.")
-            try await Self.until("the stand-in got the answer") { !meta.recorded(path: "/messages").isEmpty }
-            let send = try #require(meta.recorded(path: "/messages").first)
+            try await Self.until("the stand-in got the answer") { !meta.whatsappSends.isEmpty }
+            let send = try #require(meta.whatsappSends.first)
             #expect(send.path == "/v21.0/106540352242922/messages")
             #expect(send.header("authorization") == "Bearer EAAG-106540352242922")
             let body = try #require(send.json as? [String: Any])
@@ -242,7 +242,7 @@ struct Fetch: Sendable {
             try await Self.until("delivered") { try await rig.message(answer, in: thread)?["delivery_status"] as? String == "delivered" }
             // Exactly once, also a while later.
             try await Task.sleep(for: .seconds(2))
-            #expect(meta.recorded(path: "/messages").count == 1)
+            #expect(meta.whatsappSends.count == 1)
             #expect(!rig.gateway!.log.contains("EAAG-"), "a secret reached the gateway's log")
         } catch {
             await rig.shutdown(); await meta.stop(); throw error
@@ -264,14 +264,14 @@ struct Fetch: Sendable {
             }
             let thread = try #require(((try await rig.engineAPI.call(.GET, "/api/communication/threads?status=all")).json["items"] as? [[String: Any]])?.first?["id"] as? String)
             let answer = try await rig.answer(thread, "Een moment geduld.")
-            try await Self.until("the retry after the wait", seconds: 30) { meta.recorded(path: "/messages").count >= 2 }
-            let sends = meta.recorded(path: "/messages")
+            try await Self.until("the retry after the wait", seconds: 30) { meta.whatsappSends.count >= 2 }
+            let sends = meta.whatsappSends
             #expect(sends[1].at.timeIntervalSince(sends[0].at) >= 1.9, "the second send waited for Retry-After")
             try await Self.until("sent") { try await rig.message(answer, in: thread)?["delivery_status"] as? String == "sent" }
             let metadata = try #require(try await rig.message(answer, in: thread)?["metadata"] as? [String: Any])
             #expect(metadata["delivery_attempts"] as? Int == 2)
             try await Task.sleep(for: .seconds(3))
-            #expect(meta.recorded(path: "/messages").count == 2, "accepted once: no send after the 200")
+            #expect(meta.whatsappSends.count == 2, "accepted once: no send after the 200")
         } catch {
             await rig.shutdown(); await meta.stop(); throw error
         }
@@ -292,7 +292,7 @@ struct Fetch: Sendable {
             }
             let thread = try #require(((try await rig.engineAPI.call(.GET, "/api/communication/threads?status=all")).json["items"] as? [[String: Any]])?.first?["id"] as? String)
             let answer = try await rig.answer(thread, "Wij bellen u.")
-            try await Self.until("the send is in flight") { meta.recorded(path: "/messages").count == 1 }
+            try await Self.until("the send is in flight") { meta.whatsappSends.count == 1 }
             rig.gateway!.kill9()
             // A new gateway takes over at once; the lease of the dead one still holds the message.
             try await rig.startGateway(["--provider-connect-timeout", "1", "--provider-read-timeout", "2", "--lease-seconds", "5"])
@@ -306,11 +306,11 @@ struct Fetch: Sendable {
             let view = try await rig.engineAPI.call(.GET, "/api/communication/threads/\(thread)")
             #expect(view.text.contains("system_notification"))
             try await Task.sleep(for: .seconds(3))
-            #expect(meta.recorded(path: "/messages").count == 1, "an unknown outcome is never sent again by itself")
+            #expect(meta.whatsappSends.count == 1, "an unknown outcome is never sent again by itself")
             // The one-click resend is a person's decision, and it is sent once.
             let resent = try await rig.engineAPI.call(.POST, "/api/communication/messages/\(answer)/resend")
             #expect(resent.status == 201, "\(resent)")
-            try await Self.until("the resend reaches the stand-in") { meta.recorded(path: "/messages").count == 2 }
+            try await Self.until("the resend reaches the stand-in") { meta.whatsappSends.count == 2 }
         } catch {
             await rig.shutdown(); await meta.stop(); throw error
         }
@@ -332,7 +332,7 @@ struct Fetch: Sendable {
             }
             let thread = try #require(((try await rig.engineAPI.call(.GET, "/api/communication/threads?status=all")).json["items"] as? [[String: Any]])?.first?["id"] as? String)
             let answer = try await rig.answer(thread, "Uw afspraak staat.")
-            try await Self.until("the send is in flight") { meta.recorded(path: "/messages").count == 1 }
+            try await Self.until("the send is in flight") { meta.whatsappSends.count == 1 }
             rig.server.kill9()
             // While the engine is away the gateway answers webhooks with 503, so Meta retries.
             let during = Self.notification(phoneNumberID: "400500600", items: """
@@ -353,7 +353,7 @@ struct Fetch: Sendable {
             #expect(try await rig.message(answer, in: thread)?["delivery_status"] as? String == "sent")
             let view = try await rig.engineAPI.call(.GET, "/api/communication/threads/\(thread)")
             #expect(view.text.contains("wamid.IN-C\"") && view.text.contains("wamid.IN-C2"), "acknowledged inbound messages survive")
-            #expect(meta.recorded(path: "/messages").count == 1)
+            #expect(meta.whatsappSends.count == 1)
         } catch {
             await rig.shutdown(); await meta.stop(); throw error
         }
@@ -392,7 +392,7 @@ struct Fetch: Sendable {
             try await Self.until("the other channel delivers while the first hangs", seconds: 10) {
                 try await rig.message(other, in: fineThread)?["delivery_status"] as? String == "sent"
             }
-            #expect(fine.recorded(path: "/messages").count == 1)
+            #expect(fine.whatsappSends.count == 1)
         } catch {
             await rig.shutdown(); await stuck.stop(); await fine.stop(); throw error
         }

@@ -46,8 +46,11 @@ import Testing
     }
 
     /// Fields the API added after a golden directory was made: present now, absent from its expected.json.
-    /// (A message's delivery, since the outbox: an outgoing message restored as pending is `queued`.)
-    static let viewAdditions: Set<String> = ["metadata.delivery_stage", "metadata.delivery_attempts"]
+    /// (A message's delivery, since the outbox: an outgoing message restored as pending is `queued`;
+    /// a thread's WhatsApp customer-service windows, derived from its inbound WhatsApp messages.)
+    static let viewAdditions: Set<String> = [
+        "metadata.delivery_stage", "metadata.delivery_attempts", ".whatsapp_windows", ".whatsapp_window_ends_at",
+    ]
 
     /// Field-by-field differences between two JSON values.
     static func diff(_ a: Any, _ b: Any, path: String) -> [String] {

@@ -297,6 +297,19 @@ import Testing
                                expect: 201)
             try await api.call("POST", "/api/communication/messages", admin,
                                #"{"thread_id":"\#(thread)","message_type":"incoming","message_content":"x"}"#, expect: 422)
+            // Files: stored by hash, then carried by a message, served only through that message.
+            let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + Array(repeating: 7, count: 64)
+            let file = try await api.call("POST", "/api/attachments?file_name=foto.png", admin, file: ("image/png", png), expect: 201)
+            let sha = try #require(file.json["sha256"]?.string)
+            try await api.call("POST", "/api/attachments?file_name=run.sh", admin, file: ("application/x-sh", Array("echo".utf8)), expect: 422)
+            let note = try await api.call("POST", "/api/communication/messages", admin, #"""
+                {"thread_id":"\#(thread)","message_type":"internal_note","message_content":"foto",
+                 "attachments":[{"file_name":"foto.png","content_type":"image/png","size_bytes":72,"sha256":"\#(sha)"}]}
+                """#, expect: 201)
+            try await api.call("GET", "/api/attachments/\(sha)?message_id=\(note.id)", admin, expect: 200)
+            try await api.call("GET", "/api/attachments/\(sha)?message_id=\(sent.id)", admin, expect: 404)
+            try await api.call("GET", "/api/attachments/\(sha)", admin, expect: 400)
+
             // The gateway beside the server fails it (the channel has no access token): it can be resent, once.
             let failedBy = ContinuousClock.now + .seconds(10)
             while ContinuousClock.now < failedBy {

@@ -2,6 +2,7 @@ import CommHubDomain
 @testable import CommHubServer
 import Foundation
 import HTTPTypes
+import NIOCore
 import Synchronization
 import Testing
 
@@ -212,10 +213,16 @@ final class CheckedHTTP: Sendable {
     }
 
     @discardableResult
-    func call(_ method: String, _ path: String, _ token: String?, _ json: String? = nil, expect status: Int,
-              sourceLocation: SourceLocation = #_sourceLocation) async throws -> Reply {
+    func call(_ method: String, _ path: String, _ token: String?, _ json: String? = nil, file: (type: String, bytes: [UInt8])? = nil,
+              expect status: Int, sourceLocation: SourceLocation = #_sourceLocation) async throws -> Reply {
         let m = HTTPRequest.Method(method.uppercased())!
-        let r = try await http.call(m, path, token: token, body: json.map(Body.json) ?? .none)
+        let r: Reply
+        if let file {
+            r = try await http.call(m, path, token: token, body: .bytes(ByteBuffer(bytes: file.bytes)),
+                                    headers: [.contentType: file.type, .contentLength: String(file.bytes.count)])
+        } else {
+            r = try await http.call(m, path, token: token, body: json.map(Body.json) ?? .none)
+        }
         if let template = doc.template(for: path) { called.withLock { _ = $0.insert("\(method.uppercased()) \(template)") } }
         #expect(r.status == status, "\(method) \(path): \(r)", sourceLocation: sourceLocation)
         switch doc.responseSchema(method: method, path: path, status: r.status) {

@@ -180,7 +180,7 @@ struct HTTP: Sendable {
             headers[.contentType] = "application/json"
         case .bytes(let b):
             buffer = b
-            headers[.contentType] = "application/json"
+            if headers[.contentType] == nil { headers[.contentType] = "application/json" }
         }
         let (head, data) = try await exec(path, method, headers, buffer)
         return Reply(status: Int(head.status.code), headers: head.headerFields, text: String(buffer: data))

@@ -221,8 +221,8 @@ import Testing
             _ = try created(await http.post("/api/communication/messages", Harness.adminToken,
                 #"{"thread_id":"\#(thread)","message_type":"outgoing","message_content":"Dinsdag tussen 10 en 12."}"#))
             let deadline = ContinuousClock.now + .seconds(10)
-            while meta.recorded(path: "/messages").isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-            let sent = meta.recorded(path: "/messages")
+            while meta.whatsappSends.isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            let sent = meta.whatsappSends
             try #require(sent.count == 1, "the stand-in got \(sent.count) sends")
             let request = try #require(sent.first?.json as? [String: Any])
             #expect(request["to"] as? String == "31612345678")

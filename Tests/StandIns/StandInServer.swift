@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 import Synchronization
+import Crypto
 
 /// A request a stand-in received.
 public struct RecordedRequest: Sendable {
@@ -42,24 +43,32 @@ public final class StandInServer: Sendable {
     public typealias Responder = @Sendable (RecordedRequest, Int) -> StandInAnswer
 
     private let requests = Mutex<[RecordedRequest]>([])
-    private let script = Mutex<[StandInAnswer]>([])
+    private let script = Mutex<[(matches: @Sendable (RecordedRequest) -> Bool, answer: StandInAnswer)]>([])
     private let responder: Responder
+    private let scriptedByDefault: @Sendable (RecordedRequest) -> Bool
     private let task = Mutex<Task<Void, any Error>?>(nil)
     private let boundPort = Mutex<Int?>(nil)
     private let stopping = Mutex(false)
     public let name: String
 
     /// `responder` answers every request the script does not; it gets the request and its index.
-    public init(name: String, responder: @escaping Responder) {
+    /// `scripted` says which requests scripted answers are for unless `enqueue` names others
+    /// (a WhatsApp stand-in's faults are for sends, not for read receipts).
+    public init(name: String, scripted: @escaping @Sendable (RecordedRequest) -> Bool = { _ in true }, responder: @escaping Responder) {
         self.name = name
         self.responder = responder
+        self.scriptedByDefault = scripted
     }
 
     public var recorded: [RecordedRequest] { requests.withLock { $0 } }
     public func recorded(path suffix: String) -> [RecordedRequest] { recorded.filter { $0.path.hasSuffix(suffix) } }
 
-    /// The next requests get these answers, in order, before the default.
-    public func enqueue(_ answers: StandInAnswer...) { script.withLock { $0 += answers } }
+    /// The next requests (those `when` matches, else the server's scripted kind) get these answers,
+    /// in order, before the default.
+    public func enqueue(_ answers: StandInAnswer..., when: (@Sendable (RecordedRequest) -> Bool)? = nil) {
+        let matches = when ?? scriptedByDefault
+        script.withLock { $0 += answers.map { (matches, $0) } }
+    }
 
     public var port: Int { boundPort.withLock { $0 } ?? 0 }
     public var baseURL: String { "http://127.0.0.1:\(port)" }
@@ -103,7 +112,10 @@ public final class StandInServer: Sendable {
             r.append(recorded)
             return r.count - 1
         }
-        let answer = script.withLock { s -> StandInAnswer? in s.isEmpty ? nil : s.removeFirst() } ?? responder(recorded, index)
+        let answer = script.withLock { s -> StandInAnswer? in
+            guard let i = s.firstIndex(where: { $0.matches(recorded) }) else { return nil }
+            return s.remove(at: i).answer
+        } ?? responder(recorded, index)
         switch answer {
         case .hang:
             // Until the client gives up, or the stand-in stops (so stopping never waits an hour).
@@ -124,27 +136,75 @@ public final class StandInServer: Sendable {
     }
 }
 
-/// The WhatsApp Cloud API as CommHub uses it: `POST /{phone_number_id}/messages`
-/// answers `{"messaging_product":"whatsapp","contacts":[…],"messages":[{"id":"wamid.standin.N"}]}`.
+/// Files a WhatsApp stand-in serves as media (by media id), and the ones uploaded to it.
+public final class WhatsAppMediaShelf: Sendable {
+    public struct File: Sendable {
+        public var bytes: [UInt8]
+        public var mimeType: String
+    }
+    private let files = Mutex<[String: File]>([:])
+    public init() {}
+    public func put(_ id: String, bytes: [UInt8], mimeType: String) { files.withLock { $0[id] = File(bytes: bytes, mimeType: mimeType) } }
+    public func file(_ id: String) -> File? { files.withLock { $0[id] } }
+}
+
+/// The WhatsApp Cloud API as CommHub uses it:
+/// - `POST /{phone_number_id}/messages` sends and answers
+///   `{"messaging_product":"whatsapp","contacts":[…],"messages":[{"id":"wamid.standin.N"}]}`,
+///   or, for `{"status":"read","message_id":…}`, marks a message read: `{"success":true}`;
+/// - `POST /{phone_number_id}/media` (multipart) uploads: `{"id":"media.upload.N"}`;
+/// - `GET /{media_id}` looks a shelf file up: `{"messaging_product","url","mime_type","sha256","file_size","id"}`,
+///   and `GET /files/{media_id}` (the short-lived URL) gives its bytes, both only with a bearer token.
+/// Scripted faults are for sends unless `enqueue(…, when:)` says otherwise.
 public enum WhatsAppStandIn {
-    public static func make() -> StandInServer {
-        StandInServer(name: "whatsapp") { request, index in
-            guard request.method == "POST", request.path.hasSuffix("/messages") else {
-                return .json(404, ["error": ["message": "Unknown path", "code": 100]])
-            }
+    public static func make(media: WhatsAppMediaShelf = WhatsAppMediaShelf()) -> StandInServer {
+        StandInServer(name: "whatsapp", scripted: isSend) { request, index in
             guard request.header("authorization")?.hasPrefix("Bearer ") == true else {
                 return .json(401, ["error": ["message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190]])
             }
-            let to = (request.json as? [String: Any])?["to"] as? String ?? ""
-            return .json(200, ["messaging_product": "whatsapp", "contacts": [["input": to, "wa_id": to]],
-                               "messages": [["id": "wamid.standin.\(index)"]]])
+            let parts = request.path.split(separator: "/").map(String.init)
+            if request.method == "POST", request.path.hasSuffix("/messages") {
+                let body = request.json as? [String: Any]
+                if body?["status"] as? String == "read" { return .json(200, ["success": true]) }
+                let to = body?["to"] as? String ?? ""
+                return .json(200, ["messaging_product": "whatsapp", "contacts": [["input": to, "wa_id": to]],
+                                   "messages": [["id": "wamid.standin.\(index)"]]])
+            }
+            if request.method == "POST", request.path.hasSuffix("/media") {
+                return .json(200, ["id": "media.upload.\(index)"])
+            }
+            if request.method == "GET", parts.count == 2, parts[0] == "files", let file = media.file(parts[1]) {
+                return .respond(status: 200, headers: ["Content-Type": file.mimeType], body: file.bytes)
+            }
+            if request.method == "GET", let id = parts.last, let file = media.file(id) {
+                let host = request.header("host") ?? "127.0.0.1"
+                let digest = SHA256.hash(data: file.bytes).map { String(format: "%02x", $0) }.joined()
+                return .json(200, ["messaging_product": "whatsapp", "url": "http://\(host)/files/\(id)", "mime_type": file.mimeType,
+                                   "sha256": digest, "file_size": file.bytes.count, "id": id])
+            }
+            return .json(404, ["error": ["message": "Unsupported request", "type": "GraphMethodException", "code": 100]])
         }
     }
 
+    /// A message send (not a read receipt).
+    public static let isSend: @Sendable (RecordedRequest) -> Bool = { request in
+        request.method == "POST" && request.path.hasSuffix("/messages") && (request.json as? [String: Any])?["status"] as? String != "read"
+    }
+    /// A read receipt (`{"status":"read"}`).
+    public static let isReadReceipt: @Sendable (RecordedRequest) -> Bool = { request in
+        request.method == "POST" && request.path.hasSuffix("/messages") && (request.json as? [String: Any])?["status"] as? String == "read"
+    }
     /// A Meta error body.
     public static func error(_ status: Int, code: Int, message: String, details: String? = nil, headers: [String: String] = [:]) -> StandInAnswer {
         var e: [String: Any] = ["message": message, "type": "OAuthException", "code": code, "fbtrace_id": "standin"]
         if let details { e["error_data"] = ["messaging_product": "whatsapp", "details": details] }
         return .json(status, ["error": e], headers: headers)
     }
+}
+
+extension StandInServer {
+    /// The WhatsApp messages it was asked to send (read receipts and media calls left out).
+    public var whatsappSends: [RecordedRequest] { recorded.filter(WhatsAppStandIn.isSend) }
+    /// The read receipts it got.
+    public var whatsappReadReceipts: [RecordedRequest] { recorded.filter(WhatsAppStandIn.isReadReceipt) }
 }

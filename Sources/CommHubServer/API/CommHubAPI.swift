@@ -30,6 +30,7 @@ public struct CommHubAPI: Sendable {
         registerIngest(api)
         registerAudit(api)
         registerAnalytics(api)
+        registerAttachments(api)
     }
 
     // MARK: Shared helpers

@@ -207,6 +207,19 @@ struct EventStream: Sendable {
                 o["id"] = .string(t.description)
                 o["at"] = .string(at.iso8601)
                 data = .object(o)
+            case .messageAnnotated(let m, let t, let annotation, let at):
+                type = "message.updated"; thread = t
+                let what: String = switch annotation {
+                case .attachment: "attachment"
+                case .reaction: "reaction"
+                case .deliveryError: "delivery_error"
+                }
+                data = .object(["id": .string(m.description), "thread_id": .string(t.description),
+                                "changed": .string(what), "at": .string(at.iso8601)])
+            case .outboxReported(let m, let t, _, let report, let at):
+                type = "message.updated"; thread = t
+                data = .object(["id": .string(m.description), "thread_id": .string(t.description),
+                                "delivery": .string(report.name), "at": .string(at.iso8601)])
             case .threadAssigned(let t, let team, let agent, let reason):
                 type = "thread.assigned"; thread = t
                 data = .object(["id": .string(t.description), "team_id": team.map { .string($0.description) } ?? .null,

@@ -3083,6 +3083,158 @@ let openAPIDocumentJSON = #"""
           }
         }
       }
+    },
+    "/api/attachments": {
+      "post": {
+        "operationId": "uploadAttachment",
+        "tags": [
+          "messages"
+        ],
+        "summary": "Store a file for an outgoing message",
+        "description": "The raw bytes with Content-Type and Content-Length (at most 16 MiB; the types of AttachmentStore.allowedTypes). The answer names the file by sha256; an outgoing message lists it in attachments.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "file_name",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string",
+              "maxLength": 255
+            }
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/octet-stream": {
+              "schema": {
+                "type": "string",
+                "format": "binary"
+              }
+            },
+            "image/*": {
+              "schema": {
+                "type": "string",
+                "format": "binary"
+              }
+            },
+            "application/pdf": {
+              "schema": {
+                "type": "string",
+                "format": "binary"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "Stored.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/StoredFile"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "411": {
+            "description": "No Content-Length.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/attachments/{sha256}": {
+      "get": {
+        "operationId": "getAttachment",
+        "tags": [
+          "messages"
+        ],
+        "summary": "A file of a message",
+        "description": "Served only to those who may see the thread of message_id, and only when that message carries the file.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "sha256",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "message_id",
+            "in": "query",
+            "required": true,
+            "schema": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The file, with nosniff and a sandboxing Content-Security-Policy.",
+            "content": {
+              "application/octet-stream": {
+                "schema": {
+                  "type": "string",
+                  "format": "binary"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
     }
   },
   "components": {
@@ -3750,6 +3902,40 @@ let openAPIDocumentJSON = #"""
                 "items": {
                   "$ref": "#/components/schemas/Task"
                 }
+              },
+              "whatsapp_windows": {
+                "type": "array",
+                "description": "WhatsApp's 24-hour customer-service window per WhatsApp channel of the thread: free text may be sent until ends_at; outside it only approved templates.",
+                "items": {
+                  "type": "object",
+                  "required": [
+                    "channel_id",
+                    "ends_at",
+                    "open"
+                  ],
+                  "properties": {
+                    "channel_id": {
+                      "$ref": "#/components/schemas/Uuid"
+                    },
+                    "ends_at": {
+                      "$ref": "#/components/schemas/DateTime"
+                    },
+                    "open": {
+                      "type": "boolean"
+                    }
+                  }
+                }
+              },
+              "whatsapp_window_ends_at": {
+                "oneOf": [
+                  {
+                    "$ref": "#/components/schemas/DateTime"
+                  },
+                  {
+                    "type": "null"
+                  }
+                ],
+                "description": "The latest end among whatsapp_windows."
               }
             }
           }
@@ -5848,6 +6034,30 @@ let openAPIDocumentJSON = #"""
           }
         },
         "additionalProperties": false
+      },
+      "StoredFile": {
+        "type": "object",
+        "required": [
+          "sha256",
+          "size_bytes",
+          "content_type",
+          "file_name"
+        ],
+        "properties": {
+          "sha256": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$"
+          },
+          "size_bytes": {
+            "type": "integer"
+          },
+          "content_type": {
+            "type": "string"
+          },
+          "file_name": {
+            "type": "string"
+          }
+        }
       }
     }
   }

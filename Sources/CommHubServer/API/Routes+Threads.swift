@@ -15,6 +15,7 @@ extension CommHubAPI {
         api.get("communication/threads/:id") { _, context in
             let who = try require(.readThreads, context)
             let v = try await visibleThread(try context.id("id", ThreadKind.self), who)
+            if who.contact != nil { await markRead(v) }
             return try JSONResponse.make(try await threadDetail(v))
         }
         api.put("communication/threads/:id") { request, context in
@@ -28,7 +29,28 @@ extension CommHubAPI {
         o["messages"] = .array(try v.messages.map { try View.message($0, body: try engine.bodies.body(for: $0.id), delivery: delivery[$0.id]) })
         let tasks = await supervisor.tasks(ofThread: v.header.id)
         o["tasks"] = try View.json(tasks)
+        // WhatsApp's 24-hour window per WhatsApp channel of the thread: when it ends, and whether it is open now.
+        let now = engine.clock.now()
+        var windows: [JSONValue] = []
+        for channel in Set(v.messages.filter { $0.channelType == .whatsappBusiness && $0.messageType == .incoming }.compactMap(\.channelID)) {
+            guard let end = WhatsAppWindow.endsAt(v.messages, channel: channel) else { continue }
+            windows.append(.object(["channel_id": .string(channel.description), "ends_at": .string(end.iso8601), "open": .bool(now < end)]))
+        }
+        if !windows.isEmpty {
+            o["whatsapp_windows"] = .array(windows)
+            let latest = windows.compactMap { $0.objectValue?["ends_at"]?.stringValue }.max()
+            o["whatsapp_window_ends_at"] = latest.map(JSONValue.string) ?? .null
+        }
         return .object(o)
+    }
+
+    /// A person opening a WhatsApp thread marks the customer's last message read
+    /// at Meta (blue ticks), once per message, through the connected gateways.
+    /// Best effort: not journaled; a channel turns it off with `mark_as_read: false`.
+    func markRead(_ v: ThreadView) async {
+        guard let last = v.messages.last(where: { $0.messageType == .incoming && $0.channelType == .whatsappBusiness }),
+              let external = last.externalMessageID, let channel = last.channelID, engine.markReadOnce(last.id) else { return }
+        engine.markRead.publish(GatewayProtocol.MarkRead(channelID: channel, externalMessageID: external))
     }
 
     func listThreads(_ request: Request, _ context: APIContext) async throws -> Response {
