@@ -151,8 +151,6 @@ let package = Package(
         .target(
             name: "CommHubStandIns",
             dependencies: [
-                // TwilioStandIn signs webhooks as Twilio does, independent of CommHub's own code.
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
