@@ -32,7 +32,7 @@ public struct Gateway: Sendable {
         let link = EngineLink(endpoint: endpoint, token: token, gatewayName: name, directory: directory, logger: logger)
         let http = ProviderHTTP(connectTimeout: .init(providerTimeouts.connect), readTimeout: .init(providerTimeouts.read))
         let whatsapp = WhatsAppSender(http: http, fetchFile: { sha, size in try await link.fetchAttachment(sha256: sha, sizeBytes: size) })
-        let adapters: [any OutboundAdapter] = [whatsapp]
+        let adapters: [any OutboundAdapter] = [whatsapp, TwilioSender(http: http)]
         self.whatsapp = whatsapp
         // The lease outlives a send: connect + read timeouts, plus time to report.
         let lease = leaseSeconds ?? Int((providerTimeouts.connect + providerTimeouts.read).components.seconds) + 60

@@ -55,6 +55,7 @@ public struct WebhookRoutes: Sendable {
     public func register<Context: RequestContext>(on group: RouterGroup<Context>) {
         group.get("whatsapp") { request, _ in try await whatsAppHandshake(request) }
         group.post("whatsapp") { request, _ in try await whatsAppNotification(request) }
+        registerSMS(on: group)
     }
 
     // MARK: WhatsApp

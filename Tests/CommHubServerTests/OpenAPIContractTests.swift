@@ -400,6 +400,9 @@ import Testing
             try await api.call("GET", "/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=w&hub.challenge=42", nil, expect: 403)
             try await api.call("GET", "/webhooks/whatsapp?hub.mode=nonsense", nil, expect: 403)
             try await api.call("POST", "/webhooks/whatsapp", nil, #"{"object":"whatsapp_business_account","entry":[]}"#, expect: 401)
+            // Twilio posts forms; a JSON body is refused before anything else.
+            try await api.call("POST", "/webhooks/sms", nil, "{}", expect: 415)
+            try await api.call("POST", "/webhooks/sms/status", nil, "{}", expect: 415)
 
             // The plain HTTP side of /api/events, and the operations endpoints.
             try await api.call("GET", "/api/events", admin, expect: 404)

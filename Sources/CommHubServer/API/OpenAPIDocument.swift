@@ -2758,6 +2758,284 @@ let openAPIDocumentJSON = #"""
         "security": []
       }
     },
+    "/webhooks/sms": {
+      "post": {
+        "operationId": "smsInbound",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "Twilio: an SMS or MMS a customer sent to one of our numbers",
+        "description": "Idempotent on MessageSid (the message's external_message_id); the thread reference is sms_chat_id <our number>:<customer number>. MMS files (MediaUrl{N}) are fetched after the message is stored and become its attachments.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "X-Twilio-Signature",
+            "in": "header",
+            "required": true,
+            "description": "base64(HMAC-SHA1(auth_token, the channel's webhook_url + every POST parameter sorted by name, name and value concatenated)); the URL is accepted with and without its scheme's default port.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "channel_id",
+            "in": "query",
+            "required": false,
+            "description": "The channel this URL is for (then part of the signed URL); without it every active sms channel whose auth_token and URL verify the signature is a candidate, narrowed by our number, MessagingServiceSid and AccountSid.",
+            "schema": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "description": "Twilio's incoming-message parameters (MessageSid, AccountSid, From, To, Body, NumMedia, MediaUrl{N}, MediaContentType{N}, ...).",
+          "content": {
+            "application/x-www-form-urlencoded": {
+              "schema": {
+                "type": "object",
+                "additionalProperties": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "Stored (answered once durable), or a repeat of a stored message: empty TwiML.",
+            "content": {
+              "text/xml": {
+                "schema": {
+                  "type": "string",
+                  "examples": [
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>"
+                  ]
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "The form is malformed or a field is invalid (the error names it).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "401": {
+            "description": "X-Twilio-Signature is missing, malformed or does not match.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "No active sms channel for this webhook, or none with auth_token and webhook_url configured.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "Several channels match; add ?channel_id= to each channel's webhook_url and to the URL in the Twilio console.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "415": {
+            "description": "Not application/x-www-form-urlencoded (set the webhook's method to HTTP POST).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "The engine refused the message.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "description": "The engine is not reachable or could not store it; Twilio retries.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          }
+        },
+        "security": []
+      }
+    },
+    "/webhooks/sms/status": {
+      "post": {
+        "operationId": "smsStatus",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "Twilio: status callbacks for messages we sent",
+        "description": "MessageStatus maps to delivery_status (accepted, scheduled, queued, sending: pending; sent, partially_delivered: sent; delivered; read; undelivered: bounced; failed, canceled: failed) and never moves a message back. ErrorCode is kept as metadata.delivery_error.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "X-Twilio-Signature",
+            "in": "header",
+            "required": true,
+            "description": "base64(HMAC-SHA1(auth_token, the channel's status_callback_url, else its webhook_url with /status added to the path + every POST parameter sorted by name, name and value concatenated)); the URL is accepted with and without its scheme's default port.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "channel_id",
+            "in": "query",
+            "required": false,
+            "description": "The channel this URL is for (then part of the signed URL); without it every active sms channel whose auth_token and URL verify the signature is a candidate, narrowed by our number, MessagingServiceSid and AccountSid.",
+            "schema": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "description": "Twilio's status-callback parameters (MessageSid, MessageStatus, ErrorCode, AccountSid, From, To, ...).",
+          "content": {
+            "application/x-www-form-urlencoded": {
+              "schema": {
+                "type": "object",
+                "additionalProperties": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "Applied, unchanged (late or repeated) or ignored (an unknown MessageSid): empty TwiML.",
+            "content": {
+              "text/xml": {
+                "schema": {
+                  "type": "string",
+                  "examples": [
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Response/>"
+                  ]
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "The form is malformed or a field is invalid (the error names it).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "401": {
+            "description": "X-Twilio-Signature is missing, malformed or does not match.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "No active sms channel for this webhook, or none with auth_token and webhook_url configured.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "Several channels match; add ?channel_id= to each channel's webhook_url and to the URL in the Twilio console.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "415": {
+            "description": "Not application/x-www-form-urlencoded (set the webhook's method to HTTP POST).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "422": {
+            "description": "The engine refused the message.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "description": "The engine is not reachable or could not store it; Twilio retries.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          }
+        },
+        "security": []
+      }
+    },
     "/api/communication/messages/{id}/resend": {
       "post": {
         "operationId": "resendMessage",
