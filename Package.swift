@@ -67,6 +67,7 @@ let package = Package(
             dependencies: [
                 "CLMDB",
                 "CommHubDomain",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -224,3 +225,37 @@ let package = Package(
         ),
     ]
 )
+
+// MARK: - Fuzz targets (only with COMMHUB_FUZZ=1)
+//
+// libFuzzer targets for the decoders that read bytes from outside: the
+// journal's event codec, the WhatsApp webhook parser and signature check,
+// the ingest framing, the compact ingest codec and the JSON request bodies.
+// They join the package only when COMMHUB_FUZZ=1, so the normal build and
+// CI never compile them, and none depends on Hummingbird or NIO: a
+// `-sanitize=fuzzer` build instruments every Swift module it compiles.
+// `Scripts/fuzz` builds them into `.build-fuzz` and runs each over its seed
+// corpus in Tests/FuzzCorpus/<target>/.
+if Context.environment["COMMHUB_FUZZ"] == "1" {
+    package.targets += [
+        // libFuzzer's driver entry point; `-sanitize=fuzzer` links the library.
+        .systemLibrary(name: "CLibFuzzer", path: "Tests/Fuzz/CLibFuzzer"),
+        .target(name: "FuzzSupport", dependencies: ["CLibFuzzer", "CommHubDomain", "CommHubWire"],
+                path: "Tests/Fuzz/FuzzSupport", swiftSettings: strict),
+    ]
+    let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
+        ("FuzzJournalCodec", ["CommHubDomain"]),
+        // The webhook source itself (a symlink), not the CommHubGateways
+        // module, which also holds the provider senders and so needs
+        // AsyncHTTPClient and NIO.
+        ("FuzzWhatsAppWebhook", ["CommHubDomain", .product(name: "Crypto", package: "swift-crypto")]),
+        ("FuzzIngestFrames", ["CommHubDomain", "CommHubWire"]),
+        ("FuzzIngestCompact", ["CommHubDomain", "CommHubWire"]),
+        ("FuzzRequestJSON", ["CommHubDomain", "CommHubWire"]),
+    ]
+    for t in fuzzTargets {
+        package.targets.append(.executableTarget(
+            name: t.name, dependencies: ["FuzzSupport"] + t.dependencies, path: "Tests/Fuzz/\(t.name)",
+            swiftSettings: strict))
+    }
+}

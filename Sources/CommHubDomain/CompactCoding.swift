@@ -103,7 +103,7 @@ public struct CompactReader {
     }
 
     public mutating func raw(_ n: Int) throws -> ArraySlice<UInt8> {
-        guard n >= 0, position + n <= bytes.count else { throw Truncated() }
+        guard n >= 0, n <= bytes.count - position else { throw Truncated() }
         defer { position += n }
         return bytes[position..<(position + n)]
     }
@@ -369,7 +369,10 @@ public enum CompactRecords {
         h.resolvedAt = try r.optionalDate()
         h.tags = try list(&r) { try $0.string() }
         h.externalReferences = try list(&r) { ExternalReference(try $0.tag(ExternalReference.Kind.self), try $0.string()) }
-        h.messageCount = Int(try r.varint())
+        // A count no thread can reach is damage (above Int.max it trapped here once).
+        let count = try r.varint()
+        guard count <= UInt64(ThreadHeader.maxMessagesPerThread) else { throw CompactReader.Truncated() }
+        h.messageCount = Int(count)
         h.requiredSkills = try list(&r) { try $0.string() }
         return h
     }

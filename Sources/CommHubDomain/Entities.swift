@@ -149,14 +149,64 @@ public struct ExternalParty: Codable, Sendable, Hashable {
 }
 
 /// Attachment metadata (the bytes stay with the provider or a blob store).
+///
+/// A file in CommHub's own attachment store has its `sha256` (lowercase hex)
+/// and is served at `/api/attachments/<sha256>?message_id=<id>`; a file
+/// still at the provider (its download follows the message) has only the
+/// provider's reference in `url` (`whatsapp-media:<id>`, an MMS URL).
 public struct Attachment: Codable, Sendable, Hashable {
     public var fileName: String
     public var contentType: String
     public var sizeBytes: Int
     public var url: String?
+    public var sha256: String?
 
-    public init(fileName: String, contentType: String, sizeBytes: Int, url: String? = nil) {
+    public init(fileName: String, contentType: String, sizeBytes: Int, url: String? = nil, sha256: String? = nil) {
         self.fileName = fileName; self.contentType = contentType; self.sizeBytes = sizeBytes; self.url = url
+        self.sha256 = sha256
+    }
+}
+
+/// Something learnt about a message after it was recorded, kept with its
+/// body: a file that followed it, a customer's reaction, the provider's
+/// reason for a failed delivery. The journal writer patches the stored body
+/// in the same transaction as the event.
+public enum MessageAnnotation: Codable, Sendable, Hashable {
+    /// Attachment `index` is now in the attachment store.
+    case attachment(index: Int, Attachment)
+    /// `from` reacted with `emoji`; nil or empty removes their reaction.
+    case reaction(from: String, emoji: String?)
+    /// The provider reported the delivery failed, with its code and title.
+    case deliveryError(code: String?, title: String?)
+}
+
+extension MessageBody {
+    /// Reactions kept per person, at most (a flood of distinct senders cannot grow a body without bound).
+    public static let maxReactions = 100
+
+    /// The body with the annotation applied (`metadata.reactions`, `metadata.delivery_error`, `attachments[index]`).
+    public func applying(_ a: MessageAnnotation) -> MessageBody {
+        var b = self
+        switch a {
+        case .attachment(let index, let attachment):
+            if attachments.indices.contains(index) {
+                b.attachments[index] = attachment
+            } else if index == attachments.count {
+                b.attachments.append(attachment)
+            }
+        case .reaction(let from, let emoji):
+            var reactions = b.metadata["reactions"]?.objectValue ?? [:]
+            if let emoji, !emoji.isEmpty {
+                if reactions[from] != nil || reactions.count < Self.maxReactions { reactions[from] = .string(emoji) }
+            } else {
+                reactions[from] = nil
+            }
+            b.metadata["reactions"] = reactions.isEmpty ? nil : .object(reactions)
+        case .deliveryError(let code, let title):
+            b.metadata["delivery_error"] = .object(["code": code.map(JSONValue.string) ?? .null,
+                                                    "reason": title.map(JSONValue.string) ?? .null])
+        }
+        return b
     }
 }
 
@@ -208,6 +258,48 @@ public struct ThreadHeader: Codable, Sendable, Hashable {
         self.awaitingResponseSince = nil; self.resolvedAt = nil; self.tags = tags
         self.externalReferences = externalReferences; self.messageCount = 0
         self.requiredSkills = requiredSkills
+    }
+}
+
+extension ThreadHeader {
+    /// The most messages one thread can hold: more than any journal can
+    /// carry, far enough below `Int.max` that counting one more cannot
+    /// trap. A stored count outside `0...maxMessagesPerThread` is damage,
+    /// and the journal and snapshot readers refuse it (the compact form
+    /// cannot even hold a negative count, so it would not survive a restart).
+    public static let maxMessagesPerThread = 1 << 40
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(ThreadID.self, forKey: .id)
+        threadSubject = try c.decode(String.self, forKey: .threadSubject)
+        threadType = try c.decode(ThreadType.self, forKey: .threadType)
+        priority = try c.decode(Priority.self, forKey: .priority)
+        status = try c.decode(ThreadStatus.self, forKey: .status)
+        businessEntity = try c.decodeIfPresent(Brand.self, forKey: .businessEntity)
+        channelType = try c.decode(ChannelType.self, forKey: .channelType)
+        orderID = try c.decodeIfPresent(OrderID.self, forKey: .orderID)
+        customerID = try c.decodeIfPresent(CustomerID.self, forKey: .customerID)
+        customerOrganizationID = try c.decodeIfPresent(OrganizationID.self, forKey: .customerOrganizationID)
+        partnerOrganizationID = try c.decodeIfPresent(OrganizationID.self, forKey: .partnerOrganizationID)
+        assignedTeamID = try c.decodeIfPresent(TeamID.self, forKey: .assignedTeamID)
+        assignedToContactID = try c.decodeIfPresent(ContactID.self, forKey: .assignedToContactID)
+        createdByContactID = try c.decodeIfPresent(ContactID.self, forKey: .createdByContactID)
+        createdAt = try c.decode(Date.self, forKey: .createdAt)
+        updatedAt = try c.decode(Date.self, forKey: .updatedAt)
+        lastMessageAt = try c.decodeIfPresent(Date.self, forKey: .lastMessageAt)
+        responseDueAt = try c.decodeIfPresent(Date.self, forKey: .responseDueAt)
+        awaitingResponseSince = try c.decodeIfPresent(Date.self, forKey: .awaitingResponseSince)
+        resolvedAt = try c.decodeIfPresent(Date.self, forKey: .resolvedAt)
+        tags = try c.decode([String].self, forKey: .tags)
+        externalReferences = try c.decode([ExternalReference].self, forKey: .externalReferences)
+        messageCount = try c.decode(Int.self, forKey: .messageCount)
+        guard (0...Self.maxMessagesPerThread).contains(messageCount) else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .messageCount, in: c,
+                debugDescription: "\(messageCount) is not a message count (0...\(Self.maxMessagesPerThread))")
+        }
+        requiredSkills = try c.decode([String].self, forKey: .requiredSkills)
     }
 }
 
@@ -302,15 +394,22 @@ public struct Template: Codable, Sendable, Hashable {
     public var businessEntity: TemplateBusinessEntity
     public var isActive: Bool
     public var usageCount: Int
+    /// The name of the template as approved at Meta: sending it through
+    /// WhatsApp sends that template (allowed outside the 24-hour window),
+    /// with `variables` as its body parameters in order.
+    public var whatsappTemplateName: String?
+    /// The approved translation's language code (`nl`, `en_US`).
+    public var whatsappLanguage: String?
 
     public init(id: TemplateID = TemplateID(), templateName: String, templateCategory: TemplateCategory,
                 channelType: TemplateChannelType, subjectTemplate: String? = nil, messageTemplate: String,
                 htmlTemplate: String? = nil, variables: [String] = [], businessEntity: TemplateBusinessEntity = .all,
-                isActive: Bool = true, usageCount: Int = 0) {
+                isActive: Bool = true, usageCount: Int = 0, whatsappTemplateName: String? = nil, whatsappLanguage: String? = nil) {
         self.id = id; self.templateName = templateName; self.templateCategory = templateCategory
         self.channelType = channelType; self.subjectTemplate = subjectTemplate; self.messageTemplate = messageTemplate
         self.htmlTemplate = htmlTemplate; self.variables = variables; self.businessEntity = businessEntity
         self.isActive = isActive; self.usageCount = usageCount
+        self.whatsappTemplateName = whatsappTemplateName; self.whatsappLanguage = whatsappLanguage
     }
 }
 
@@ -331,22 +430,26 @@ public struct InboundMessage: Codable, Sendable, Hashable {
     public var messageHtml: String?
     public var attachments: [Attachment]
     public var receivedAt: Date
+    /// What the provider says beyond the text: the message it replies to
+    /// (`reply_to_external_id`), a button's `payload`, an interactive reply
+    /// (`interactive`: type, id, title, description), `unsupported`.
+    public var metadata: [String: JSONValue]
 
     public init(channelID: ChannelID, externalMessageID: String, threadReference: ExternalReference? = nil,
                 inReplyTo: [String] = [], internetMessageID: String? = nil, senderExternal: ExternalParty, subject: String? = nil,
                 messageContent: String, messageHtml: String? = nil, attachments: [Attachment] = [],
-                receivedAt: Date) {
+                receivedAt: Date, metadata: [String: JSONValue] = [:]) {
         self.channelID = channelID; self.externalMessageID = externalMessageID; self.threadReference = threadReference
         self.inReplyTo = inReplyTo; self.internetMessageID = internetMessageID; self.senderExternal = senderExternal; self.subject = subject
         self.messageContent = messageContent; self.messageHtml = messageHtml; self.attachments = attachments
-        self.receivedAt = receivedAt
+        self.receivedAt = receivedAt; self.metadata = metadata
     }
 }
 
 extension InboundMessage {
     enum CodingKeys: String, CodingKey {
         case channelID, externalMessageID, threadReference, inReplyTo, internetMessageID, senderExternal, subject
-        case messageContent, messageHtml, attachments, receivedAt
+        case messageContent, messageHtml, attachments, receivedAt, metadata
     }
 
     /// Lists that gateways may leave out (`in_reply_to`, `attachments`) default to empty.
@@ -363,6 +466,7 @@ extension InboundMessage {
         messageHtml = try c.decodeIfPresent(String.self, forKey: .messageHtml)
         attachments = try c.decodeIfPresent([Attachment].self, forKey: .attachments) ?? []
         receivedAt = try c.decode(Date.self, forKey: .receivedAt)
+        metadata = try c.decodeIfPresent([String: JSONValue].self, forKey: .metadata) ?? [:]
     }
 }
 

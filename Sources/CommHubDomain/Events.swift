@@ -74,6 +74,8 @@ public enum EngineEvent: Codable, Sendable, Hashable {
     case outboxReported(message: MessageID, thread: ThreadID, attempt: Int, report: DeliveryReport, at: Date)
     /// A person sent `newMessage` in place of an undelivered message.
     case outboxResent(message: MessageID, thread: ThreadID, newMessage: MessageID)
+    /// Something learnt about a message after it was recorded (its stored body is patched with it).
+    case messageAnnotated(message: MessageID, thread: ThreadID, annotation: MessageAnnotation, at: Date)
 
     /// A short name for logs, metrics and the admin socket.
     public var name: String {
@@ -101,6 +103,7 @@ public enum EngineEvent: Codable, Sendable, Hashable {
         case .outboxClaimed: "outbox.claimed"
         case .outboxReported: "outbox.reported"
         case .outboxResent: "outbox.resent"
+        case .messageAnnotated: "message.updated"
         }
     }
 }

@@ -81,14 +81,16 @@ public struct AdminConsole: Sendable {
             return .object(["commands": .array(Self.commands.map { .object(["command": .string($0.0), "does": .string($0.1)]) })])
 
         case ("stats", 1):
-            let state = await s.state
             var byStatus: [String: JSONValue] = [:]
             for st in ThreadStatus.allCases { byStatus[st.rawValue] = .number(0) }
             for (st, n) in engine.inbox.countsByStatus() { byStatus[st.rawValue] = .number(Double(n)) }
             var byPresence: [String: JSONValue] = [:]
             for p in Presence.allCases { byPresence[p.rawValue] = .number(0) }
-            for c in state.contacts.values { byPresence[c.presence.rawValue] = .number((byPresence[c.presence.rawValue]?.number ?? 0) + 1) }
-            let queues = state.board.teams.values.reduce(into: [String: JSONValue]()) { $0[$1.team.name] = .number(Double($1.queue.count)) }
+            for p in await s.people() {
+                let key = p.contact.presence.rawValue
+                byPresence[key] = .number((byPresence[key]?.number ?? 0) + 1)
+            }
+            let queues = await s.teamWorkloads().reduce(into: [String: JSONValue]()) { $0[$1.name] = .number(Double($1.queueDepth)) }
             let mem = ProcessMemory.residentBytes()
             let threadCount = await s.threadCount
             return .object([
@@ -107,23 +109,21 @@ public struct AdminConsole: Sendable {
             ])
 
         case ("agents", 1):
-            let state = await s.state
-            let list = state.contacts.values.sorted { $0.name < $1.name }.map { c -> JSONValue in
-                agentSummary(c, state)
-            }
-            return .object(["agents": .array(list)])
+            return .object(["agents": .array(await s.people().map(agentSummary))])
 
         case ("agent", 2):
             let id = try contactID(w[1])
-            let state = await s.state
-            guard let c = state.contacts[id], let a = await s.agentState(id) else { throw EngineError.notFound("agent", w[1]) }
-            var o = agentSummary(c, state).objectValue!
+            guard let p = await s.person(id), let a = await s.agentState(id) else { throw EngineError.notFound("agent", w[1]) }
+            let c = p.contact
+            var teamNames: [String] = []
+            for t in c.teams { teamNames.append(await s.team(t)?.name ?? t.description) }
+            var o = agentSummary(p).objectValue!
             o["assigned_total"] = .number(Double(a.assignedTotal))
             o["moved_away"] = .number(Double(a.movedAway))
             o["messages_sent"] = .number(Double(a.messagesSent))
             o["skills"] = .array(c.skills.map(JSONValue.string))
-            o["teams"] = .array(c.teams.map { .string(state.teams[$0]?.name ?? $0.description) })
-            o["open_threads"] = .array((state.board.agents[id]?.open ?? []).map { .string($0.description) }.sorted { ($0.stringValue ?? "") < ($1.stringValue ?? "") })
+            o["teams"] = .array(teamNames.map(JSONValue.string))
+            o["open_threads"] = .array(await s.openThreads(of: id).map(\.description).sorted().map(JSONValue.string))
             return .object(["agent": .object(o)])
 
         case ("thread", 2):
@@ -132,11 +132,10 @@ public struct AdminConsole: Sendable {
             return .object(["thread": try Self.json(v.header), "messages": try Self.json(v.messages)])
 
         case ("queues", 1):
-            let state = await s.state
-            let list = state.board.teams.values.sorted { $0.team.name < $1.team.name }.map { t -> JSONValue in
-                .object(["team_id": .string(t.team.id.description), "team": .string(t.team.name),
-                         "depth": .number(Double(t.queue.count)),
-                         "threads": .array(t.queue.prefix(100).map { .string($0.description) })])
+            let list = await s.teamWorkloads(queueHead: 100).sorted { ($0.name, $0.id) < ($1.name, $1.id) }.map { t -> JSONValue in
+                .object(["team_id": .string(t.id.description), "team": .string(t.name),
+                         "depth": .number(Double(t.queueDepth)),
+                         "threads": .array(t.queueHead.map { .string($0.description) })])
             }
             return .object(["queues": .array(list)])
 
@@ -167,8 +166,7 @@ public struct AdminConsole: Sendable {
             return rebalanceJSON(report)
 
         case ("rebalance", 3) where w[1] == "team":
-            let state = await s.state
-            guard let id = TeamID(w[2]) ?? state.board.teamID(named: w[2]) else { throw EngineError.notFound("team", w[2]) }
+            guard let id = await s.teamID(named: w[2]) else { throw EngineError.notFound("team", w[2]) }
             let report = try await s.rebalance(team: id)
             if let seq = report.seq { try await engine.durable(seq) }
             return rebalanceJSON(report)
@@ -216,11 +214,11 @@ public struct AdminConsole: Sendable {
         return id
     }
 
-    private func agentSummary(_ c: Contact, _ state: EngineState) -> JSONValue {
-        let load = state.board.agents[c.id]?.load ?? 0
+    private func agentSummary(_ p: PersonWorkload) -> JSONValue {
+        let c = p.contact
         return .object([
             "id": .string(c.id.description), "name": .string(c.name), "role": .string(c.role.rawValue),
-            "presence": .string(c.presence.rawValue), "open_threads": .number(Double(load)),
+            "presence": .string(c.presence.rawValue), "open_threads": .number(Double(p.load)),
             "max_open_threads": .number(Double(c.maxOpenThreads)),
         ])
     }

@@ -19,7 +19,13 @@ public final class MemoryBodies: BodyReader {
 
     func file(_ batch: [SequencedEvent]) {
         table.withLock { t in
-            for e in batch { if case .messageAdded(let h, let b?, _) = e.event { t[h.id] = b } }
+            for e in batch {
+                switch e.event {
+                case .messageAdded(let h, let b?, _): t[h.id] = b
+                case .messageAnnotated(let m, _, let a, _): t[m] = t[m]?.applying(a)
+                default: break
+                }
+            }
         }
     }
 }

@@ -74,8 +74,11 @@ public final class DurableEngine: Sendable {
             self.writer = writer
             self.keepSnapshots = keepSnapshots
             self.logger = logger
-            self.engine = Engine(restored: restored, journal: writer, relay: relay, bodies: writer, clock: clock,
-                                 configuration: configuration, logger: logger)
+            // Files live beside the store: <data>/attachments next to <data>/lmdb.
+            let files = try AttachmentStore(root: ((directory as NSString).deletingLastPathComponent as NSString)
+                .appendingPathComponent("attachments"))
+            self.engine = Engine(restored: restored, journal: writer, relay: relay, bodies: writer, attachments: files,
+                                 clock: clock, configuration: configuration, logger: logger)
             let ms = Int((ContinuousClock.now - started).nanoseconds / 1_000_000)
             restoreReport = RestoreReport(snapshotID: used?.id, snapshotStartSeq: startSeq, snapshotsSkipped: skipped,
                                           replayedEvents: replay.applied, voidRecords: replay.voided,

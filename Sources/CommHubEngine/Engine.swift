@@ -1,4 +1,6 @@
 import CommHubDomain
+import CommHubStore
+import CommHubWire
 import Foundation
 import Logging
 import Synchronization
@@ -10,11 +12,17 @@ import Synchronization
 public final class Engine: Sendable {
     public let supervisor: Supervisor
     public let inbox: InboxIndex
+    /// Token → person, read by every request without an actor hop.
+    public let authentication: AuthenticationIndex
     public let bus: EventBus
     public let journal: any EventJournal
     public let clock: any EngineClock
     public let configuration: EngineConfiguration
     public let bodies: any BodyReader
+    /// Files of messages (nil for an in-memory engine without a data directory).
+    public let attachments: AttachmentStore?
+    /// Customer messages to mark read at the provider, for connected gateways (best effort).
+    public let markRead = Broadcast<GatewayProtocol.MarkRead>()
     public let startedAt: Date
     private let committed = CommitCounter()
     private let rateSample: Mutex<(at: ContinuousClock.Instant, total: UInt64, rate: Double)>
@@ -22,10 +30,14 @@ public final class Engine: Sendable {
     /// Builds an engine from a restored state. `relay` must be the relay the
     /// journal calls after each commit.
     public init(restored: RestoredEngine, journal: any EventJournal, relay: CommitRelay, bodies: any BodyReader,
-                clock: any EngineClock, configuration: EngineConfiguration = EngineConfiguration(), logger: Logger) {
+                attachments: AttachmentStore? = nil, clock: any EngineClock,
+                configuration: EngineConfiguration = EngineConfiguration(), logger: Logger) {
+        self.attachments = attachments
         let inbox = InboxIndex()
+        let authentication = AuthenticationIndex(restored: restored.state)
         let bus = EventBus(lastSeq: max(restored.lastSeq, journal.lastAssignedSeq))
         self.inbox = inbox
+        self.authentication = authentication
         self.bus = bus
         self.journal = journal
         self.bodies = bodies
@@ -40,6 +52,7 @@ public final class Engine: Sendable {
         relay.connect(committed: { [committed] batch in
             memoryBodies?.file(batch)
             inbox.apply(batch)
+            authentication.apply(batch)
             committed.add(batch.count)
         }, acknowledged: { batch in
             // After the journal's waiters resumed: with 1,000 WebSocket

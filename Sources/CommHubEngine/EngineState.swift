@@ -146,6 +146,15 @@ public struct EngineState: Sendable {
             }
         case .outboxResent(let m, _, let newMessage):
             outbox[m]?.resentAs = newMessage
+        case .messageAnnotated(let m, _, .deliveryError(let code, let title), _):
+            // The provider's own reason replaces the generic one its status report left.
+            if var entry = outbox[m] {
+                entry.errorCode = code ?? entry.errorCode
+                entry.errorReason = title ?? entry.errorReason
+                outbox[m] = entry
+            }
+        case .messageAnnotated:
+            break
         case .threadAssigned, .threadsRebalanced:
             board.apply(e.event)
         case .taskUpserted(let t):

@@ -71,20 +71,47 @@ public struct IngestService: Sendable {
                 }
                 continue
             }
-            guard case .delivery(let channel, let external, let status, let at) = items[i] else { continue }
+            switch items[i] {
+            case .delivery(let channel, let external, let status, let at, let error):
+                out.append(await delivery(channel: channel, externalMessageID: external, status: status, at: at ?? clock.now(),
+                                          error: error))
+            case .reaction(let channel, let external, let from, let emoji, _):
+                out.append(await reaction(channel: channel, externalMessageID: external, from: from, emoji: emoji))
+            case .message:
+                break
+            }
             i += 1
-            out.append(await delivery(channel: channel, externalMessageID: external, status: status, at: at ?? clock.now()))
         }
         return out
     }
 
-    private func delivery(channel: ChannelID, externalMessageID: String, status: DeliveryStatus, at: Date) async -> IngestItemOutcome {
+    private func delivery(channel: ChannelID, externalMessageID: String, status: DeliveryStatus, at: Date,
+                          error: IngestItem.ProviderError?) async -> IngestItemOutcome {
+        // An unknown channel is a misconfigured gateway (an error it should see);
+        // an unknown message on a known channel is just not ours (ignored).
+        guard await supervisor.channel(channel) != nil else { return .failed(EngineError.notFound("channel", channel)) }
         do {
+            let failure = (status == .failed || status == .bounced) ? error : nil
             guard let seq = try await supervisor.updateDelivery(channel: channel, externalMessageID: externalMessageID,
-                                                                status: status, at: at) else { return .unchanged }
+                                                                status: status, at: at,
+                                                                failure: failure.map { ($0.code, $0.title) }) else { return .unchanged }
             return .updated(seq: seq)
         } catch let e as EngineError where e.code == .notFound {
             return .ignored(reason: e.message)
+        } catch let e as EngineError {
+            return .failed(e)
+        } catch {
+            return .failed(EngineError(.unavailable, ErrorText.describe(error)))
+        }
+    }
+
+    private func reaction(channel: ChannelID, externalMessageID: String, from: String, emoji: String?) async -> IngestItemOutcome {
+        guard await supervisor.channel(channel) != nil else { return .failed(EngineError.notFound("channel", channel)) }
+        guard let (_, message) = await supervisor.message(channel: channel, externalID: externalMessageID) else {
+            return .ignored(reason: "no message with external_message_id \(externalMessageID) on channel \(channel)")
+        }
+        do {
+            return .updated(seq: try await supervisor.annotate(message, .reaction(from: from, emoji: emoji)))
         } catch let e as EngineError {
             return .failed(e)
         } catch {

@@ -143,16 +143,21 @@ extension Supervisor {
     /// A `system_notification` in the thread and a task for its assignee.
     private func notice(_ entry: OutboxEntry, _ actor: ThreadActor, _ now: Date, title: String,
                         text: String) async throws -> [SequencedEvent] {
-        let header = MessageHeader(threadID: entry.thread, channelID: nil, channelType: .internalComment,
+        try await deliveryNotice(entry.message, thread: entry.thread, actor, now, title: title, text: text)
+    }
+
+    /// A `system_notification` about a message's delivery in its thread, and a task for the thread's assignee.
+    func deliveryNotice(_ message: MessageID, thread: ThreadID, _ actor: ThreadActor, _ now: Date, title: String,
+                        text: String) async throws -> [SequencedEvent] {
+        let header = MessageHeader(threadID: thread, channelID: nil, channelType: .internalComment,
                                    messageType: .systemNotification, deliveryStatus: .delivered, createdAt: now)
         let body = MessageBody(messageContent: "\(title): \(text)",
-                               metadata: ["message_id": .string(entry.message.description), "kind": .string("delivery")])
+                               metadata: ["message_id": .string(message.description), "kind": .string("delivery")])
         var events = try await actor.add(header, body: body, statusAfter: nil)
         project(events)
-        let task = InternalTask(taskTitle: "\(title): check message \(entry.message.description.prefix(8))",
-                                taskDescription: "\(text)\nmessage_id: \(entry.message)", taskType: .followUp, priority: .high,
-                                assignedToContactID: state.board.assignee[entry.thread], threadID: entry.thread,
-                                createdAt: now)
+        let task = InternalTask(taskTitle: "\(title): check message \(message.description.prefix(8))",
+                                taskDescription: "\(text)\nmessage_id: \(message)", taskType: .followUp, priority: .high,
+                                assignedToContactID: state.board.assignee[thread], threadID: thread, createdAt: now)
         events += try commit([.taskUpserted(task)])
         return events
     }

@@ -49,7 +49,10 @@ public struct ThreadView: Sendable, Hashable {
 /// state, journals the resulting events, lets the thread actor record its
 /// part, then projects the thread's events back into its state.
 public actor Supervisor {
-    public internal(set) var state: EngineState
+    /// The whole state, for the engine itself and `@testable` tests. Other
+    /// modules ask the named queries (`Supervisor+Queries.swift`): a copy of
+    /// exactly what they need, not the whole state across the actor boundary.
+    var state: EngineState
     /// Thread actors, created on first use.
     private var threads: [ThreadID: ThreadActor] = [:]
     /// Restored threads not touched since the restore: plain states, turned
@@ -64,7 +67,7 @@ public actor Supervisor {
     /// Sequence number of the last event the supervisor itself journaled.
     /// Supervisor events are applied in sequence order, so every one up to
     /// here is in `state`: the watermark a snapshot of `state` reflects.
-    private var lastCommittedSeq: UInt64
+    private(set) var lastCommittedSeq: UInt64
     /// Events produced for each person and not yet handed to their actor.
     private var agentOutbox: [ContactID: [SequencedEvent]] = [:]
 
@@ -180,13 +183,21 @@ public actor Supervisor {
     /// Creates or updates an internal person; capacity or team changes may
     /// let queued threads flow to them.
     public func upsertContact(_ c: Contact) async throws -> UInt64 {
+        let events = try contactEvents(c)
+        await notifyAgents(events)
+        return events.last!.seq
+    }
+
+    /// Journals a person's profile and lets their teams' queues flow to
+    /// them; the caller notifies the agents (synchronous, so a caller can
+    /// combine it with more changes before its first suspension).
+    func contactEvents(_ c: Contact) throws -> [SequencedEvent] {
         for t in c.teams where state.teams[t] == nil { throw EngineError.notFound("team", t) }
         guard c.maxOpenThreads >= 0 else { throw EngineError.invalid("max_open_threads must be 0 or more") }
         if agents[c.id] == nil { agents[c.id] = AgentActor(state: AgentState(contact: c, lastSeq: 0)) }
         var events = try commit([.contactUpserted(c)])
         for t in c.teams { events += try drainQueue(t) }
-        await notifyAgents(events)
-        return events.last!.seq
+        return events
     }
 
     public func upsertCustomer(_ c: Customer) throws -> UInt64 {
@@ -216,6 +227,13 @@ public actor Supervisor {
     /// colleagues (or the team queue) in teams that hand over; coming online
     /// lets the queues flow to them.
     public func setPresence(_ id: ContactID, _ presence: Presence) async throws -> [SequencedEvent] {
+        let events = try presenceEvents(id, presence)
+        await notifyAgents(events)
+        return events
+    }
+
+    /// `setPresence` without notifying the agents (the caller does).
+    func presenceEvents(_ id: ContactID, _ presence: Presence) throws -> [SequencedEvent] {
         guard let contact = state.contacts[id] else { throw EngineError.notFound("contact", id) }
         guard contact.presence != presence else { return [] }
         var events = try commit([.presenceChanged(contact: id, presence: presence)])
@@ -226,7 +244,6 @@ public actor Supervisor {
             if !moves.isEmpty { events += try commit([.threadsRebalanced(moves: moves, reason: "\(contact.name) went offline")]) }
         }
         for t in contact.teams { events += try drainQueue(t) }
-        await notifyAgents(events)
         return events
     }
 
@@ -254,7 +271,7 @@ public actor Supervisor {
     }
 
     /// Assigns queued threads of a team to people who have room now.
-    private func drainQueue(_ team: TeamID) throws -> [SequencedEvent] {
+    func drainQueue(_ team: TeamID) throws -> [SequencedEvent] {
         let plan = state.board.planQueueDrain(team: team)
         guard !plan.isEmpty else { return [] }
         return try commit(plan.map { .threadAssigned(thread: $0.0, team: team, agent: $0.1, reason: "queue") })
@@ -367,14 +384,32 @@ public actor Supervisor {
     /// report that does not move the message forward (a repeat, or a late
     /// `delivered` after `read`) changes nothing and journals nothing: nil.
     /// A person setting a status through the API (`setDelivery`) may go back.
-    public func updateDelivery(channel: ChannelID, externalMessageID: String, status: DeliveryStatus, at: Date) async throws -> UInt64? {
+    ///
+    /// `failure`: the provider's code and title for a `failed` or `bounced`
+    /// report — kept with the message, shown in the thread as a notice, and
+    /// a task for the assignee (as when a gateway reports a failed send).
+    public func updateDelivery(channel: ChannelID, externalMessageID: String, status: DeliveryStatus, at: Date,
+                               failure: (code: String?, title: String?)? = nil) async throws -> UInt64? {
         let key = EngineState.ExternalKey(channel: channel, externalID: externalMessageID)
         guard let ref = state.external[key] else {
             throw EngineError(.notFound, "no message with external_message_id \(externalMessageID) on channel \(channel)")
         }
         guard let actor = actor(ref.thread) else { throw EngineError.notFound("thread", ref.thread) }
         if let current = await actor.deliveryStatus(ofMessage: ref.message), !status.advances(from: current) { return nil }
-        return try await setDelivery(message: ref.message, thread: ref.thread, status: status, at: at)
+        var events = try await actor.record(
+            [.deliveryStatusChanged(message: ref.message, thread: ref.thread, status: status, at: at)]
+                + (status == .failed || status == .bounced
+                    ? [.messageAnnotated(message: ref.message, thread: ref.thread,
+                                         annotation: .deliveryError(code: failure?.code, title: failure?.title), at: at)]
+                    : []))
+        project(events)
+        if status == .failed || status == .bounced {
+            let what = [failure?.code.map { "(\($0))" }, failure?.title].compactMap { $0 }.joined(separator: " ")
+            events += try await deliveryNotice(ref.message, thread: ref.thread, actor, clock.now(), title: "Delivery failed",
+                text: "The provider reported the message \(status.rawValue)\(what.isEmpty ? "" : ": " + what). Change it and send it again, or reach the customer another way.")
+            await notifyAgents(events)
+        }
+        return events.last!.seq
     }
 
     public func setDelivery(message: MessageID, status: DeliveryStatus, at: Date) async throws -> UInt64 {
@@ -472,12 +507,6 @@ public actor Supervisor {
         return try commit([.tokenRevoked(token: id, at: clock.now())]).last!.seq
     }
 
-    /// The live token with this secret hash, and its person.
-    public func authenticate(secretHash: String) -> (APIToken, Contact?)? {
-        guard let id = state.tokenByHash[secretHash], let t = state.tokens[id], t.revokedAt == nil else { return nil }
-        return (t, t.contactID.flatMap { state.contacts[$0] })
-    }
-
     /// Records an audit entry; returns its sequence number (acknowledge after it).
     @discardableResult
     public func audit(_ entry: AuditEntry) throws -> UInt64 {
@@ -540,8 +569,8 @@ public actor Supervisor {
 
     /// Copies of every thread and agent state, each with the sequence number it
     /// reflects, for a fuzzy snapshot. Traffic continues between the copies.
-    public func snapshotSources() -> (state: EngineState, watermark: UInt64, threads: [ThreadActor],
-                                      dormant: [ThreadState], agents: [AgentActor]) {
+    func snapshotSources() -> (state: EngineState, watermark: UInt64, threads: [ThreadActor],
+                               dormant: [ThreadState], agents: [AgentActor]) {
         (state, lastCommittedSeq, Array(threads.values), Array(dormant.values), Array(agents.values))
     }
 

@@ -134,7 +134,7 @@ public struct ThreadState: Sendable, Hashable, Codable {
             messageType: .incoming, senderExternal: m.senderExternal, subject: m.subject,
             externalMessageID: m.externalMessageID, deliveryStatus: .delivered, createdAt: m.receivedAt)
         let body = MessageBody(messageContent: m.messageContent, messageHtml: m.messageHtml,
-                               attachments: m.attachments)
+                               attachments: m.attachments, metadata: m.metadata)
         events.append(.messageAdded(header: msg, body: body, responseDueAt: due))
         return events
     }

@@ -64,6 +64,7 @@ public actor EngineLink {
     private var nextID: UInt64 = 1
     private var onOutboxReady: @Sendable (ChannelID) -> Void = { _ in }
     private var onConnected: @Sendable () -> Void = {}
+    private var onMarkRead: @Sendable (GatewayProtocol.MarkRead) -> Void = { _ in }
     private var connections = 0
 
     /// Requests waiting for an answer, at most; beyond it a request fails at once.
@@ -81,9 +82,11 @@ public actor EngineLink {
     }
 
     /// What to do when the engine says a channel has messages to claim, and after every (re)connect.
-    public func setHandlers(outboxReady: @escaping @Sendable (ChannelID) -> Void, connected: @escaping @Sendable () -> Void) {
+    public func setHandlers(outboxReady: @escaping @Sendable (ChannelID) -> Void, connected: @escaping @Sendable () -> Void,
+                            markRead: @escaping @Sendable (GatewayProtocol.MarkRead) -> Void = { _ in }) {
         onOutboxReady = outboxReady
         onConnected = connected
+        onMarkRead = markRead
     }
 
     public var isConnected: Bool { outbound != nil }
@@ -182,6 +185,10 @@ public actor EngineLink {
             if let r = try? ContractJSON.sharedDecoder.decode(GatewayProtocol.OutboxReady.self, from: Data(frame.payload)) {
                 onOutboxReady(r.channelID)
             }
+        case .markRead:
+            if let r = try? ContractJSON.sharedDecoder.decode(GatewayProtocol.MarkRead.self, from: Data(frame.payload)) {
+                onMarkRead(r)
+            }
         default:
             logger.notice("engine link: unexpected pushed frame", metadata: ["kind": "\(frame.kind)"])
         }
@@ -231,6 +238,58 @@ public actor EngineLink {
 
     private func fail(_ id: UInt64, _ why: String) {
         waiting.removeValue(forKey: id)?.continuation.resume(throwing: EngineUnavailable(description: why))
+    }
+
+    /// Largest file a gateway hands to the engine (the engine enforces its own limit too).
+    public static let maxAttachmentBytes = 64 << 20
+
+    /// Puts a file into the engine's attachment store, in chunks over this
+    /// connection; with a `target`, the engine records it as that message's
+    /// attachment (the message was ingested first). Returns where it is.
+    public func storeAttachment(_ bytes: [UInt8], fileName: String, contentType: String,
+                                target: GatewayProtocol.AttachmentTarget?) async throws -> GatewayProtocol.StoredAttachment {
+        guard bytes.count <= Self.maxAttachmentBytes else {
+            throw EngineUnavailable(description: "a file of \(bytes.count) bytes is over the \(Self.maxAttachmentBytes)-byte limit")
+        }
+        let upload = UUID()
+        var offset = 0
+        repeat {
+            let end = min(bytes.count, offset + GatewayProtocol.AttachmentChunk.maxChunkBytes)
+            let header = GatewayProtocol.AttachmentChunk(uploadID: upload, offset: offset, totalBytes: bytes.count,
+                                                         fileName: fileName, contentType: contentType,
+                                                         last: end == bytes.count, target: target)
+            let answer = try await request(.attachmentPut, payload: try GatewayProtocol.AttachmentChunk.frame(header, bytes[offset..<end]),
+                                           timeout: .seconds(60))
+            if header.last {
+                guard answer.kind == IngestProtocol.Kind.attachmentStored.rawValue else {
+                    throw EngineUnavailable(description: "the engine refused the file: \(String(decoding: answer.payload.prefix(400), as: UTF8.self))")
+                }
+                return try ContractJSON.sharedDecoder.decode(GatewayProtocol.StoredAttachment.self, from: Data(answer.payload))
+            }
+            guard answer.kind == IngestProtocol.Kind.attachmentStored.rawValue || answer.kind == IngestProtocol.Kind.reportResult.rawValue else {
+                throw EngineUnavailable(description: "the engine refused a chunk: \(String(decoding: answer.payload.prefix(400), as: UTF8.self))")
+            }
+            offset = end
+        } while true
+    }
+
+    /// Reads a stored attachment from the engine (for outgoing media), in chunks.
+    public func fetchAttachment(sha256: String, sizeBytes: Int) async throws -> [UInt8] {
+        guard (0...Self.maxAttachmentBytes).contains(sizeBytes) else {
+            throw EngineUnavailable(description: "a file of \(sizeBytes) bytes is over the \(Self.maxAttachmentBytes)-byte limit")
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(sizeBytes)
+        while out.count < sizeBytes {
+            let range = GatewayProtocol.AttachmentRange(sha256: sha256, offset: out.count,
+                                                        length: min(GatewayProtocol.AttachmentChunk.maxChunkBytes, sizeBytes - out.count))
+            let answer = try await request(.attachmentGet, payload: try Self.encode(range), timeout: .seconds(60))
+            guard answer.kind == IngestProtocol.Kind.attachmentData.rawValue, !answer.payload.isEmpty else {
+                throw EngineUnavailable(description: "the engine has no file \(sha256): \(String(decoding: answer.payload.prefix(300), as: UTF8.self))")
+            }
+            out += answer.payload
+        }
+        return out
     }
 
     static func encode(_ value: some Encodable) throws -> [UInt8] {

@@ -17,31 +17,53 @@ public struct Gateway: Sendable {
     public let delivery: DeliveryService
     public let webhooks: WebhookRoutes
     public let http: ProviderHTTP
+    public let media: MediaFetcher
+    let whatsapp: WhatsAppSender
+
+    /// `leaseSeconds`: how long a claim is held (nil: connect + read timeout + 60 s, so a send
+    /// that hangs until its read timeout is still reported within the lease).
+    let logger: Logger
 
     public init(endpoint: EngineEndpoint, token: String, name: String, logger: Logger,
                 providerTimeouts: (connect: Duration, read: Duration) = (.seconds(5), .seconds(30)),
-                concurrencyPerChannel: Int = 4) {
+                leaseSeconds: Int? = nil, concurrencyPerChannel: Int = 4) {
+        self.logger = logger
         let directory = ChannelDirectory()
         let link = EngineLink(endpoint: endpoint, token: token, gatewayName: name, directory: directory, logger: logger)
         let http = ProviderHTTP(connectTimeout: .init(providerTimeouts.connect), readTimeout: .init(providerTimeouts.read))
-        let adapters: [any OutboundAdapter] = [WhatsAppSender(http: http)]
+        let whatsapp = WhatsAppSender(http: http, fetchFile: { sha, size in try await link.fetchAttachment(sha256: sha, sizeBytes: size) })
+        let adapters: [any OutboundAdapter] = [whatsapp]
+        self.whatsapp = whatsapp
         // The lease outlives a send: connect + read timeouts, plus time to report.
-        let lease = Int((providerTimeouts.connect + providerTimeouts.read).components.seconds) + 60
+        let lease = leaseSeconds ?? Int((providerTimeouts.connect + providerTimeouts.read).components.seconds) + 60
         self.directory = directory
         self.link = link
         self.http = http
         self.delivery = DeliveryService(link: link, directory: directory, adapters: adapters, logger: logger,
                                         concurrencyPerChannel: concurrencyPerChannel, leaseSeconds: lease)
-        self.webhooks = WebhookRoutes(link: link, directory: directory, logger: logger)
+        let media = MediaFetcher(link: link, directory: directory, logger: logger)
+        self.media = media
+        self.webhooks = WebhookRoutes(link: link, directory: directory, logger: logger, media: media, http: http)
     }
 
     /// Runs the link and the deliveries until cancelled.
     public func run() async {
         let delivery = self.delivery
-        await link.setHandlers(outboxReady: { delivery.wake($0) }, connected: { delivery.wakeAll() })
+        let directory = self.directory, whatsapp = self.whatsapp, logger = self.logger
+        await link.setHandlers(outboxReady: { delivery.wake($0) }, connected: { delivery.wakeAll() }, markRead: { notice in
+            // Best effort, on the channel's own setting (`mark_as_read`, on unless false).
+            guard let channel = directory[notice.channelID], channel.channelType == .whatsappBusiness,
+                  channel.configuration["mark_as_read"] != .bool(false) else { return }
+            Task {
+                let ok = await whatsapp.markRead(notice.externalMessageID, channel: channel)
+                if !ok { logger.notice("mark as read failed", metadata: ["channel.id": "\(notice.channelID)"]) }
+            }
+        })
+        let media = self.media
         await withDiscardingTaskGroup { group in
             group.addTask { await link.run() }
             group.addTask { await delivery.run() }
+            group.addTask { await media.run() }
         }
         await http.shutdown()
     }

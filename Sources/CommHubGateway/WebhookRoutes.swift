@@ -35,15 +35,20 @@ public struct WebhookRoutes: Sendable {
     public let link: EngineLink
     public let directory: ChannelDirectory
     public let logger: Logger
+    /// Fetches the files of inbound messages after they are ingested.
+    public let media: MediaFetcher
+    let whatsappMedia: WhatsAppMediaClient
     /// Largest webhook body read.
     public static let maxBodyBytes = 2 * 1024 * 1024
     /// How long a webhook waits for the engine's answer before 503.
     public static let engineTimeout: Duration = .seconds(15)
 
-    public init(link: EngineLink, directory: ChannelDirectory, logger: Logger) {
+    public init(link: EngineLink, directory: ChannelDirectory, logger: Logger, media: MediaFetcher, http: ProviderHTTP) {
         self.link = link
         self.directory = directory
         self.logger = logger
+        self.media = media
+        self.whatsappMedia = WhatsAppMediaClient(http: http)
     }
 
     /// Registers the routes on any router (the gateway's own, or the engine's when embedded).
@@ -135,9 +140,19 @@ public struct WebhookRoutes: Sendable {
             items.append(try IngestItemJSON.message(m.inbound(channelID: channelFor[m.phoneNumberID]!)))
         }
         for s in events.statuses {
-            items.append(.object(["type": .string("delivery_status"), "channel_id": .string(channelFor[s.phoneNumberID]!.description),
-                                  "external_message_id": .string(s.messageID), "delivery_status": .string(s.status.rawValue),
-                                  "at": .string(s.timestamp.iso8601)]))
+            var o: [String: JSONValue] = ["type": .string("delivery_status"), "channel_id": .string(channelFor[s.phoneNumberID]!.description),
+                                          "external_message_id": .string(s.messageID), "delivery_status": .string(s.status.rawValue),
+                                          "at": .string(s.timestamp.iso8601)]
+            if s.status == .failed {
+                if let c = s.errorCode { o["error_code"] = .string(c) }
+                if let t = s.errorTitle { o["error_title"] = .string(t) }
+            }
+            items.append(.object(o))
+        }
+        for r in events.reactions {
+            items.append(.object(["type": .string("reaction"), "channel_id": .string(channelFor[r.phoneNumberID]!.description),
+                                  "external_message_id": .string(r.targetMessageID), "from": .string(r.from),
+                                  "emoji": r.emoji.map(JSONValue.string) ?? .null, "at": .string(r.timestamp.iso8601)]))
         }
         guard !items.isEmpty else {
             return try json(["results": .array([]), "ignored": .array(events.ignored.map(JSONValue.string))])
@@ -156,6 +171,19 @@ public struct WebhookRoutes: Sendable {
         }
         logger.info("whatsapp webhook", metadata: ["webhook.items": "\(items.count)", "webhook.failed": "\(failed)",
                                                    "webhook.ignored": "\(events.ignored.count)"])
+        // The messages exist now; their files follow (a failed download never touches the message).
+        for (i, m) in events.messages.enumerated() where outcomes.indices.contains(i) {
+            guard outcomes[i]["status"]?.stringValue == "created", let file = m.media else { continue }
+            let client = whatsappMedia
+            let mediaID = file.id
+            let fileName = file.attachment.fileName
+            await media.enqueue(MediaFetcher.Job(channel: channelFor[m.phoneNumberID]!, externalMessageID: m.messageID, index: 0,
+                                                 fileName: fileName) { channel throws(DownloadFailure) in
+                var f = try await client.download(mediaID: mediaID, channel: channel)
+                f.fileName = fileName
+                return f
+            })
+        }
         if let unavailable = outcomes.first(where: { $0["error"]?["code"]?.stringValue == "unavailable" }) {
             throw WebhookError(.serviceUnavailable, "unavailable", unavailable["error"]?["message"]?.stringValue ?? "the engine cannot store it now")
         }

@@ -572,9 +572,12 @@ public enum LoadTest {
             var o = try JSONDecoder().decode(JSONValue.self, from: data).objectValue ?? [:]  // plain: keys stay snake_case
             o["type"] = .string("message")
             return .object(o)
-        case .delivery(let ch, let ext, let status, _):
+        case .delivery(let ch, let ext, let status, _, _):
             return .object(["type": .string("delivery_status"), "channel_id": .string(ch.description),
                             "external_message_id": .string(ext), "delivery_status": .string(status.rawValue)])
+        case .reaction(let ch, let ext, let from, let emoji, _):
+            return .object(["type": .string("reaction"), "channel_id": .string(ch.description), "external_message_id": .string(ext),
+                            "from": .string(from), "emoji": emoji.map(JSONValue.string) ?? .null])
         }
     }
 

@@ -11,15 +11,11 @@ public enum AdminBootstrap {
     public static func ensure(_ engine: Engine, environment: [String: String] = ProcessInfo.processInfo.environment,
                               logger: Logger) async throws -> String? {
         let s = engine.supervisor
-        let state = await s.state
         let given = environment["COMMHUB_ADMIN_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
-        if let given, state.tokenByHash[TokenSecret.hash(given)] != nil { return nil }
-        let hasAdminToken = state.tokens.values.contains { t in
-            t.revokedAt == nil && t.kind == .person && t.contactID.flatMap { state.contacts[$0]?.role } == .admin
-        }
-        if given == nil, hasAdminToken { return nil }
+        if let given, engine.authentication.authenticate(secretHash: TokenSecret.hash(given)) != nil { return nil }
+        if given == nil, await s.hasLiveAdminToken() { return nil }
         let admin: Contact
-        if let existing = state.contacts.values.first(where: { $0.role == .admin && $0.name == "CommHub admin" }) {
+        if let existing = await s.contactList().first(where: { $0.role == .admin && $0.name == "CommHub admin" }) {
             admin = existing
         } else {
             admin = Contact(name: "CommHub admin", role: .admin, maxOpenThreads: 0, presence: .offline)

@@ -84,6 +84,23 @@ public func buildHTTPApplication(engine: Engine, durable: DurableEngine?, secret
                                  onRunning: @escaping @Sendable (Int) async -> Void = { _ in })
     -> some ApplicationProtocol {
     precondition(options.problems.isEmpty, "invalid HTTP options: \(options.problems.joined(separator: "; "))")
+    let routers = buildRouters(engine: engine, durable: durable, secrets: secrets, options: options, logger: logger,
+                               webhooks: webhooks)
+    return Application(
+        router: routers.http,
+        server: .guardedHTTP1WebSocketUpgrade(webSocketRouter: routers.events, options: options),
+        configuration: .init(address: .hostname(options.host, port: options.port), serverName: "CommHub",
+                             availableConnectionsDelegate: MaximumAvailableConnections(options.maxConnections, logger: logger)),
+        onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? options.port) },
+        logger: logger)
+}
+
+/// Every route the server answers: the HTTP router and the WebSocket
+/// router of `/api/events`. Separate from the application so that the
+/// contract test can list the registered routes (`Router.routes`) and
+/// compare them with the OpenAPI document.
+func buildRouters(engine: Engine, durable: DurableEngine?, secrets: SecretBox, options: HTTPOptions, logger: Logger,
+                  webhooks: WebhookRoutes? = nil) -> (http: Router<APIContext>, events: Router<EventsContext>) {
     let router = Router(context: APIContext.self)
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: MetricsMiddleware())
@@ -140,21 +157,15 @@ public func buildHTTPApplication(engine: Engine, durable: DurableEngine?, secret
                                      perAddress: RateLimiter(ratePerSecond: options.addressRate, burst: options.addressBurst))
     let group = router.group("api")
         .add(middleware: limits)  // per address (no identity yet)
-        .add(middleware: AuthMiddleware(supervisor: engine.supervisor))
+        .add(middleware: AuthMiddleware(tokens: engine.authentication))
         .add(middleware: limits)  // per token
     api.register(on: group)
     webhooks?.register(on: router.group("webhooks").add(middleware: limits))  // provider-signed, no bearer token
+    OpenAPIContract.register(on: router.group().add(middleware: limits))  // the contract, readable without a token
 
     let wsRouter = Router(context: EventsContext.self)
     EventStream(engine: engine, journal: durable?.writer, logger: logger).register(on: wsRouter)
-
-    return Application(
-        router: router,
-        server: .guardedHTTP1WebSocketUpgrade(webSocketRouter: wsRouter, options: options),
-        configuration: .init(address: .hostname(options.host, port: options.port), serverName: "CommHub",
-                             availableConnectionsDelegate: MaximumAvailableConnections(options.maxConnections, logger: logger)),
-        onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? options.port) },
-        logger: logger)
+    return (router, wsRouter)
 }
 
 /// `/metrics` in Prometheus text format: engine and journal figures read at scrape time.

@@ -154,8 +154,10 @@ public struct IngestListener: Service {
             try await outbound.write(ByteBuffer(bytes: frame.encoded()))
             session.writeFinished()
             if let bytes = p.windowBytes {
-                session.window.release(bytes: bytes)
+                // Count first, then free the slot: the reader counts a frame only
+                // after taking a slot, so the counter never shows more than the bound.
                 counters.answered()
+                session.window.release(bytes: bytes)
             }
             if p.close { return }
         }
@@ -241,7 +243,7 @@ public struct IngestListener: Service {
                 return Pending(frame: Self.error(frame.requestID, "unauthorized", "send hello with a token first"), close: true)
             }
             return await ingest(frame)
-        case .channels, .claim, .report:
+        case .channels, .claim, .report, .attachmentPut, .attachmentGet:
             guard session.authenticated else {
                 return Pending(frame: Self.error(frame.requestID, "unauthorized", "send hello with a token first"), close: true)
             }
@@ -264,7 +266,7 @@ public struct IngestListener: Service {
         let version = min(max(hello.protocol ?? IngestProtocol.version, 1), GatewayProtocol.version)
         if let embedded = embeddedGatewaySecret, WhatsAppVerificationRequest.constantTimeEquals(hello.token, embedded) {
             session.authenticate(gateway: name ?? "embedded")
-        } else if let (token, contact) = await api.supervisor.authenticate(secretHash: TokenSecret.hash(hello.token)),
+        } else if let (token, contact) = api.engine.authentication.authenticate(secretHash: TokenSecret.hash(hello.token)),
                   token.kind == .gateway || contact?.role == .admin {
             session.authenticate(gateway: token.kind == .gateway ? (name ?? "gateway-\(token.id.description.prefix(8))") : nil)
         } else {
@@ -295,6 +297,20 @@ public struct IngestListener: Service {
                 return Pending(frame: .init(kind: .claimed, requestID: frame.requestID,
                                             payload: try Self.encode(GatewayProtocol.Claimed(messages: claimed.messages))),
                                durableSeq: claimed.seq)
+            case .attachmentPut:
+                guard let files = api.engine.attachments else { throw EngineError(.unavailable, "this engine keeps no attachment store") }
+                let (chunk, data) = try GatewayProtocol.AttachmentChunk.parse(frame.payload)
+                guard let (stored, seq) = try await AttachmentService(engine: api.engine, store: files).receive(chunk, data: data) else {
+                    return Pending(frame: .init(kind: .reportResult, requestID: frame.requestID,
+                                                payload: try Self.encode(GatewayProtocol.ReportResult(status: "received", reason: nil))))
+                }
+                return Pending(frame: .init(kind: .attachmentStored, requestID: frame.requestID, payload: try Self.encode(stored)),
+                               durableSeq: seq)
+            case .attachmentGet:
+                guard let files = api.engine.attachments else { throw EngineError(.unavailable, "this engine keeps no attachment store") }
+                let range = try WireJSON.decode(GatewayProtocol.AttachmentRange.self, from: frame.payload, limits: .ingestFrame)
+                let bytes = try AttachmentService(engine: api.engine, store: files).read(range)
+                return Pending(frame: .init(kind: .attachmentData, requestID: frame.requestID, payload: bytes))
             default:
                 let report = try WireJSON.decode(GatewayProtocol.ReportFrame.self, from: frame.payload, limits: .ingestFrame)
                 let (result, seq) = try await outbox.report(report, gateway: gateway)
@@ -335,6 +351,20 @@ public struct IngestListener: Service {
         }
         guard let subscription else { return }
         defer { subscription.cancel() }
+        let notices = api.engine.markRead.subscribe()
+        await withDiscardingTaskGroup { group in
+            group.addTask {
+                for await notice in notices {
+                    guard let payload = try? Self.encode(notice) else { continue }
+                    answers.yield(Pending(frame: .init(kind: .markRead, requestID: 0, payload: payload)))
+                }
+            }
+            await pushEvents(subscription, answers)
+            group.cancelAll()
+        }
+    }
+
+    private func pushEvents(_ subscription: Subscription, _ answers: AsyncStream<Pending>.Continuation) async {
         await withTaskCancellationHandler {
             for await delivery in subscription {
                 do {

@@ -175,6 +175,8 @@ public final class JournalWriter: Sendable {
         let event: EngineEvent
         let record: [UInt8]
         let body: (key: [UInt8], value: [UInt8])?
+        /// A change to a stored body, applied in the same transaction (`messageAnnotated`).
+        var annotation: (key: [UInt8], annotation: MessageAnnotation)?
         var size: Int { record.count + (body?.value.count ?? 0) }
     }
 
@@ -631,7 +633,9 @@ public final class JournalWriter: Sendable {
                 guard payload.count <= Int(UInt32.max) else {
                     throw StoreError(.encodingFailed, operation: "journal.encode", detail: "event of \(payload.count) bytes")
                 }
-                out.append(Prepared(seq: seq, event: q.event, record: StoreFormat.frameRecord(payload), body: body))
+                var prepared = Prepared(seq: seq, event: q.event, record: StoreFormat.frameRecord(payload), body: body)
+                if case .messageAnnotated(let m, _, let a, _) = q.event { prepared.annotation = (Self.bodyKey(m), a) }
+                out.append(prepared)
             } catch {
                 throw StoreError(.encodingFailed, operation: "journal.encode", detail: "seq \(seq) \(q.event.name): \(ErrorText.describe(error))")
             }
@@ -698,6 +702,7 @@ public final class JournalWriter: Sendable {
                 try env.write("journal.commit") { txn in
                     for p in group {
                         if let body = p.body { try txn.put(bodies, body.key, body.value, "mdb_put(bodies)") }
+                        if let patch = p.annotation { try Self.annotate(txn, bodies, patch.key, patch.annotation) }
                         // "MDB_APPEND - append the given key/data pair to the end of the
                         // database. This option allows fast bulk loading when keys are
                         // already known to be in the correct order. Loading unsorted keys
@@ -737,6 +742,17 @@ public final class JournalWriter: Sendable {
                 _ = retrySignal.wait(timeout: .now() + seconds)
             }
         }
+    }
+
+    /// Patches a stored body with an annotation (inside the journal
+    /// transaction: body and event commit together). A message without a
+    /// stored body keeps none; a body that does not decode is left as it is
+    /// (the event still records the annotation).
+    static func annotate(_ txn: LMDBTxn, _ bodies: MDB_dbi, _ key: [UInt8], _ annotation: MessageAnnotation) throws {
+        guard let raw = try txn.get(bodies, key) else { return }
+        let codec = EventCodec()
+        guard let body = try? codec.decodeBody(raw) else { return }
+        try txn.put(bodies, key, try codec.encodeBody(body.applying(annotation)), "mdb_put(bodies annotation)")
     }
 
     /// After a commit: `onCommit`, then advance `durableSeq`, then resume

@@ -23,8 +23,10 @@
    | 9 | *n* | payload |
 
    The value length must be exactly `9 + n`. The payload is `EventCodec`
-   format 1 (the JSON of `EngineEvent`, sorted keys, dates as seconds since
-   1970). For `messageAdded` the journalled event always has `body: null`;
+   format 1: the compact binary form for the per-message events (marker
+   byte `0x00`), else the JSON of `EngineEvent` (sorted keys). Dates are
+   seconds since 2001-01-01T00:00:00Z in both (the number Foundation's
+   `Date` holds; a float64 little-endian in the compact form). For `messageAdded` the journalled event always has `body: null`;
    the body is in `bodies`.
    A record with `n == 0` is a **void record**: the sequence number was
    used but holds no event: written by `repairJournal` in place of a damaged

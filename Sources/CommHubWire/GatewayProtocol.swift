@@ -189,3 +189,89 @@ public struct WireError: Error, CustomStringConvertible, Sendable {
     public let description: String
     public init(_ d: String) { description = d }
 }
+
+extension GatewayProtocol {
+    /// Where an uploaded file belongs: attachment `index` of the message
+    /// with provider id `externalMessageID` on `channelID` (the message is
+    /// ingested first; its files follow).
+    public struct AttachmentTarget: Codable, Sendable, Hashable {
+        public var channelID: ChannelID
+        public var externalMessageID: String
+        public var index: Int
+
+        public init(channelID: ChannelID, externalMessageID: String, index: Int) {
+            self.channelID = channelID; self.externalMessageID = externalMessageID; self.index = index
+        }
+    }
+
+    /// The header of one `attachmentPut` chunk. The frame's payload is
+    /// `[u32 BE header length][header JSON][chunk bytes]`; chunks of one
+    /// upload come in order, `offset` counting the bytes before this chunk.
+    public struct AttachmentChunk: Codable, Sendable, Hashable {
+        public var uploadID: UUID
+        public var offset: Int
+        public var totalBytes: Int
+        public var fileName: String
+        public var contentType: String
+        public var last: Bool
+        public var target: AttachmentTarget?
+
+        public init(uploadID: UUID, offset: Int, totalBytes: Int, fileName: String, contentType: String, last: Bool,
+                    target: AttachmentTarget?) {
+            self.uploadID = uploadID; self.offset = offset; self.totalBytes = totalBytes; self.fileName = fileName
+            self.contentType = contentType; self.last = last; self.target = target
+        }
+
+        /// Bytes of file data one chunk carries at most.
+        public static let maxChunkBytes = 1 << 20
+
+        public static func frame(_ header: AttachmentChunk, _ data: ArraySlice<UInt8>) throws -> [UInt8] {
+            let json = Array(try ContractJSON.sharedEncoder.encode(header))
+            var out: [UInt8] = []
+            out.reserveCapacity(4 + json.count + data.count)
+            withUnsafeBytes(of: UInt32(json.count).bigEndian) { out += $0 }
+            out += json
+            out += data
+            return out
+        }
+
+        public static func parse(_ payload: [UInt8]) throws -> (AttachmentChunk, ArraySlice<UInt8>) {
+            guard payload.count >= 4 else { throw WireError("attachment chunk shorter than its header length") }
+            let n = Int(UInt32(payload[0]) << 24 | UInt32(payload[1]) << 16 | UInt32(payload[2]) << 8 | UInt32(payload[3]))
+            guard n <= 4096, 4 + n <= payload.count else { throw WireError("attachment chunk header of \(n) bytes does not fit") }
+            let header = try ContractJSON.sharedDecoder.decode(AttachmentChunk.self, from: Data(payload[4..<(4 + n)]))
+            return (header, payload[(4 + n)...])
+        }
+    }
+
+    /// The answer to the last chunk: where the file is.
+    public struct StoredAttachment: Codable, Sendable, Hashable {
+        public var sha256: String
+        public var sizeBytes: Int
+        public var contentType: String
+        public var fileName: String
+        /// `/api/attachments/<sha256>`
+        public var url: String
+
+        public init(sha256: String, sizeBytes: Int, contentType: String, fileName: String, url: String) {
+            self.sha256 = sha256; self.sizeBytes = sizeBytes; self.contentType = contentType; self.fileName = fileName; self.url = url
+        }
+    }
+
+    /// `attachmentGet`: a range of a stored file (answer: `attachmentData`, the raw bytes).
+    public struct AttachmentRange: Codable, Sendable, Hashable {
+        public var sha256: String
+        public var offset: Int
+        public var length: Int
+
+        public init(sha256: String, offset: Int, length: Int) { self.sha256 = sha256; self.offset = offset; self.length = length }
+    }
+
+    /// Pushed: mark this customer message read at the provider (best effort; not journaled).
+    public struct MarkRead: Codable, Sendable, Hashable {
+        public var channelID: ChannelID
+        public var externalMessageID: String
+
+        public init(channelID: ChannelID, externalMessageID: String) { self.channelID = channelID; self.externalMessageID = externalMessageID }
+    }
+}

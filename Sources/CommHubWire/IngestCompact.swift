@@ -40,9 +40,13 @@ public enum IngestCompact {
                 w.string(m.subject); w.string(m.messageContent); w.string(m.messageHtml)
                 if m.attachments.isEmpty { w.u8(0) } else { w.u8(1); try w.json(m.attachments) }
                 w.date(m.receivedAt)
-            case .delivery(let channel, let ext, let status, let at):
+            case .delivery(let channel, let ext, let status, let at, let error):
+                // The compact form has no room for a provider's error (or a reaction): those go as JSON.
+                guard error == nil else { throw WireError("a delivery status with an error goes in a JSON ingest frame") }
                 w.u8(2)
                 w.id(channel); w.string(ext); w.tag(status); w.date(at)
+            case .reaction:
+                throw WireError("reactions go in a JSON ingest frame")
             }
         }
         return w.bytes

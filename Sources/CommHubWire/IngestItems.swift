@@ -1,15 +1,26 @@
 import CommHubDomain
 import Foundation
 
-/// One item of an ingest batch: an inbound message or a delivery status.
-/// The same items arrive as `POST /api/ingest` bodies, JSON `ingest` frames
-/// and compact `ingestCompact` frames (`IngestCompact`).
+/// One item of an ingest batch: an inbound message, a delivery status, or a
+/// customer's reaction to a message. The same items arrive as `POST
+/// /api/ingest` bodies, JSON `ingest` frames and compact `ingestCompact`
+/// frames (`IngestCompact`; reactions and provider errors are JSON only).
 public enum IngestItem: Decodable, Sendable {
     case message(InboundMessage)
-    case delivery(channelID: ChannelID, externalMessageID: String, status: DeliveryStatus, at: Date?)
+    /// A provider's status report for one of our messages; `error` is its reason for a failure.
+    case delivery(channelID: ChannelID, externalMessageID: String, status: DeliveryStatus, at: Date?, error: ProviderError? = nil)
+    /// `from` reacted to the message `externalMessageID` with `emoji` (empty or nil: removed).
+    case reaction(channelID: ChannelID, externalMessageID: String, from: String, emoji: String?, at: Date?)
 
-    enum Kind: String, ContractEnum { case message, deliveryStatus = "delivery_status" }
-    enum Keys: String, CodingKey { case type, channelID, externalMessageID, deliveryStatus, at }
+    /// A provider's code and title for a failed delivery (WhatsApp `errors[0]`, Twilio `ErrorCode`).
+    public struct ProviderError: Codable, Sendable, Hashable {
+        public var code: String?
+        public var title: String?
+        public init(code: String?, title: String?) { self.code = code; self.title = title }
+    }
+
+    public enum Kind: String, ContractEnum { case message, deliveryStatus = "delivery_status", reaction }
+    enum Keys: String, CodingKey { case type, channelID, externalMessageID, deliveryStatus, at, errorCode, errorTitle, from, emoji }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
@@ -17,9 +28,18 @@ public enum IngestItem: Decodable, Sendable {
         case .message:
             self = .message(try InboundMessage(from: decoder))
         case .deliveryStatus:
+            let code = try c.decodeIfPresent(String.self, forKey: .errorCode)
+            let title = try c.decodeIfPresent(String.self, forKey: .errorTitle)
             self = .delivery(channelID: try c.decode(ChannelID.self, forKey: .channelID),
                              externalMessageID: try c.decode(String.self, forKey: .externalMessageID),
                              status: try c.decode(DeliveryStatus.self, forKey: .deliveryStatus),
+                             at: try c.decodeIfPresent(Date.self, forKey: .at),
+                             error: code == nil && title == nil ? nil : ProviderError(code: code, title: title))
+        case .reaction:
+            self = .reaction(channelID: try c.decode(ChannelID.self, forKey: .channelID),
+                             externalMessageID: try c.decode(String.self, forKey: .externalMessageID),
+                             from: try c.decode(String.self, forKey: .from),
+                             emoji: try c.decodeIfPresent(String.self, forKey: .emoji),
                              at: try c.decodeIfPresent(Date.self, forKey: .at))
         }
     }

@@ -47,6 +47,10 @@ public enum IngestProtocol {
         case claim = 0x05
         /// Protocol 2: report what came of a claimed message.
         case report = 0x06
+        /// Protocol 2: one chunk of a file for the attachment store (see `GatewayProtocol.AttachmentChunk`).
+        case attachmentPut = 0x07
+        /// Protocol 2: a chunk of a stored attachment (for outgoing media).
+        case attachmentGet = 0x08
         case welcome = 0x81
         case results = 0x82
         case resultsCompact = 0x83
@@ -57,6 +61,10 @@ public enum IngestProtocol {
         case reportResult = 0x87
         /// Pushed (request id 0): a channel has messages to claim.
         case outboxReady = 0x88
+        case attachmentStored = 0x89
+        case attachmentData = 0x8A
+        /// Pushed (request id 0): mark a customer's message read at the provider.
+        case markRead = 0x8B
         case error = 0xFF
     }
 

@@ -86,6 +86,8 @@ public struct CreateMessageRequest: Decodable {
     public var metadata: [String: JSONValue]?
     public var templateID: TemplateID?
     public var templateVariables: [String: String]?
+    /// The message of this thread an agent answers explicitly (WhatsApp quotes it).
+    public var replyToMessageID: MessageID?
     /// Status to set on the thread with this message (e.g. waiting_customer).
     public var threadStatus: ThreadStatus?
     /// For `channel_type: phone_call`.
@@ -121,6 +123,8 @@ public struct TemplateRequest: Decodable {
     public var variables: [String]?
     public var businessEntity: TemplateBusinessEntity?
     public var isActive: Bool?
+    public var whatsappTemplateName: String?
+    public var whatsappLanguage: String?
 }
 
 public struct RenderRequest: Decodable {

@@ -87,6 +87,7 @@ extension InboundMessage {
         try Bounds.length(subject, max: WireBounds.maxSubjectCharacters, "\(field).subject")
         try checkAttachments(attachments, "\(field).attachments")
         try Bounds.date(receivedAt, "\(field).received_at")
+        try FreeFormJSON.check(metadata, "\(field).metadata")
     }
 }
 
@@ -96,8 +97,15 @@ extension IngestItem {
         switch self {
         case .message(let m):
             try m.checkRanges(field)
-        case .delivery(_, let ext, _, let at):
+        case .delivery(_, let ext, _, let at, let error):
             try Bounds.length(ext, max: WireBounds.maxIdentifierCharacters, "\(field).external_message_id", allowEmpty: false)
+            try Bounds.date(at, "\(field).at")
+            try Bounds.length(error?.code, max: WireBounds.maxIdentifierCharacters, "\(field).error_code")
+            try Bounds.length(error?.title, max: 1_000, "\(field).error_title")
+        case .reaction(_, let ext, let from, let emoji, let at):
+            try Bounds.length(ext, max: WireBounds.maxIdentifierCharacters, "\(field).external_message_id", allowEmpty: false)
+            try Bounds.length(from, max: WireBounds.maxIdentifierCharacters, "\(field).from", allowEmpty: false)
+            try Bounds.length(emoji, max: 32, "\(field).emoji")
             try Bounds.date(at, "\(field).at")
         }
     }

@@ -23,6 +23,12 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "HTTP port for the provider webhooks (0 picks a free one).") var httpPort = 8090
     @Option(help: "This gateway's name in claims and logs (default: host and process id).") var name: String?
     @Option(help: "Outgoing sends in flight per channel.") var concurrency = 4
+    @Option(help: "Seconds to connect to a provider before the send counts as not sent (and is retried).")
+    var providerConnectTimeout = 5
+    @Option(help: "Seconds to wait for a provider's answer after the request was written (then the outcome is unknown).")
+    var providerReadTimeout = 30
+    @Option(help: "Seconds a claim is leased (default: connect + read timeout + 60). A claim not reported in time becomes 'delivery unknown'.")
+    var leaseSeconds: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
 
     func validate() throws {
@@ -30,6 +36,14 @@ struct GatewayCommand: AsyncParsableCommand {
         guard (0...65_535).contains(httpPort) else { throw ValidationError("--http-port must be 0 to 65535") }
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be 1 to 64") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be trace, debug, info, notice, warning or error") }
+        guard (1...60).contains(providerConnectTimeout) else { throw ValidationError("--provider-connect-timeout must be 1 to 60 seconds") }
+        guard (1...300).contains(providerReadTimeout) else { throw ValidationError("--provider-read-timeout must be 1 to 300 seconds") }
+        if let lease = leaseSeconds {
+            guard (5...600).contains(lease) else { throw ValidationError("--lease-seconds must be 5 to 600") }
+            guard lease > providerConnectTimeout + providerReadTimeout else {
+                throw ValidationError("--lease-seconds must be longer than the connect and read timeouts together, or a send could outlive its lease")
+            }
+        }
     }
 
     func run() async throws {
@@ -41,7 +55,8 @@ struct GatewayCommand: AsyncParsableCommand {
         let endpoint = EngineEndpoint(engine)!
         let gatewayName = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
         let gateway = Gateway(endpoint: endpoint, token: secret, name: gatewayName, logger: logger,
-                              concurrencyPerChannel: concurrency)
+                              providerTimeouts: (.seconds(providerConnectTimeout), .seconds(providerReadTimeout)),
+                              leaseSeconds: leaseSeconds, concurrencyPerChannel: concurrency)
         let http = buildGatewayApplication(gateway, host: httpHost, port: httpPort, logger: logger) { port in
             let line = "CommHub gateway serving http://\(httpHost):\(port)  engine \(endpoint)\n"
             FileHandle.standardOutput.write(Data(line.utf8))

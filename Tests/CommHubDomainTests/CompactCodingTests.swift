@@ -77,4 +77,59 @@ struct CompactCodingTests {
         badEnum[2 + 32] = 200
         #expect(throws: (any Error).self) { try codec.decode(badEnum, version: 1) }
     }
+
+    /// Found by FuzzJournalCodec: a thread header whose message count does
+    /// not fit an Int trapped restore instead of being refused.
+    @Test func threadHeaderWithImpossibleMessageCountIsRefused() throws {
+        let header = ThreadHeader(threadSubject: "S", channelType: .sms, createdAt: odd)
+        var bytes = try codec.encodeForJournal(.threadOpened(header))
+        // The header ends with the message count (0) and the skills (none).
+        #expect(bytes.suffix(2) == [0, 0])
+        #expect(try codec.decode(bytes, version: 1) == .threadOpened(header))
+        var w = CompactWriter()
+        w.varint(UInt64.max)
+        bytes.replaceSubrange((bytes.count - 2)..<(bytes.count - 1), with: w.bytes)
+        #expect(throws: CompactReader.Truncated.self) { try codec.decode(bytes, version: 1) }
+    }
+
+    /// Found by FuzzJournalCodec's round trip: a JSON thread header with a
+    /// negative message count decoded, and the compact form (which has no
+    /// sign) wrote it back as 0, so a restart would have changed the thread.
+    /// Counts outside 0...maxMessagesPerThread are refused in both forms.
+    @Test func threadHeaderMessageCountIsRangeCheckedInBothForms() throws {
+        var header = ThreadHeader(threadSubject: "S", channelType: .sms, createdAt: odd)
+        header.messageCount = ThreadHeader.maxMessagesPerThread
+        let json = try codec.encode(.threadOpened(header))
+        #expect(try codec.decode(json, version: 1) == .threadOpened(header))
+        let compact = try codec.encodeForJournal(.threadOpened(header))
+        #expect(try codec.decode(compact, version: 1) == .threadOpened(header))
+
+        let text = String(decoding: json, as: UTF8.self)
+        let count = "\"messageCount\":\(ThreadHeader.maxMessagesPerThread)"
+        #expect(text.contains(count))
+        for bad in ["-3", "\(ThreadHeader.maxMessagesPerThread + 1)"] {
+            let damaged = Array(text.replacingOccurrences(of: count, with: "\"messageCount\":\(bad)").utf8)
+            #expect(throws: DecodingError.self) { try codec.decode(damaged, version: 1) }
+        }
+
+        var w = CompactWriter()
+        w.varint(UInt64(ThreadHeader.maxMessagesPerThread))
+        var over = CompactWriter()
+        over.varint(UInt64(ThreadHeader.maxMessagesPerThread) + 1)
+        // The count is followed by the (empty) skills list.
+        #expect(Array(compact.suffix(w.bytes.count + 1)) == w.bytes + [0])
+        var damaged = compact
+        damaged.replaceSubrange((compact.count - w.bytes.count - 1)..<(compact.count - 1), with: over.bytes)
+        #expect(throws: CompactReader.Truncated.self) { try codec.decode(damaged, version: 1) }
+    }
+
+    /// A length that would run past the end, even one that overflows the
+    /// position arithmetic, is refused.
+    @Test func rawReadPastTheEndIsRefusedWithoutOverflow() throws {
+        var r = CompactReader([1, 2, 3], from: 1)
+        #expect(throws: CompactReader.Truncated.self) { try r.raw(Int.max) }
+        #expect(throws: CompactReader.Truncated.self) { try r.raw(3) }
+        #expect(try r.raw(2) == [2, 3])
+        #expect(r.atEnd)
+    }
 }

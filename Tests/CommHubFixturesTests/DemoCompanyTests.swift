@@ -18,7 +18,7 @@ import Testing
 
     @Test func everyBrandHasADutchReplyPerChannelAndCategoryAndOneAutoResponse() async throws {
         let engine = try await Self.seeded()
-        let templates = Array(await engine.supervisor.state.templates.values)
+        let templates = await engine.supervisor.templates { _ in true }
         #expect(templates.count == 5 * 3 * 4 + 5)
         for brand in Brand.allCases {
             let own = templates.filter { $0.businessEntity.rawValue == brand.rawValue }
@@ -36,7 +36,7 @@ import Testing
     @Test func repliesUseTheThreeVariablesAndRenderCompletely() async throws {
         let engine = try await Self.seeded()
         let values = ["customer_name": "Noor Dekker", "order_number": "240117", "agent_name": "Sanne de Vries"]
-        for t in await engine.supervisor.state.templates.values {
+        for t in await engine.supervisor.templates(where: { _ in true }) {
             let rendered = TemplateRenderer.render(t.messageTemplate, variables: values)
             #expect(rendered.missing.isEmpty && !rendered.text.contains("{{"), "\(t.templateName): \(rendered.missing)")
             #expect(rendered.text.contains("Noor Dekker"), "\(t.templateName) greets the customer by name")
@@ -56,8 +56,7 @@ import Testing
     @Test func aDozenTasksForAgentsOnDemoThreadsAndTheirOrders() async throws {
         let engine = try await Self.seeded()
         let s = engine.supervisor
-        let state = await s.state
-        let tasks = Array(state.tasks.values)
+        let tasks = await s.tasks { _ in true }
         #expect(tasks.count == 12)
         #expect(Set(tasks.map(\.taskType)) == [.followUp, .callback, .scheduleVisit])
         let overdue = tasks.filter { ($0.dueDate ?? "") < Self.today }
@@ -66,13 +65,14 @@ import Testing
         #expect(tasks.allSatisfy { $0.status == .open || $0.status == .inProgress })
         #expect(Set(tasks.compactMap(\.threadID)).count == 12, "each task on its own thread")
         for t in tasks {
-            let assignee = try #require(t.assignedToContactID.flatMap { state.contacts[$0] }, "\(t.taskTitle) has no demo agent")
+            let assignee = try #require(await t.assignedToContactID.asyncMap { await s.contact($0) } ?? nil, "\(t.taskTitle) has no demo agent")
             #expect(assignee.role == .agent, "\(t.taskTitle) is for \(assignee.name), a \(assignee.role)")
-            #expect(t.createdByContactID.flatMap { state.contacts[$0] }?.name == "Ruben Bos")
+            let creator = await t.createdByContactID.asyncMap { await s.contact($0) } ?? nil
+            #expect(creator?.name == "Ruben Bos")
             let thread = try #require(await t.threadID.asyncMap { await s.thread($0) } ?? nil, "\(t.taskTitle) has no thread")
-            let order = try #require(t.orderID.flatMap { state.index.orders[$0] }, "\(t.taskTitle) has no order")
+            let order = try #require(await t.orderID.asyncMap { await s.order($0) } ?? nil, "\(t.taskTitle) has no order")
             #expect(order.customerID == thread.header.customerID, "\(t.taskTitle): the order is not the thread customer's")
-            let customer = try #require(order.customerID.flatMap { state.index.customers[$0] })
+            let customer = try #require(await order.customerID.asyncMap { await s.customer($0) } ?? nil)
             #expect(t.taskTitle.contains(customer.name), "\(t.taskTitle) names the customer")
             #expect(t.taskDescription?.contains(order.orderNumber) == true, "\(t.taskTitle) names the order")
         }
@@ -89,12 +89,11 @@ import Testing
     /// Templates, tasks (with their thread's first message and their agent) and every thread's messages, by content.
     static func fingerprint(_ engine: Engine) async -> [String] {
         let s = engine.supervisor
-        let state = await s.state
-        var lines = state.templates.values.map { "template \($0.templateName) \($0.subjectTemplate ?? "") \($0.messageTemplate)" }
-        for t in state.tasks.values {
+        var lines = await s.templates { _ in true }.map { "template \($0.templateName) \($0.subjectTemplate ?? "") \($0.messageTemplate)" }
+        for t in await s.tasks(where: { _ in true }) {
             let first = await t.threadID.asyncMap { await s.thread($0)?.messages.first?.externalMessageID } ?? nil
-            let agent = t.assignedToContactID.flatMap { state.contacts[$0]?.name } ?? "-"
-            lines.append("task \(t.taskType) \(t.taskTitle) \(t.dueDate ?? "-") \(t.dueTime ?? "-") \(agent) \(first ?? "-")")
+            let agent = await t.assignedToContactID.asyncMap { await s.contact($0)?.name } ?? nil
+            lines.append("task \(t.taskType) \(t.taskTitle) \(t.dueDate ?? "-") \(t.dueTime ?? "-") \(agent ?? "-") \(first ?? "-")")
         }
         lines.append("threads \(await s.threadCount)")
         return lines.sorted()

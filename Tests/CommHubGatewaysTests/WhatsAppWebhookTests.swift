@@ -202,8 +202,12 @@ struct WhatsAppPayloadTests {
     @Test("a realistic multi-entry notification")
     func realisticPayload() throws {
         let events = try Self.parser.parse(Data(Self.realistic.utf8))
+        // A reaction is not a message: it attaches to the message it reacts to.
         #expect(events.messages.map(\.messageID) == ["wamid.TEXT1", "wamid.IMG1", "wamid.DOC1", "wamid.VOICE1", "wamid.BTN1",
-                                                     "wamid.LIST1", "wamid.LOC1", "wamid.REACT1", "wamid.QR1", "wamid.UNS1", "wamid.NEW1"])
+                                                     "wamid.LIST1", "wamid.LOC1", "wamid.QR1", "wamid.UNS1", "wamid.NEW1"])
+        #expect(events.reactions.map(\.messageID) == ["wamid.REACT1"])
+        #expect(events.reactions.first?.targetMessageID == "wamid.OURS1" && events.reactions.first?.emoji == "👍")
+        #expect(events.reactions.first?.phoneNumberID == "106540352242922")
         #expect(events.phoneNumberIDs == ["106540352242922", "200300400"])
         let byID = Dictionary(uniqueKeysWithValues: events.messages.map { ($0.messageID, $0) })
 
@@ -253,11 +257,17 @@ struct WhatsAppPayloadTests {
         #expect(byID["wamid.LIST1"]?.text == "Dinsdag 10:00 — Monteur komt tussen 10 en 12")
         let loc = try #require(byID["wamid.LOC1"]?.text)
         #expect(loc.hasPrefix("Location: Dam, Dam 1, Amsterdam (52.3702, 4.8952)"))
-        #expect(byID["wamid.REACT1"]?.text == "Reacted 👍")
-        #expect(byID["wamid.REACT1"]?.contextMessageID == "wamid.OURS1")
+        #expect(byID["wamid.REACT1"] == nil)
         #expect(byID["wamid.QR1"]?.text == "Bevestigen")
         #expect(byID["wamid.UNS1"]?.text == "[unsupported WhatsApp message: Message type unknown]")
+        #expect(byID["wamid.UNS1"]?.metadata["unsupported"] == .bool(true))
         #expect(byID["wamid.NEW1"]?.text == "[WhatsApp message of type 'hologram' that CommHub cannot show]")
+        #expect(byID["wamid.NEW1"]?.metadata["unsupported_type"] == .string("hologram"))
+        // A reply keeps the message it answers; buttons and list replies keep their ids.
+        #expect(image.metadata["reply_to_external_id"] == .string("wamid.OURS1"))
+        #expect(byID["wamid.LIST1"]?.metadata["interactive"]?.objectValue?["description"] != nil)
+        #expect(byID["wamid.LIST1"]?.metadata["interactive"]?.objectValue?["id"] != nil)
+        #expect(byID["wamid.QR1"]?.metadata["payload"] != nil)
 
         // Receipts: four tracked kinds, in payload order; `played` is not one of ours.
         #expect(events.statuses.map(\.messageID) == ["wamid.OUT1", "wamid.OUT1", "wamid.OUT2", "wamid.OUT3"])
@@ -266,11 +276,13 @@ struct WhatsAppPayloadTests {
         #expect(events.statuses[0].timestamp == Date(timeIntervalSince1970: 1_700_000_300))
         #expect(events.statuses[0].recipientID == "31687654321")
         #expect(events.statuses[3].errors == ["131047 Re-engagement message: More than 24 hours have passed since the customer last replied."])
+        #expect(events.statuses[3].errorCode == "131047")
+        #expect(events.statuses[3].errorTitle == "Re-engagement message: More than 24 hours have passed since the customer last replied.")
         #expect(events.ignored.count == 2)
         #expect(events.ignored.contains { $0.contains("'played'") })
         #expect(events.ignored.contains { $0.contains("entry[1].changes[1]") && $0.contains("account_update") })
 
-        #expect(events.inboundMessages(channelID: channel).count == 11)
+        #expect(events.inboundMessages(channelID: channel).count == 10)
     }
 
     @Test("the chat reference is the one the rest of CommHub writes for a wa_id")
@@ -314,7 +326,13 @@ struct WhatsAppPayloadTests {
         #expect(try one(#""type":"image","image":{"id":"i1"}"#).attachments.first?.contentType == "application/octet-stream")
         #expect(try one(#""type":"audio","audio":{"id":"a1","mime_type":"audio/mpeg"}"#).text == "[audio]")
         #expect(try one(#""type":"location","location":{"latitude":52.1,"longitude":5.2}"#).text.hasPrefix("Location: 52.1, 5.2"))
-        #expect(try one(#""type":"reaction","reaction":{"message_id":"wamid.Y","emoji":""}"#).text == "Removed a reaction")
+        // A removed reaction (empty emoji) is a reaction without an emoji, not a message.
+        let removal = try Self.parser.parse(Data(#"""
+            {"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{
+             "metadata":{"phone_number_id":"9"},"messages":[{"from":"31600000000","id":"wamid.R","timestamp":"1","type":"reaction","reaction":{"message_id":"wamid.Y","emoji":""}}]}}]}]}
+            """#.utf8))
+        #expect(removal.messages.isEmpty)
+        #expect(removal.reactions.first?.targetMessageID == "wamid.Y" && removal.reactions.first?.emoji == nil)
         #expect(try one(#""type":"interactive","interactive":{"type":"nfm_reply","nfm_reply":{"name":"flow","body":"Sent","response_json":"{}"}}"#).text == "Sent")
         #expect(try one(#""type":"interactive","interactive":{"type":"call_permission_reply"}"#).text == "[interactive reply of type 'call_permission_reply']")
         #expect(try one(#""type":"button","button":{"payload":"P"}"#).text == "P")

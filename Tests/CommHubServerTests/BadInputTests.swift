@@ -233,7 +233,7 @@ import Testing
                  body: j(#"{"events":[\#((0..<1001).map { World.inbound(channel: w.emailChannel, externalID: "bulk-\($0)") }.joined(separator: ","))]}"#),
                  mentions: ["1000"]),
             Case(name: "ingest item of an unknown type", status: 400, method: .post, path: "/api/ingest", token: .gateway,
-                 body: j(#"{"events":[{"type":"reaction","channel_id":"\#(w.emailChannel)"}]}"#), mentions: ["type", "message, delivery_status"]),
+                 body: j(#"{"events":[{"type":"poll","channel_id":"\#(w.emailChannel)"}]}"#), mentions: ["type", "message, delivery_status, reaction"]),
             Case(name: "ingest with a bad received_at", status: 400, method: .post, path: "/api/ingest", token: .gateway,
                  body: j(#"{"events":[\#(World.inbound(channel: w.emailChannel, externalID: "bad-time", receivedAt: "yesterday"))]}"#),
                  mentions: ["events[0].received_at", "ISO 8601"]),

@@ -148,7 +148,7 @@ import Testing
                 {"thread_id":"\#(thread)","message_type":"outgoing","subject":"Re: Vraag over order",
                  "message_content":"De monteur komt dinsdag.","message_html":"<p>De monteur komt dinsdag.</p>",
                  "recipient_external":{"name":"Klant","email":"klant@example.nl"},"thread_status":"waiting_customer",
-                 "attachments":[{"file_name":"planning.pdf","content_type":"application/pdf","size_bytes":1234}]}
+                 "attachments":[{"file_name":"planning.pdf","content_type":"application/pdf","size_bytes":1234,"url":"https://files.example.nl/planning.pdf"}]}
                 """#)).json
             #expect(answer["message_type"]?.string == "outgoing")
             #expect(answer["delivery_status"]?.string == "pending")

@@ -100,7 +100,7 @@ struct OneRequestCrashTests {
                 #expect(e.code == .invalid)
                 #expect(!e.message.contains("\"n\""), "the error must not print the value")
             }
-            #expect(await supervisor.state.tasks[task.id] == nil)
+            #expect(await supervisor.task(task.id) == nil)
             #expect(live.env.lastSeq == before, "no sequence number was used")
             let info = try await live.env.durable.snapshot()
             #expect(info.endSeq >= before)

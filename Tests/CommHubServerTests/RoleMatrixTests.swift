@@ -122,7 +122,7 @@ import Testing
             f.messageA = try created(await http.post("/api/communication/messages", admin,
                 #"{"thread_id":"\#(w.threadA)","message_type":"outgoing","channel_id":"\#(w.emailChannel)","message_content":"a"}"#)).id
             f.messageB = try created(await http.post("/api/communication/messages", admin,
-                #"{"thread_id":"\#(w.threadB)","message_type":"outgoing","channel_id":"\#(w.whatsappChannel)","message_content":"b"}"#)).id
+                #"{"thread_id":"\#(w.threadB)","message_type":"outgoing","channel_id":"\#(w.emailChannel)","message_content":"b"}"#)).id
             f.taskA = try created(await http.post("/api/tasks", admin, #"{"task_title":"A","thread_id":"\#(w.threadA)"}"#)).id
             f.taskB = try created(await http.post("/api/tasks", admin,
                 #"{"task_title":"B","thread_id":"\#(w.threadB)","assigned_to_contact_id":"\#(w.agentB)"}"#)).id

@@ -46,6 +46,7 @@ public final class StandInServer: Sendable {
     private let responder: Responder
     private let task = Mutex<Task<Void, any Error>?>(nil)
     private let boundPort = Mutex<Int?>(nil)
+    private let stopping = Mutex(false)
     public let name: String
 
     /// `responder` answers every request the script does not; it gets the request and its index.
@@ -86,6 +87,7 @@ public final class StandInServer: Sendable {
     }
 
     public func stop() async {
+        stopping.withLock { $0 = true }
         let t = task.withLock { $0 }
         t?.cancel()
         _ = try? await t?.value
@@ -104,7 +106,8 @@ public final class StandInServer: Sendable {
         let answer = script.withLock { s -> StandInAnswer? in s.isEmpty ? nil : s.removeFirst() } ?? responder(recorded, index)
         switch answer {
         case .hang:
-            try await Task.sleep(for: .seconds(3600))
+            // Until the client gives up, or the stand-in stops (so stopping never waits an hour).
+            while !stopping.withLock({ $0 }) { try await Task.sleep(for: .milliseconds(50)) }
             return Response(status: .gatewayTimeout)
         case .delayed(let pause, let status, let h, let b):
             try await Task.sleep(for: pause)

@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// One HTTP call to a provider, and what is *certain* about it afterwards.
 ///
@@ -28,7 +29,17 @@ public enum ProviderCallResult: Sendable {
 /// and read timeouts (no overall deadline: a deadline hit while connecting
 /// could not be told apart from one hit after writing).
 public final class ProviderHTTP: Sendable {
-    public let client: HTTPClient
+    private let configuration: HTTPClient.Configuration
+    /// Made on first use (an unused gateway never opens a pool), shut down by `shutdown()`.
+    private let made = Mutex<HTTPClient?>(nil)
+    public var client: HTTPClient {
+        made.withLock { c in
+            if let c { return c }
+            let new = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+            c = new
+            return new
+        }
+    }
     /// Largest provider answer read (anything longer is cut: we only need ids and error codes).
     public static let maxAnswerBytes = 1 << 20
     /// Largest media file downloaded.
@@ -39,11 +50,12 @@ public final class ProviderHTTP: Sendable {
         configuration.timeout = HTTPClient.Configuration.Timeout(connect: connectTimeout, read: readTimeout)
         configuration.redirectConfiguration = .disallow
         configuration.connectionPool.idleTimeout = .seconds(30)
-        client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
+        self.configuration = configuration
     }
 
     public func shutdown() async {
-        try? await client.shutdown()
+        let c = made.withLock { c -> HTTPClient? in defer { c = nil }; return c }
+        try? await c?.shutdown()
     }
 
     public func call(_ request: HTTPClientRequest, maxAnswerBytes: Int = ProviderHTTP.maxAnswerBytes) async -> ProviderCallResult {

@@ -295,8 +295,11 @@ public struct WhatsAppIncomingMessage: Sendable, Hashable {
     /// A readable text for the inbox (caption, reply title, location, ...).
     public var text: String
     public var media: WhatsAppMedia?
-    /// The message this one answers or reacts to (`context.id`, `reaction.message_id`).
+    /// The message this one answers (`context.id`).
     public var contextMessageID: String?
+    /// Beyond the text: `reply_to_external_id`, a button's `payload`, an
+    /// `interactive` reply (type, id, title, description), `unsupported`.
+    public var metadata: [String: JSONValue] = [:]
 
     /// The customer's number in E.164 (`+31612345678`).
     public var senderPhone: String? {
@@ -327,7 +330,7 @@ public struct WhatsAppIncomingMessage: Sendable, Hashable {
     public func inbound(channelID: ChannelID) -> InboundMessage {
         InboundMessage(channelID: channelID, externalMessageID: messageID, threadReference: threadReference,
                        senderExternal: senderExternal, messageContent: text, attachments: attachments,
-                       receivedAt: timestamp)
+                       receivedAt: timestamp, metadata: metadata)
     }
 }
 
@@ -343,12 +346,29 @@ public struct WhatsAppStatusUpdate: Sendable, Hashable {
     public var recipientID: String?
     /// For `failed`: "<code> <title>: <details>" per error.
     public var errors: [String]
+    /// The first error's code and title (`131047`, "Re-engagement message").
+    public var errorCode: String?
+    public var errorTitle: String?
+}
+
+/// A customer's reaction to a message (it is not a message of its own).
+public struct WhatsAppReaction: Sendable, Hashable {
+    public var phoneNumberID: String
+    /// The reaction's own wamid.
+    public var messageID: String
+    /// The wamid of the message reacted to.
+    public var targetMessageID: String
+    public var from: String
+    /// nil or empty: the reaction was removed.
+    public var emoji: String?
+    public var timestamp: Date
 }
 
 /// Everything one webhook notification carried.
 public struct WhatsAppWebhookEvents: Sendable, Hashable {
     public var messages: [WhatsAppIncomingMessage] = []
     public var statuses: [WhatsAppStatusUpdate] = []
+    public var reactions: [WhatsAppReaction] = []
     /// What was read but deliberately not turned into events (other
     /// subscription fields, unknown receipt kinds, error notices), one
     /// readable line each. Never message text.
@@ -360,7 +380,8 @@ public struct WhatsAppWebhookEvents: Sendable, Hashable {
     public var phoneNumberIDs: [String] {
         var seen = Set<String>()
         var out: [String] = []
-        for id in messages.map(\.phoneNumberID) + statuses.map(\.phoneNumberID) where seen.insert(id).inserted {
+        for id in messages.map(\.phoneNumberID) + statuses.map(\.phoneNumberID) + reactions.map(\.phoneNumberID)
+            where seen.insert(id).inserted {
             out.append(id)
         }
         return out
@@ -436,11 +457,21 @@ public struct WhatsAppWebhookParser: Sendable {
             // The profile of the sender: by wa_id, or the only contact there is.
             let contact = contacts.first { $0.waID == from } ?? (contacts.count == 1 ? contacts[0] : nil)
             let name = contact?.profile?.name.flatMap { $0.isEmpty ? nil : $0 }
-            let (text, media, ctx) = try Self.describe(m, type: type, at: p)
-            out.messages.append(WhatsAppIncomingMessage(
+            if type == "reaction" {
+                // A reaction attaches to the message it reacts to; it is not a message.
+                guard let r = m.reaction else { throw .missingField(p(".reaction")) }
+                guard let target = r.messageID, !target.isEmpty else { throw .missingField(p(".reaction.message_id")) }
+                out.reactions.append(WhatsAppReaction(phoneNumberID: phoneNumberID, messageID: id, targetMessageID: target,
+                                                      from: from, emoji: r.emoji.flatMap { $0.isEmpty ? nil : $0 }, timestamp: time))
+                continue
+            }
+            let (text, media, _) = try Self.describe(m, type: type, at: p)
+            var message = WhatsAppIncomingMessage(
                 phoneNumberID: phoneNumberID, displayPhoneNumber: metadata.displayPhoneNumber, messageID: id,
                 from: from, profileName: name, type: type, timestamp: time, text: text, media: media,
-                contextMessageID: ctx ?? m.context?.id))
+                contextMessageID: m.context?.id)
+            message.metadata = Self.metadata(m, type: type)
+            out.messages.append(message)
         }
         for (k, s) in (v.statuses ?? []).enumerated() {
             let p = change.item("statuses", k)
@@ -458,9 +489,14 @@ public struct WhatsAppWebhookParser: Sendable {
                 out.ignored.append("\(p()): status '\(Self.clip(raw))' is not tracked")
                 continue
             }
+            let first = s.errors?.first
             out.statuses.append(WhatsAppStatusUpdate(
                 phoneNumberID: phoneNumberID, messageID: id, status: status, timestamp: time,
-                recipientID: s.recipientID, errors: (s.errors ?? []).map(\.summary)))
+                recipientID: s.recipientID, errors: (s.errors ?? []).map(\.summary),
+                errorCode: first?.code.map(String.init), errorTitle: first.flatMap { e in
+                    let t = e.title ?? e.message
+                    return [t, e.errorData?.details].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
+                }.flatMap { $0.isEmpty ? nil : Self.clip($0, 500) }))
         }
         for e in v.errors ?? [] {
             out.ignored.append("\(change(".value")): error notice \(e.summary)")
@@ -542,6 +578,32 @@ public struct WhatsAppWebhookParser: Sendable {
         }
     }
 
+    /// What a message says beyond its text, kept in its metadata.
+    static func metadata(_ m: Wire.Message, type: String) -> [String: JSONValue] {
+        var o: [String: JSONValue] = [:]
+        if let reply = m.context?.id, !reply.isEmpty { o["reply_to_external_id"] = .string(clip(reply, 256)) }
+        switch type {
+        case "button":
+            if let p = m.button?.payload { o["payload"] = .string(clip(p, 1000)) }
+        case "interactive":
+            guard let i = m.interactive, let t = i.type else { break }
+            let reply = i.buttonReply ?? i.listReply
+            var it: [String: JSONValue] = ["type": .string(clip(t, 64))]
+            if let id = reply?.id { it["id"] = .string(clip(id, 256)) }
+            if let title = reply?.title { it["title"] = .string(clip(title, 256)) }
+            if let d = reply?.description { it["description"] = .string(clip(d, 1000)) }
+            o["interactive"] = .object(it)
+        case "unsupported", "unknown":
+            o["unsupported"] = .bool(true)
+        case "text", "image", "document", "audio", "video", "sticker", "location", "contacts", "order", "system":
+            break
+        default:
+            o["unsupported"] = .bool(true)
+            o["unsupported_type"] = .string(clip(type, 64))
+        }
+        return o
+    }
+
     private static func date(_ raw: String, _ path: @autoclosure () -> String) throws(WhatsAppPayloadError) -> Date {
         guard let seconds = Int64(raw), seconds >= 0, seconds < 253_402_300_800 else {
             throw .invalidField(path(), "a Unix time in seconds, such as \"1700000000\"")
@@ -568,9 +630,9 @@ public struct WhatsAppWebhookParser: Sendable {
         }
     }
 
-    /// Untrusted text quoted in a message: at most 64 characters.
-    static func clip(_ s: String) -> String {
-        s.count <= 64 ? s : String(s.prefix(64)) + "…"
+    /// Untrusted text quoted in a message: at most `max` characters (64 by default).
+    static func clip(_ s: String, _ max: Int = 64) -> String {
+        s.count <= max ? s : String(s.prefix(max)) + "…"
     }
 
     static func mapped(_ error: DecodingError, body: Data) -> WhatsAppPayloadError {

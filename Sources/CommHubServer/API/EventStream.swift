@@ -47,7 +47,7 @@ struct EventStream: Sendable {
                let obj = try? JSONDecoder().decode([String: String].self, from: Data(first.utf8)) {
                 secret = obj["token"]
             }
-            guard let secret, let (token, contact) = await engine.supervisor.authenticate(secretHash: TokenSecret.hash(secret)),
+            guard let secret, let (token, contact) = engine.authentication.authenticate(secretHash: TokenSecret.hash(secret)),
                   token.kind == .person, let contact else {
                 try await outbound.write(.text(#"{"error":{"code":"unauthorized","message":"send a person's token in the Authorization header or as {\"token\":\"...\"}"}}"#))
                 try await outbound.close(.policyViolation, reason: "unauthorized")

@@ -55,11 +55,12 @@ struct ErrorMiddleware: RouterMiddleware {
     }
 }
 
-/// Checks `Authorization: Bearer <token>` against the stored token hashes.
-/// Gateway tokens may only call `/api/ingest`.
+/// Checks `Authorization: Bearer <token>` against the stored token hashes
+/// (the engine's `AuthenticationIndex`: no hop onto the supervisor, so the
+/// check never waits behind ingest). Gateway tokens may only call `/api/ingest`.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = APIContext
-    let supervisor: Supervisor
+    let tokens: AuthenticationIndex
 
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else {
@@ -69,7 +70,7 @@ struct AuthMiddleware: RouterMiddleware {
               !secret.isEmpty else {
             throw APIError.unauthorized("the Authorization header must be 'Bearer <token>'")
         }
-        guard let (token, contact) = await supervisor.authenticate(secretHash: TokenSecret.hash(secret)) else {
+        guard let (token, contact) = tokens.authenticate(secretHash: TokenSecret.hash(secret)) else {
             throw APIError.unauthorized("unknown or revoked token")
         }
         if token.kind == .gateway, !request.uri.path.hasPrefix("/api/ingest") {

@@ -12,8 +12,7 @@ extension CommHubAPI {
     func registerAnalytics(_ api: RouterGroup<APIContext>) {
         api.get("analytics/overview") { request, context in
             let who = try require(.readAnalytics, context)
-            let state = await supervisor.state
-            var teams = Set(state.teams.keys)
+            var teams = await supervisor.teamIDs()
             if let c = who.contact, !AccessPolicy.allows(c.role, .readAllAnalytics) { teams = Set(c.teams) }
             if let t = try request.uuidQuery("team_id", TeamKind.self) {
                 guard teams.contains(t) else { throw APIError.forbidden("no access to the analytics of team \(t)") }
@@ -24,29 +23,22 @@ extension CommHubAPI {
             func object<E: ContractEnum>(_ counts: [E: Int]) -> JSONValue {
                 .object(Dictionary(uniqueKeysWithValues: E.allCases.map { ($0.rawValue, JSONValue.number(Double(counts[$0] ?? 0))) }))
             }
-            let queues = teams.sorted().compactMap { id -> JSONValue? in
-                guard let slot = state.board.teams[id] else { return nil }
-                let members = slot.members.compactMap { state.board.agents[$0] }
-                let online = members.filter { $0.presence == .online }
-                let assigned = members.reduce(0) { $0 + $1.load }
-                let free = online.reduce(0) { $0 + max(0, $1.maxOpenThreads - $1.load) }
+            let queues = await supervisor.teamWorkloads(teams).map { t -> JSONValue in
                 var o: [String: JSONValue] = [:]
-                o["team_id"] = .string(id.description)
-                o["team"] = .string(slot.team.name)
-                o["queue_depth"] = .number(Double(slot.queue.count))
-                o["members_online"] = .number(Double(online.count))
-                o["open_threads_assigned"] = .number(Double(assigned))
-                o["capacity_free"] = .number(Double(free))
+                o["team_id"] = .string(t.id.description)
+                o["team"] = .string(t.name)
+                o["queue_depth"] = .number(Double(t.queueDepth))
+                o["members_online"] = .number(Double(t.membersOnline))
+                o["open_threads_assigned"] = .number(Double(t.openThreadsAssigned))
+                o["capacity_free"] = .number(Double(t.capacityFree))
                 return .object(o)
             }
-            let people = state.contacts.values.filter { !Set($0.teams).isDisjoint(with: teams) }
-                .sorted { $0.name < $1.name }
-                .map { c -> JSONValue in
-                    .object(["contact_id": .string(c.id.description), "name": .string(c.name),
-                             "presence": .string(c.presence.rawValue),
-                             "open_threads": .number(Double(state.board.agents[c.id]?.load ?? 0)),
-                             "max_open_threads": .number(Double(c.maxOpenThreads))])
-                }
+            let people = await supervisor.people(inTeams: teams).map { p -> JSONValue in
+                .object(["contact_id": .string(p.contact.id.description), "name": .string(p.contact.name),
+                         "presence": .string(p.contact.presence.rawValue),
+                         "open_threads": .number(Double(p.load)),
+                         "max_open_threads": .number(Double(p.contact.maxOpenThreads))])
+            }
             return try JSONResponse.make(JSONValue.object([
                 "generated_at": .string(engine.clock.now().iso8601),
                 "threads_total": .number(Double(figures.total)),

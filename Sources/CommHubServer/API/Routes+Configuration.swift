@@ -11,13 +11,13 @@ extension CommHubAPI {
         // Agents and team leaders get the summary (AccessPolicy: readChannelConfiguration).
         api.get("communication/channels") { _, context in
             let who = try require(.readConfiguration, context)
-            let list = await supervisor.state.channels.values.sorted { $0.channelName < $1.channelName }
+            let list = await supervisor.channelList()
             return try JSONResponse.list(try list.map { try channelView($0, for: who) }, next: nil)
         }
         api.get("communication/channels/:id") { _, context in
             let who = try require(.readConfiguration, context)
             let id = try context.id("id", ChannelKind.self)
-            guard let c = await supervisor.state.channels[id] else { throw APIError.notFound("no channel with id \(id)") }
+            guard let c = await supervisor.channel(id) else { throw APIError.notFound("no channel with id \(id)") }
             return try JSONResponse.make(try channelView(c, for: who))
         }
         api.post("communication/channels") { request, context in
@@ -30,7 +30,7 @@ extension CommHubAPI {
                             autoAssignmentRules: body.autoAssignmentRules, responseSlaHours: body.responseSlaHours,
                             escalationRules: body.escalationRules)
             try applyConfiguration(body.configuration ?? [:], to: &c)
-            try validate(c)
+            try EntityRules.check(c)
             try await durable(try await supervisor.upsertChannel(c))
             try await audit(context, "channel.create", "channel", c.id.description, before: CommHubAPI.none,
                             after: try View.channel(c, secretNames: try secretNames(c)))
@@ -39,36 +39,26 @@ extension CommHubAPI {
         api.put("communication/channels/:id") { request, context in
             _ = try require(.writeConfiguration, context)
             let id = try context.id("id", ChannelKind.self)
-            guard let before = await supervisor.state.channels[id] else { throw APIError.notFound("no channel with id \(id)") }
+            // The type is read first because it decides which configuration keys
+            // are secrets; it never changes, so reading it apart is no race.
+            guard let current = await supervisor.channel(id) else { throw APIError.notFound("no channel with id \(id)") }
             let body = try await request.decodeJSON(ChannelRequest.self, context: context)
-            var c = before
-            if let t = body.channelType, t != c.channelType {
-                throw APIError(.unprocessableContent, "invalid", "channel_type cannot change; create a new channel")
-            }
-            if let n = body.channelName { c.channelName = n }
-            if let a = body.isActive { c.isActive = a }
-            if let b = body.businessEntity { c.businessEntity = b }
-            if let r = body.autoAssignmentRules { c.autoAssignmentRules = r }
-            if let h = body.responseSlaHours { c.responseSlaHours = h }
-            if let e = body.escalationRules { c.escalationRules = e }
-            if let conf = body.configuration { try applyConfiguration(conf, to: &c) }
-            try validate(c)
-            try await durable(try await supervisor.upsertChannel(c))
+            let change = try await mapped { try await supervisor.updateChannel(id, try channelPatch(body, type: current.channelType)) }
+            try await durable(change.seq)
             try await audit(context, "channel.update", "channel", id.description,
-                            before: try View.channel(before, secretNames: try secretNames(before)),
-                            after: try View.channel(c, secretNames: try secretNames(c)))
-            return try JSONResponse.make(try View.channel(c, secretNames: try secretNames(c)))
+                            before: try View.channel(change.before, secretNames: try secretNames(change.before)),
+                            after: try View.channel(change.after, secretNames: try secretNames(change.after)))
+            return try JSONResponse.make(try View.channel(change.after, secretNames: try secretNames(change.after)))
         }
 
         api.get("contacts") { _, context in
             _ = try require(.readConfiguration, context)
-            let list = await supervisor.state.contacts.values.sorted { $0.name < $1.name }
-            return try JSONResponse.list(list, next: nil)
+            return try JSONResponse.list(await supervisor.contactList(), next: nil)
         }
         api.get("contacts/:id") { _, context in
             _ = try require(.readConfiguration, context)
             let id = try context.id("id", ContactKind.self)
-            guard let c = await supervisor.state.contacts[id] else { throw APIError.notFound("no contact with id \(id)") }
+            guard let c = await supervisor.contact(id) else { throw APIError.notFound("no contact with id \(id)") }
             return try JSONResponse.make(c)
         }
         api.post("contacts") { request, context in
@@ -77,7 +67,7 @@ extension CommHubAPI {
             guard let name = body.name, !name.isEmpty else { throw APIError(.unprocessableContent, "invalid", "name is required") }
             let c = Contact(name: name, email: body.email, phone: body.phone, role: body.role ?? .agent, teams: body.teams ?? [],
                             skills: body.skills ?? [], maxOpenThreads: body.maxOpenThreads ?? 25, presence: body.presence ?? .offline)
-            try validate(c)
+            try EntityRules.check(c)
             try await durable(try await mapped { try await supervisor.upsertContact(c) })
             try await audit(context, "contact.create", "contact", c.id.description, before: CommHubAPI.none, after: c)
             return try JSONResponse.make(c, status: .created)
@@ -85,34 +75,21 @@ extension CommHubAPI {
         api.put("contacts/:id") { request, context in
             let who = try context.caller()
             let id = try context.id("id", ContactKind.self)
-            guard let before = await supervisor.state.contacts[id] else { throw APIError.notFound("no contact with id \(id)") }
+            // People are never deleted: an unknown id answers 404 before the access check, as always.
+            guard await supervisor.contact(id) != nil else { throw APIError.notFound("no contact with id \(id)") }
             let body = try await request.decodeJSON(ContactRequest.self, context: context)
+            var patch = ContactPatch()
+            patch.name = body.name; patch.email = body.email; patch.phone = body.phone; patch.role = body.role
+            patch.teams = body.teams; patch.skills = body.skills; patch.maxOpenThreads = body.maxOpenThreads
+            patch.presence = body.presence
             // Anyone may set their own presence; everything else is configuration.
-            let onlyPresence = body.name == nil && body.email == nil && body.phone == nil && body.role == nil
-                && body.teams == nil && body.skills == nil && body.maxOpenThreads == nil
-            if !(onlyPresence && who.contactID == id) { _ = try require(.writeConfiguration, context) }
-            var c = before
-            if let v = body.name { c.name = v }
-            if let v = body.email { c.email = v }
-            if let v = body.phone { c.phone = v }
-            if let v = body.role { c.role = v }
-            if let v = body.teams { c.teams = v }
-            if let v = body.skills { c.skills = v }
-            if let v = body.maxOpenThreads { c.maxOpenThreads = v }
-            try validate(c)
-            var last: UInt64?
-            if c != before {
-                var withoutPresence = c
-                withoutPresence.presence = before.presence
-                last = try await mapped { try await supervisor.upsertContact(withoutPresence) }
+            if !(patch.onlyPresence && who.contactID == id) { _ = try require(.writeConfiguration, context) }
+            let change = try await mapped { try await supervisor.updateContact(id, patch) }
+            try await durable(change.seq)
+            if change.changed {
+                try await audit(context, "contact.update", "contact", id.description, before: change.before, after: change.after)
             }
-            if let p = body.presence, p != before.presence {
-                last = try await mapped { try await supervisor.setPresence(id, p) }.last?.seq ?? last
-            }
-            if let last { try await durable(last) }
-            let after = await supervisor.state.contacts[id]!
-            if after != before { try await audit(context, "contact.update", "contact", id.description, before: before, after: after) }
-            return try JSONResponse.make(after)
+            return try JSONResponse.make(change.after)
         }
 
         api.post("contacts/:id/tokens") { request, context in
@@ -128,8 +105,7 @@ extension CommHubAPI {
         }
         api.get("tokens") { _, context in
             _ = try require(.manageTokens, context)
-            let list = await supervisor.state.tokens.values.sorted { ($0.createdAt, $0.id) < ($1.createdAt, $1.id) }
-            return try JSONResponse.list(try list.map(View.token), next: nil)
+            return try JSONResponse.list(try await supervisor.tokenList().map(View.token), next: nil)
         }
         api.delete("tokens/:id") { _, context in
             _ = try require(.manageTokens, context)
@@ -142,11 +118,10 @@ extension CommHubAPI {
 
         api.get("teams") { _, context in
             _ = try require(.readConfiguration, context)
-            let state = await supervisor.state
-            let list = try state.teams.values.sorted { $0.name < $1.name }.map { t -> JSONValue in
-                var o = try View.json(t).objectValue ?? [:]
-                o["members"] = .array(state.board.teams[t.id]?.members.map { .string($0.description) } ?? [])
-                o["queue_depth"] = .number(Double(state.board.queueDepth(t.id)))
+            let list = try await supervisor.teamList().map { t -> JSONValue in
+                var o = try View.json(t.team).objectValue ?? [:]
+                o["members"] = .array(t.members.map { .string($0.description) })
+                o["queue_depth"] = .number(Double(t.queueDepth))
                 return .object(o)
             }
             return try JSONResponse.list(list, next: nil)
@@ -157,41 +132,34 @@ extension CommHubAPI {
             guard let name = body.name?.trimmingCharacters(in: .whitespaces), !name.isEmpty else {
                 throw APIError(.unprocessableContent, "invalid", "name is required")
             }
-            let state = await supervisor.state
-            guard !state.teams.values.contains(where: { $0.name.lowercased() == name.lowercased() }) else {
-                throw APIError.conflict("a team named '\(name)' exists")
-            }
             let t = Team(name: name, handOverOnOffline: body.handOverOnOffline ?? true, leaderID: body.leaderID)
-            try await durable(try await supervisor.upsertTeam(t))
+            try await durable(try await mapped { try await supervisor.createTeam(t) })
             try await audit(context, "team.create", "team", t.id.description, before: CommHubAPI.none, after: t)
             return try JSONResponse.make(t, status: .created)
         }
         api.put("teams/:id") { request, context in
             _ = try require(.writeConfiguration, context)
             let id = try context.id("id", TeamKind.self)
-            guard let before = await supervisor.state.teams[id] else { throw APIError.notFound("no team with id \(id)") }
             let body = try await request.decodeJSON(TeamRequest.self, context: context)
-            var t = before
-            if let n = body.name, !n.isEmpty { t.name = n }
-            if let h = body.handOverOnOffline { t.handOverOnOffline = h }
-            if let l = body.leaderID { t.leaderID = l }
-            try await durable(try await supervisor.upsertTeam(t))
-            try await audit(context, "team.update", "team", id.description, before: before, after: t)
-            return try JSONResponse.make(t)
+            var patch = TeamPatch()
+            patch.name = body.name; patch.handOverOnOffline = body.handOverOnOffline; patch.leaderID = body.leaderID
+            let change = try await mapped { try await supervisor.updateTeam(id, patch) }
+            try await durable(change.seq)
+            try await audit(context, "team.update", "team", id.description, before: change.before, after: change.after)
+            return try JSONResponse.make(change.after)
         }
 
         api.get("routing-rules") { _, context in
             _ = try require(.readConfiguration, context)
-            return try JSONResponse.make(await supervisor.state.rules)
+            return try JSONResponse.make(await supervisor.routingRules())
         }
         api.put("routing-rules") { request, context in
             _ = try require(.writeConfiguration, context)
-            let before = await supervisor.state.rules
             let rules = try await request.decodeJSON(AutoAssignmentRules.self, context: context)
-            let seq = try await mapped { try await supervisor.setRoutingRules(rules) }
-            try await durable(seq)
-            try await audit(context, "routing.update", "routing_rules", "global", before: before, after: rules)
-            return try JSONResponse.make(rules)
+            let change = try await mapped { try await supervisor.replaceRoutingRules(rules) }
+            try await durable(change.seq)
+            try await audit(context, "routing.update", "routing_rules", "global", before: change.before, after: change.after)
+            return try JSONResponse.make(change.after)
         }
 
         // The customer directory: bulk upsert, organisations first, then customers, then orders.
@@ -200,25 +168,12 @@ extension CommHubAPI {
             let body = try await request.decodeJSON(DirectoryRequest.self, context: context)
             let total = (body.organizations?.count ?? 0) + (body.customers?.count ?? 0) + (body.orders?.count ?? 0)
             guard total > 0 else { throw APIError(.unprocessableContent, "invalid", "send organizations, customers and/or orders") }
-            guard total <= 10_000 else { throw APIError(.unprocessableContent, "invalid", "at most 10000 records per call") }
-            // Validate everything first so a bad record changes nothing.
-            let state = await supervisor.state
-            let orgIDs = Set(state.index.organizations.keys).union((body.organizations ?? []).map(\.id))
-            let customerIDs = Set(state.index.customers.keys).union((body.customers ?? []).map(\.id))
-            for (i, c) in (body.customers ?? []).enumerated() {
-                if c.name.isEmpty { throw APIError(.unprocessableContent, "invalid", "customers[\(i)].name is required") }
-                if let o = c.organizationID, !orgIDs.contains(o) { throw APIError(.unprocessableContent, "invalid", "customers[\(i)].organization_id \(o) is unknown") }
+            // Checked and journaled in one step inside the supervisor: a bad record changes nothing.
+            let last = try await mapped {
+                try await supervisor.importDirectory(organizations: body.organizations ?? [], customers: body.customers ?? [],
+                                                     orders: body.orders ?? [])
             }
-            for (i, o) in (body.orders ?? []).enumerated() {
-                if o.orderNumber.isEmpty { throw APIError(.unprocessableContent, "invalid", "orders[\(i)].order_number is required") }
-                if let c = o.customerID, !customerIDs.contains(c) { throw APIError(.unprocessableContent, "invalid", "orders[\(i)].customer_id \(c) is unknown") }
-                if let g = o.organizationID, !orgIDs.contains(g) { throw APIError(.unprocessableContent, "invalid", "orders[\(i)].organization_id \(g) is unknown") }
-            }
-            var last: UInt64 = 0
-            for o in body.organizations ?? [] { last = try await supervisor.upsertOrganization(o) }
-            for c in body.customers ?? [] { last = try await mapped { try await supervisor.upsertCustomer(c) } }
-            for o in body.orders ?? [] { last = try await mapped { try await supervisor.upsertOrder(o) } }
-            try await durable(last)
+            if let last { try await durable(last) }
             try await audit(context, "directory.upsert", "directory", "bulk", before: CommHubAPI.none,
                             after: JSONValue.object(["organizations": .number(Double(body.organizations?.count ?? 0)),
                                                      "customers": .number(Double(body.customers?.count ?? 0)),
@@ -227,19 +182,14 @@ extension CommHubAPI {
         }
         api.get("customers") { request, context in
             _ = try require(.readThreads, context)
-            let q = try request.textQuery("q")?.lowercased()
-            let all = await supervisor.state.index.customers.values.filter { c in
-                guard let q, !q.isEmpty else { return true }
-                return c.name.lowercased().contains(q) || c.emails.contains { $0.normalized.contains(q) }
-                    || c.phones.contains { $0.e164.contains(q) }
-            }.sorted { $0.name < $1.name }
+            let all = await supervisor.customers(matching: try request.textQuery("q"))
             let page = try request.offsetPage(all)
             return try JSONResponse.list(page.items, next: page.next)
         }
         api.get("orders/:number") { _, context in
             _ = try require(.readThreads, context)
             let number = context.parameters.get("number") ?? ""
-            guard let o = await supervisor.state.index.order(number: number) else { throw APIError.notFound("no order \(number)") }
+            guard let o = await supervisor.order(number: number) else { throw APIError.notFound("no order \(number)") }
             return try JSONResponse.make(o)
         }
     }
@@ -266,42 +216,56 @@ extension CommHubAPI {
     /// and seals them, merging with the secrets already set; refuses
     /// undeclared secret-looking keys and credentials in URLs, at any depth.
     func applyConfiguration(_ conf: [String: JSONValue], to c: inout Channel) throws {
-        let split: ChannelConfigurationSchema.Split
+        let split = try splitConfiguration(conf, for: c.channelType)
+        c.configuration = split.plain
+        if let merge = secretMerge(split.secrets) { c.sealedSecrets = try merge.merge(c.sealedSecrets) }
+    }
+
+    func splitConfiguration(_ conf: [String: JSONValue], for type: ChannelType) throws -> ChannelConfigurationSchema.Split {
         do {
-            split = try ChannelConfigurationSchema.split(conf, for: c.channelType)
+            return try ChannelConfigurationSchema.split(conf, for: type)
         } catch {
             throw APIError(.unprocessableContent, "invalid", error.description)
         }
-        c.configuration = split.plain
-        if !split.secrets.isEmpty {
-            var current = try c.sealedSecrets.map(secrets.open) ?? [:]
-            for (k, v) in split.secrets { current[k] = v }
-            c.sealedSecrets = current.isEmpty ? nil : try secrets.seal(current)
+    }
+
+    /// Seals `new` into the channel's current secrets, key by key (a null
+    /// value removes a secret; nil when there is nothing to change). Runs where
+    /// it is given the current sealed value: inside the supervisor for a PUT,
+    /// so concurrent secret updates merge instead of overwriting each other.
+    func secretMerge(_ new: [String: String?]) -> SecretMerge? {
+        guard !new.isEmpty else { return nil }
+        let box = secrets
+        return SecretMerge { current in
+            var all = try current.map(box.open) ?? [:]
+            for (k, v) in new { all[k] = v }
+            return all.isEmpty ? nil : try box.seal(all)
         }
+    }
+
+    /// A channel PUT body as a patch the supervisor applies to the channel it holds.
+    func channelPatch(_ body: ChannelRequest, type: ChannelType) throws -> ChannelPatch {
+        if let t = body.channelType, t != type {
+            throw APIError(.unprocessableContent, "invalid", "channel_type cannot change; create a new channel")
+        }
+        var patch = ChannelPatch()
+        patch.channelType = body.channelType
+        patch.channelName = body.channelName
+        patch.isActive = body.isActive
+        patch.businessEntity = body.businessEntity
+        patch.autoAssignmentRules = body.autoAssignmentRules
+        patch.responseSlaHours = body.responseSlaHours
+        patch.escalationRules = body.escalationRules
+        if let conf = body.configuration {
+            let split = try splitConfiguration(conf, for: type)
+            patch.configuration = split.plain
+            patch.secrets = secretMerge(split.secrets)
+        }
+        return patch
     }
 
     func secretNames(_ c: Channel) throws -> [String] {
         guard let sealed = c.sealedSecrets else { return [] }
         return Array((try secrets.open(sealed)).keys)
-    }
-
-    func validate(_ c: Channel) throws {
-        if c.channelName.trimmingCharacters(in: .whitespaces).isEmpty {
-            throw APIError(.unprocessableContent, "invalid", "channel_name must not be empty")
-        }
-        do {
-            try Bounds.check(c.responseSlaHours, WireBounds.responseSlaHours, "response_sla_hours", unit: "hours")
-        } catch {
-            throw APIError(.unprocessableContent, "invalid", error.description)
-        }
-        if let errors = c.autoAssignmentRules?.validationErrors(), !errors.isEmpty {
-            throw APIError(.unprocessableContent, "invalid", "auto_assignment_rules: " + errors.joined(separator: "; "))
-        }
-    }
-
-    func validate(_ c: Contact) throws {
-        if c.name.trimmingCharacters(in: .whitespaces).isEmpty { throw APIError(.unprocessableContent, "invalid", "name must not be empty") }
-        if let e = c.email, !e.isEmpty, EmailAddress(e) == nil { throw APIError(.unprocessableContent, "invalid", "email '\(e)' is not an e-mail address") }
-        if !(0...10_000).contains(c.maxOpenThreads) { throw APIError(.unprocessableContent, "invalid", "max_open_threads must be 0 to 10000") }
     }
 }

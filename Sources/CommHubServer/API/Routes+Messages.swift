@@ -1,6 +1,7 @@
 import CommHubDomain
 import CommHubWire
 import CommHubEngine
+import CommHubStore
 import Foundation
 import Hummingbird
 
@@ -15,7 +16,7 @@ extension CommHubAPI {
         api.put("communication/messages/:id") { request, context in
             let who = try require(.writeThreads, context)
             let id = try context.id("id", MessageKind.self)
-            guard let threadID = await supervisor.state.messageThread[id] else { throw APIError.notFound("no message with id \(id)") }
+            guard let threadID = await supervisor.threadOf(message: id) else { throw APIError.notFound("no message with id \(id)") }
             let thread = try await visibleThread(threadID, who)
             let body = try await request.decodeJSON(UpdateMessageRequest.self, context: context)
             guard let status = body.deliveryStatus else { throw APIError.badRequest("nothing to change: send delivery_status") }
@@ -57,10 +58,7 @@ extension CommHubAPI {
             headers = try await visibleThread(threadID, who).messages
         } else if !statuses.isEmpty, statuses.allSatisfy(EngineState.inOutbox) {
             // The outbox: undelivered outgoing messages across threads, oldest first.
-            let outbox = await supervisor.state.outbox
-            var byThread: [ThreadID: Set<MessageID>] = [:]
-            for (m, v) in outbox { byThread[v.thread, default: []].insert(m) }
-            for (t, ids) in byThread {
+            for (t, ids) in await supervisor.outboxByThread() {
                 guard let v = await supervisor.thread(t), canSee(v.header, who) else { continue }
                 headers += v.messages.filter { ids.contains($0.id) }
             }
@@ -81,20 +79,21 @@ extension CommHubAPI {
         let who = try require(.writeThreads, context)
         let body = try await request.decodeJSON(CreateMessageRequest.self, context: context)
         let thread = try await visibleThread(body.threadID, who)
-        let state = await supervisor.state
         let now = engine.clock.now()
 
         var subject = body.subject
         var content = body.messageContent
         var html = body.messageHtml
         var metadata = body.metadata ?? [:]
+        var whatsappTemplate: Template?
         if let tid = body.templateID {
-            guard let template = state.templates[tid], template.isActive else { throw APIError.notFound("no active template with id \(tid)") }
+            guard let template = await supervisor.template(tid), template.isActive else { throw APIError.notFound("no active template with id \(tid)") }
+            whatsappTemplate = template.whatsappTemplateName == nil ? nil : template
             var vars = body.templateVariables ?? [:]
             if vars["thread_subject"] == nil { vars["thread_subject"] = thread.header.threadSubject }
             if vars["agent_name"] == nil, let c = who.contact { vars["agent_name"] = c.name }
-            if vars["customer_name"] == nil, let cid = thread.header.customerID, let c = state.index.customers[cid] { vars["customer_name"] = c.name }
-            if vars["order_number"] == nil, let oid = thread.header.orderID, let o = state.index.orders[oid] { vars["order_number"] = o.orderNumber }
+            if vars["customer_name"] == nil, let cid = thread.header.customerID, let c = await supervisor.customer(cid) { vars["customer_name"] = c.name }
+            if vars["order_number"] == nil, let oid = thread.header.orderID, let o = await supervisor.order(oid) { vars["order_number"] = o.orderNumber }
             let m = TemplateRenderer.render(template.messageTemplate, variables: vars)
             let s = template.subjectTemplate.map { TemplateRenderer.render($0, variables: vars) }
             let h = template.htmlTemplate.map { TemplateRenderer.render($0, variables: vars) }
@@ -107,7 +106,21 @@ extension CommHubAPI {
             subject = subject ?? s?.text
             html = html ?? h?.text
             metadata["template_id"] = .string(tid.description)
+            if let name = template.whatsappTemplateName, let language = template.whatsappLanguage {
+                // Sent as Meta's approved template, its declared variables as the body parameters in order.
+                metadata["whatsapp_template"] = .object([
+                    "name": .string(name), "language": .string(language),
+                    "parameters": .array(template.variables.map { .string(vars[$0] ?? "") }),
+                ])
+            }
         }
+        if let reply = body.replyToMessageID {
+            guard thread.messages.contains(where: { $0.id == reply }) else {
+                throw APIError(.unprocessableContent, "invalid", "reply_to_message_id \(reply) is not a message of this thread")
+            }
+            metadata["reply_to_message_id"] = .string(reply.description)
+        }
+        let attachments = try await storedAttachments(body.attachments ?? [])
 
         let messageType: MessageType
         let channelType: ChannelType
@@ -132,11 +145,14 @@ extension CommHubAPI {
                     // Answer on the channel the customer last wrote on.
                     channelID = thread.messages.last { $0.messageType == .incoming && $0.channelID != nil }?.channelID
                 }
-                guard let cid = channelID, let channel = state.channels[cid] else {
+                guard let cid = channelID, let channel = await supervisor.channel(cid) else {
                     throw APIError(.unprocessableContent, "invalid", "an outgoing message needs channel_id (the thread has no inbound channel to answer on)")
                 }
                 guard channel.isActive else { throw APIError.conflict("channel \(channel.channelName) is not active") }
                 channelType = channel.channelType
+                if channelType == .whatsappBusiness {
+                    try await checkWhatsApp(thread, channel: channel, template: whatsappTemplate, attachments: attachments)
+                }
                 if channel.channelType == .phoneCall { delivery = .delivered }
                 if !channelType.isExternal { delivery = .delivered }
             case .internalNote:
@@ -149,24 +165,60 @@ extension CommHubAPI {
                                "message_type must be outgoing or internal_note (incoming messages arrive through /api/ingest; calls use 'call')")
             }
         }
-        guard let text = content, !text.isEmpty || !(body.attachments ?? []).isEmpty else {
+        guard let text = content, !text.isEmpty || !attachments.isEmpty else {
             throw APIError(.unprocessableContent, "invalid", "message_content must not be empty")
         }
         let header = MessageHeader(threadID: thread.header.id, channelID: channelID, channelType: channelType,
                                    messageType: messageType, senderContactID: who.contactID,
                                    recipientContactID: body.recipientContactID, recipientExternal: body.recipientExternal,
                                    subject: subject, deliveryStatus: delivery, createdAt: now)
-        let messageBody = MessageBody(messageContent: text, messageHtml: html, attachments: body.attachments ?? [],
-                                      metadata: metadata)
+        let messageBody = MessageBody(messageContent: text, messageHtml: html, attachments: attachments, metadata: metadata)
         let events = try await mapped { try await supervisor.addMessage(header, body: messageBody, statusAfter: body.threadStatus) }
         try await durable(events.last!.seq)
         // Counted only once the message is stored: a refused message changes nothing.
-        if let tid = body.templateID, var template = await supervisor.state.templates[tid] {
-            template.usageCount += 1
-            try await durable(try await supervisor.upsertTemplate(template))
-        }
+        if let tid = body.templateID, let seq = try await supervisor.countTemplateUse(tid) { try await durable(seq) }
         try await audit(context, "message.create", "message", header.id.description, before: CommHubAPI.none, after: header)
         return try JSONResponse.make(try View.message(header, body: messageBody, delivery: await supervisor.outboxEntry(header.id)),
                                      status: .created)
+    }
+
+    /// WhatsApp's rules, checked before anything is sent: free text only within 24 hours of the
+    /// customer's last message on the channel (else 422 naming the approved templates of the brand),
+    /// one file per message.
+    func checkWhatsApp(_ thread: ThreadView, channel: CommHubDomain.Channel, template: Template?, attachments: [Attachment]) async throws {
+        guard attachments.count <= 1 else {
+            throw APIError(.unprocessableContent, "invalid", "WhatsApp sends one file per message; send the others separately")
+        }
+        guard template == nil else { return }  // an approved template may be sent at any time
+        let now = engine.clock.now()
+        guard !WhatsAppWindow.isOpen(thread.messages, channel: channel.id, at: now) else { return }
+        let approved = WhatsAppWindow.approvedTemplates(await supervisor.templates { $0.isActive }, brand: thread.header.businessEntity)
+        let names = approved.map { "\($0.templateName) (id \($0.id), WhatsApp template \($0.whatsappTemplateName!))" }
+        let since = WhatsAppWindow.endsAt(thread.messages, channel: channel.id).map { " since \($0.iso8601)" } ?? " (the customer never wrote on this number)"
+        throw APIError(.unprocessableContent, "whatsapp_window_closed",
+                       "WhatsApp's 24-hour window is closed\(since): only an approved template can be sent. "
+                       + (names.isEmpty ? "No approved WhatsApp template is configured for this brand."
+                                        : "Approved templates: " + names.joined(separator: "; ") + "."))
+    }
+
+    /// Attachments of an outgoing message: a file in the attachment store (named by sha256, size and
+    /// type as stored) or a public https link; anything else is refused.
+    func storedAttachments(_ list: [Attachment]) async throws -> [Attachment] {
+        try list.enumerated().map { i, a in
+            if let sha = a.sha256 {
+                guard let files = engine.attachments, let size = files.size(sha) else {
+                    throw APIError(.unprocessableContent, "invalid", "attachments[\(i)].sha256 names no stored file; upload it with POST /api/attachments")
+                }
+                var stored = a
+                stored.sizeBytes = size
+                stored.contentType = AttachmentStore.normalizedType(a.contentType)
+                stored.url = nil
+                return stored
+            }
+            guard let url = a.url, url.hasPrefix("https://") else {
+                throw APIError(.unprocessableContent, "invalid", "attachments[\(i)] needs a sha256 of an uploaded file (POST /api/attachments) or a public https url")
+            }
+            return a
+        }
     }
 }

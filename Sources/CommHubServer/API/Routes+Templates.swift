@@ -11,19 +11,20 @@ extension CommHubAPI {
             let brands = try request.enumSet("business_entity", TemplateBusinessEntity.self)
             let channels = try request.enumSet("channel_type", TemplateChannelType.self)
             let categories = try request.enumSet("template_category", TemplateCategory.self)
-            let activeOnly = request.query("is_active").map { $0 == "true" }
-            let list = await supervisor.state.templates.values.filter { t in
+            // A boolean like every other query flag: `is_active=yes` is refused, not read as false.
+            let activeOnly: Bool? = request.query("is_active") == nil ? nil : try request.boolQuery("is_active")
+            let list = await supervisor.templates { t in
                 (brands.isEmpty || brands.contains(t.businessEntity) || (t.businessEntity == .all && !brands.isEmpty))
                     && (channels.isEmpty || channels.contains(t.channelType) || t.channelType == .any)
                     && (categories.isEmpty || categories.contains(t.templateCategory))
                     && (activeOnly == nil || t.isActive == activeOnly)
-            }.sorted { $0.templateName < $1.templateName }
+            }
             return try JSONResponse.list(list, next: nil)
         }
         api.get("templates/:id") { _, context in
             _ = try require(.readThreads, context)
             let id = try context.id("id", TemplateKind.self)
-            guard let t = await supervisor.state.templates[id] else { throw APIError.notFound("no template with id \(id)") }
+            guard let t = await supervisor.template(id) else { throw APIError.notFound("no template with id \(id)") }
             return try JSONResponse.make(t)
         }
         api.post("templates") { request, context in
@@ -38,7 +39,9 @@ extension CommHubAPI {
             let t = Template(templateName: name, templateCategory: category, channelType: channel,
                              subjectTemplate: body.subjectTemplate, messageTemplate: message, htmlTemplate: body.htmlTemplate,
                              variables: body.variables ?? Array(NSOrderedSet(array: used)) as? [String] ?? used,
-                             businessEntity: body.businessEntity ?? .all, isActive: body.isActive ?? true)
+                             businessEntity: body.businessEntity ?? .all, isActive: body.isActive ?? true,
+                             whatsappTemplateName: body.whatsappTemplateName, whatsappLanguage: body.whatsappLanguage)
+            try Self.validateWhatsApp(t)
             try await durable(try await supervisor.upsertTemplate(t))
             try await audit(context, "template.create", "template", t.id.description, before: CommHubAPI.none, after: t)
             return try JSONResponse.make(t, status: .created)
@@ -46,29 +49,23 @@ extension CommHubAPI {
         api.put("templates/:id") { request, context in
             _ = try require(.writeTemplates, context)
             let id = try context.id("id", TemplateKind.self)
-            guard let before = await supervisor.state.templates[id] else { throw APIError.notFound("no template with id \(id)") }
+            guard await supervisor.template(id) != nil else { throw APIError.notFound("no template with id \(id)") }
             let body = try await request.decodeJSON(TemplateRequest.self, context: context)
-            var t = before
-            if let v = body.templateName { t.templateName = v }
-            if let v = body.templateCategory { t.templateCategory = v }
-            if let v = body.channelType { t.channelType = v }
-            if let v = body.subjectTemplate { t.subjectTemplate = v }
-            if let v = body.messageTemplate { t.messageTemplate = v }
-            if let v = body.htmlTemplate { t.htmlTemplate = v }
-            if let v = body.variables { t.variables = v }
-            if let v = body.businessEntity { t.businessEntity = v }
-            if let v = body.isActive { t.isActive = v }
-            guard !t.templateName.isEmpty, !t.messageTemplate.isEmpty else {
-                throw APIError(.unprocessableContent, "invalid", "template_name and message_template must not be empty")
-            }
-            try await durable(try await supervisor.upsertTemplate(t))
-            try await audit(context, "template.update", "template", id.description, before: before, after: t)
-            return try JSONResponse.make(t)
+            var patch = TemplatePatch()
+            patch.templateName = body.templateName; patch.templateCategory = body.templateCategory
+            patch.channelType = body.channelType; patch.subjectTemplate = body.subjectTemplate
+            patch.messageTemplate = body.messageTemplate; patch.htmlTemplate = body.htmlTemplate
+            patch.variables = body.variables; patch.businessEntity = body.businessEntity; patch.isActive = body.isActive
+            patch.whatsappTemplateName = body.whatsappTemplateName; patch.whatsappLanguage = body.whatsappLanguage
+            let change = try await mapped { try await supervisor.updateTemplate(id, patch) }
+            try await durable(change.seq)
+            try await audit(context, "template.update", "template", id.description, before: change.before, after: change.after)
+            return try JSONResponse.make(change.after)
         }
         api.post("templates/:id/render") { request, context in
             _ = try require(.readThreads, context)
             let id = try context.id("id", TemplateKind.self)
-            guard let t = await supervisor.state.templates[id] else { throw APIError.notFound("no template with id \(id)") }
+            guard let t = await supervisor.template(id) else { throw APIError.notFound("no template with id \(id)") }
             let body = try await request.decodeJSON(RenderRequest.self, context: context)
             let m = TemplateRenderer.render(t.messageTemplate, variables: body.variables)
             let s = t.subjectTemplate.map { TemplateRenderer.render($0, variables: body.variables) }
@@ -81,5 +78,9 @@ extension CommHubAPI {
                 "missing_variables": .array(missing.map(JSONValue.string)),
             ]))
         }
+    }
+
+    static func validateWhatsApp(_ t: Template) throws {
+        if let problem = WhatsAppTemplateRules.problem(t) { throw APIError(.unprocessableContent, "invalid", problem) }
     }
 }

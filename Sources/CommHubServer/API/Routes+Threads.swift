@@ -26,7 +26,7 @@ extension CommHubAPI {
         var o = try View.json(v.header).objectValue ?? [:]
         let delivery = await supervisor.outboxEntries(v.messages.filter { $0.messageType == .outgoing || $0.messageType == .autoResponse }.map(\.id))
         o["messages"] = .array(try v.messages.map { try View.message($0, body: try engine.bodies.body(for: $0.id), delivery: delivery[$0.id]) })
-        let tasks = await supervisor.state.tasks.values.filter { $0.threadID == v.header.id }.sorted { $0.createdAt < $1.createdAt }
+        let tasks = await supervisor.tasks(ofThread: v.header.id)
         o["tasks"] = try View.json(tasks)
         return .object(o)
     }
@@ -134,7 +134,6 @@ extension CommHubAPI {
     func checkReassign(_ who: Identity, thread: ThreadHeader, to agent: ContactID?, team: TeamID?) async throws {
         guard let me = who.contact else { throw APIError.forbidden("this token cannot reassign") }
         if AccessPolicy.allows(me.role, .reassignAnywhere) { return }
-        let state = await supervisor.state
         let targetTeam = team ?? thread.assignedTeamID
         if me.role == .agent || me.role == .teamLeader {
             let selfTake = agent == me.id && team == nil && (targetTeam.map(me.teams.contains) ?? false)
@@ -146,7 +145,7 @@ extension CommHubAPI {
         guard let t = targetTeam, me.teams.contains(t) else {
             throw APIError.forbidden("team leaders reassign within their own teams only")
         }
-        if let agent, state.contacts[agent]?.teams.contains(t) != true {
+        if let agent, await supervisor.contact(agent)?.teams.contains(t) != true {
             throw APIError.forbidden("that person is not a member of the thread's team")
         }
     }

@@ -1,0 +1,5577 @@
+// The HTTP contract of CommHub as an OpenAPI 3.1 document: every route,
+// parameter, body, enum and error shape. Served at GET /api/openapi.json
+// (see OpenAPIContract); this text is the one source of truth.
+//
+// Edit the JSON below when you add or change a route: OpenAPIContractTests
+// fails when a registered route is not documented or a documented one is
+// not registered, when an enum differs from CommHubDomain/Enums.swift, when
+// an answer of the server has a field the document does not name, and when
+// openapi-spec-validator rejects the document.
+//
+// Why a Swift string and not a bundle resource: on Linux `Bundle.module`
+// stops the process when the resource bundle is not beside the binary, and
+// `commhub` is deployed as one file; `.embedInCode` turns 150 KB into an
+// array literal that takes minutes to compile.
+
+let openAPIDocumentJSON = #"""
+{
+  "openapi": "3.1.0",
+  "info": {
+    "title": "CommHub HTTP API",
+    "version": "1.0.0",
+    "description": "The HTTP contract of CommHub, the communication engine of ChargeCars and its brands. The server serves this document at GET /api/openapi.json (no token needed); it is the one source of truth and a test checks that it lists exactly the routes the server registers.\n\n- JSON everywhere, snake_case, enum values exactly as listed. Ids are UUIDs; times are ISO 8601 in UTC. Optional fields are left out of responses when unset; clients must ignore fields they do not know.\n- Every /api call needs `Authorization: Bearer <token>` (except this document). Webhooks are authenticated by the provider's signature.\n- Errors: the 4xx/5xx status and {\"error\": {\"code\": \"...\", \"message\": \"...\"}}. Bad input changes nothing. A 500 is a defect: report it with the X-Request-ID of the answer.\n- Paged lists take limit (1 to 500, default 50) and the opaque cursor from the previous page's next_cursor; the answer is {\"items\": [...], \"next_cursor\": \"...\" | null}.\n- Request bodies are at most 2 MiB. Rate limits apply per client address and per token (429 with Retry-After)."
+  },
+  "tags": [
+    {
+      "name": "threads",
+      "description": "Conversations, one per case."
+    },
+    {
+      "name": "messages",
+      "description": "Messages, notes and calls in threads."
+    },
+    {
+      "name": "tasks",
+      "description": "Internal tasks."
+    },
+    {
+      "name": "templates",
+      "description": "Message templates."
+    },
+    {
+      "name": "configuration",
+      "description": "Channels, contacts, teams and routing rules."
+    },
+    {
+      "name": "tokens",
+      "description": "API tokens."
+    },
+    {
+      "name": "directory",
+      "description": "The customer directory (customers, organisations, orders)."
+    },
+    {
+      "name": "ingest",
+      "description": "Inbound events from gateways."
+    },
+    {
+      "name": "audit",
+      "description": "Who changed what."
+    },
+    {
+      "name": "analytics",
+      "description": "KPIs."
+    },
+    {
+      "name": "events",
+      "description": "The live event stream."
+    },
+    {
+      "name": "webhooks",
+      "description": "Provider callbacks, authenticated by the provider's signature (no bearer token)."
+    },
+    {
+      "name": "operations",
+      "description": "Health, metrics and this document."
+    }
+  ],
+  "security": [
+    {
+      "bearerAuth": []
+    }
+  ],
+  "paths": {
+    "/api/communication/threads": {
+      "get": {
+        "operationId": "listThreads",
+        "tags": [
+          "threads"
+        ],
+        "summary": "The inbox: threads the caller may see, most urgent first",
+        "description": "Agents and team leaders see the threads of their teams and those assigned to them; managers, admins and executives see all. Note: status accepts the enum values or the single word all (the schema lists the enum values only).",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "status",
+            "in": "query",
+            "required": false,
+            "style": "form",
+            "explode": false,
+            "description": "Thread statuses (default: the open ones). status=all lists every status. Comma-separated; any of the values matches.",
+            "schema": {
+              "type": "array",
+              "items": {
+                "$ref": "#/components/schemas/ThreadStatus"
+              }
+            }
+          },
+          {
+            "name": "priority",
+            "in": "query",
+            "required": false,
+            "style": "form",
+            "explode": false,
+            "description": "Priorities. Comma-separated; any of the values matches.",
+            "schema": {
+              "type": "array",
+              "items": {
+                "$ref": "#/components/schemas/Priority"
+              }
+            }
+          },
+          {
+            "name": "thread_type",
+            "in": "query",
+            "required": false,
+            "style": "form",
+            "explode": false,
+            "description": "Thread types. Comma-separated; any of the values matches.",
+            "schema": {
+              "type": "array",
+              "items": {
+                "$ref": "#/components/schemas/ThreadType"
+              }
+            }
+          },
+          {
+            "name": "channel_type",
+            "in": "query",
+            "required": false,
+            "style": "form",
+            "explode": false,
+            "description": "Channel type of the first message. Comma-separated; any of the values matches.",
+            "schema": {
+              "type": "array",
+              "items": {
+                "$ref": "#/components/schemas/ChannelType"
+              }
+            }
+          },
+          {
+            "name": "business_entity",
+            "in": "query",
+            "required": false,
+            "style": "form",
+            "explode": false,
+            "description": "Brands. Comma-separated; any of the values matches.",
+            "schema": {
+              "type": "array",
+              "items": {
+                "$ref": "#/components/schemas/BusinessEntity"
+              }
+            }
+          },
+          {
+            "name": "assigned_to_contact_id",
+            "in": "query",
+            "required": false,
+            "description": "Assigned to this person.",
+            "schema": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          },
+          {
+            "name": "customer_id",
+            "in": "query",
+            "required": false,
+            "description": "Linked to this customer.",
+            "schema": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          },
+          {
+            "name": "order_id",
+            "in": "query",
+            "required": false,
+            "description": "Linked to this order.",
+            "schema": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          },
+          {
+            "name": "team_id",
+            "in": "query",
+            "required": false,
+            "description": "Assigned to this team.",
+            "schema": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          },
+          {
+            "name": "mine",
+            "in": "query",
+            "required": false,
+            "description": "Assigned to the caller. true or false (1 and 0 are accepted too).",
+            "schema": {
+              "type": "boolean"
+            }
+          },
+          {
+            "name": "unassigned",
+            "in": "query",
+            "required": false,
+            "description": "Waiting in a team queue. true or false (1 and 0 are accepted too).",
+            "schema": {
+              "type": "boolean"
+            }
+          },
+          {
+            "name": "overdue",
+            "in": "query",
+            "required": false,
+            "description": "Response deadline passed. true or false (1 and 0 are accepted too).",
+            "schema": {
+              "type": "boolean"
+            }
+          },
+          {
+            "name": "q",
+            "in": "query",
+            "required": false,
+            "description": "Text in the subject (case-insensitive).",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "$ref": "#/components/parameters/Limit"
+          },
+          {
+            "$ref": "#/components/parameters/Cursor"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "One page of threads: open ones by urgency (priority, then deadline), finished ones most recent first.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ThreadPage"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      },
+      "post": {
+        "operationId": "createThread",
+        "tags": [
+          "threads"
+        ],
+        "summary": "Create a thread",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ThreadCreate"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The new thread, routed and assigned.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ThreadDetail"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/communication/threads/{id}": {
+      "get": {
+        "operationId": "getThread",
+        "tags": [
+          "threads"
+        ],
+        "summary": "A thread with its messages and tasks",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The thread.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ThreadDetail"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      },
+      "put": {
+        "operationId": "updateThread",
+        "tags": [
+          "threads"
+        ],
+        "summary": "Change status, priority, type, subject, tags, links or assignment",
+        "description": "Agents may take a thread of their team for themselves; team leaders reassign within their teams; managers and admins anywhere.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ThreadUpdate"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The thread after the change.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ThreadDetail"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/communication/messages": {
+      "get": {
+        "operationId": "listMessages",
+        "tags": [
+          "messages"
+        ],
+        "summary": "Messages of a thread, or the outbox",
+        "description": "Give thread_id, or delivery_status with outbox statuses only.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "thread_id",
+            "in": "query",
+            "required": false,
+            "description": "The thread's messages, oldest first.",
+            "schema": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          },
+          {
+            "name": "channel_type",
+            "in": "query",
+            "required": false,
+            "style": "form",
+            "explode": false,
+            "description": "Channel types. Comma-separated; any of the values matches.",
+            "schema": {
+              "type": "array",
+              "items": {
+                "$ref": "#/components/schemas/ChannelType"
+              }
+            }
+          },
+          {
+            "name": "delivery_status",
+            "in": "query",
+            "required": false,
+            "style": "form",
+            "explode": false,
+            "description": "Delivery statuses. Without thread_id, only pending, sent, failed and bounced (the outbox, across threads) are allowed. Comma-separated; any of the values matches.",
+            "schema": {
+              "type": "array",
+              "items": {
+                "$ref": "#/components/schemas/DeliveryStatus"
+              }
+            }
+          },
+          {
+            "$ref": "#/components/parameters/Limit"
+          },
+          {
+            "$ref": "#/components/parameters/Cursor"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "One page of messages.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/MessagePage"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      },
+      "post": {
+        "operationId": "createMessage",
+        "tags": [
+          "messages"
+        ],
+        "summary": "Send a message (outgoing), add a note (internal_note) or log a call",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/MessageCreate"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The stored message (an outgoing one is pending until its channel reports).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Message"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/communication/messages/{id}": {
+      "put": {
+        "operationId": "updateMessage",
+        "tags": [
+          "messages"
+        ],
+        "summary": "Set a message's delivery status",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/MessageUpdate"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The message after the change.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Message"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/tasks": {
+      "get": {
+        "operationId": "listTasks",
+        "tags": [
+          "tasks"
+        ],
+        "summary": "Tasks the caller may see, by due date",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "status",
+            "in": "query",
+            "required": false,
+            "style": "form",
+            "explode": false,
+            "description": "Task statuses. Comma-separated; any of the values matches.",
+            "schema": {
+              "type": "array",
+              "items": {
+                "$ref": "#/components/schemas/TaskStatus"
+              }
+            }
+          },
+          {
+            "name": "assigned_to_contact_id",
+            "in": "query",
+            "required": false,
+            "description": "Assigned to this person.",
+            "schema": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          },
+          {
+            "name": "mine",
+            "in": "query",
+            "required": false,
+            "description": "Assigned to the caller. true or false (1 and 0 are accepted too).",
+            "schema": {
+              "type": "boolean"
+            }
+          },
+          {
+            "name": "thread_id",
+            "in": "query",
+            "required": false,
+            "description": "Of this thread.",
+            "schema": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          },
+          {
+            "$ref": "#/components/parameters/Limit"
+          },
+          {
+            "$ref": "#/components/parameters/Cursor"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "One page of tasks.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/TaskPage"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      },
+      "post": {
+        "operationId": "createTask",
+        "tags": [
+          "tasks"
+        ],
+        "summary": "Create a task",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/TaskCreate"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The new task.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Task"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/tasks/{id}": {
+      "put": {
+        "operationId": "updateTask",
+        "tags": [
+          "tasks"
+        ],
+        "summary": "Change a task",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/TaskUpdate"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The task after the change.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Task"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/templates": {
+      "get": {
+        "operationId": "listTemplates",
+        "tags": [
+          "templates"
+        ],
+        "summary": "Templates, by name (one page: next_cursor is always null)",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "business_entity",
+            "in": "query",
+            "required": false,
+            "style": "form",
+            "explode": false,
+            "description": "Brands (templates for all brands match any). Comma-separated; any of the values matches.",
+            "schema": {
+              "type": "array",
+              "items": {
+                "$ref": "#/components/schemas/TemplateBusinessEntity"
+              }
+            }
+          },
+          {
+            "name": "channel_type",
+            "in": "query",
+            "required": false,
+            "style": "form",
+            "explode": false,
+            "description": "Channel types (templates for any channel match). Comma-separated; any of the values matches.",
+            "schema": {
+              "type": "array",
+              "items": {
+                "$ref": "#/components/schemas/TemplateChannelType"
+              }
+            }
+          },
+          {
+            "name": "template_category",
+            "in": "query",
+            "required": false,
+            "style": "form",
+            "explode": false,
+            "description": "Categories. Comma-separated; any of the values matches.",
+            "schema": {
+              "type": "array",
+              "items": {
+                "$ref": "#/components/schemas/TemplateCategory"
+              }
+            }
+          },
+          {
+            "name": "is_active",
+            "in": "query",
+            "required": false,
+            "description": "Only active (true) or inactive (false) templates.",
+            "schema": {
+              "type": "boolean"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "Every matching template.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/TemplatePage"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      },
+      "post": {
+        "operationId": "createTemplate",
+        "tags": [
+          "templates"
+        ],
+        "summary": "Create a template",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/TemplateCreate"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The new template.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Template"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/templates/{id}": {
+      "get": {
+        "operationId": "getTemplate",
+        "tags": [
+          "templates"
+        ],
+        "summary": "A template",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The template.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Template"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      },
+      "put": {
+        "operationId": "updateTemplate",
+        "tags": [
+          "templates"
+        ],
+        "summary": "Change a template",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/TemplateUpdate"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The template after the change.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Template"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/templates/{id}/render": {
+      "post": {
+        "operationId": "renderTemplate",
+        "tags": [
+          "templates"
+        ],
+        "summary": "Preview a template with variables",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/RenderRequest"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The rendered texts and the variables that were missing.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RenderResult"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/communication/channels": {
+      "get": {
+        "operationId": "listChannels",
+        "tags": [
+          "configuration"
+        ],
+        "summary": "Channels, by name (one page: next_cursor is always null)",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "Every channel, without secret values.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ChannelPage"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      },
+      "post": {
+        "operationId": "createChannel",
+        "tags": [
+          "configuration"
+        ],
+        "summary": "Create a channel",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ChannelCreate"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The new channel.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Channel"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/communication/channels/{id}": {
+      "get": {
+        "operationId": "getChannel",
+        "tags": [
+          "configuration"
+        ],
+        "summary": "A channel",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The channel, without secret values.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Channel"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      },
+      "put": {
+        "operationId": "updateChannel",
+        "tags": [
+          "configuration"
+        ],
+        "summary": "Change a channel (configuration keys given replace the non-secret configuration; secrets merge)",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ChannelUpdate"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The channel after the change.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Channel"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/contacts": {
+      "get": {
+        "operationId": "listContacts",
+        "tags": [
+          "configuration"
+        ],
+        "summary": "Internal people, by name (one page: next_cursor is always null)",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "Every contact.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ContactPage"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      },
+      "post": {
+        "operationId": "createContact",
+        "tags": [
+          "configuration"
+        ],
+        "summary": "Create a contact",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ContactCreate"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The new contact.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Contact"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/contacts/{id}": {
+      "get": {
+        "operationId": "getContact",
+        "tags": [
+          "configuration"
+        ],
+        "summary": "A contact",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The contact.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Contact"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      },
+      "put": {
+        "operationId": "updateContact",
+        "tags": [
+          "configuration"
+        ],
+        "summary": "Change a contact (anyone may change their own presence)",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ContactUpdate"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The contact after the change.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Contact"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/contacts/{id}/tokens": {
+      "post": {
+        "operationId": "issuePersonToken",
+        "tags": [
+          "tokens"
+        ],
+        "summary": "Issue a token for a person",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "requestBody": {
+          "required": false,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/TokenInput"
+              }
+            }
+          },
+          "description": "Optional; label defaults to 'api token'."
+        },
+        "responses": {
+          "201": {
+            "description": "The token with its secret (shown once).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/IssuedToken"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/gateway-tokens": {
+      "post": {
+        "operationId": "issueGatewayToken",
+        "tags": [
+          "tokens"
+        ],
+        "summary": "Issue a gateway token (may only call POST /api/ingest)",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "requestBody": {
+          "required": false,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/TokenInput"
+              }
+            }
+          },
+          "description": "Optional; label defaults to 'gateway'."
+        },
+        "responses": {
+          "201": {
+            "description": "The token with its secret (shown once).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/IssuedToken"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/tokens": {
+      "get": {
+        "operationId": "listTokens",
+        "tags": [
+          "tokens"
+        ],
+        "summary": "Tokens, oldest first (one page: next_cursor is always null)",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "Every token, revoked ones included; never their secrets.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/TokenPage"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/tokens/{id}": {
+      "delete": {
+        "operationId": "revokeToken",
+        "tags": [
+          "tokens"
+        ],
+        "summary": "Revoke a token",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "Revoked; the token is refused from now on."
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/teams": {
+      "get": {
+        "operationId": "listTeams",
+        "tags": [
+          "configuration"
+        ],
+        "summary": "Teams with members and queue depth, by name (one page: next_cursor is always null)",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "Every team.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/TeamPage"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      },
+      "post": {
+        "operationId": "createTeam",
+        "tags": [
+          "configuration"
+        ],
+        "summary": "Create a team",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/TeamCreate"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The new team.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Team"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/teams/{id}": {
+      "put": {
+        "operationId": "updateTeam",
+        "tags": [
+          "configuration"
+        ],
+        "summary": "Change a team",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/TeamUpdate"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The team after the change.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Team"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/routing-rules": {
+      "get": {
+        "operationId": "getRoutingRules",
+        "tags": [
+          "configuration"
+        ],
+        "summary": "The global routing rules",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The rules.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/AutoAssignmentRules"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      },
+      "put": {
+        "operationId": "setRoutingRules",
+        "tags": [
+          "configuration"
+        ],
+        "summary": "Replace the global routing rules",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/AutoAssignmentRules"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The rules now in force.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/AutoAssignmentRules"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/directory": {
+      "post": {
+        "operationId": "upsertDirectory",
+        "tags": [
+          "directory"
+        ],
+        "summary": "Bulk upsert of the customer directory (what the ERP pushes)",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/DirectoryUpsert"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "How many records were upserted.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/DirectoryResult"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/customers": {
+      "get": {
+        "operationId": "listCustomers",
+        "tags": [
+          "directory"
+        ],
+        "summary": "Directory customers, by name",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "q",
+            "in": "query",
+            "required": false,
+            "description": "Text in the name, an e-mail address or a phone number.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "$ref": "#/components/parameters/Limit"
+          },
+          {
+            "$ref": "#/components/parameters/Cursor"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "One page of customers.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/CustomerPage"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/orders/{number}": {
+      "get": {
+        "operationId": "getOrder",
+        "tags": [
+          "directory"
+        ],
+        "summary": "An order by its order number",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "number",
+            "in": "path",
+            "required": true,
+            "description": "The order number.",
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The order.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Order"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/ingest": {
+      "post": {
+        "operationId": "ingest",
+        "tags": [
+          "ingest"
+        ],
+        "summary": "Push a batch of normalised inbound events (gateways)",
+        "description": "For gateway tokens and admins. At most 1000 events per batch. Idempotent by channel_id + external_message_id.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/IngestBatch"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "Per-item results, in order; answered once every created item is durable. One bad item does not stop the others.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/IngestResults"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "422": {
+            "description": "The batch is empty, or every item failed.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "anyOf": [
+                    {
+                      "$ref": "#/components/schemas/IngestFailure"
+                    },
+                    {
+                      "$ref": "#/components/schemas/ErrorBody"
+                    }
+                  ]
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/api/audit": {
+      "get": {
+        "operationId": "listAudit",
+        "tags": [
+          "audit"
+        ],
+        "summary": "The audit trail, oldest first",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "entity",
+            "in": "query",
+            "required": false,
+            "description": "Entity kind, e.g. thread, channel, contact, token.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "entity_id",
+            "in": "query",
+            "required": false,
+            "description": "Entity id.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "actor",
+            "in": "query",
+            "required": false,
+            "description": "Changes made by this person.",
+            "schema": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          },
+          {
+            "name": "since",
+            "in": "query",
+            "required": false,
+            "description": "Changes at or after this time.",
+            "schema": {
+              "$ref": "#/components/schemas/DateTime"
+            }
+          },
+          {
+            "$ref": "#/components/parameters/Limit"
+          },
+          {
+            "$ref": "#/components/parameters/Cursor"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "One page of audit entries.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/AuditPage"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/analytics/overview": {
+      "get": {
+        "operationId": "analyticsOverview",
+        "tags": [
+          "analytics"
+        ],
+        "summary": "Live KPIs for managers",
+        "description": "Managers, admins and executives see every team; team leaders their own teams.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "team_id",
+            "in": "query",
+            "required": false,
+            "description": "Narrow to one team (team leaders: one of their own).",
+            "schema": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The figures.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/AnalyticsOverview"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/events": {
+      "get": {
+        "operationId": "events",
+        "tags": [
+          "events"
+        ],
+        "summary": "Live events over a WebSocket",
+        "description": "A WebSocket (GET with Upgrade: websocket). Person tokens only: in the Authorization header, or as the first frame {\"token\":\"...\"} (browsers cannot set headers on a WebSocket).",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "since",
+            "in": "query",
+            "required": false,
+            "description": "Replay every visible event after this sequence number first (from memory or the journal), so a reconnecting client misses nothing.",
+            "schema": {
+              "type": "integer",
+              "minimum": 0,
+              "maximum": 18446744073709551615,
+              "format": "uint64"
+            }
+          }
+        ],
+        "responses": {
+          "101": {
+            "description": "Switched to the WebSocket protocol. The server sends text frames: first {\"type\":\"hello\",\"seq\":N}, then committed events the caller may see as {\"seq\":N,\"type\":\"message.created\"|\"message.updated\"|\"thread.updated\"|\"thread.assigned\"|\"task.assigned\",\"data\":{...}}, and {\"type\":\"resync\",\"from_seq\":N} when the client fell too far behind and must reload. Without an Authorization header the first client frame must be {\"token\":\"...\"}; an unknown token gets an error frame and a close with policy violation."
+          },
+          "404": {
+            "description": "Not a WebSocket upgrade request (or since is not a number): the plain HTTP router has no /api/events.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          }
+        },
+        "security": [
+          {
+            "bearerAuth": []
+          },
+          {}
+        ]
+      }
+    },
+    "/api/openapi.json": {
+      "get": {
+        "operationId": "openapi",
+        "tags": [
+          "operations"
+        ],
+        "summary": "This document",
+        "description": "No token needed: integrators read the contract before they have one.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The OpenAPI 3.1 document of the HTTP API.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object"
+                }
+              }
+            }
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        },
+        "security": []
+      }
+    },
+    "/healthz": {
+      "get": {
+        "operationId": "health",
+        "tags": [
+          "operations"
+        ],
+        "summary": "Health: the journal, the embedded gateway and what the restore did",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "Serving.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Health"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "The journal does not take writes (degraded or stopped); the body says why.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Health"
+                }
+              }
+            }
+          }
+        },
+        "security": []
+      }
+    },
+    "/metrics": {
+      "get": {
+        "operationId": "metrics",
+        "tags": [
+          "operations"
+        ],
+        "summary": "Prometheus metrics",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "Prometheus text format 0.0.4.",
+            "content": {
+              "text/plain": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          }
+        },
+        "security": []
+      }
+    },
+    "/webhooks/whatsapp": {
+      "get": {
+        "operationId": "whatsAppVerify",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "Meta's webhook verification handshake",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "hub.mode",
+            "in": "query",
+            "required": true,
+            "description": "subscribe",
+            "schema": {
+              "type": "string",
+              "enum": [
+                "subscribe"
+              ]
+            }
+          },
+          {
+            "name": "hub.verify_token",
+            "in": "query",
+            "required": true,
+            "description": "The channel's verify_token.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "hub.challenge",
+            "in": "query",
+            "required": true,
+            "description": "Echoed back when the token matches.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "channel_id",
+            "in": "query",
+            "required": false,
+            "description": "The channel this callback URL is for; without it every active whatsapp_business channel is a candidate.",
+            "schema": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The challenge, as sent.",
+            "content": {
+              "text/plain": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "403": {
+            "description": "hub.verify_token does not match.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "description": "The channel's secrets cannot be opened (wrong master key).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          }
+        },
+        "security": []
+      },
+      "post": {
+        "operationId": "whatsAppNotify",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "Meta Cloud API notifications (messages and receipts)",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "X-Hub-Signature-256",
+            "in": "header",
+            "required": true,
+            "description": "sha256=<hex HMAC-SHA256 of the raw body with the channel's app_secret>.",
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "channel_id",
+            "in": "query",
+            "required": false,
+            "description": "The channel this callback URL is for; without it every active whatsapp_business channel is a candidate.",
+            "schema": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/JSONObject"
+              }
+            }
+          },
+          "description": "The notification as Meta sends it ({\"object\":\"whatsapp_business_account\",\"entry\":[...]})."
+        },
+        "responses": {
+          "200": {
+            "description": "Stored (answered once durable); Meta does not retry.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/WhatsAppWebhookResult"
+                }
+              }
+            }
+          },
+          "400": {
+            "description": "The body is not a WhatsApp notification.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "401": {
+            "description": "The signature is missing, malformed or does not match.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "404": {
+            "description": "No (active) channel for the notification, or no app_secret configured.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "409": {
+            "description": "Several channels share the business number; add ?channel_id= to the callback URL.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "description": "The channel's secrets cannot be opened (wrong master key).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "The journal could not take an item; Meta retries.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          }
+        },
+        "security": []
+      }
+    },
+    "/api/communication/messages/{id}/resend": {
+      "post": {
+        "operationId": "resendMessage",
+        "tags": [
+          "messages"
+        ],
+        "summary": "Send an undelivered message again, as a new message",
+        "description": "For an outgoing message whose delivery failed, or is unknown (the gateway's lease ran out without a report: it may or may not have reached the customer). A person decides; CommHub never resends by itself. Once per message.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "responses": {
+          "201": {
+            "description": "The new message (metadata.resend_of names the old one).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Message"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    }
+  },
+  "components": {
+    "securitySchemes": {
+      "bearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A person's or a gateway's API token."
+      }
+    },
+    "parameters": {
+      "Limit": {
+        "name": "limit",
+        "in": "query",
+        "required": false,
+        "description": "Page size, 1 to 500 (default 50).",
+        "schema": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 500,
+          "default": 50
+        }
+      },
+      "Cursor": {
+        "name": "cursor",
+        "in": "query",
+        "required": false,
+        "description": "The next_cursor of the previous page (opaque; a cursor this server did not give out is refused with 400).",
+        "schema": {
+          "type": "string",
+          "minLength": 1
+        }
+      },
+      "Id": {
+        "name": "id",
+        "in": "path",
+        "required": true,
+        "description": "The entity's id (a UUID; anything else is answered 404).",
+        "schema": {
+          "$ref": "#/components/schemas/Uuid"
+        }
+      },
+      "RequestID": {
+        "name": "X-Request-ID",
+        "in": "header",
+        "required": false,
+        "description": "Your request id, echoed in the X-Request-ID response header and the server log. Up to 128 characters; a longer one is ignored and the server makes one.",
+        "schema": {
+          "type": "string"
+        }
+      }
+    },
+    "responses": {
+      "BadRequest": {
+        "description": "The request is malformed: a query parameter, the JSON body or a field has the wrong form. The message names it.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorBody"
+            }
+          }
+        }
+      },
+      "Unauthorized": {
+        "description": "No, a malformed, an unknown or a revoked bearer token.",
+        "headers": {
+          "WWW-Authenticate": {
+            "schema": {
+              "type": "string"
+            },
+            "description": "Bearer"
+          }
+        },
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorBody"
+            }
+          }
+        }
+      },
+      "Forbidden": {
+        "description": "The token's role may not do this (gateway tokens may only call POST /api/ingest).",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorBody"
+            }
+          }
+        }
+      },
+      "NotFound": {
+        "description": "No such entity, or the caller may not see it (no existence leak).",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorBody"
+            }
+          }
+        }
+      },
+      "Conflict": {
+        "description": "The change conflicts with the current state (e.g. a name in use, an inactive channel).",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorBody"
+            }
+          }
+        }
+      },
+      "TooLarge": {
+        "description": "The body is larger than 2 MiB (or a batch has too many items).",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorBody"
+            }
+          }
+        }
+      },
+      "Unprocessable": {
+        "description": "The JSON is well-formed but a value is not acceptable (missing required field, out of range, unknown reference).",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorBody"
+            }
+          }
+        }
+      },
+      "TooManyRequests": {
+        "description": "Rate limited (per client address before authentication, per token after it).",
+        "headers": {
+          "Retry-After": {
+            "schema": {
+              "type": "integer"
+            },
+            "description": "Seconds to wait."
+          }
+        },
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorBody"
+            }
+          }
+        }
+      },
+      "Unavailable": {
+        "description": "The change could not be stored (journal unavailable, e.g. disk full); nothing was acknowledged. Retry later.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/ErrorBody"
+            }
+          }
+        }
+      }
+    },
+    "schemas": {
+      "Uuid": {
+        "type": "string",
+        "format": "uuid",
+        "description": "A UUID, lower-case in responses.",
+        "examples": [
+          "3f2c1a9e-6b1d-4c55-9a0e-2f7d8c4b1e10"
+        ]
+      },
+      "DateTime": {
+        "type": "string",
+        "format": "date-time",
+        "description": "ISO 8601 time in UTC, e.g. 2026-11-25T10:30:00Z (fractions allowed)."
+      },
+      "JSONObject": {
+        "type": "object",
+        "description": "A free-form JSON object."
+      },
+      "ChannelType": {
+        "type": "string",
+        "description": "communication_channel.channel_type",
+        "enum": [
+          "email_outlook",
+          "whatsapp_business",
+          "internal_comment",
+          "internal_task",
+          "internal_ticket",
+          "sms",
+          "phone_call"
+        ]
+      },
+      "ThreadType": {
+        "type": "string",
+        "description": "communication_thread.thread_type",
+        "enum": [
+          "customer_support",
+          "partner_inquiry",
+          "installation_coordination",
+          "technical_issue",
+          "sales_inquiry",
+          "complaint",
+          "internal_task",
+          "project_discussion"
+        ]
+      },
+      "Priority": {
+        "type": "string",
+        "description": "Priority of threads and tasks.",
+        "enum": [
+          "low",
+          "normal",
+          "high",
+          "urgent",
+          "critical"
+        ]
+      },
+      "ThreadStatus": {
+        "type": "string",
+        "description": "communication_thread.status. resolved and closed are finished; the others are open.",
+        "enum": [
+          "open",
+          "in_progress",
+          "waiting_customer",
+          "waiting_internal",
+          "escalated",
+          "resolved",
+          "closed"
+        ]
+      },
+      "MessageType": {
+        "type": "string",
+        "description": "communication_message.message_type",
+        "enum": [
+          "incoming",
+          "outgoing",
+          "internal_note",
+          "system_notification",
+          "auto_response"
+        ]
+      },
+      "DeliveryStatus": {
+        "type": "string",
+        "description": "communication_message.delivery_status",
+        "enum": [
+          "pending",
+          "sent",
+          "delivered",
+          "read",
+          "failed",
+          "bounced"
+        ]
+      },
+      "TaskType": {
+        "type": "string",
+        "description": "internal_task.task_type",
+        "enum": [
+          "follow_up",
+          "callback",
+          "send_email",
+          "schedule_visit",
+          "escalate",
+          "research",
+          "documentation",
+          "approval_request",
+          "other"
+        ]
+      },
+      "TaskStatus": {
+        "type": "string",
+        "description": "internal_task.status",
+        "enum": [
+          "open",
+          "in_progress",
+          "waiting",
+          "completed",
+          "cancelled"
+        ]
+      },
+      "TemplateCategory": {
+        "type": "string",
+        "description": "communication_template.template_category",
+        "enum": [
+          "customer_service",
+          "installation_scheduling",
+          "technical_support",
+          "sales_inquiry",
+          "complaint_response",
+          "follow_up",
+          "auto_response",
+          "internal_notification"
+        ]
+      },
+      "TemplateChannelType": {
+        "type": "string",
+        "description": "communication_template.channel_type: a channel type or any.",
+        "enum": [
+          "email_outlook",
+          "whatsapp_business",
+          "internal_comment",
+          "sms",
+          "any"
+        ]
+      },
+      "BusinessEntity": {
+        "type": "string",
+        "description": "A brand (business_entity of channels, threads and orders).",
+        "enum": [
+          "chargecars",
+          "laderthuis",
+          "meterkastthuis",
+          "zaptecshop",
+          "ratioshop"
+        ]
+      },
+      "TemplateBusinessEntity": {
+        "type": "string",
+        "description": "communication_template.business_entity: a brand or all.",
+        "enum": [
+          "chargecars",
+          "laderthuis",
+          "meterkastthuis",
+          "zaptecshop",
+          "ratioshop",
+          "all"
+        ]
+      },
+      "ContactRole": {
+        "type": "string",
+        "description": "contact.role",
+        "enum": [
+          "agent",
+          "team_leader",
+          "manager",
+          "admin",
+          "executive"
+        ]
+      },
+      "Presence": {
+        "type": "string",
+        "description": "contact.presence",
+        "enum": [
+          "online",
+          "away",
+          "offline"
+        ]
+      },
+      "OrganizationKind": {
+        "type": "string",
+        "description": "Organisation kind in the customer directory.",
+        "enum": [
+          "customer",
+          "partner"
+        ]
+      },
+      "TokenKind": {
+        "type": "string",
+        "description": "Who a token speaks for: a person (with that person's role) or a gateway (may only call POST /api/ingest).",
+        "enum": [
+          "person",
+          "gateway"
+        ]
+      },
+      "ExternalReferenceKind": {
+        "type": "string",
+        "description": "What an external reference names: a Microsoft Graph conversationId, an RFC 5322 Message-ID, a WhatsApp chat (<business phone number id>:<customer wa_id>) or an SMS chat (<our number>:<customer number>, E.164).",
+        "enum": [
+          "outlook_conversation_id",
+          "email_message_id",
+          "whatsapp_chat_id",
+          "sms_chat_id"
+        ]
+      },
+      "MatchRule": {
+        "type": "string",
+        "description": "Which thread-matching rule placed an ingested message.",
+        "enum": [
+          "external_reference",
+          "order_number",
+          "customer_open_thread",
+          "reopened",
+          "new_thread"
+        ]
+      },
+      "IngestStatus": {
+        "type": "string",
+        "description": "Outcome of one ingested item: created (new message), duplicate (already stored: same channel and external_message_id), updated / unchanged (delivery status moved forward / was repeated or would move back), ignored (a delivery status for a message CommHub does not know on a known channel: no reason for the provider to retry), error (see error).",
+        "enum": [
+          "created",
+          "duplicate",
+          "updated",
+          "unchanged",
+          "error",
+          "ignored"
+        ]
+      },
+      "CallDirection": {
+        "type": "string",
+        "description": "Direction of a logged phone call.",
+        "enum": [
+          "inbound",
+          "outbound"
+        ]
+      },
+      "IngestItemType": {
+        "type": "string",
+        "description": "Kind of an ingest item.",
+        "enum": [
+          "message",
+          "delivery_status",
+          "reaction"
+        ]
+      },
+      "ErrorBody": {
+        "type": "object",
+        "description": "Every 4xx and 5xx answer: {\"error\": {\"code\": \"...\", \"message\": \"...\"}}.",
+        "required": [
+          "error"
+        ],
+        "properties": {
+          "error": {
+            "type": "object",
+            "required": [
+              "code",
+              "message"
+            ],
+            "properties": {
+              "code": {
+                "type": "string",
+                "description": "Stable, machine-readable code, e.g. invalid_request, invalid_json, invalid, not_found, forbidden, unauthorized, conflict, too_large, rate_limited, not_stored, unavailable, missing_variables."
+              },
+              "message": {
+                "type": "string",
+                "description": "What went wrong and what to do about it, for a person."
+              }
+            }
+          }
+        }
+      },
+      "ErrorDetail": {
+        "type": "object",
+        "description": "The inner error object (per-item ingest errors).",
+        "required": [
+          "code",
+          "message"
+        ],
+        "properties": {
+          "code": {
+            "type": "string"
+          },
+          "message": {
+            "type": "string"
+          }
+        }
+      },
+      "ListPage": {
+        "type": "object",
+        "description": "One page of a list: {\"items\": [...], \"next_cursor\": \"...\" | null}.",
+        "required": [
+          "items",
+          "next_cursor"
+        ],
+        "properties": {
+          "items": {
+            "type": "array",
+            "description": "This page's items."
+          },
+          "next_cursor": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "Pass as ?cursor= to get the next page; null on the last page."
+          }
+        }
+      },
+      "ExternalReference": {
+        "type": "object",
+        "description": "A reference that ties provider traffic to a thread.",
+        "required": [
+          "kind",
+          "value"
+        ],
+        "properties": {
+          "kind": {
+            "$ref": "#/components/schemas/ExternalReferenceKind"
+          },
+          "value": {
+            "type": "string",
+            "description": "The reference, e.g. a conversationId or <business phone number id>:<wa_id>."
+          }
+        }
+      },
+      "ExternalParty": {
+        "type": "object",
+        "description": "Someone outside the company (sender_external, recipient_external).",
+        "properties": {
+          "name": {
+            "type": "string"
+          },
+          "email": {
+            "type": "string"
+          },
+          "phone": {
+            "type": "string"
+          },
+          "wa_id": {
+            "type": "string",
+            "description": "WhatsApp id (country code and number, no +)."
+          }
+        }
+      },
+      "Attachment": {
+        "type": "object",
+        "description": "Attachment metadata. A file in CommHub's attachment store has sha256 and is served at url (/api/attachments/{sha256}?message_id=…); a file still at the provider has only the provider's reference in url.",
+        "required": [
+          "file_name",
+          "content_type",
+          "size_bytes"
+        ],
+        "properties": {
+          "file_name": {
+            "type": "string"
+          },
+          "content_type": {
+            "type": "string"
+          },
+          "size_bytes": {
+            "type": "integer"
+          },
+          "url": {
+            "type": "string"
+          },
+          "sha256": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$"
+          }
+        }
+      },
+      "Thread": {
+        "type": "object",
+        "description": "communication_thread (the header, as listed in the inbox). Optional fields are left out when unset.",
+        "required": [
+          "id",
+          "thread_subject",
+          "thread_type",
+          "priority",
+          "status",
+          "channel_type",
+          "created_at",
+          "updated_at",
+          "tags",
+          "external_references",
+          "message_count",
+          "required_skills"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "thread_subject": {
+            "type": "string"
+          },
+          "thread_type": {
+            "$ref": "#/components/schemas/ThreadType"
+          },
+          "priority": {
+            "$ref": "#/components/schemas/Priority"
+          },
+          "status": {
+            "$ref": "#/components/schemas/ThreadStatus"
+          },
+          "business_entity": {
+            "$ref": "#/components/schemas/BusinessEntity"
+          },
+          "channel_type": {
+            "$ref": "#/components/schemas/ChannelType",
+            "description": "The channel type of the thread's first message (the inbox's channel filter)."
+          },
+          "order_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "customer_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "customer_organization_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "partner_organization_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "assigned_team_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "assigned_to_contact_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "created_by_contact_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "created_at": {
+            "$ref": "#/components/schemas/DateTime"
+          },
+          "updated_at": {
+            "$ref": "#/components/schemas/DateTime"
+          },
+          "last_message_at": {
+            "$ref": "#/components/schemas/DateTime"
+          },
+          "response_due_at": {
+            "$ref": "#/components/schemas/DateTime",
+            "description": "Set while a customer message waits for an answer (the SLA deadline); absent once answered."
+          },
+          "awaiting_response_since": {
+            "$ref": "#/components/schemas/DateTime",
+            "description": "When the oldest unanswered customer message arrived."
+          },
+          "resolved_at": {
+            "$ref": "#/components/schemas/DateTime"
+          },
+          "tags": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "external_references": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/ExternalReference"
+            }
+          },
+          "message_count": {
+            "type": "integer"
+          },
+          "required_skills": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "Skills whoever handles the thread needs (from routing rules)."
+          }
+        }
+      },
+      "ThreadDetail": {
+        "description": "A thread with its messages and tasks, oldest first.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/Thread"
+          },
+          {
+            "type": "object",
+            "required": [
+              "messages",
+              "tasks"
+            ],
+            "properties": {
+              "messages": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/Message"
+                }
+              },
+              "tasks": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/Task"
+                }
+              }
+            }
+          }
+        ]
+      },
+      "ThreadCreate": {
+        "type": "object",
+        "description": "A new thread (an internal case or a conversation started by us).",
+        "required": [
+          "thread_subject"
+        ],
+        "properties": {
+          "thread_subject": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 500,
+            "pattern": "\\S",
+            "description": "1 to 500 characters, not blank."
+          },
+          "thread_type": {
+            "$ref": "#/components/schemas/ThreadType",
+            "description": "Default customer_support."
+          },
+          "priority": {
+            "$ref": "#/components/schemas/Priority",
+            "description": "Default normal."
+          },
+          "status": {
+            "$ref": "#/components/schemas/ThreadStatus",
+            "description": "Default open."
+          },
+          "business_entity": {
+            "$ref": "#/components/schemas/BusinessEntity"
+          },
+          "channel_type": {
+            "$ref": "#/components/schemas/ChannelType",
+            "description": "Default internal_comment."
+          },
+          "order_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "customer_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "customer_organization_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "partner_organization_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "assigned_to_contact_id": {
+            "$ref": "#/components/schemas/Uuid",
+            "description": "Assign to this person (agents may only name themselves)."
+          },
+          "team_id": {
+            "$ref": "#/components/schemas/Uuid",
+            "description": "Route to this team; agents and team leaders default to their first team."
+          },
+          "tags": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "external_references": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/ExternalReference"
+            }
+          }
+        },
+        "additionalProperties": false
+      },
+      "ThreadUpdate": {
+        "type": "object",
+        "description": "Fields to change; absent fields stay as they are. Unknown fields are refused.",
+        "properties": {
+          "status": {
+            "$ref": "#/components/schemas/ThreadStatus"
+          },
+          "priority": {
+            "$ref": "#/components/schemas/Priority"
+          },
+          "thread_type": {
+            "$ref": "#/components/schemas/ThreadType"
+          },
+          "thread_subject": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 500,
+            "pattern": "\\S"
+          },
+          "tags": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "Replaces the tags."
+          },
+          "order_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "customer_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "customer_organization_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "partner_organization_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "team_id": {
+            "$ref": "#/components/schemas/Uuid",
+            "description": "Move the thread to this team."
+          },
+          "assigned_to_contact_id": {
+            "description": "Assign to this person; null unassigns (the thread goes back to its team's queue).",
+            "anyOf": [
+              {
+                "$ref": "#/components/schemas/Uuid"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          }
+        },
+        "additionalProperties": false
+      },
+      "Message": {
+        "type": "object",
+        "description": "communication_message: header and body. Optional fields are left out when unset.",
+        "required": [
+          "id",
+          "thread_id",
+          "channel_type",
+          "message_type",
+          "delivery_status",
+          "created_at"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "thread_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "channel_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "channel_type": {
+            "$ref": "#/components/schemas/ChannelType"
+          },
+          "message_type": {
+            "$ref": "#/components/schemas/MessageType"
+          },
+          "sender_contact_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "sender_external": {
+            "$ref": "#/components/schemas/ExternalParty"
+          },
+          "recipient_contact_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "recipient_external": {
+            "$ref": "#/components/schemas/ExternalParty"
+          },
+          "subject": {
+            "type": "string"
+          },
+          "external_message_id": {
+            "type": "string",
+            "description": "The provider's message id."
+          },
+          "delivery_status": {
+            "$ref": "#/components/schemas/DeliveryStatus"
+          },
+          "read_at": {
+            "$ref": "#/components/schemas/DateTime"
+          },
+          "created_at": {
+            "$ref": "#/components/schemas/DateTime"
+          },
+          "message_content": {
+            "type": "string"
+          },
+          "message_html": {
+            "type": "string"
+          },
+          "attachments": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Attachment"
+            }
+          },
+          "metadata": {
+            "$ref": "#/components/schemas/JSONObject"
+          }
+        }
+      },
+      "CallLog": {
+        "type": "object",
+        "description": "A logged phone call (the message gets channel_type phone_call).",
+        "required": [
+          "direction",
+          "duration_seconds"
+        ],
+        "properties": {
+          "direction": {
+            "$ref": "#/components/schemas/CallDirection"
+          },
+          "duration_seconds": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 86400
+          },
+          "notes": {
+            "type": "string",
+            "description": "Becomes message_content when that is not given."
+          }
+        },
+        "additionalProperties": false
+      },
+      "MessageCreate": {
+        "type": "object",
+        "description": "A message we send or a note we add.",
+        "required": [
+          "thread_id",
+          "message_type"
+        ],
+        "properties": {
+          "thread_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "message_type": {
+            "$ref": "#/components/schemas/MessageType",
+            "description": "outgoing (sent on a channel, delivery pending) or internal_note. Incoming messages arrive through POST /api/ingest; calls use call."
+          },
+          "channel_id": {
+            "$ref": "#/components/schemas/Uuid",
+            "description": "For outgoing: the channel to send on; default the channel the customer last wrote on."
+          },
+          "channel_type": {
+            "$ref": "#/components/schemas/ChannelType"
+          },
+          "subject": {
+            "type": "string"
+          },
+          "message_content": {
+            "type": "string",
+            "description": "Required unless a template or attachments give the content."
+          },
+          "message_html": {
+            "type": "string"
+          },
+          "attachments": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Attachment"
+            }
+          },
+          "recipient_external": {
+            "$ref": "#/components/schemas/ExternalParty"
+          },
+          "recipient_contact_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "metadata": {
+            "$ref": "#/components/schemas/JSONObject"
+          },
+          "template_id": {
+            "$ref": "#/components/schemas/Uuid",
+            "description": "Render this active template (its usage_count goes up once the message is stored)."
+          },
+          "template_variables": {
+            "type": "object",
+            "additionalProperties": {
+              "type": "string"
+            },
+            "description": "Values for the template's {{variables}}; thread_subject, agent_name, customer_name and order_number are filled in when absent."
+          },
+          "thread_status": {
+            "$ref": "#/components/schemas/ThreadStatus",
+            "description": "Status to give the thread with this message, e.g. waiting_customer."
+          },
+          "call": {
+            "$ref": "#/components/schemas/CallLog"
+          },
+          "reply_to_message_id": {
+            "$ref": "#/components/schemas/Uuid",
+            "description": "A message of this thread the answer replies to (WhatsApp quotes it)."
+          }
+        },
+        "additionalProperties": false
+      },
+      "MessageUpdate": {
+        "type": "object",
+        "description": "Set a message's delivery status (what a sender reports).",
+        "properties": {
+          "delivery_status": {
+            "$ref": "#/components/schemas/DeliveryStatus"
+          }
+        },
+        "additionalProperties": false
+      },
+      "Task": {
+        "type": "object",
+        "description": "internal_task. Optional fields are left out when unset.",
+        "required": [
+          "id",
+          "task_title",
+          "task_type",
+          "priority",
+          "status",
+          "created_at"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "task_title": {
+            "type": "string"
+          },
+          "task_description": {
+            "type": "string"
+          },
+          "task_type": {
+            "$ref": "#/components/schemas/TaskType"
+          },
+          "priority": {
+            "$ref": "#/components/schemas/Priority"
+          },
+          "status": {
+            "$ref": "#/components/schemas/TaskStatus"
+          },
+          "assigned_to_contact_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "created_by_contact_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "thread_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "order_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "due_date": {
+            "type": "string",
+            "description": "YYYY-MM-DD"
+          },
+          "due_time": {
+            "type": "string",
+            "description": "HH:MM"
+          },
+          "completed_at": {
+            "$ref": "#/components/schemas/DateTime"
+          },
+          "completion_notes": {
+            "type": "string"
+          },
+          "reminder_settings": {
+            "$ref": "#/components/schemas/JSONObject"
+          },
+          "created_at": {
+            "$ref": "#/components/schemas/DateTime"
+          }
+        }
+      },
+      "TaskCreate": {
+        "type": "object",
+        "description": "A new task.",
+        "required": [
+          "task_title"
+        ],
+        "properties": {
+          "task_title": {
+            "type": "string",
+            "pattern": "\\S",
+            "description": "Not blank."
+          },
+          "task_description": {
+            "type": "string"
+          },
+          "task_type": {
+            "$ref": "#/components/schemas/TaskType",
+            "description": "Default other."
+          },
+          "priority": {
+            "$ref": "#/components/schemas/Priority",
+            "description": "Default normal."
+          },
+          "status": {
+            "$ref": "#/components/schemas/TaskStatus",
+            "description": "Default open; completed sets completed_at."
+          },
+          "assigned_to_contact_id": {
+            "$ref": "#/components/schemas/Uuid",
+            "description": "Default the caller."
+          },
+          "thread_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "order_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "due_date": {
+            "type": "string",
+            "format": "date",
+            "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+            "description": "YYYY-MM-DD, a real calendar date after 1900."
+          },
+          "due_time": {
+            "type": "string",
+            "pattern": "^[0-9]{2}:[0-9]{2}$",
+            "description": "HH:MM, 00:00 to 23:59."
+          },
+          "completion_notes": {
+            "type": "string"
+          },
+          "reminder_settings": {
+            "$ref": "#/components/schemas/JSONObject"
+          }
+        },
+        "additionalProperties": false
+      },
+      "TaskUpdate": {
+        "type": "object",
+        "description": "Fields of a task to change; absent fields stay as they are.",
+        "properties": {
+          "task_title": {
+            "type": "string",
+            "pattern": "\\S",
+            "description": "Not blank."
+          },
+          "task_description": {
+            "type": "string"
+          },
+          "task_type": {
+            "$ref": "#/components/schemas/TaskType",
+            "description": "Default other."
+          },
+          "priority": {
+            "$ref": "#/components/schemas/Priority",
+            "description": "Default normal."
+          },
+          "status": {
+            "$ref": "#/components/schemas/TaskStatus",
+            "description": "Default open; completed sets completed_at."
+          },
+          "assigned_to_contact_id": {
+            "$ref": "#/components/schemas/Uuid",
+            "description": "Default the caller."
+          },
+          "thread_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "order_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "due_date": {
+            "type": "string",
+            "format": "date",
+            "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+            "description": "YYYY-MM-DD, a real calendar date after 1900."
+          },
+          "due_time": {
+            "type": "string",
+            "pattern": "^[0-9]{2}:[0-9]{2}$",
+            "description": "HH:MM, 00:00 to 23:59."
+          },
+          "completion_notes": {
+            "type": "string"
+          },
+          "reminder_settings": {
+            "$ref": "#/components/schemas/JSONObject"
+          }
+        },
+        "additionalProperties": false
+      },
+      "Template": {
+        "type": "object",
+        "description": "communication_template",
+        "required": [
+          "id",
+          "template_name",
+          "template_category",
+          "channel_type",
+          "message_template",
+          "variables",
+          "business_entity",
+          "is_active",
+          "usage_count"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "template_name": {
+            "type": "string"
+          },
+          "template_category": {
+            "$ref": "#/components/schemas/TemplateCategory"
+          },
+          "channel_type": {
+            "$ref": "#/components/schemas/TemplateChannelType"
+          },
+          "subject_template": {
+            "type": "string"
+          },
+          "message_template": {
+            "type": "string"
+          },
+          "html_template": {
+            "type": "string"
+          },
+          "variables": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "The {{variables}} the template uses."
+          },
+          "business_entity": {
+            "$ref": "#/components/schemas/TemplateBusinessEntity"
+          },
+          "is_active": {
+            "type": "boolean"
+          },
+          "usage_count": {
+            "type": "integer"
+          },
+          "whatsapp_template_name": {
+            "type": "string",
+            "description": "The template's name as approved at Meta: sent through WhatsApp as that template (allowed outside the 24-hour window), with variables as body parameters in order."
+          },
+          "whatsapp_language": {
+            "type": "string",
+            "description": "The approved translation's language code (nl, en_US)."
+          }
+        }
+      },
+      "TemplateCreate": {
+        "type": "object",
+        "description": "A new template.",
+        "required": [
+          "template_name",
+          "template_category",
+          "channel_type",
+          "message_template"
+        ],
+        "properties": {
+          "template_name": {
+            "type": "string",
+            "minLength": 1
+          },
+          "template_category": {
+            "$ref": "#/components/schemas/TemplateCategory"
+          },
+          "channel_type": {
+            "$ref": "#/components/schemas/TemplateChannelType"
+          },
+          "subject_template": {
+            "type": "string"
+          },
+          "message_template": {
+            "type": "string",
+            "minLength": 1
+          },
+          "html_template": {
+            "type": "string"
+          },
+          "variables": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "Default: the {{variables}} found in the templates."
+          },
+          "business_entity": {
+            "$ref": "#/components/schemas/TemplateBusinessEntity",
+            "description": "Default all."
+          },
+          "is_active": {
+            "type": "boolean",
+            "description": "Default true."
+          },
+          "whatsapp_template_name": {
+            "type": "string",
+            "description": "The template's name as approved at Meta: sent through WhatsApp as that template (allowed outside the 24-hour window), with variables as body parameters in order."
+          },
+          "whatsapp_language": {
+            "type": "string",
+            "description": "The approved translation's language code (nl, en_US)."
+          }
+        },
+        "additionalProperties": false
+      },
+      "TemplateUpdate": {
+        "type": "object",
+        "description": "Fields of a template to change.",
+        "properties": {
+          "template_name": {
+            "type": "string",
+            "minLength": 1
+          },
+          "template_category": {
+            "$ref": "#/components/schemas/TemplateCategory"
+          },
+          "channel_type": {
+            "$ref": "#/components/schemas/TemplateChannelType"
+          },
+          "subject_template": {
+            "type": "string"
+          },
+          "message_template": {
+            "type": "string",
+            "minLength": 1
+          },
+          "html_template": {
+            "type": "string"
+          },
+          "variables": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "Default: the {{variables}} found in the templates."
+          },
+          "business_entity": {
+            "$ref": "#/components/schemas/TemplateBusinessEntity",
+            "description": "Default all."
+          },
+          "is_active": {
+            "type": "boolean",
+            "description": "Default true."
+          },
+          "whatsapp_template_name": {
+            "type": "string",
+            "description": "The template's name as approved at Meta: sent through WhatsApp as that template (allowed outside the 24-hour window), with variables as body parameters in order."
+          },
+          "whatsapp_language": {
+            "type": "string",
+            "description": "The approved translation's language code (nl, en_US)."
+          }
+        },
+        "additionalProperties": false
+      },
+      "RenderRequest": {
+        "type": "object",
+        "required": [
+          "variables"
+        ],
+        "properties": {
+          "variables": {
+            "type": "object",
+            "additionalProperties": {
+              "type": "string"
+            }
+          }
+        },
+        "additionalProperties": false
+      },
+      "RenderResult": {
+        "type": "object",
+        "required": [
+          "subject",
+          "message",
+          "html",
+          "missing_variables"
+        ],
+        "properties": {
+          "subject": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "message": {
+            "type": "string"
+          },
+          "html": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "missing_variables": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "Variables the template uses that were not given (left as {{name}} in the text)."
+          }
+        }
+      },
+      "KeywordRule": {
+        "type": "object",
+        "description": "When the first message mentions a keyword: set type and/or priority, route to a team.",
+        "required": [
+          "keywords"
+        ],
+        "properties": {
+          "keywords": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "minItems": 1,
+            "description": "Matched case-insensitively in subject and body of the first message."
+          },
+          "thread_type": {
+            "$ref": "#/components/schemas/ThreadType"
+          },
+          "priority": {
+            "$ref": "#/components/schemas/Priority"
+          },
+          "assign_to": {
+            "type": "string",
+            "description": "A team, by name or id."
+          },
+          "required_skills": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          }
+        }
+      },
+      "TypeRoute": {
+        "type": "object",
+        "description": "Routing for one thread type.",
+        "properties": {
+          "default_assignee": {
+            "type": "string",
+            "description": "A team, by name or id."
+          },
+          "required_skills": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "priority": {
+            "$ref": "#/components/schemas/Priority"
+          }
+        }
+      },
+      "AutoAssignmentRules": {
+        "type": "object",
+        "description": "auto_assignment_rules of a channel, or the engine's global routing rules.",
+        "properties": {
+          "default_assignee": {
+            "type": "string",
+            "description": "A team, by name or id."
+          },
+          "skill_matching": {
+            "type": "boolean"
+          },
+          "required_skills": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "escalation_after_hours": {
+            "type": "number"
+          },
+          "escalation_to": {
+            "type": "string",
+            "description": "A team, by name or id."
+          },
+          "keyword_rules": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/KeywordRule"
+            }
+          },
+          "by_thread_type": {
+            "type": "object",
+            "description": "Keys are thread types.",
+            "propertyNames": {
+              "$ref": "#/components/schemas/ThreadType"
+            },
+            "additionalProperties": {
+              "$ref": "#/components/schemas/TypeRoute"
+            }
+          }
+        }
+      },
+      "Channel": {
+        "type": "object",
+        "description": "communication_channel, without its secrets.",
+        "required": [
+          "id",
+          "channel_type",
+          "channel_name",
+          "is_active",
+          "configuration",
+          "secrets_set"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "channel_type": {
+            "$ref": "#/components/schemas/ChannelType"
+          },
+          "channel_name": {
+            "type": "string"
+          },
+          "is_active": {
+            "type": "boolean"
+          },
+          "business_entity": {
+            "$ref": "#/components/schemas/BusinessEntity"
+          },
+          "configuration": {
+            "$ref": "#/components/schemas/JSONObject",
+            "description": "Non-secret settings (see API.md, channel configuration keys)."
+          },
+          "auto_assignment_rules": {
+            "$ref": "#/components/schemas/AutoAssignmentRules"
+          },
+          "response_sla_hours": {
+            "type": "number"
+          },
+          "escalation_rules": {
+            "$ref": "#/components/schemas/JSONObject"
+          },
+          "secrets_set": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "Names of the secrets that are set. Secrets are write-only: their values are never returned."
+          }
+        }
+      },
+      "ChannelCreate": {
+        "type": "object",
+        "description": "A new channel.",
+        "required": [
+          "channel_type",
+          "channel_name"
+        ],
+        "properties": {
+          "channel_type": {
+            "$ref": "#/components/schemas/ChannelType",
+            "description": "Required when creating; cannot change."
+          },
+          "channel_name": {
+            "type": "string",
+            "pattern": "\\S",
+            "description": "Not blank."
+          },
+          "is_active": {
+            "type": "boolean",
+            "description": "Default true."
+          },
+          "business_entity": {
+            "$ref": "#/components/schemas/BusinessEntity"
+          },
+          "configuration": {
+            "$ref": "#/components/schemas/JSONObject",
+            "description": "Settings; secret keys (client_secret, access_token, app_secret, verify_token, auth_token, ...) are sealed and never returned; a secret set to null is removed. Provider base URLs (graph_base_url, login_base_url, ...) must be http(s) URLs."
+          },
+          "auto_assignment_rules": {
+            "$ref": "#/components/schemas/AutoAssignmentRules"
+          },
+          "response_sla_hours": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 720
+          },
+          "escalation_rules": {
+            "$ref": "#/components/schemas/JSONObject"
+          }
+        },
+        "additionalProperties": false
+      },
+      "ChannelUpdate": {
+        "type": "object",
+        "description": "Fields of a channel to change (channel_type cannot change).",
+        "properties": {
+          "channel_type": {
+            "$ref": "#/components/schemas/ChannelType",
+            "description": "Required when creating; cannot change."
+          },
+          "channel_name": {
+            "type": "string",
+            "pattern": "\\S",
+            "description": "Not blank."
+          },
+          "is_active": {
+            "type": "boolean",
+            "description": "Default true."
+          },
+          "business_entity": {
+            "$ref": "#/components/schemas/BusinessEntity"
+          },
+          "configuration": {
+            "$ref": "#/components/schemas/JSONObject",
+            "description": "Settings; secret keys (client_secret, access_token, app_secret, verify_token, auth_token, ...) are sealed and never returned; a secret set to null is removed. Provider base URLs (graph_base_url, login_base_url, ...) must be http(s) URLs."
+          },
+          "auto_assignment_rules": {
+            "$ref": "#/components/schemas/AutoAssignmentRules"
+          },
+          "response_sla_hours": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 720
+          },
+          "escalation_rules": {
+            "$ref": "#/components/schemas/JSONObject"
+          }
+        },
+        "additionalProperties": false
+      },
+      "Contact": {
+        "type": "object",
+        "description": "contact: an internal person (agent, team leader, manager, admin, executive).",
+        "required": [
+          "id",
+          "name",
+          "role",
+          "teams",
+          "skills",
+          "max_open_threads",
+          "presence"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "name": {
+            "type": "string"
+          },
+          "email": {
+            "type": "string"
+          },
+          "phone": {
+            "type": "string"
+          },
+          "role": {
+            "$ref": "#/components/schemas/ContactRole"
+          },
+          "teams": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          },
+          "skills": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "max_open_threads": {
+            "type": "integer"
+          },
+          "presence": {
+            "$ref": "#/components/schemas/Presence"
+          }
+        }
+      },
+      "ContactCreate": {
+        "type": "object",
+        "description": "A new contact.",
+        "required": [
+          "name"
+        ],
+        "properties": {
+          "name": {
+            "type": "string",
+            "pattern": "\\S",
+            "description": "Not blank."
+          },
+          "email": {
+            "type": "string",
+            "format": "email",
+            "description": "An e-mail address (empty clears it)."
+          },
+          "phone": {
+            "type": "string"
+          },
+          "role": {
+            "$ref": "#/components/schemas/ContactRole",
+            "description": "Default agent."
+          },
+          "teams": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          },
+          "skills": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "max_open_threads": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 10000,
+            "description": "Default 25."
+          },
+          "presence": {
+            "$ref": "#/components/schemas/Presence",
+            "description": "Default offline. Anyone may change their own presence alone."
+          }
+        },
+        "additionalProperties": false
+      },
+      "ContactUpdate": {
+        "type": "object",
+        "description": "Fields of a contact to change.",
+        "properties": {
+          "name": {
+            "type": "string",
+            "pattern": "\\S",
+            "description": "Not blank."
+          },
+          "email": {
+            "type": "string",
+            "format": "email",
+            "description": "An e-mail address (empty clears it)."
+          },
+          "phone": {
+            "type": "string"
+          },
+          "role": {
+            "$ref": "#/components/schemas/ContactRole",
+            "description": "Default agent."
+          },
+          "teams": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          },
+          "skills": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "max_open_threads": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 10000,
+            "description": "Default 25."
+          },
+          "presence": {
+            "$ref": "#/components/schemas/Presence",
+            "description": "Default offline. Anyone may change their own presence alone."
+          }
+        },
+        "additionalProperties": false
+      },
+      "Team": {
+        "type": "object",
+        "description": "A team of internal people.",
+        "required": [
+          "id",
+          "name",
+          "hand_over_on_offline"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "name": {
+            "type": "string"
+          },
+          "hand_over_on_offline": {
+            "type": "boolean",
+            "description": "When a member goes offline: hand their open threads to colleagues (true) or keep them (false)."
+          },
+          "leader_id": {
+            "$ref": "#/components/schemas/Uuid"
+          }
+        }
+      },
+      "TeamWithLoad": {
+        "description": "A team as listed: with its members and queue depth.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/Team"
+          },
+          {
+            "type": "object",
+            "required": [
+              "members",
+              "queue_depth"
+            ],
+            "properties": {
+              "members": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/Uuid"
+                }
+              },
+              "queue_depth": {
+                "type": "integer"
+              }
+            }
+          }
+        ]
+      },
+      "TeamCreate": {
+        "type": "object",
+        "description": "A new team.",
+        "required": [
+          "name"
+        ],
+        "properties": {
+          "name": {
+            "type": "string",
+            "pattern": "\\S",
+            "description": "Not blank; unique ignoring case."
+          },
+          "hand_over_on_offline": {
+            "type": "boolean",
+            "description": "Default true."
+          },
+          "leader_id": {
+            "$ref": "#/components/schemas/Uuid"
+          }
+        },
+        "additionalProperties": false
+      },
+      "TeamUpdate": {
+        "type": "object",
+        "description": "Fields of a team to change.",
+        "properties": {
+          "name": {
+            "type": "string",
+            "pattern": "\\S",
+            "description": "Not blank; unique ignoring case."
+          },
+          "hand_over_on_offline": {
+            "type": "boolean",
+            "description": "Default true."
+          },
+          "leader_id": {
+            "$ref": "#/components/schemas/Uuid"
+          }
+        },
+        "additionalProperties": false
+      },
+      "Token": {
+        "type": "object",
+        "description": "An API token (its secret is never shown again).",
+        "required": [
+          "id",
+          "kind",
+          "label",
+          "created_at"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "kind": {
+            "$ref": "#/components/schemas/TokenKind"
+          },
+          "contact_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "label": {
+            "type": "string"
+          },
+          "created_at": {
+            "$ref": "#/components/schemas/DateTime"
+          },
+          "revoked_at": {
+            "$ref": "#/components/schemas/DateTime"
+          }
+        }
+      },
+      "IssuedToken": {
+        "description": "A new token with its secret, shown this once.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/Token"
+          },
+          {
+            "type": "object",
+            "required": [
+              "token"
+            ],
+            "properties": {
+              "token": {
+                "type": "string",
+                "description": "The bearer secret."
+              }
+            }
+          }
+        ]
+      },
+      "TokenInput": {
+        "type": "object",
+        "properties": {
+          "label": {
+            "type": "string"
+          }
+        },
+        "additionalProperties": false
+      },
+      "Organization": {
+        "type": "object",
+        "description": "A customer or partner organisation.",
+        "required": [
+          "id",
+          "name",
+          "kind"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "name": {
+            "type": "string"
+          },
+          "kind": {
+            "$ref": "#/components/schemas/OrganizationKind"
+          }
+        }
+      },
+      "Customer": {
+        "type": "object",
+        "description": "A customer person in the directory.",
+        "required": [
+          "id",
+          "name",
+          "emails",
+          "phones"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "name": {
+            "type": "string"
+          },
+          "emails": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "E-mail addresses (normalised to lower case)."
+          },
+          "phones": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "Phone numbers (normalised to E.164; Dutch national numbers get +31)."
+          },
+          "organization_id": {
+            "$ref": "#/components/schemas/Uuid"
+          }
+        }
+      },
+      "CustomerInput": {
+        "type": "object",
+        "description": "A directory customer; emails and phones may be left out.",
+        "required": [
+          "id",
+          "name"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "name": {
+            "type": "string",
+            "minLength": 1
+          },
+          "emails": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "phones": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "organization_id": {
+            "$ref": "#/components/schemas/Uuid"
+          }
+        }
+      },
+      "Order": {
+        "type": "object",
+        "description": "An order, found by its number in subjects and bodies.",
+        "required": [
+          "id",
+          "order_number",
+          "brand"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "order_number": {
+            "type": "string"
+          },
+          "customer_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "organization_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "brand": {
+            "$ref": "#/components/schemas/BusinessEntity"
+          }
+        }
+      },
+      "DirectoryUpsert": {
+        "type": "object",
+        "description": "Bulk upsert by id: organisations first, then customers, then orders; 1 to 10000 records in all. A bad record changes nothing.",
+        "properties": {
+          "organizations": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Organization"
+            }
+          },
+          "customers": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/CustomerInput"
+            }
+          },
+          "orders": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Order"
+            }
+          }
+        },
+        "additionalProperties": false
+      },
+      "DirectoryResult": {
+        "type": "object",
+        "required": [
+          "upserted"
+        ],
+        "properties": {
+          "upserted": {
+            "type": "integer"
+          }
+        }
+      },
+      "AuditEntry": {
+        "type": "object",
+        "description": "One recorded change: who changed what, when, from what to what.",
+        "required": [
+          "at",
+          "action",
+          "entity",
+          "entity_id"
+        ],
+        "properties": {
+          "at": {
+            "$ref": "#/components/schemas/DateTime"
+          },
+          "actor_contact_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "actor_token_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "action": {
+            "type": "string",
+            "description": "e.g. thread.update, channel.create, token.revoke."
+          },
+          "entity": {
+            "type": "string",
+            "description": "e.g. thread, channel, contact."
+          },
+          "entity_id": {
+            "type": "string"
+          },
+          "before": {
+            "description": "The entity before the change (any JSON)."
+          },
+          "after": {
+            "description": "The entity after the change (any JSON)."
+          },
+          "request_id": {
+            "type": "string"
+          }
+        }
+      },
+      "IngestMessage": {
+        "type": "object",
+        "description": "A normalised inbound message.",
+        "required": [
+          "type",
+          "channel_id",
+          "external_message_id",
+          "sender_external",
+          "message_content",
+          "received_at"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "message"
+          },
+          "channel_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "external_message_id": {
+            "type": "string",
+            "description": "The provider's message id; with channel_id the idempotency key."
+          },
+          "thread_reference": {
+            "$ref": "#/components/schemas/ExternalReference"
+          },
+          "in_reply_to": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "E-mail Message-IDs this message answers (In-Reply-To, References)."
+          },
+          "internet_message_id": {
+            "type": "string",
+            "description": "This e-mail's own RFC 5322 Message-ID."
+          },
+          "sender_external": {
+            "$ref": "#/components/schemas/ExternalParty"
+          },
+          "subject": {
+            "type": "string"
+          },
+          "message_content": {
+            "type": "string"
+          },
+          "message_html": {
+            "type": "string"
+          },
+          "attachments": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Attachment"
+            }
+          },
+          "received_at": {
+            "$ref": "#/components/schemas/DateTime"
+          },
+          "metadata": {
+            "type": "object",
+            "description": "What the provider says beyond the text: reply_to_external_id (the message it answers), payload (a button's), interactive {type, id, title, description}, unsupported."
+          }
+        },
+        "additionalProperties": false
+      },
+      "IngestDeliveryStatus": {
+        "type": "object",
+        "description": "A provider's delivery report for a message we sent; it only moves a message forward. A failed or bounced report with error_code/error_title keeps them on the message and puts a notice in the thread.",
+        "required": [
+          "type",
+          "channel_id",
+          "external_message_id",
+          "delivery_status"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "delivery_status"
+          },
+          "channel_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "external_message_id": {
+            "type": "string"
+          },
+          "delivery_status": {
+            "$ref": "#/components/schemas/DeliveryStatus"
+          },
+          "at": {
+            "$ref": "#/components/schemas/DateTime",
+            "description": "Default: now."
+          },
+          "error_code": {
+            "type": "string",
+            "description": "The provider's code for a failed delivery (WhatsApp errors[0].code, Twilio ErrorCode)."
+          },
+          "error_title": {
+            "type": "string",
+            "description": "The provider's title for it."
+          }
+        },
+        "additionalProperties": false
+      },
+      "IngestItem": {
+        "description": "One item of an ingest batch.",
+        "oneOf": [
+          {
+            "$ref": "#/components/schemas/IngestMessage"
+          },
+          {
+            "$ref": "#/components/schemas/IngestDeliveryStatus"
+          },
+          {
+            "$ref": "#/components/schemas/IngestReaction"
+          }
+        ],
+        "discriminator": {
+          "propertyName": "type",
+          "mapping": {
+            "message": "#/components/schemas/IngestMessage",
+            "delivery_status": "#/components/schemas/IngestDeliveryStatus",
+            "reaction": "#/components/schemas/IngestReaction"
+          }
+        }
+      },
+      "IngestBatch": {
+        "type": "object",
+        "required": [
+          "events"
+        ],
+        "properties": {
+          "events": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/IngestItem"
+            },
+            "minItems": 1,
+            "maxItems": 1000
+          }
+        },
+        "additionalProperties": false
+      },
+      "IngestResult": {
+        "type": "object",
+        "description": "The answer for one item, in the order of the batch.",
+        "required": [
+          "status"
+        ],
+        "properties": {
+          "status": {
+            "$ref": "#/components/schemas/IngestStatus"
+          },
+          "thread_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "message_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "seq": {
+            "type": "integer",
+            "description": "Journal sequence number of the change."
+          },
+          "rule": {
+            "$ref": "#/components/schemas/MatchRule"
+          },
+          "error": {
+            "$ref": "#/components/schemas/ErrorDetail"
+          }
+        }
+      },
+      "IngestResults": {
+        "type": "object",
+        "required": [
+          "results"
+        ],
+        "properties": {
+          "results": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/IngestResult"
+            }
+          }
+        }
+      },
+      "IngestFailure": {
+        "description": "Every item failed: the first item's error plus the per-item results.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/ErrorBody"
+          },
+          {
+            "$ref": "#/components/schemas/IngestResults"
+          }
+        ]
+      },
+      "WhatsAppWebhookResult": {
+        "type": "object",
+        "required": [
+          "results",
+          "ignored"
+        ],
+        "properties": {
+          "results": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/IngestResult"
+            }
+          },
+          "ignored": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "Parts of the notification CommHub does not handle (e.g. unsupported message types)."
+          }
+        }
+      },
+      "TeamLoad": {
+        "type": "object",
+        "required": [
+          "team_id",
+          "team",
+          "queue_depth",
+          "members_online",
+          "open_threads_assigned",
+          "capacity_free"
+        ],
+        "properties": {
+          "team_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "team": {
+            "type": "string"
+          },
+          "queue_depth": {
+            "type": "integer"
+          },
+          "members_online": {
+            "type": "integer"
+          },
+          "open_threads_assigned": {
+            "type": "integer"
+          },
+          "capacity_free": {
+            "type": "integer"
+          }
+        }
+      },
+      "PersonLoad": {
+        "type": "object",
+        "required": [
+          "contact_id",
+          "name",
+          "presence",
+          "open_threads",
+          "max_open_threads"
+        ],
+        "properties": {
+          "contact_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "name": {
+            "type": "string"
+          },
+          "presence": {
+            "$ref": "#/components/schemas/Presence"
+          },
+          "open_threads": {
+            "type": "integer"
+          },
+          "max_open_threads": {
+            "type": "integer"
+          }
+        }
+      },
+      "AnalyticsOverview": {
+        "type": "object",
+        "description": "Live KPIs: threads by status; open threads by priority, channel type, brand and type; overdue and unassigned open threads; queue depths and each person's load.",
+        "required": [
+          "generated_at",
+          "threads_total",
+          "threads_by_status",
+          "open_by_priority",
+          "open_by_channel_type",
+          "open_by_business_entity",
+          "open_by_thread_type",
+          "open_overdue",
+          "open_unassigned",
+          "teams",
+          "people"
+        ],
+        "properties": {
+          "generated_at": {
+            "$ref": "#/components/schemas/DateTime"
+          },
+          "threads_total": {
+            "type": "integer"
+          },
+          "threads_by_status": {
+            "type": "object",
+            "description": "Count per ThreadStatus value (every value present).",
+            "propertyNames": {
+              "$ref": "#/components/schemas/ThreadStatus"
+            },
+            "additionalProperties": {
+              "type": "integer"
+            }
+          },
+          "open_by_priority": {
+            "type": "object",
+            "description": "Count per Priority value (every value present).",
+            "propertyNames": {
+              "$ref": "#/components/schemas/Priority"
+            },
+            "additionalProperties": {
+              "type": "integer"
+            }
+          },
+          "open_by_channel_type": {
+            "type": "object",
+            "description": "Count per ChannelType value (every value present).",
+            "propertyNames": {
+              "$ref": "#/components/schemas/ChannelType"
+            },
+            "additionalProperties": {
+              "type": "integer"
+            }
+          },
+          "open_by_business_entity": {
+            "type": "object",
+            "description": "Count per BusinessEntity value (every value present).",
+            "propertyNames": {
+              "$ref": "#/components/schemas/BusinessEntity"
+            },
+            "additionalProperties": {
+              "type": "integer"
+            }
+          },
+          "open_by_thread_type": {
+            "type": "object",
+            "description": "Count per ThreadType value (every value present).",
+            "propertyNames": {
+              "$ref": "#/components/schemas/ThreadType"
+            },
+            "additionalProperties": {
+              "type": "integer"
+            }
+          },
+          "open_overdue": {
+            "type": "integer"
+          },
+          "open_unassigned": {
+            "type": "integer"
+          },
+          "teams": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/TeamLoad"
+            }
+          },
+          "people": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/PersonLoad"
+            }
+          }
+        }
+      },
+      "Health": {
+        "type": "object",
+        "required": [
+          "status",
+          "last_seq",
+          "threads"
+        ],
+        "properties": {
+          "status": {
+            "type": "string",
+            "enum": [
+              "ok",
+              "degraded",
+              "failed"
+            ],
+            "description": "ok while the journal takes writes; degraded while a failed commit is retried (writes are refused, the server answers 503); failed when the journal stopped (restart)."
+          },
+          "last_seq": {
+            "type": "integer",
+            "description": "Last journal sequence number handed out."
+          },
+          "threads": {
+            "type": "integer"
+          },
+          "restore": {
+            "type": "object",
+            "description": "What the restore at start did.",
+            "required": [
+              "snapshot_id",
+              "replayed_events",
+              "void_records",
+              "milliseconds"
+            ],
+            "properties": {
+              "snapshot_id": {
+                "type": [
+                  "integer",
+                  "null"
+                ]
+              },
+              "replayed_events": {
+                "type": "integer"
+              },
+              "milliseconds": {
+                "type": "integer"
+              },
+              "void_records": {
+                "type": "integer",
+                "description": "Void records passed over (seqs left by a journal repair)."
+              }
+            }
+          },
+          "journal": {
+            "type": "object",
+            "description": "The journal's health.",
+            "required": [
+              "state"
+            ],
+            "properties": {
+              "state": {
+                "type": "string",
+                "enum": [
+                  "ok",
+                  "degraded",
+                  "stopped"
+                ]
+              },
+              "durable_seq": {
+                "type": "integer"
+              },
+              "since": {
+                "type": "string",
+                "format": "date-time"
+              },
+              "error": {
+                "type": "string"
+              },
+              "message": {
+                "type": "string"
+              }
+            }
+          },
+          "gateway": {
+            "type": "object",
+            "description": "The gateway serve runs inside itself (absent with --no-gateway).",
+            "required": [
+              "embedded",
+              "connected"
+            ],
+            "properties": {
+              "embedded": {
+                "type": "boolean"
+              },
+              "connected": {
+                "type": "boolean"
+              }
+            }
+          }
+        }
+      },
+      "ThreadPage": {
+        "description": "A page of Thread items.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/ListPage"
+          },
+          {
+            "type": "object",
+            "properties": {
+              "items": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/Thread"
+                }
+              }
+            }
+          }
+        ]
+      },
+      "MessagePage": {
+        "description": "A page of Message items.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/ListPage"
+          },
+          {
+            "type": "object",
+            "properties": {
+              "items": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/Message"
+                }
+              }
+            }
+          }
+        ]
+      },
+      "TaskPage": {
+        "description": "A page of Task items.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/ListPage"
+          },
+          {
+            "type": "object",
+            "properties": {
+              "items": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/Task"
+                }
+              }
+            }
+          }
+        ]
+      },
+      "TemplatePage": {
+        "description": "A page of Template items.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/ListPage"
+          },
+          {
+            "type": "object",
+            "properties": {
+              "items": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/Template"
+                }
+              }
+            }
+          }
+        ]
+      },
+      "ChannelPage": {
+        "description": "A page of Channel items.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/ListPage"
+          },
+          {
+            "type": "object",
+            "properties": {
+              "items": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/Channel"
+                }
+              }
+            }
+          }
+        ]
+      },
+      "ContactPage": {
+        "description": "A page of Contact items.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/ListPage"
+          },
+          {
+            "type": "object",
+            "properties": {
+              "items": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/Contact"
+                }
+              }
+            }
+          }
+        ]
+      },
+      "TeamPage": {
+        "description": "A page of Team items.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/ListPage"
+          },
+          {
+            "type": "object",
+            "properties": {
+              "items": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/TeamWithLoad"
+                }
+              }
+            }
+          }
+        ]
+      },
+      "TokenPage": {
+        "description": "A page of Token items.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/ListPage"
+          },
+          {
+            "type": "object",
+            "properties": {
+              "items": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/Token"
+                }
+              }
+            }
+          }
+        ]
+      },
+      "CustomerPage": {
+        "description": "A page of Customer items.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/ListPage"
+          },
+          {
+            "type": "object",
+            "properties": {
+              "items": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/Customer"
+                }
+              }
+            }
+          }
+        ]
+      },
+      "AuditPage": {
+        "description": "A page of AuditEntry items.",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/ListPage"
+          },
+          {
+            "type": "object",
+            "properties": {
+              "items": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/AuditEntry"
+                }
+              }
+            }
+          }
+        ]
+      },
+      "IngestReaction": {
+        "type": "object",
+        "description": "A customer's reaction to a message: it attaches to that message (metadata.reactions) and does not become a message itself.",
+        "required": [
+          "type",
+          "channel_id",
+          "external_message_id",
+          "from"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "reaction"
+          },
+          "channel_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "external_message_id": {
+            "type": "string",
+            "description": "The provider id of the message reacted to."
+          },
+          "from": {
+            "type": "string",
+            "description": "Who reacted (WhatsApp wa_id)."
+          },
+          "emoji": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "Empty or null removes their reaction."
+          },
+          "at": {
+            "$ref": "#/components/schemas/DateTime"
+          }
+        },
+        "additionalProperties": false
+      }
+    }
+  }
+}
+"""#

@@ -1,0 +1,1 @@
+../../../Sources/CommHubGateways/WhatsApp/WhatsAppWebhook.swift
