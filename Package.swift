@@ -8,6 +8,12 @@
 //                           CommHubWire → CommHubDomain       (the wire contract: ingest
 //                                             framing, compact codec, request bodies,
 //                                             strict JSON; Foundation only, no NIO)
+//   commhub → CommHubLoadTest → CommHubServer, CommHubFixtures (`commhub loadtest`:
+//                               the ingest client, WebSocket clients, histograms,
+//                               AsyncHTTPClient; none of them in the server library)
+//   commhub → CommHubFixtures → CommHubEngine                  (the demo company and its
+//                               seeded generator; `serve --demo` passes its seeder to
+//                               ServeOptions.seedDemo, so the server holds no demo data)
 // Benchmarks live in their own package under Benchmarks/ so that the default
 // build and `Scripts/test` stay fast.
 import PackageDescription
@@ -28,6 +34,8 @@ let package = Package(
         .library(name: "CommHubGateway", targets: ["CommHubGateway"]),
         .library(name: "CommHubWire", targets: ["CommHubWire"]),
         .library(name: "CommHubServer", targets: ["CommHubServer"]),
+        .library(name: "CommHubFixtures", targets: ["CommHubFixtures"]),
+        .library(name: "CommHubLoadTest", targets: ["CommHubLoadTest"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
@@ -122,8 +130,6 @@ let package = Package(
                 // HTTPEdge: the HTTP child channel (ServerChildChannel, HTTPServerBuilder).
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
-                // `commhub loadtest --subscribers`: WebSocket clients of /api/events.
-                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 // HTTPEdge: the first request's parse errors and deadline.
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -134,7 +140,36 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // The demo company (and any data shared by demos and tests): built
+        // on the engine alone, no HTTP, so the server library never carries it.
+        .target(
+            name: "CommHubFixtures",
+            dependencies: ["CommHubDomain", "CommHubEngine"],
+            swiftSettings: strict
+        ),
+        // `commhub loadtest`: drives an embedded engine with the real HTTP app, or a running one.
+        .target(
+            name: "CommHubLoadTest",
+            dependencies: [
+                "CommHubDomain",
+                "CommHubEngine",
+                "CommHubFixtures",
+                "CommHubServer",
+                "CommHubStore",
+                "CommHubWire",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                // `--subscribers`: WebSocket clients of /api/events.
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),
@@ -143,6 +178,8 @@ let package = Package(
             dependencies: [
                 "CommHubServer",
                 "CommHubGateway",
+                "CommHubFixtures",
+                "CommHubLoadTest",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -163,11 +200,18 @@ let package = Package(
         .testTarget(name: "CommHubDomainTests", dependencies: ["CommHubDomain"], swiftSettings: strict),
         .testTarget(name: "CommHubStoreTests", dependencies: ["CommHubStore"], swiftSettings: strict),
         .testTarget(name: "CommHubEngineTests", dependencies: ["CommHubEngine"], swiftSettings: strict),
-        .testTarget(name: "CommHubGatewaysTests", dependencies: ["CommHubGateways", "CommHubStandIns"], swiftSettings: strict),
+        // CommHubFixtures: the seeded SplitMix of the fuzz test.
+        .testTarget(name: "CommHubGatewaysTests", dependencies: ["CommHubGateways", "CommHubFixtures", "CommHubStandIns"],
+                    swiftSettings: strict),
         .testTarget(name: "CommHubWireTests", dependencies: ["CommHubWire"], swiftSettings: strict),
+        .testTarget(name: "CommHubFixturesTests", dependencies: ["CommHubFixtures", "CommHubEngine", "CommHubDomain"],
+                    swiftSettings: strict),
         // Real `commhub serve` processes: kill -9 crash rounds, SIGTERM shutdown.
-        .testTarget(name: "CommHubProcessTests", dependencies: ["CommHubServer", "CommHubStandIns",
-                                                               .product(name: "AsyncHTTPClient", package: "async-http-client")],
+        // HTTP through AsyncHTTPClient (HTTPTestClient); ingest through CommHubLoadTest's protocol client.
+        .testTarget(name: "CommHubProcessTests", dependencies: ["CommHubServer", "CommHubLoadTest", "CommHubStandIns",
+                                                               .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                                               .product(name: "NIOCore", package: "swift-nio"),
+                                                               .product(name: "NIOHTTP1", package: "swift-nio")],
                     swiftSettings: strict),
         .testTarget(
             name: "CommHubServerTests",

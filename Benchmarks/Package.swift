@@ -5,7 +5,14 @@
 //   cd Benchmarks && swift package benchmark                      # all suites
 //   swift package benchmark --target EngineBenchmarks              # one suite
 //   swift package benchmark --target EngineBenchmarks --filter 'Rebalance.*'
+import Foundation
 import PackageDescription
+
+// SwiftPM names a path dependency after its directory: "main" in the
+// integrator's checkout, the branch name in a worktree. Take it from the
+// checkout so that the benchmarks build from any of them.
+let commHub = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .lastPathComponent.lowercased()
 
 let package = Package(
     name: "CommHubBenchmarks",
@@ -22,9 +29,9 @@ let package = Package(
         .target(
             name: "BenchFixtures",
             dependencies: [
-                .product(name: "CommHubEngine", package: "main"),
-                .product(name: "CommHubStore", package: "main"),
-                .product(name: "CommHubDomain", package: "main"),
+                .product(name: "CommHubEngine", package: commHub),
+                .product(name: "CommHubStore", package: commHub),
+                .product(name: "CommHubDomain", package: commHub),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Fixtures"
@@ -34,8 +41,8 @@ let package = Package(
             name: "BenchProfile",
             dependencies: [
                 "BenchFixtures",
-                .product(name: "CommHubEngine", package: "main"),
-                .product(name: "CommHubDomain", package: "main"),
+                .product(name: "CommHubEngine", package: commHub),
+                .product(name: "CommHubDomain", package: commHub),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "BenchProfile"
@@ -45,8 +52,8 @@ let package = Package(
             dependencies: [
                 "BenchFixtures",
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "CommHubEngine", package: "main"),
-                .product(name: "CommHubDomain", package: "main"),
+                .product(name: "CommHubEngine", package: commHub),
+                .product(name: "CommHubDomain", package: commHub),
             ],
             path: "EngineBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
@@ -56,9 +63,9 @@ let package = Package(
             dependencies: [
                 "BenchFixtures",
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "CommHubEngine", package: "main"),
-                .product(name: "CommHubStore", package: "main"),
-                .product(name: "CommHubDomain", package: "main"),
+                .product(name: "CommHubEngine", package: commHub),
+                .product(name: "CommHubStore", package: commHub),
+                .product(name: "CommHubDomain", package: commHub),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "StoreBenchmarks",
@@ -70,10 +77,10 @@ let package = Package(
             dependencies: [
                 "BenchFixtures",
                 .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "CommHubServer", package: "main"),
-                .product(name: "CommHubGateways", package: "main"),
-                .product(name: "CommHubEngine", package: "main"),
-                .product(name: "CommHubDomain", package: "main"),
+                .product(name: "CommHubServer", package: commHub),
+                .product(name: "CommHubGateways", package: commHub),
+                .product(name: "CommHubEngine", package: commHub),
+                .product(name: "CommHubDomain", package: commHub),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),

@@ -196,7 +196,7 @@ func runProducers(_ benchmark: Benchmark, producers: Int, perProducer: Int, pipe
                 while i < perProducer {
                     let t0 = ContinuousClock.now
                     var last: UInt64 = 0
-                    for k in 0..<pipeline { last = w.append(pool[(p * perProducer + i + k) % pool.count]) }
+                    for k in 0..<pipeline { last = try w.append(pool[(p * perProducer + i + k) % pool.count]) }
                     try await w.waitDurable(last)
                     samples.append(nanos(ContinuousClock.now - t0))
                     i += pipeline

@@ -47,3 +47,14 @@ public enum AdminClient {
         return String(decoding: answer, as: UTF8.self).trimmingCharacters(in: .newlines)
     }
 }
+
+/// Runs blocking I/O (the admin client) on a thread of its own: blocking a
+/// thread of Swift's cooperative pool can starve the very server the call is
+/// waiting for (on two cores the pool has two threads).
+public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread { continuation.resume(with: Result { try body() }) }
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+}

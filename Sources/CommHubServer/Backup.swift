@@ -35,7 +35,7 @@ public enum Backup {
     public static func restore(from source: String, to data: String, logger: Logger) async throws -> String {
         let lmdb = (source as NSString).appendingPathComponent("lmdb")
         guard FileManager.default.fileExists(atPath: (lmdb as NSString).appendingPathComponent("data.mdb")) else {
-            throw LoadTestError("\(source) is not an export (no lmdb/data.mdb)")
+            throw BackupError("\(source) is not an export (no lmdb/data.mdb): give the directory `commhub snapshot export` wrote")
         }
         try prepareEmpty(data)
         try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: data)
@@ -51,7 +51,7 @@ public enum Backup {
     static func prepareEmpty(_ dir: String) throws {
         let fm = FileManager.default
         if fm.fileExists(atPath: dir) {
-            guard (try fm.contentsOfDirectory(atPath: dir)).isEmpty else { throw LoadTestError("\(dir) is not empty") }
+            guard (try fm.contentsOfDirectory(atPath: dir)).isEmpty else { throw BackupError("\(dir) is not empty: give a new or empty directory") }
         } else {
             try fm.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         }
@@ -64,4 +64,10 @@ public enum Backup {
         try FileManager.default.copyItem(atPath: key, toPath: target)
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: target)
     }
+}
+
+/// Why an export or a standby preparation was refused.
+public struct BackupError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ d: String) { description = d }
 }

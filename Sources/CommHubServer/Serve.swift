@@ -21,9 +21,11 @@ public struct ServeOptions: Sendable {
     public var ingestPort: Int? = 7070
     public var ingestSocket: String?
     public var simulatedClock = false
-    /// Seed the demo company when the engine holds no threads (`--demo`).
-    /// A new data directory starts empty otherwise: production gets no fake customers.
-    public var demo = false
+    /// Fills an engine that holds no threads with demo data (`--demo`; the
+    /// command sets it to `DemoCompany.seed` from CommHubFixtures, so this
+    /// library carries no fake customers). nil: a new data directory starts
+    /// empty, and production never gets fake customers.
+    public var seedDemo: (@Sendable (Engine) async throws -> Void)?
     /// Run one gateway inside this process (default); false with `--no-gateway`.
     public var embeddedGateway = true
     /// Bounds of the ingest listeners (connections, frame sizes, deadlines).
@@ -60,8 +62,8 @@ public enum CommHubServe {
         let durable = try DurableEngine(directory: o.storeDirectory, clock: clock, options: journalOptions,
                                         keepSnapshots: o.keepSnapshots, logger: logger)
         let engine = durable.engine
-        if o.demo, await engine.supervisor.threadCount == 0 {
-            try await DemoCompany.seed(engine)
+        if let seedDemo = o.seedDemo, await engine.supervisor.threadCount == 0 {
+            try await seedDemo(engine)
             let count = await engine.supervisor.threadCount
             logger.info("demo company seeded", metadata: ["engine.threads": "\(count)"])
         }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import CommHubDomain
+import CommHubFixtures
+import CommHubLoadTest
 import CommHubServer
 import CommHubStore
 import Foundation
@@ -126,7 +128,7 @@ struct Serve: AsyncParsableCommand {
         case .port(let p): o.ingestPort = p
         }
         o.ingestSocket = ingestSocket
-        o.demo = demo && !noDemo
+        if demo && !noDemo { o.seedDemo = { try await DemoCompany.seed($0) } }
         o.embeddedGateway = !noGateway
         o.simulatedClock = simulatedClock
         o.snapshotInterval = .seconds(snapshotInterval)

@@ -1,4 +1,5 @@
 import CommHubDomain
+import CommHubFixtures
 import CommHubGateways
 import Foundation
 import Testing
@@ -394,11 +395,19 @@ struct WhatsAppPayloadTests {
         #expect(WhatsAppPayloadError.missingField("entry[0].changes").description == "missing field 'entry[0].changes'")
     }
 
+    /// Each run mutates the realistic payload from a new seed (or the one in
+    /// WHATSAPP_FUZZ_SEED). The seed is printed before the first parse,
+    /// because a crash ends the process before any failure is recorded:
+    /// `WHATSAPP_FUZZ_SEED=<seed> swift test --filter fuzz` replays the run.
     @Test("garbage never crashes the parser")
     func fuzz() {
-        var rng = SystemRandomNumberGenerator()
+        let given = ProcessInfo.processInfo.environment["WHATSAPP_FUZZ_SEED"].flatMap { UInt64($0) }
+        let seed = given ?? UInt64.random(in: 0...UInt64.max)
+        // Standard error is unbuffered: the line is out even if the parser traps right after.
+        FileHandle.standardError.write(Data("WhatsApp webhook fuzz seed \(seed) (replay: WHATSAPP_FUZZ_SEED=\(seed) swift test --filter fuzz)\n".utf8))
+        var rng = SplitMix(seed: seed)
         let base = Array(WhatsAppPayloadTests.realistic.utf8)
-        for _ in 0..<300 {
+        for round in 0..<300 {
             var bytes = base
             for _ in 0..<Int.random(in: 1...8, using: &rng) {
                 let i = Int.random(in: 0..<bytes.count, using: &rng)
@@ -408,7 +417,11 @@ struct WhatsAppPayloadTests {
                 default: bytes.insert(UInt8.random(in: 0x20...0x7E, using: &rng), at: i)
                 }
             }
-            _ = try? WhatsAppWebhookParser().parse(Data(bytes))
+            do {
+                _ = try WhatsAppWebhookParser().parse(Data(bytes))
+            } catch {
+                #expect(!error.description.isEmpty, "round \(round) of seed \(seed): an error without a message")
+            }
         }
         // Truncations at every 97th byte.
         for n in stride(from: 0, to: base.count, by: 97) {

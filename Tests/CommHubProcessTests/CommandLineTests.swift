@@ -45,6 +45,23 @@ import Testing
         #expect(!r.output.contains("CommHub ingest tcp://"), "no TCP ingest listener: \(r.output)")
     }
 
+    /// Backup's refusals (their own error type since the load tester moved out) reach the user as sentences.
+    @Test func restoreAndExportRefuseWrongDirectoriesSayingWhatToGive() async throws {
+        let root = NSTemporaryDirectory() + "commhub-cli-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try FileManager.default.createDirectory(atPath: root + "/not-an-export", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: root + "/full", withIntermediateDirectories: true)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: root + "/full/file"))
+        let restore = try await Self.run(["restore", "--from", root + "/not-an-export", "--data", root + "/standby"])
+        #expect(restore.status != nil && restore.status != 0, "\(restore.output)")
+        #expect(restore.output.contains("is not an export (no lmdb/data.mdb): give the directory `commhub snapshot export` wrote"),
+                "\(restore.output)")
+        #expect(!FileManager.default.fileExists(atPath: root + "/standby"), "a refused restore creates nothing")
+        let export = try await Self.run(["snapshot", "export", "--data", root + "/no-engine", root + "/full"])
+        #expect(export.status != nil && export.status != 0, "\(export.output)")
+        #expect(export.output.contains("is not empty: give a new or empty directory"), "\(export.output)")
+    }
+
     @Test func outOfRangeOptionsAreRefusedSayingTheRange() async throws {
         let cases: [([String], String)] = [
             (["serve", "--ingest-port", "70000"], "--ingest-port must be off or a port from 0 to 65535"),

@@ -1,5 +1,6 @@
 import CommHubDomain
 import CommHubEngine
+import CommHubLoadTest
 import CommHubServer
 import Foundation
 import Logging
@@ -51,15 +52,15 @@ final class Book: Sendable {
             let server = try ServerProcess(data: dir, token: Self.token,
                                            extra: ["--snapshot-interval", "1", "--snapshot-events", "400"])
             try await server.waitReady()
-            let http = MiniHTTPClient(port: server.httpPort)
+            let http = HTTPTestClient(port: server.httpPort)
             if round == 0 {
-                channels = try Self.createChannels(http)
+                channels = try await Self.createChannels(http)
                 // One snapshot for certain, so later restarts restore from a snapshot plus the
                 // journal even when a slow machine never reaches the periodic trigger.
                 let answer = try AdminClient.send("snapshot", to: dir + "/admin.sock")
                 #expect(answer.contains("\"ok\":true"), "\(answer)")
             }
-            let health = try http.request("GET", "/healthz")
+            let health = try await http.request("GET", "/healthz")
             if health.text.contains("\"snapshot_id\":") && !health.text.contains("\"snapshot_id\":null") { usedSnapshot = true }
 
             // Everything sent before the kill: acknowledged ones must be there exactly once.
@@ -101,12 +102,12 @@ final class Book: Sendable {
         #expect(usedSnapshot, "at least one restart restored from a snapshot")
     }
 
-    static func createChannels(_ http: MiniHTTPClient) throws -> [Channel] {
-        _ = try http.json("POST", "/api/teams", token: token, ["name": "crash"])
-        _ = try http.json("PUT", "/api/routing-rules", token: token, ["default_assignee": "crash"])
+    static func createChannels(_ http: HTTPTestClient) async throws -> [Channel] {
+        _ = try await http.json("POST", "/api/teams", token: token, ["name": "crash"])
+        _ = try await http.json("PUT", "/api/routing-rules", token: token, ["default_assignee": "crash"])
         var out: [Channel] = []
         for (type, brand) in [("email_outlook", "chargecars"), ("whatsapp_business", "laderthuis"), ("sms", "zaptecshop")] {
-            let r = try http.json("POST", "/api/communication/channels", token: token,
+            let r = try await http.json("POST", "/api/communication/channels", token: token,
                                   ["channel_type": type, "channel_name": "crash \(type)", "business_entity": brand])
             guard r.status == 201 else { throw ProcessFailure("channel create failed: \(r.status) \(r.text)") }
             out.append(try ContractJSON.decoder().decode(Channel.self, from: Data(r.body)))
@@ -204,7 +205,7 @@ final class Book: Sendable {
     /// Every conversation is one thread holding exactly its messages, once
     /// each; and a fresh engine replaying the acknowledged input in sequence
     /// order reaches the same threads.
-    static func verifyThreads(book: Book, http: MiniHTTPClient, channels: [Channel]) async throws {
+    static func verifyThreads(book: Book, http: HTTPTestClient, channels: [Channel]) async throws {
         let s = book.state.withLock { $0 }
         var byConversation: [Int: [String]] = [:]
         for (id, sent) in s.sent { byConversation[sent.conversation, default: []].append(id) }
@@ -225,7 +226,7 @@ final class Book: Sendable {
             let threads = Set(ids.compactMap { s.acked[$0]?.thread })
             #expect(threads.count == 1, "conversation \(conv) is spread over \(threads.count) threads")
             guard let thread = threads.first else { continue }
-            let r = try http.request("GET", "/api/communication/threads/\(thread)", token: token)
+            let r = try await http.request("GET", "/api/communication/threads/\(thread)", token: token)
             #expect(r.status == 200)
             let obj = try r.json() as! [String: Any]
             let messages = obj["messages"] as! [[String: Any]]
@@ -254,8 +255,8 @@ final class Book: Sendable {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let first = try ServerProcess(data: dir, token: Self.token)
         try await first.waitReady()
-        let http = MiniHTTPClient(port: first.httpPort)
-        let channels = try Self.createChannels(http)
+        let http = HTTPTestClient(port: first.httpPort)
+        let channels = try await Self.createChannels(http)
         let book = Book()
         try await IngestConnection.with(.tcp(host: "127.0.0.1", port: first.ingestPort), token: Self.token) { conn in
             for i in 0..<50 {
@@ -270,7 +271,7 @@ final class Book: Sendable {
 
         let second = try ServerProcess(data: dir, token: Self.token)
         try await second.waitReady()
-        let health = try MiniHTTPClient(port: second.httpPort).request("GET", "/healthz").json() as! [String: Any]
+        let health = try await HTTPTestClient(port: second.httpPort).request("GET", "/healthz").json() as! [String: Any]
         let restore = health["restore"] as! [String: Any]
         #expect(restore["replayed_events"] as? Int == 0, "a clean stop leaves nothing to replay")
         #expect(restore["snapshot_id"] is Int)

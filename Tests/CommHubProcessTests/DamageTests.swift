@@ -36,13 +36,13 @@ import Testing
     static func servedAndKilled(_ dir: String) async throws -> [String] {
         let server = try ServerProcess(data: dir, token: token)
         try await server.waitReady()
-        let http = MiniHTTPClient(port: server.httpPort)
-        let channels = try CrashTests.createChannels(http)
+        let http = HTTPTestClient(port: server.httpPort)
+        let channels = try await CrashTests.createChannels(http)
         var ids: [String] = []
         for i in 0..<20 {
             let id = "dmg-\(i)"
             let event = CrashTests.event(id, conversation: i % 4, channels: channels)
-            let r = try http.request("POST", "/api/ingest", token: token,
+            let r = try await http.request("POST", "/api/ingest", token: token,
                                      body: Array(try ContractJSON.encoder().encode(JSONValue.object(["events": .array([event])]))))
             #expect(r.status == 200, "\(r.text)")
             ids.append(id)
@@ -95,18 +95,18 @@ import Testing
         #expect(try Self.run(["journal", "check", "--data", dir]).status == 0)
         let server = try ServerProcess(data: dir, token: Self.token)
         try await server.waitReady()
-        let http = MiniHTTPClient(port: server.httpPort)
-        let threads = try http.request("GET", "/api/communication/threads?status=all&limit=500", token: Self.token)
+        let http = HTTPTestClient(port: server.httpPort)
+        let threads = try await http.request("GET", "/api/communication/threads?status=all&limit=500", token: Self.token)
         let list = try #require(try threads.json() as? [String: Any])
         var seen = Set<String>()
         for item in list["items"] as? [[String: Any]] ?? [] {
             let id = item["id"] as? String ?? ""
-            let detail = try http.request("GET", "/api/communication/threads/\(id)", token: Self.token).text
+            let detail = try await http.request("GET", "/api/communication/threads/\(id)", token: Self.token).text
             for m in ids where detail.contains("\"\(m)\"") { seen.insert(m) }
         }
         #expect(seen == Set(ids).subtracting(["dmg-7"]))
         // The repair is in the audit trail.
-        let audit = try http.request("GET", "/api/audit?entity=journal", token: Self.token)
+        let audit = try await http.request("GET", "/api/audit?entity=journal", token: Self.token)
         #expect(audit.text.contains("journal.repair") && audit.text.contains("void seq \(victim)"), "\(audit.text)")
         #expect(server.terminate() == 0)
     }

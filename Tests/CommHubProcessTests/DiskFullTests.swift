@@ -60,49 +60,49 @@ import Testing
         let token = CrashTests.token
         let server = try ServerProcess(data: data, token: token)
         try await server.waitReady()
-        let http = MiniHTTPClient(port: server.httpPort)
-        let channel = try CrashTests.createChannels(http)[2]
-        #expect(try http.request("POST", "/api/ingest", token: token, body: Self.message("before", channel, size: 1000)).status == 200)
+        let http = HTTPTestClient(port: server.httpPort)
+        let channel = try await CrashTests.createChannels(http)[2]
+        #expect(try await http.request("POST", "/api/ingest", token: token, body: Self.message("before", channel, size: 1000)).status == 200)
 
         Self.fill(filler)
         // A large message needs new pages: its commit fails, and it waits (applied, not acknowledged).
-        let accepted = Task.detached {
-            try MiniHTTPClient(port: server.httpPort).request("POST", "/api/ingest", token: token,
+        let accepted = Task {
+            try await HTTPTestClient(port: server.httpPort).request("POST", "/api/ingest", token: token,
                                                              body: try Self.message("during", channel, size: 600_000))
         }
-        var health = try http.request("GET", "/healthz")
+        var health = try await http.request("GET", "/healthz")
         let deadline = ContinuousClock.now + .seconds(8)
         while health.status == 200, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(50))
-            health = try http.request("GET", "/healthz")
+            health = try await http.request("GET", "/healthz")
         }
         #expect(health.status == 503 && health.text.contains("\"degraded\""), "\(health.text)")
         // New writes are refused at once, with nothing applied.
-        let refused = try http.request("POST", "/api/ingest", token: token, body: Self.message("refused", channel, size: 1000))
+        let refused = try await http.request("POST", "/api/ingest", token: token, body: Self.message("refused", channel, size: 1000))
         #expect(refused.text.contains("unavailable"), "\(refused.status) \(refused.text)")
 
         // Space comes back: the waiting commit goes through by itself and its caller gets 200.
         try FileManager.default.removeItem(atPath: filler)
         let answer = try await accepted.value
         #expect(answer.status == 200, "\(answer.text)")
-        health = try http.request("GET", "/healthz")
+        health = try await http.request("GET", "/healthz")
         #expect(health.status == 200, "\(health.text)")
-        #expect(try http.request("POST", "/api/ingest", token: token, body: Self.message("after", channel, size: 1000)).status == 200)
+        #expect(try await http.request("POST", "/api/ingest", token: token, body: Self.message("after", channel, size: 1000)).status == 200)
 
         // Across kill -9: everything acknowledged is there, the refused one is not.
         server.kill9()
         let again = try ServerProcess(data: data, token: token)
         try await again.waitReady()
-        let client = MiniHTTPClient(port: again.httpPort)
-        let retry = { (id: String) throws -> String in
-            let r = try client.request("POST", "/api/ingest", token: token, body: Self.message(id, channel, size: 1000))
+        let client = HTTPTestClient(port: again.httpPort)
+        let retry = { (id: String) async throws -> String in
+            let r = try await client.request("POST", "/api/ingest", token: token, body: Self.message(id, channel, size: 1000))
             return (try? JSONSerialization.jsonObject(with: Data(r.body)) as? [String: Any])
                 .flatMap { ($0["results"] as? [[String: Any]])?.first?["status"] as? String } ?? r.text
         }
-        #expect(try retry("before") == "duplicate")
-        #expect(try retry("during") == "duplicate")
-        #expect(try retry("after") == "duplicate")
-        #expect(try retry("refused") == "created", "the refused message was never applied")
+        #expect(try await retry("before") == "duplicate")
+        #expect(try await retry("during") == "duplicate")
+        #expect(try await retry("after") == "duplicate")
+        #expect(try await retry("refused") == "created", "the refused message was never applied")
         #expect(again.terminate() == 0)
     }
 }

@@ -35,9 +35,9 @@ import Testing
         let server = try ServerProcess(data: work.path, token: "golden-admin-token", extra: ["--snapshot-interval", "3600", "--no-gateway"])
         defer { server.kill9() }
         try await server.waitReady()
-        let http = MiniHTTPClient(port: server.httpPort)
+        let http = HTTPTestClient(port: server.httpPort)
         for (path, want) in expected.sorted(by: { $0.key < $1.key }) {
-            let r = try http.request("GET", path, token: "golden-admin-token")
+            let r = try await http.request("GET", path, token: "golden-admin-token")
             #expect(r.status == 200, "\(version) \(path): \(r.status) \(r.text)")
             let got = try r.json()
             let differences = Self.diff(want, got, path: path)

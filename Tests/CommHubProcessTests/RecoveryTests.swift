@@ -1,5 +1,6 @@
 import CommHubDomain
 import CommHubEngine
+import CommHubLoadTest
 import CommHubServer
 import CommHubStore
 import Foundation

@@ -17,10 +17,10 @@ final class ServerProcess: @unchecked Sendable {
         return root.appendingPathComponent(".build/debug/commhub").path
     }
 
-    init(data: String, token: String, extra: [String] = []) throws {
+    init(data: String, token: String, demo: Bool = false, extra: [String] = []) throws {
         self.data = data
         process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", "--data", data, "--http-port", "0", "--ingest-port", "0", "--no-demo",
+        process.arguments = ["serve", "--data", data, "--http-port", "0", "--ingest-port", "0", demo ? "--demo" : "--no-demo",
                              "--log-level", "warning"] + extra
         var env = ProcessInfo.processInfo.environment
         env["COMMHUB_ADMIN_TOKEN"] = token

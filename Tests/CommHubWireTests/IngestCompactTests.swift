@@ -21,7 +21,11 @@ struct IngestCompactTests {
         #expect(back.count == 3)
         if case .message(let m) = back[0] { #expect(m == full) } else { Issue.record("first item is not a message") }
         if case .message(let m) = back[1] { #expect(m == bare) } else { Issue.record("second item is not a message") }
-        if case .delivery(_, let ext, let status, let at, _) = back[2] { #expect(ext == "wamid.1" && status == .read && at == nil) }
+        if case .delivery(_, let ext, let status, let at, _) = back[2] {
+            #expect(ext == "wamid.1" && status == .read && at == nil)
+        } else {
+            Issue.record("third item is not a delivery status: \(back[2])")
+        }
 
         let outcomes = [IngestOutcome(status: "created", threadID: ThreadID(), messageID: MessageID(), seq: 42, rule: "new_thread"),
                         IngestOutcome(status: "duplicate", threadID: ThreadID(), messageID: MessageID(), seq: 7),

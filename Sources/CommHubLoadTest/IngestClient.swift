@@ -1,4 +1,5 @@
 import CommHubDomain
+import CommHubServer
 import CommHubWire
 import Foundation
 import NIOCore

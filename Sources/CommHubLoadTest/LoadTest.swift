@@ -1,7 +1,9 @@
 import CommHubDomain
-import CommHubWire
 import CommHubEngine
+import CommHubFixtures
+import CommHubServer
 import CommHubStore
+import CommHubWire
 import Crypto
 import Foundation
 import Histogram
@@ -111,21 +113,22 @@ public enum LoadTest {
             return try await runEmbedded(o, sync: sync, logger: logger)
         case .remote(let ingest, let httpPort, let httpHost):
             guard let token = o.token else { throw LoadTestError("--token is required against a running engine (an admin or gateway token)") }
-            let http = httpPort.map { MiniHTTPClient(host: httpHost, port: $0) }
+            let api = httpPort.map { TargetAPI(host: httpHost, port: $0, token: token) }
             var channels: [Channel] = []
-            if let http {
-                let r = try http.request("GET", "/api/communication/channels", token: token)
+            if let api {
+                let r = try await api.call(.GET, "/api/communication/channels")
                 guard r.status == 200 else { throw LoadTestError("GET channels answered \(r.status): \(r.text)") }
-                let items = try ContractJSON.sharedDecoder.decode(ChannelList.self, from: Data(r.body)).items
+                let items = try ContractJSON.sharedDecoder.decode(ChannelList.self, from: r.body).items
                     .map { Channel(id: $0.id, channelType: $0.channelType, channelName: $0.channelName, isActive: $0.isActive) }
                 channels = items.filter { $0.isActive && [.emailOutlook, .whatsappBusiness, .sms].contains($0.channelType) }
             }
             guard !channels.isEmpty else { throw LoadTestError("no active mail, WhatsApp or SMS channel found on the target (give --http-port)") }
             let rebalance: (@Sendable () async throws -> Void)? = o.adminSocket.map { path in
                 { @Sendable in
-                    let teams = try await offThePool { try http.map { try $0.request("GET", "/api/teams", token: token) } }
-                    let names = (try? teams.map { try JSONSerialization.jsonObject(with: Data($0.body)) as? [String: Any] })??["items"] as? [[String: Any]] ?? []
-                    guard let id = names.randomElement()?["id"] as? String else { return }
+                    guard let api else { return }
+                    let teams = try await api.call(.GET, "/api/teams")
+                    guard teams.status == 200 else { throw LoadTestError("GET teams answered \(teams.status): \(teams.text)") }
+                    guard let id = teams.items.randomElement()?["id"] as? String else { return }
                     let answer = try await offThePool { try AdminClient.send("rebalance team \(id)", to: path) }
                     guard answer.contains("\"ok\":true") else { throw LoadTestError("rebalance failed: \(answer)") }
                 }
@@ -152,7 +155,7 @@ public enum LoadTest {
         let engine = durable.engine
         let token = "loadtest-" + UUID().uuidString
         _ = try await AdminBootstrap.ensure(engine, environment: ["COMMHUB_ADMIN_TOKEN": token], logger: quiet)
-        let channels = try await seed(engine)
+        let (channels, team) = try await seed(engine)
         let secrets = SecretBox(key: SymmetricKey(size: .bits256))
         let ports = PortBox()
         let listener = IngestListener(engine: engine, secrets: secrets, endpoint: .tcp(host: "127.0.0.1", port: 0), logger: quiet) {
@@ -183,7 +186,6 @@ public enum LoadTest {
                                           httpPort: httpPort, httpHost: "127.0.0.1",
                                           rss: { ProcessMemory.residentBytes() }, targetName: "embedded (sync \(sync))",
                                           rebalance: {
-                                              let team = await engine.supervisor.teamIDs().first!
                                               let r = try await engine.supervisor.rebalance(team: team)
                                               if let seq = r.seq { try await engine.durable(seq) }
                                           })
@@ -195,8 +197,8 @@ public enum LoadTest {
         }
     }
 
-    /// A small company to send to: one channel per external type, a team, agents online.
-    static func seed(_ engine: Engine) async throws -> [Channel] {
+    /// A small company to send to: one channel per external type, a team (returned for rebalances), agents online.
+    static func seed(_ engine: Engine) async throws -> ([Channel], TeamID) {
         let s = engine.supervisor
         let team = Team(name: "load")
         _ = try await s.upsertTeam(team)
@@ -212,7 +214,7 @@ public enum LoadTest {
             out.append(c)
         }
         try await engine.durable(engine.journal.lastAssignedSeq)
-        return out
+        return (out, team.id)
     }
 
     final class SnapshotTally: Sendable {
@@ -566,7 +568,8 @@ public enum LoadTest {
     static func jsonEvent(_ item: IngestItem) throws -> JSONValue {
         switch item {
         case .message(let m):
-            var o = try View.json(m).objectValue ?? [:]
+            let data = try ContractJSON.sharedEncoder.encode(m)
+            var o = try JSONDecoder().decode(JSONValue.self, from: data).objectValue ?? [:]  // plain: keys stay snake_case
             o["type"] = .string("message")
             return .object(o)
         case .delivery(let ch, let ext, let status, _, _):
@@ -583,10 +586,10 @@ public enum LoadTest {
     static func operations(_ o: LoadTestOptions, host: String, port: Int, token: String,
                            rebalance: (@Sendable () async throws -> Void)?, tally: Tally,
                            measureFrom: ContinuousClock.Instant, stopAt: ContinuousClock.Instant) async throws {
-        let client = MiniHTTPClient(host: host, port: port)
-        let contacts = try await offThePool { try client.request("GET", "/api/contacts", token: token) }
-        let items = ((try? JSONSerialization.jsonObject(with: Data(contacts.body))) as? [String: Any])?["items"] as? [[String: Any]] ?? []
-        let people = items.filter { ($0["role"] as? String) == "agent" }.compactMap { $0["id"] as? String }
+        let api = TargetAPI(host: host, port: port, token: token)
+        let contacts = try await api.call(.GET, "/api/contacts")
+        guard contacts.status == 200 else { throw LoadTestError("GET contacts answered \(contacts.status): \(contacts.text)") }
+        let people = contacts.items.filter { ($0["role"] as? String) == "agent" }.compactMap { $0["id"] as? String }
         guard !people.isEmpty else { return }
         let interval = Duration.nanoseconds(Int64(1e9 / o.operationsRate))
         var next = ContinuousClock.now + interval
@@ -601,7 +604,7 @@ public enum LoadTest {
             } else {
                 let who = people[Int(rng.next() % UInt64(people.count))]
                 let presence = rng.next() % 2 == 0 ? "away" : "online"
-                let r = try await offThePool { try client.json("PUT", "/api/contacts/\(who)", token: token, ["presence": presence]) }
+                let r = try await api.call(.PUT, "/api/contacts/\(who)", json: .object(["presence": .string(presence)]))
                 failed = r.status != 200
                 if failed { tally.note("presence change answered \(r.status): \(r.text)") }
             }
@@ -619,7 +622,7 @@ public enum LoadTest {
 
     static func queries(_ o: LoadTestOptions, host: String, port: Int, token: String, tally: Tally,
                         measureFrom: ContinuousClock.Instant, stopAt: ContinuousClock.Instant) async throws {
-        let client = MiniHTTPClient(host: host, port: port)
+        let api = TargetAPI(host: host, port: port, token: token)
         let paths = ["/api/communication/threads?limit=50", "/api/communication/threads?priority=high,urgent&limit=50",
                      "/api/communication/threads?channel_type=whatsapp_business&overdue=true", "/api/communication/threads?q=laadpaal&limit=20"]
         let interval = Duration.nanoseconds(Int64(1e9 / o.queryRate))
@@ -629,7 +632,7 @@ public enum LoadTest {
             try await Task.sleep(until: next, tolerance: interval / 10)
             let t0 = ContinuousClock.now
             let path = paths[i % paths.count]
-            let r = try await offThePool { try client.request("GET", path, token: token) }
+            let r = try await api.call(.GET, path)
             let micros = UInt64((ContinuousClock.now - next).nanosecondsValue / 1000)
             i += 1
             tally.state.withLock { s in
