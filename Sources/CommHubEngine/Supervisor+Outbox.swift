@@ -66,7 +66,19 @@ extension Supervisor {
             return .ignored(reason: "not the current claim (stage \(entry.stage.rawValue), attempt \(entry.attempts))")
         }
         let events = try await record(report, for: entry, attempt: attempt)
-        return .recorded(seq: events.last!.seq)
+        var last = events.last!.seq
+        if case .sent(let provider?) = report {
+            // Receipts the provider sent before this report named the id.
+            let key = EngineState.ExternalKey(channel: entry.channel, externalID: provider)
+            for r in earlyReceipts.take(key, now: clock.now()) {
+                let failure = r.failureCode != nil || r.failureTitle != nil ? (r.failureCode, r.failureTitle) : nil
+                if let seq = try await updateDelivery(channel: entry.channel, externalMessageID: provider, status: r.status,
+                                                      at: r.at, failure: failure) {
+                    last = max(last, seq)
+                }
+            }
+        }
+        return .recorded(seq: last)
     }
 
     /// Turns every claim whose lease ran out into `unknown`: the gateway may

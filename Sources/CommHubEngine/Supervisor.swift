@@ -70,6 +70,8 @@ public actor Supervisor {
     private(set) var lastCommittedSeq: UInt64
     /// Events produced for each person and not yet handed to their actor.
     private var agentOutbox: [ContactID: [SequencedEvent]] = [:]
+    /// Provider receipts that came before the send report naming their message's provider id.
+    var earlyReceipts = EarlyDeliveryReports()
 
     public init(restored: RestoredEngine, journal: any EventJournal, clock: any EngineClock,
                 configuration: EngineConfiguration, logger: Logger) {
@@ -392,7 +394,11 @@ public actor Supervisor {
                                failure: (code: String?, title: String?)? = nil) async throws -> UInt64? {
         let key = EngineState.ExternalKey(channel: channel, externalID: externalMessageID)
         guard let ref = state.external[key] else {
-            throw EngineError(.notFound, "no message with external_message_id \(externalMessageID) on channel \(channel)")
+            // Perhaps ours, its send report still on the way: held for a while, applied when it names this id.
+            earlyReceipts.hold(key, .init(status: status, at: at, failureCode: failure?.code, failureTitle: failure?.title,
+                                          heldAt: clock.now()))
+            throw EngineError(.notFound, "no message with external_message_id \(externalMessageID) on channel \(channel) "
+                + "(held \(Int(EarlyDeliveryReports.lifetime / 60)) minutes in case its send report is still on its way)")
         }
         guard let actor = actor(ref.thread) else { throw EngineError.notFound("thread", ref.thread) }
         if let current = await actor.deliveryStatus(ofMessage: ref.message), !status.advances(from: current) { return nil }

@@ -52,6 +52,8 @@ public enum ChannelConfigurationSchema {
         case .sms:
             [("account_sid", .string), ("auth_token", .secret), ("from", .string), ("messaging_service_sid", .string),
              ("webhook_url", .url), ("api_base_url", .url),
+             // Where Twilio posts status callbacks (signed with this URL); default webhook_url + "/status".
+             ("status_callback_url", .url),
              // Older names of from and api_base_url (the demo company uses from_number).
              ("from_number", .string), ("sms_base_url", .url)]
         case .phoneCall:

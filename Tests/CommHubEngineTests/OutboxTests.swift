@@ -65,6 +65,46 @@ struct OutboxTests {
         #expect(await s.entry(m) == nil)
     }
 
+    @Test func receiptsBeforeTheSendReportAreHeldAndAppliedWhenItNamesTheID() async throws {
+        let s = try await Setup.make()
+        let m = try await s.reply()
+        let other = try await s.reply()
+        _ = try await s.claim()
+        // The provider's webhook beats the gateway's report: delivered, then read, for an id nobody knows yet.
+        for status in [DeliveryStatus.delivered, .read] {
+            await #expect(throws: EngineError.self) {
+                try await s.w.sup.updateDelivery(channel: s.whatsapp.id, externalMessageID: "wamid.early", status: status,
+                                                 at: s.w.clock.now())
+            }
+        }
+        // And a receipt about an id that never turns up, which goes stale.
+        _ = try? await s.w.sup.updateDelivery(channel: s.whatsapp.id, externalMessageID: "wamid.late", status: .delivered,
+                                              at: s.w.clock.now())
+        #expect(await s.header(m)?.deliveryStatus == .pending)
+        let outcome = try await s.w.sup.reportOutgoing(message: m, gateway: "gw", attempt: 1, report: .sent(providerMessageID: "wamid.early"))
+        guard case .recorded = outcome else { Issue.record("\(outcome)"); return }
+        #expect(await s.header(m)?.deliveryStatus == .read, "the held receipts apply in order once the id is known")
+        #expect(await s.entry(m) == nil)
+        // Past the holding time a receipt no longer applies.
+        s.w.clock.advance(by: EarlyDeliveryReports.lifetime + 1)
+        _ = try await s.w.sup.reportOutgoing(message: other, gateway: "gw", attempt: 1, report: .sent(providerMessageID: "wamid.late"))
+        #expect(await s.header(other)?.deliveryStatus == .sent)
+    }
+
+    @Test func heldReceiptsAreBounded() {
+        var held = EarlyDeliveryReports()
+        let channel = ChannelID()
+        let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+        for i in 0..<(EarlyDeliveryReports.maxKeys + 50) {
+            held.hold(.init(channel: channel, externalID: "id-\(i)"), .init(status: .delivered, at: t0, heldAt: t0))
+        }
+        #expect(held.count == EarlyDeliveryReports.maxKeys)
+        #expect(held.take(.init(channel: channel, externalID: "id-0"), now: t0).isEmpty, "the oldest went first")
+        #expect(held.take(.init(channel: channel, externalID: "id-\(EarlyDeliveryReports.maxKeys + 49)"), now: t0).count == 1)
+        for _ in 0..<10 { held.hold(.init(channel: channel, externalID: "many"), .init(status: .sent, at: t0, heldAt: t0)) }
+        #expect(held.take(.init(channel: channel, externalID: "many"), now: t0).count == EarlyDeliveryReports.maxPerKey)
+    }
+
     @Test func retryAfterWaitsItsTimeThenCountsAttemptsAndGivesUp() async throws {
         let s = try await Setup.make()
         let m = try await s.reply()
