@@ -30,6 +30,8 @@ public struct AdminConsole: Sendable {
     public static let commands: [(String, String)] = [
         ("help", "this list"),
         ("stats", "threads by status, agents by presence, queue depths, events/s, last seq, memory"),
+        ("stats kpi NAME [DAYS] [channel_type|team_id|agent|business_entity|thread_type]",
+         "one KPI (response_times, sla_compliance, volume, …) over the last DAYS days (default 7), optionally grouped"),
         ("agents", "every agent with presence, load and capacity"),
         ("agent ID", "one agent: profile, counters, open threads"),
         ("thread ID", "one thread: header, assignment, message headers"),
@@ -44,6 +46,44 @@ public struct AdminConsole: Sendable {
         ("clock", "the engine's time"),
         ("clock advance DURATION", "move a simulated clock forward (90m, 5h, 2d)"),
     ]
+
+    /// `stats kpi NAME [DAYS] [GROUP]`: the KPI's totals (and groups) from the analytics read model.
+    private func kpi(_ w: [String]) async throws -> JSONValue {
+        guard let kpi = KPI(rawValue: w[2].lowercased()) else {
+            throw EngineError.invalid("no KPI '\(w[2])'; known: \(KPI.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var days = 7
+        var group: AnalyticsQuery.Dimension?
+        for word in w.dropFirst(3) {
+            if let n = Int(word) {
+                guard (1...AnalyticsQuery.maxDayBucketsDays).contains(n) else {
+                    throw EngineError.invalid("DAYS must be 1…\(AnalyticsQuery.maxDayBucketsDays)")
+                }
+                days = n
+            } else if let g = AnalyticsQuery.Dimension(rawValue: word.lowercased()) {
+                group = g
+            } else {
+                throw EngineError.invalid("'\(word)' is neither a number of days nor a dimension (\(AnalyticsQuery.Dimension.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+        }
+        let now = engine.clock.now()
+        let q = AnalyticsQuery(from: now.addingTimeInterval(-Double(days) * 86_400), to: now, groupBy: group)
+        let answer = await engine.supervisor.analyticsFigures().answer(q)
+        let prices = engine.configuration.messagePrices
+        func object(_ values: [(String, Double?)]) -> JSONValue {
+            .object(Dictionary(values.map { ($0.0, $0.1.map(JSONValue.number) ?? .null) }, uniquingKeysWith: { a, _ in a }))
+        }
+        let workload = answer.cells.last(where: { !$0.workload.isEmpty })?.workload ?? [:]
+        var out: [String: JSONValue] = ["kpi": .string(kpi.rawValue), "days": .number(Double(days)),
+                                        "total": object(kpi.figures(answer.total, workload: workload, prices: prices))]
+        if let group {
+            var sums: [String: AnalyticsTally] = [:]
+            for c in answer.cells { sums[c.group, default: AnalyticsTally()].merge(c.tally) }
+            out["group_by"] = .string(group.rawValue)
+            out["groups"] = .object(sums.mapValues { object(kpi.figures($0, workload: [:], prices: prices)) })
+        }
+        return .object(out)
+    }
 
     /// Answers one command line with one JSON line (no trailing newline).
     public func handle(_ line: String) async -> String {
@@ -107,6 +147,9 @@ public struct AdminConsole: Sendable {
                 "memory_rss_per_thread_bytes": .number(threadCount > 0 ? (Double(mem) / Double(threadCount)).rounded() : 0),
                 "uptime_seconds": .number(engine.clock.now().timeIntervalSince(engine.startedAt).rounded()),
             ])
+
+        case ("stats", 3...5) where w[1].lowercased() == "kpi":
+            return try await kpi(w)
 
         case ("agents", 1):
             return .object(["agents": .array(await s.people().map(agentSummary))])

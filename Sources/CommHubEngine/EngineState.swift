@@ -63,6 +63,8 @@ public struct EngineState: Sendable {
     public var tokens: [TokenID: APIToken] = [:]
     public var tokenByHash: [String: TokenID] = [:]
     public var lastSeq: UInt64 = 0
+    /// The analytics read model, fed every applied event (see `AnalyticsBook`).
+    public var analytics = AnalyticsBook()
 
     public init() {}
 
@@ -76,6 +78,7 @@ public struct EngineState: Sendable {
 
     public mutating func apply(_ e: SequencedEvent) {
         lastSeq = max(lastSeq, e.seq)
+        analytics.apply(e.event)
         switch e.event {
         case .channelUpserted(let c):
             channels[c.id] = c

@@ -36,6 +36,9 @@ public struct SupervisorImage: Codable, Sendable {
     /// The outbox with each message's stage, claim and error. Optional:
     /// older images rebuild it from the threads (pending outgoing messages queued).
     public var outbox: [OutboxEntry]?
+    /// The analytics read model as of `watermark`. Optional: older images
+    /// start an empty book (analytics then count from the upgrade on).
+    public var analytics: AnalyticsBook?
 
     public struct RoundRobin: Codable, Sendable, Hashable {
         public var members: [ContactID]
@@ -63,6 +66,7 @@ public struct SupervisorImage: Codable, Sendable {
         queues = s.board.teams.mapValues { Array($0.queue) }
         roundRobin = s.board.teams.mapValues { RoundRobin(members: $0.members, lastPicked: $0.lastPicked) }
         outbox = s.outbox.values.sorted { ($0.queuedAt, $0.message) < ($1.queuedAt, $1.message) }
+        analytics = s.analytics
     }
 }
 
@@ -120,6 +124,8 @@ extension EngineState {
         }
         for e in image.outbox ?? [] where threads[e.thread] != nil { s.outbox[e.message] = e }
         s.rebuildOutboxIndexes()
+        // Replaces what the replayed tasks above fed into the book.
+        s.analytics = image.analytics ?? AnalyticsBook()
         s.lastSeq = image.watermark
         return s
     }

@@ -11,6 +11,8 @@ public struct EngineConfiguration: Sendable {
     public var maxMessageBytes: Int
     /// Claims of one outgoing message before a `retry_after` counts as failed.
     public var outboxMaxAttempts: Int
+    /// Prices per message sent, for the cost KPI (`serve --message-prices`).
+    public var messagePrices = ChannelPrices.defaults
 
     public init(matcher: ThreadMatcher = ThreadMatcher(), sla: SLAPolicy = SLAPolicy(), maxMessageBytes: Int = 1 << 20,
                 outboxMaxAttempts: Int = 5) {

@@ -36,6 +36,8 @@ public struct ServeOptions: Sendable {
     public var snapshotEveryEvents: UInt64 = 1_000_000
     public var keepSnapshots = 3
     public var syncMode: SyncMode = .full
+    /// Prices per message sent for the cost KPI (`--message-prices`).
+    public var messagePrices = ChannelPrices.defaults
     /// Called once HTTP listens, with its port (tests use port 0).
     public var onReady: (@Sendable (Int) async -> Void)?
 
@@ -59,8 +61,10 @@ public enum CommHubServe {
         let clock: any EngineClock = simulated ?? SystemClock()
         var journalOptions = JournalOptions()
         journalOptions.syncMode = o.syncMode
-        let durable = try DurableEngine(directory: o.storeDirectory, clock: clock, options: journalOptions,
-                                        keepSnapshots: o.keepSnapshots, logger: logger)
+        var configuration = EngineConfiguration()
+        configuration.messagePrices = o.messagePrices
+        let durable = try DurableEngine(directory: o.storeDirectory, clock: clock, configuration: configuration,
+                                        options: journalOptions, keepSnapshots: o.keepSnapshots, logger: logger)
         let engine = durable.engine
         if let seedDemo = o.seedDemo, await engine.supervisor.threadCount == 0 {
             try await seedDemo(engine)

@@ -95,8 +95,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest HTTP request head in bytes (then 431), 1024 to 1048576.") var httpMaxHeaderBytes = 16 * 1024
     @Option(help: "HTTP connections open at once, WebSockets included (more wait to be accepted), 1 to 1000000.")
     var httpMaxConnections = 10_000
+    @Option(help: "Price per message sent, in euro cents, per channel type, for the cost KPI: whatsapp_business=8,sms=7 (the default).")
+    var messagePrices: String?
 
     func validate() throws {
+        if let messagePrices { _ = try Self.prices(messagePrices) }
         try checkOption(httpPort, 0...65_535, "--http-port")
         try checkOption(snapshotInterval, 1...604_800, "--snapshot-interval", unit: "seconds")
         try checkOption(snapshotEvents, 1...10_000_000_000, "--snapshot-events")
@@ -134,12 +137,31 @@ struct Serve: AsyncParsableCommand {
         o.snapshotInterval = .seconds(snapshotInterval)
         o.snapshotEveryEvents = snapshotEvents
         o.keepSnapshots = keepSnapshots
+        if let messagePrices { o.messagePrices = try Self.prices(messagePrices) }
         switch sync {
         case "nometasync": o.syncMode = .noMetaSync
         case "nosync": o.syncMode = .noSync
         default: o.syncMode = .full
         }
         try await CommHubServe.run(o, logger: logger)
+    }
+}
+
+extension Serve {
+    /// `type=cents,…`: every type a channel type, every price 0…10000 cents.
+    static func prices(_ text: String) throws -> ChannelPrices {
+        var out: [ChannelType: Double] = [:]
+        for part in text.split(separator: ",") {
+            let kv = part.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard kv.count == 2, let type = ChannelType(rawValue: kv[0]) else {
+                throw ValidationError("--message-prices: '\(part)' is not channel_type=cents (types: \(ChannelType.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            guard let cents = Double(kv[1]), cents.isFinite, (0...10_000).contains(cents) else {
+                throw ValidationError("--message-prices: the price of \(kv[0]) must be 0 to 10000 cents")
+            }
+            out[type] = cents
+        }
+        return ChannelPrices(centsPerMessage: out)
     }
 }
 

@@ -30,6 +30,7 @@ public struct CommHubAPI: Sendable {
         registerIngest(api)
         registerAudit(api)
         registerAnalytics(api)
+        registerKPIs(api)
         registerAttachments(api)
     }
 

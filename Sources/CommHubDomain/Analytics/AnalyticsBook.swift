@@ -1,0 +1,453 @@
+import Foundation
+
+/// The dimensions one analytics fact is sliced by: the channel it happened
+/// on, and the thread's team, person, brand and type at that moment.
+public struct AnalyticsSlice: Hashable, Codable, Sendable {
+    public var channel: ChannelType
+    public var team: TeamID?
+    public var agent: ContactID?
+    public var brand: Brand?
+    public var threadType: ThreadType
+
+    public init(channel: ChannelType, team: TeamID? = nil, agent: ContactID? = nil, brand: Brand? = nil,
+                threadType: ThreadType = .customerSupport) {
+        self.channel = channel; self.team = team; self.agent = agent; self.brand = brand; self.threadType = threadType
+    }
+}
+
+/// Counters and samples of one hour in one slice. Adding two tallies
+/// (`merge`) is how a query sums hours and slices, so every KPI is a
+/// projection of one summed tally (`KPI.figures`).
+///
+/// Response and resolution times are kept as exact samples (seconds), not
+/// as a histogram: medians and p90s are then exact, and a recount from the
+/// journal gives the very same numbers. Cost: 4 bytes per sample and
+/// measure, a few megabytes for a year of ChargeCars traffic.
+public struct AnalyticsTally: Codable, Sendable, Equatable {
+    public var threadsOpened = 0
+    public var inbound = 0
+    /// Replies by people (`outgoing`), of which `templated` were sent from a template.
+    public var outbound = 0
+    public var templated = 0
+    public var autoResponses = 0
+    public var internalNotes = 0
+    public var firstResponseSeconds: [Int32] = []
+    public var firstResponseBusinessSeconds: [Int32] = []
+    public var nextResponseSeconds: [Int32] = []
+    public var nextResponseBusinessSeconds: [Int32] = []
+    /// Response deadlines that ended (answered, or the thread closed) in time, and late.
+    public var deadlinesMet = 0
+    public var deadlinesMissed = 0
+    /// Escalation-ladder steps reached (the step's name → count): the breaches per step.
+    public var ladderSteps: [String: Int] = [:]
+    public var resolutions = 0
+    public var resolutionSeconds: [Int32] = []
+    /// Customer and agent messages of the resolved episodes (for messages per resolution).
+    public var messagesInResolutions = 0
+    /// Resolutions with exactly one agent reply whose thread has not been reopened since.
+    public var firstContactResolutions = 0
+    public var escalations = 0
+    /// Threads given to a person by routing, and of those, moved to someone else by a person.
+    public var autoAssigned = 0
+    public var reassignedAfterAuto = 0
+    public var tasksCompleted = 0
+    public var tasksCompletedOnTime = 0
+    /// CSAT answers: count per score 1…5 (index 0 = score 1).
+    public var csatScores: [Int] = [0, 0, 0, 0, 0]
+    /// Inbound, and messages we sent (replies and auto-responses), per channel type (raw value):
+    /// channel preference and cost survive summing slices of different channels.
+    public var inboundPerChannel: [String: Int] = [:]
+    public var sentPerChannel: [String: Int] = [:]
+
+    public init() {}
+
+    public var isEmpty: Bool { self == AnalyticsTally() }
+
+    public mutating func merge(_ o: AnalyticsTally) {
+        threadsOpened += o.threadsOpened; inbound += o.inbound; outbound += o.outbound; templated += o.templated
+        autoResponses += o.autoResponses; internalNotes += o.internalNotes
+        firstResponseSeconds += o.firstResponseSeconds; firstResponseBusinessSeconds += o.firstResponseBusinessSeconds
+        nextResponseSeconds += o.nextResponseSeconds; nextResponseBusinessSeconds += o.nextResponseBusinessSeconds
+        deadlinesMet += o.deadlinesMet; deadlinesMissed += o.deadlinesMissed
+        for (k, v) in o.ladderSteps { ladderSteps[k, default: 0] += v }
+        resolutions += o.resolutions; resolutionSeconds += o.resolutionSeconds
+        messagesInResolutions += o.messagesInResolutions; firstContactResolutions += o.firstContactResolutions
+        escalations += o.escalations; autoAssigned += o.autoAssigned; reassignedAfterAuto += o.reassignedAfterAuto
+        tasksCompleted += o.tasksCompleted; tasksCompletedOnTime += o.tasksCompletedOnTime
+        for i in 0..<5 { csatScores[i] += o.csatScores[i] }
+        for (k, v) in o.inboundPerChannel { inboundPerChannel[k, default: 0] += v }
+        for (k, v) in o.sentPerChannel { sentPerChannel[k, default: 0] += v }
+    }
+}
+
+/// How long a span lasted in business time, per the calendars of the
+/// channel and team. Injected, so the book stays a pure value; the
+/// default counts wall time.
+public protocol BusinessTimeMeasure: Sendable {
+    func businessSeconds(from: Date, to: Date, channel: ChannelType, team: TeamID?) -> Int
+}
+
+public struct WallTimeMeasure: BusinessTimeMeasure {
+    public init() {}
+    public func businessSeconds(from: Date, to: Date, channel: ChannelType, team: TeamID?) -> Int {
+        max(0, Int((to.timeIntervalSince(from)).rounded(.down)))
+    }
+}
+
+/// The analytics read model: hour buckets of tallies per slice, plus open
+/// threads per person sampled each hour. Maintained from committed events
+/// only (`apply`, called from `EngineState.apply`, so live operation and
+/// journal replay build the same book), kept in snapshots, and queried by
+/// bucket range: a query reads the hours it asks for, never the threads or
+/// the journal.
+///
+/// Time: hour buckets are whole UTC hours, which are whole Europe/Amsterdam
+/// hours too (its offsets are whole hours); day buckets group them by
+/// Amsterdam date at query time. Facts fall into the hour of their own
+/// time (a message's `created_at`, a change's `at`); events without a
+/// time of their own (assignments, task completions without
+/// `completed_at`) use the newest time the book has seen.
+///
+/// Definitions (the recount in the tests uses the same ones):
+/// - a *reply* is an `outgoing` message; auto-responses and notes are not;
+/// - *first response*: the first inbound message of a thread to the first
+///   reply; *next response*: a later inbound that found nobody waiting, to
+///   the reply after it. The reply's hour and slice (sender as agent) count it;
+/// - a *deadline* ends when the wait ends (reply, or resolve/close while
+///   waiting): met when that is at or before the live `response_due_at`;
+/// - a *resolution* is a change to `resolved` or `closed` from an open
+///   status; its time runs from the start of the episode (opening, or the
+///   last reopening) and its messages are the episode's inbound and replies;
+/// - *first contact resolution*: a resolution after exactly one reply, in a
+///   thread never reopened; a reopening takes back the FCR it had;
+/// - *auto-assigned*: the first assignment to a person, made by routing
+///   (any reason but `manual`); *reassigned*: a later `manual` assignment
+///   of such a thread to another person (counted once per thread);
+/// - a task is *on time* when completed at or before the end of its due
+///   date (or its due time), Europe/Amsterdam; tasks without a due date are
+///   on time.
+public struct AnalyticsBook: Codable, Sendable, Equatable {
+    /// What the book remembers of a thread while it is open or may reopen.
+    public struct ThreadFacts: Codable, Sendable, Equatable {
+        var slice: AnalyticsSlice
+        var customer: CustomerID?
+        var open = true
+        var episodeStart: Date
+        var waitingSince: Date?
+        var waitFirst = false
+        var dueAt: Date?
+        var replies = 0
+        var episodeMessages = 0
+        var everReplied = false
+        var reopened = false
+        var autoAgent: ContactID?
+        var autoCounted = false
+        var reassignedCounted = false
+        /// Where this thread's FCR was counted, to take it back on reopening.
+        var fcrHour: Int32?
+        var fcrSlice: AnalyticsSlice?
+        var closedAt: Date?
+    }
+
+    /// What queries read, apart from the per-thread bookkeeping: handed out
+    /// by value, so a query runs off the supervisor at the cost of one copy
+    /// of the hour table on the next change.
+    public private(set) var figures = AnalyticsFigures()
+    /// Inbound messages per customer and channel (channel preference).
+    var customerInbound: [CustomerID: [ChannelType: Int]] = [:]
+    var threads: [ThreadID: ThreadFacts] = [:]
+    var completedTasks: Set<TaskID> = []
+    /// Threads in the order they closed, to forget them after the reopen
+    /// window without scanning every thread (an entry whose thread reopened
+    /// or closed again since is skipped).
+    var closings: [Closing] = []
+    var closingsHead = 0
+    public private(set) var now: Date = .distantPast
+
+    struct Closing: Codable, Sendable, Equatable {
+        var thread: ThreadID
+        var at: Date
+    }
+
+    /// Resolved threads are forgotten this long after closing; a later
+    /// reopening then counts as a new episode without FCR bookkeeping.
+    public static let reopenWindowSeconds: TimeInterval = 30 * 86_400
+    /// Hour samples of workload older than this are dropped (two years).
+    public static let workloadRetentionHours: Int32 = 2 * 366 * 24
+
+    public init() {}
+
+    public static func hour(of d: Date) -> Int32 {
+        let h = (d.timeIntervalSince1970 / 3600).rounded(.down)
+        return Int32(clamping: Int64(max(min(h, Double(Int32.max)), Double(Int32.min))))
+    }
+
+    public var threadCount: Int { threads.count }
+
+    // MARK: Applying events
+
+    public mutating func apply(_ event: EngineEvent, measure: some BusinessTimeMeasure = WallTimeMeasure()) {
+        switch event {
+        case .threadOpened(let h):
+            advance(to: h.createdAt)
+            let slice = AnalyticsSlice(channel: h.channelType, team: h.assignedTeamID, agent: h.assignedToContactID,
+                                       brand: h.businessEntity, threadType: h.threadType)
+            threads[h.id] = ThreadFacts(slice: slice, customer: h.customerID, open: h.status.isOpen, episodeStart: h.createdAt)
+            add(hour(h.createdAt), slice) { $0.threadsOpened += 1 }
+            if h.status.isOpen, let a = h.assignedToContactID { figures.openLoad[AnalyticsFigures.WorkloadKey(team: h.assignedTeamID, agent: a), default: 0] += 1 }
+        case .threadChanged(let id, let change, let at):
+            advance(to: at)
+            changed(id, change, at: at, measure: measure)
+        case .messageAdded(let m, let body, let due):
+            advance(to: m.createdAt)
+            message(m, body: body, due: due, measure: measure)
+        case .threadAssigned(let id, let team, let agent, let reason):
+            assign(id, team: team, agent: agent, manual: reason == "manual")
+        case .threadsRebalanced(let moves, _):
+            for mv in moves { assign(mv.thread, team: threads[mv.thread]?.slice.team, agent: mv.to, manual: false) }
+        case .taskUpserted(let t):
+            if let done = t.completedAt { advance(to: done) }
+            task(t)
+        default:
+            break
+        }
+    }
+
+    /// Records a CSAT answer (1…5) for a thread at `at`, in the slice of
+    /// the agent who resolved it.
+    public mutating func recordSatisfaction(thread: ThreadID, score: Int, agent: ContactID?, at: Date) {
+        guard (1...5).contains(score) else { return }
+        advance(to: at)
+        var slice = threads[thread]?.slice ?? AnalyticsSlice(channel: .internalComment)
+        if let agent { slice.agent = agent }
+        add(hour(at), slice) { $0.csatScores[score - 1] += 1 }
+    }
+
+    /// Records that a thread reached an escalation-ladder step (a breach of that step).
+    public mutating func recordLadderStep(thread: ThreadID, step: String, at: Date) {
+        advance(to: at)
+        guard let slice = threads[thread]?.slice else { return }
+        add(hour(at), slice) { $0.ladderSteps[step, default: 0] += 1 }
+    }
+
+    private func hour(_ d: Date) -> Int32 { Self.hour(of: d) }
+
+    private mutating func add(_ hour: Int32, _ slice: AnalyticsSlice, _ change: (inout AnalyticsTally) -> Void) {
+        change(&figures.hours[hour, default: [:]][slice, default: AnalyticsTally()])
+    }
+
+    /// Moves the book's clock; when an hour ends, samples the workload and
+    /// forgets threads closed longer than the reopen window.
+    private mutating func advance(to t: Date) {
+        guard t > now else { return }
+        let h = hour(t)
+        if let last = figures.sampledHour, h > last {
+            figures.workloadSamples[last] = figures.openLoad
+            if let oldest = figures.workloadSamples.keys.min(), oldest <= h - Self.workloadRetentionHours {
+                figures.workloadSamples = figures.workloadSamples.filter { $0.key > h - Self.workloadRetentionHours }
+            }
+            forgetClosed(before: t.addingTimeInterval(-Self.reopenWindowSeconds))
+        }
+        figures.sampledHour = h
+        now = t
+    }
+
+    private mutating func forgetClosed(before cutoff: Date) {
+        while closingsHead < closings.count, closings[closingsHead].at <= cutoff {
+            let c = closings[closingsHead]
+            if let f = threads[c.thread], !f.open, f.closedAt == c.at { threads[c.thread] = nil }
+            closingsHead += 1
+        }
+        if closingsHead > 1024, closingsHead * 2 > closings.count {
+            closings.removeFirst(closingsHead)
+            closingsHead = 0
+        }
+    }
+
+    private mutating func facts(_ id: ThreadID, channel: ChannelType, at: Date) -> ThreadFacts {
+        threads[id] ?? ThreadFacts(slice: AnalyticsSlice(channel: channel), episodeStart: at)
+    }
+
+    private mutating func message(_ m: MessageHeader, body: MessageBody?, due: Date?, measure: some BusinessTimeMeasure) {
+        var f = facts(m.threadID, channel: m.channelType, at: m.createdAt)
+        var slice = f.slice
+        slice.channel = m.channelType
+        let h = hour(m.createdAt)
+        switch m.messageType {
+        case .incoming:
+            add(h, slice) { $0.inbound += 1; $0.inboundPerChannel[m.channelType.rawValue, default: 0] += 1 }
+            f.episodeMessages += 1
+            if let c = f.customer { countPreference(c, m.channelType) }
+            if f.waitingSince == nil {
+                f.waitingSince = m.createdAt
+                f.waitFirst = !f.everReplied
+                f.dueAt = due
+            } else if let due { f.dueAt = due }
+        case .outgoing:
+            if let sender = m.senderContactID { slice.agent = sender }
+            let templated = body?.metadata["template_id"] != nil
+            add(h, slice) { $0.outbound += 1; $0.sentPerChannel[m.channelType.rawValue, default: 0] += 1; if templated { $0.templated += 1 } }
+            f.replies += 1
+            f.everReplied = true
+            f.episodeMessages += 1
+            if let since = f.waitingSince {
+                let wall = Int32(clamping: max(0, Int(m.createdAt.timeIntervalSince(since).rounded(.down))))
+                let business = Int32(clamping: measure.businessSeconds(from: since, to: m.createdAt, channel: m.channelType, team: f.slice.team))
+                let met = f.dueAt.map { m.createdAt <= $0 }
+                let first = f.waitFirst
+                add(h, slice) { t in
+                    if first { t.firstResponseSeconds.append(wall); t.firstResponseBusinessSeconds.append(business) } else {
+                        t.nextResponseSeconds.append(wall); t.nextResponseBusinessSeconds.append(business)
+                    }
+                    if let met { if met { t.deadlinesMet += 1 } else { t.deadlinesMissed += 1 } }
+                }
+                f.waitingSince = nil
+                f.dueAt = nil
+            }
+        case .autoResponse:
+            add(h, slice) { $0.autoResponses += 1; $0.sentPerChannel[m.channelType.rawValue, default: 0] += 1 }
+        case .internalNote:
+            add(h, slice) { $0.internalNotes += 1 }
+        case .systemNotification:
+            break
+        }
+        threads[m.threadID] = f
+    }
+
+    private mutating func changed(_ id: ThreadID, _ c: ThreadChange, at: Date, measure: some BusinessTimeMeasure) {
+        guard var f = threads[id] else { return }
+        if let t = c.threadType { f.slice.threadType = t }
+        if let cust = c.customerID { f.customer = cust }
+        if c.clearResponseDue == true { f.dueAt = nil } else if let d = c.responseDueAt, f.waitingSince != nil { f.dueAt = d }
+        if let s = c.status {
+            let wasOpen = f.open
+            if s == .escalated, wasOpen { add(hour(at), f.slice) { $0.escalations += 1 } }
+            if wasOpen, !s.isOpen {
+                // Resolution: the wait (if any) ends unanswered.
+                let h = hour(at)
+                if f.waitingSince != nil, let due = f.dueAt {
+                    let met = at <= due
+                    add(h, f.slice) { if met { $0.deadlinesMet += 1 } else { $0.deadlinesMissed += 1 } }
+                }
+                let seconds = Int32(clamping: max(0, Int(at.timeIntervalSince(f.episodeStart).rounded(.down))))
+                let fcr = f.replies == 1 && !f.reopened
+                let messages = f.episodeMessages
+                add(h, f.slice) { t in
+                    t.resolutions += 1; t.resolutionSeconds.append(seconds); t.messagesInResolutions += messages
+                    if fcr { t.firstContactResolutions += 1 }
+                }
+                if fcr { f.fcrHour = h; f.fcrSlice = f.slice }
+                f.waitingSince = nil; f.dueAt = nil
+                f.open = false
+                f.closedAt = at
+                if closings.last.map({ $0.at <= at }) ?? true { closings.append(Closing(thread: id, at: at)) }
+                if let a = f.slice.agent { unload(AnalyticsFigures.WorkloadKey(team: f.slice.team, agent: a)) }
+            } else if !wasOpen, s.isOpen {
+                // Reopening: a new episode; an FCR counted before is taken back.
+                if let h = f.fcrHour, let slice = f.fcrSlice { add(h, slice) { $0.firstContactResolutions -= 1 } }
+                f.fcrHour = nil; f.fcrSlice = nil
+                f.reopened = true
+                f.open = true
+                f.closedAt = nil
+                f.episodeStart = at
+                f.episodeMessages = 0
+                f.replies = 0
+                if let a = f.slice.agent { figures.openLoad[AnalyticsFigures.WorkloadKey(team: f.slice.team, agent: a), default: 0] += 1 }
+            }
+        }
+        threads[id] = f
+    }
+
+    /// Counts a customer's inbound message and keeps `figures.preferredChannel`
+    /// (customers per most-used channel; ties go to the channel reached first) current.
+    private mutating func countPreference(_ c: CustomerID, _ channel: ChannelType) {
+        var counts = customerInbound[c] ?? [:]
+        let before = counts.max { ($0.value, $1.key.rawValue) < ($1.value, $0.key.rawValue) }?.key
+        counts[channel, default: 0] += 1
+        let after = counts.max { ($0.value, $1.key.rawValue) < ($1.value, $0.key.rawValue) }?.key
+        customerInbound[c] = counts
+        if before != after {
+            if let b = before { figures.preferredChannel[b, default: 0] -= 1 }
+            if let a = after { figures.preferredChannel[a, default: 0] += 1 }
+        }
+    }
+
+    private mutating func unload(_ k: AnalyticsFigures.WorkloadKey) {
+        guard let n = figures.openLoad[k] else { return }
+        figures.openLoad[k] = n > 1 ? n - 1 : nil
+    }
+
+    private mutating func assign(_ id: ThreadID, team: TeamID?, agent: ContactID?, manual: Bool) {
+        guard var f = threads[id] else { return }
+        if f.open {
+            if let a = f.slice.agent { unload(AnalyticsFigures.WorkloadKey(team: f.slice.team, agent: a)) }
+            if let a = agent { figures.openLoad[AnalyticsFigures.WorkloadKey(team: team, agent: a), default: 0] += 1 }
+        }
+        if let a = agent, !f.autoCounted, f.autoAgent == nil {
+            if !manual {
+                f.autoAgent = a
+                f.autoCounted = true
+                add(hour(now), AnalyticsSlice(channel: f.slice.channel, team: team, agent: a, brand: f.slice.brand,
+                                              threadType: f.slice.threadType)) { $0.autoAssigned += 1 }
+            } else {
+                f.autoCounted = true  // first given by a person: not part of routing accuracy
+            }
+        } else if manual, let a = agent, let auto = f.autoAgent, a != auto, !f.reassignedCounted {
+            f.reassignedCounted = true
+            add(hour(now), AnalyticsSlice(channel: f.slice.channel, team: f.slice.team, agent: auto, brand: f.slice.brand,
+                                          threadType: f.slice.threadType)) { $0.reassignedAfterAuto += 1 }
+        }
+        f.slice.team = team
+        f.slice.agent = agent
+        threads[id] = f
+    }
+
+    private mutating func task(_ t: InternalTask) {
+        guard t.status == .completed, let done = t.completedAt, !completedTasks.contains(t.id) else { return }
+        completedTasks.insert(t.id)
+        let onTime = TaskDue.deadline(date: t.dueDate, time: t.dueTime).map { done <= $0 } ?? true
+        let slice = AnalyticsSlice(channel: .internalTask, agent: t.assignedToContactID, threadType: .internalTask)
+        add(hour(done), slice) { $0.tasksCompleted += 1; if onTime { $0.tasksCompletedOnTime += 1 } }
+    }
+}
+
+/// The queryable part of the analytics book (see `AnalyticsBook`).
+public struct AnalyticsFigures: Codable, Sendable, Equatable {
+    public struct WorkloadKey: Hashable, Codable, Sendable {
+        public var team: TeamID?
+        public var agent: ContactID
+    }
+    public internal(set) var hours: [Int32: [AnalyticsSlice: AnalyticsTally]] = [:]
+    /// Open threads per (team, person) at the end of each hour in which anything happened.
+    public internal(set) var workloadSamples: [Int32: [WorkloadKey: Int]] = [:]
+    /// Open threads per (team, person) now.
+    public internal(set) var openLoad: [WorkloadKey: Int] = [:]
+    /// The hour the book's clock is in.
+    public internal(set) var sampledHour: Int32?
+    /// Customers by the channel they write on most (all time).
+    public internal(set) var preferredChannel: [ChannelType: Int] = [:]
+    public init() {}
+}
+
+/// A task's due moment from its `due_date` (`YYYY-MM-DD`) and optional
+/// `due_time` (`HH:MM`), Europe/Amsterdam; without a time, the end of the day.
+public enum TaskDue {
+    public static let zone = TimeZone(identifier: "Europe/Amsterdam")!
+
+    public static func deadline(date: String?, time: String?) -> Date? {
+        guard let date else { return nil }
+        let d = date.split(separator: "-").compactMap { Int($0) }
+        guard d.count == 3 else { return nil }
+        var parts = DateComponents(timeZone: zone, year: d[0], month: d[1], day: d[2])
+        if let time {
+            let t = time.split(separator: ":").compactMap { Int($0) }
+            guard t.count >= 2, (0...23).contains(t[0]), (0...59).contains(t[1]) else { return nil }
+            parts.hour = t[0]; parts.minute = t[1]
+        } else {
+            parts.hour = 23; parts.minute = 59; parts.second = 59
+        }
+        var cal = Calendar(identifier: .gregorian)
+        cal.timeZone = zone
+        return cal.date(from: parts)
+    }
+}
