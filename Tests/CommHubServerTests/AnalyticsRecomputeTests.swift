@@ -197,6 +197,14 @@ import Testing
             try await Self.day(live, w, template: template, day: 2, dice: &d)
             try copy.read(live.env)
             try await Self.compare(live, w, copy.recount(), "day 2")
+            // The same figures as CSV: a header, then one row per day and channel.
+            let csv = try ok(await live.http.get("/api/analytics/volume?from=2026-11-20T00:00:00Z&to=2027-01-01T00:00:00Z&group_by=channel_type&format=csv",
+                                                 w.token(.manager)))
+            #expect(csv.headers[.contentType]?.hasPrefix("text/csv") == true)
+            let rows = csv.text.split(separator: "\r\n")
+            #expect(rows.first == "bucket_start,group,inbound,outbound,auto_responses,internal_notes,threads_opened,messages_per_resolution")
+            let inbound = rows.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }.reduce(0) { $0 + (Int($1[2]) ?? 0) }
+            #expect(inbound == copy.recount().inbound, "the CSV rows add up to the total")
         }
         await env2.durable.shutdown(snapshot: false)
     }

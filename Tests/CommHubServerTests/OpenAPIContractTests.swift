@@ -394,6 +394,11 @@ import Testing
             try await api.call("GET", "/api/analytics/overview", admin, expect: 200)
             try await api.call("GET", "/api/analytics/overview?team_id=\(w.teamA)", w.token(.teamLeader), expect: 200)
             try await api.call("GET", "/api/analytics/overview?team_id=\(w.teamB)", w.token(.teamLeader), expect: 403)
+            try await api.call("GET", "/api/analytics/response_times?bucket=hour&from=2026-11-20T00:00:00Z&to=2026-12-01T00:00:00Z&group_by=channel_type", admin, expect: 200)
+            try await api.call("GET", "/api/analytics/sla_compliance?team_id=\(w.teamA)", w.token(.teamLeader), expect: 200)
+            try await api.call("GET", "/api/analytics/volume?agent=\(w.agentB)", w.token(.agent), expect: 403)
+            try await api.call("GET", "/api/analytics/happiness", admin, expect: 404)
+            try await api.call("GET", "/api/analytics/volume?bucket=week", admin, expect: 400)
 
             // Webhooks.
             try await api.call("GET", "/webhooks/whatsapp?hub.mode=subscribe&hub.verify_token=v&hub.challenge=42", nil, expect: 200)

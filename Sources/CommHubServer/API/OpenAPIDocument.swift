@@ -3235,6 +3235,201 @@ let openAPIDocumentJSON = #"""
           }
         }
       }
+    },
+    "/api/analytics/{kpi}": {
+      "get": {
+        "operationId": "analyticsKPI",
+        "tags": [
+          "analytics"
+        ],
+        "summary": "One of the owner's KPIs, bucketed and sliced",
+        "description": "From the analytics read model (see README, Analytics). Managers, admins and executives see everything; team leaders their own teams; agents their own figures.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "kpi",
+            "in": "path",
+            "required": true,
+            "description": "The KPI.",
+            "schema": {
+              "type": "string",
+              "enum": [
+                "response_times",
+                "resolution_times",
+                "sla_compliance",
+                "volume",
+                "channel_preference",
+                "workload",
+                "escalation_rate",
+                "reassignment_rate",
+                "first_contact_resolution",
+                "template_usage",
+                "task_completion",
+                "csat",
+                "cost"
+              ]
+            }
+          },
+          {
+            "name": "from",
+            "in": "query",
+            "required": false,
+            "description": "Start (ISO 8601); default 7 days before `to`.",
+            "schema": {
+              "type": "string",
+              "format": "date-time"
+            }
+          },
+          {
+            "name": "to",
+            "in": "query",
+            "required": false,
+            "description": "End, exclusive (ISO 8601); default now.",
+            "schema": {
+              "type": "string",
+              "format": "date-time"
+            }
+          },
+          {
+            "name": "bucket",
+            "in": "query",
+            "required": false,
+            "description": "Hour buckets (range ≤ 31 days) or Europe/Amsterdam days (range ≤ 732 days).",
+            "schema": {
+              "type": "string",
+              "enum": [
+                "hour",
+                "day"
+              ]
+            }
+          },
+          {
+            "name": "channel_type",
+            "in": "query",
+            "required": false,
+            "description": "Only this channel type.",
+            "schema": {
+              "$ref": "#/components/schemas/ChannelType"
+            }
+          },
+          {
+            "name": "team_id",
+            "in": "query",
+            "required": false,
+            "description": "Only this team (team leaders: one of their own).",
+            "schema": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          },
+          {
+            "name": "agent",
+            "in": "query",
+            "required": false,
+            "description": "Only this person (agents: themselves).",
+            "schema": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          },
+          {
+            "name": "business_entity",
+            "in": "query",
+            "required": false,
+            "description": "Only this brand.",
+            "schema": {
+              "type": "string",
+              "enum": [
+                "chargecars",
+                "laderthuis",
+                "meterkastthuis",
+                "zaptecshop",
+                "ratioshop"
+              ]
+            }
+          },
+          {
+            "name": "thread_type",
+            "in": "query",
+            "required": false,
+            "description": "Only this thread type.",
+            "schema": {
+              "type": "string",
+              "enum": [
+                "customer_support",
+                "partner_inquiry",
+                "installation_coordination",
+                "technical_issue",
+                "sales_inquiry",
+                "complaint",
+                "internal_task",
+                "project_discussion"
+              ]
+            }
+          },
+          {
+            "name": "group_by",
+            "in": "query",
+            "required": false,
+            "description": "A series per value of this dimension.",
+            "schema": {
+              "type": "string",
+              "enum": [
+                "channel_type",
+                "team_id",
+                "agent",
+                "business_entity",
+                "thread_type"
+              ]
+            }
+          },
+          {
+            "name": "format",
+            "in": "query",
+            "required": false,
+            "description": "json (default) or csv (also chosen by Accept: text/csv).",
+            "schema": {
+              "type": "string",
+              "enum": [
+                "json",
+                "csv"
+              ]
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The KPI per bucket (and group), its total and target.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/KPIAnswer"
+                }
+              },
+              "text/csv": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
     }
   },
   "components": {
@@ -6056,6 +6251,126 @@ let openAPIDocumentJSON = #"""
           },
           "file_name": {
             "type": "string"
+          }
+        }
+      },
+      "KPIAnswer": {
+        "type": "object",
+        "required": [
+          "kpi",
+          "from",
+          "to",
+          "bucket",
+          "series",
+          "total"
+        ],
+        "properties": {
+          "kpi": {
+            "type": "string",
+            "enum": [
+              "response_times",
+              "resolution_times",
+              "sla_compliance",
+              "volume",
+              "channel_preference",
+              "workload",
+              "escalation_rate",
+              "reassignment_rate",
+              "first_contact_resolution",
+              "template_usage",
+              "task_completion",
+              "csat",
+              "cost"
+            ]
+          },
+          "from": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "to": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "bucket": {
+            "type": "string",
+            "enum": [
+              "hour",
+              "day"
+            ]
+          },
+          "group_by": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "series": {
+            "type": "array",
+            "items": {
+              "type": "object",
+              "required": [
+                "bucket_start",
+                "group",
+                "values"
+              ],
+              "properties": {
+                "bucket_start": {
+                  "type": "string",
+                  "format": "date-time"
+                },
+                "group": {
+                  "type": "string"
+                },
+                "values": {
+                  "type": "object",
+                  "additionalProperties": {
+                    "type": [
+                      "number",
+                      "null"
+                    ]
+                  }
+                }
+              }
+            }
+          },
+          "total": {
+            "type": "object",
+            "additionalProperties": {
+              "type": [
+                "number",
+                "null"
+              ]
+            }
+          },
+          "target": {
+            "type": "object",
+            "properties": {
+              "figure": {
+                "type": "string"
+              },
+              "value": {
+                "type": "number"
+              },
+              "direction": {
+                "type": "string",
+                "enum": [
+                  "at_least",
+                  "at_most"
+                ]
+              }
+            }
+          },
+          "prices_cents_per_message": {
+            "type": "object",
+            "additionalProperties": {
+              "type": "number"
+            }
+          },
+          "customers_by_preferred_channel": {
+            "type": "object",
+            "additionalProperties": {
+              "type": "number"
+            }
           }
         }
       }
