@@ -64,6 +64,8 @@ public struct EngineState: Sendable {
     public var tokenByHash: [String: TokenID] = [:]
     /// The audit trail, oldest first.
     public var audit: [AuditEntry] = []
+    /// Workflow settings, business calendars, task reminders sent (`WorkflowState`).
+    public var workflow = WorkflowState()
     public var lastSeq: UInt64 = 0
 
     public init() {}
@@ -78,6 +80,7 @@ public struct EngineState: Sendable {
 
     public mutating func apply(_ e: SequencedEvent) {
         lastSeq = max(lastSeq, e.seq)
+        workflow.apply(e.event)
         switch e.event {
         case .channelUpserted(let c):
             channels[c.id] = c
@@ -171,6 +174,8 @@ public struct EngineState: Sendable {
             }
         case .audited(let entry):
             audit.append(entry)
+        case .slaStepFired, .slaClockSet, .workflowSettingsChanged, .taskReminderFired:
+            break  // thread events (ThreadState) and `workflow`'s own
         }
     }
 
