@@ -496,7 +496,7 @@ public actor Supervisor {
         var events = try await actor.add(header, body: body, statusAfter: statusAfter, policy: policy)
         project(events)
         updateTimers(header.threadID, after: events)
-        events += callbackTask(for: header, body: body)
+        events += await callbackTask(for: header, body: body)
         await notifyAgents(events)
         return events
     }

@@ -145,7 +145,7 @@ extension CreateMessageRequest: RangeChecked {
         if let call {
             try Bounds.check(call.durationSeconds, WireBounds.callDurationSeconds, "call.duration_seconds", unit: "seconds")
             try Bounds.length(call.notes, max: WireBounds.maxShortTextCharacters * 10, "call.notes")
-            try WireDates.date(call.callbackAt, "call.callback_at")
+            try Bounds.date(call.callbackAt, "call.callback_at")
         }
     }
 }
