@@ -32,8 +32,8 @@ public enum TaskSchedule {
     }
 }
 
-/// A task's `reminder_settings`, read: `{"before_minutes": 30}` or
-/// `{"before_minutes": [60, 15]}` sends a `task.reminder` that many minutes
+/// A task's `reminder_settings`, read: `{"minutes_before": 30}` or
+/// `{"minutes_before": [60, 15]}` (also spelt `before_minutes`) sends a `task.reminder` that many minutes
 /// before the task is due; `"overdue": false` turns off the reminder when it
 /// becomes overdue (on by default, and engine-wide through the
 /// `overdue_reminder` task rule). Each reminder goes once per due moment: a
@@ -57,7 +57,7 @@ public struct TaskReminderSettings: Sendable, Hashable {
         for (rawKey, value) in settings ?? [:] {
             let key = ContractJSON.snake(rawKey)
             switch key {
-            case "before_minutes":
+            case "before_minutes", "minutes_before":
                 let list: [JSONValue]
                 switch value {
                 case .array(let a): list = a
@@ -65,12 +65,12 @@ public struct TaskReminderSettings: Sendable, Hashable {
                 default: list = [value]
                 }
                 guard list.count <= Self.maxReminders else {
-                    throw .init("reminder_settings.before_minutes", "holds at most \(Self.maxReminders) reminders")
+                    throw .init("reminder_settings.\(key)", "holds at most \(Self.maxReminders) reminders")
                 }
                 for v in list {
                     guard case .number(let n) = v, n == n.rounded(), n >= Double(Self.minutesRange.lowerBound),
                           n <= Double(Self.minutesRange.upperBound) else {
-                        throw .init("reminder_settings.before_minutes",
+                        throw .init("reminder_settings.\(key)",
                                     "must be whole minutes from \(Self.minutesRange.lowerBound) to \(Self.minutesRange.upperBound), or a list of them")
                     }
                     before.append(Int(n))
@@ -79,7 +79,9 @@ public struct TaskReminderSettings: Sendable, Hashable {
                 guard case .bool(let b) = value else { throw .init("reminder_settings.overdue", "must be true or false") }
                 overdue = b
             default:
-                throw .init("reminder_settings.\(key)", "is not a reminder setting; allowed: before_minutes, overdue")
+                // reminder_settings is the owner's free-form JSON: a client may keep its own keys
+                // there (kept, not read). Only the keys the engine reads are checked.
+                continue
             }
         }
         self.init(beforeMinutes: Array(Set(before)), overdue: overdue)

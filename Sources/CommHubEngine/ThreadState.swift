@@ -298,7 +298,9 @@ extension ThreadState {
             s.messageSeqs.append(try r.varint())
         }
         s.lastSeq = try r.varint()
-        if withSLA { s.sla = try r.json(SLAProgress.self) }
+        // The clock's progress follows when the thread has one (a record of kind
+        // `compactThreadSLA`; the kind makes older binaries refuse it plainly).
+        if withSLA || !r.atEnd { s.sla = try r.json(SLAProgress.self) }
         guard r.atEnd else { throw CompactReader.Truncated() }
         return s
     }

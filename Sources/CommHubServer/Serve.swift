@@ -21,6 +21,9 @@ public struct ServeOptions: Sendable {
     public var ingestPort: Int? = 7070
     public var ingestSocket: String?
     public var simulatedClock = false
+    /// Runs the workflow timers every second (`WorkflowTimerService`); off,
+    /// they run only through the admin socket (`timers`, `clock advance`).
+    public var workflowTimers = true
     /// Where a simulated clock starts (default: now).
     public var clockStart: Date?
     /// Fills an engine that holds no threads with demo data (`--demo`; the
@@ -112,11 +115,11 @@ public enum CommHubServe {
             })
         }
         let leases = OutboxLeaseWatch(engine: engine, logger: logger)
-        let workflow = WorkflowTimerService(engine: engine, logger: logger)
+        let workflow: [any Service] = o.workflowTimers ? [WorkflowTimerService(engine: engine, logger: logger)] : []
         let gateways: [any Service] = gateway.map { [GatewayService(gateway: $0)] } ?? []
         // Services stop in reverse order: HTTP, the gateway and ingest first, the snapshots last.
         let group = ServiceGroup(configuration: .init(
-            services: ([snapshots, admin, leases, workflow] + ingest + gateways + [http]).map { .init(service: $0) },
+            services: ([snapshots, admin, leases] + workflow + ingest + gateways + [http]).map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()

@@ -82,6 +82,8 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Run no gateway inside this process: separate `commhub gateway` processes serve webhooks and deliver.")
     var noGateway = false
     @Flag(help: "Run on a clock that only moves with 'clock advance' on the admin socket.") var simulatedClock = false
+    @Flag(help: "Run the workflow timers (SLA ladder, follow-up tasks, task reminders, digests) only when asked: 'timers' or 'clock advance' on the admin socket.")
+    var noWorkflowTimers = false
     @Option(help: "With --simulated-clock: the time it starts at (ISO 8601, e.g. 2026-11-27T16:00:00Z; default now).")
     var clockStart: String?
     @Option(help: "Seconds between periodic snapshots (when something changed), 1 to 604800.") var snapshotInterval = 300
@@ -139,6 +141,7 @@ struct Serve: AsyncParsableCommand {
         if demo && !noDemo { o.seedDemo = { try await DemoCompany.seed($0) } }
         o.embeddedGateway = !noGateway
         o.simulatedClock = simulatedClock
+        o.workflowTimers = !noWorkflowTimers
         o.clockStart = clockStart.flatMap(Date.init(iso8601:))
         o.snapshotInterval = .seconds(snapshotInterval)
         o.snapshotEveryEvents = snapshotEvents
