@@ -227,6 +227,9 @@ extension Supervisor {
                 return fired
             }
         }
+        // Every pass of the loop was used (a step skipped because the thread changed meanwhile):
+        // look again on the next turn rather than lose the thread's timer.
+        timers.scheduleNoLater(.sla(thread), at: now)
         return fired
     }
 

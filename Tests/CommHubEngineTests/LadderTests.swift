@@ -67,10 +67,12 @@ struct LadderTests {
     }
 
     /// The ladder notices in the thread's timeline, by step, in order.
-    static func notices(_ s: Supervisor, _ t: ThreadID, bodies: any BodyReader) async throws -> [String] {
-        let view = try #require(await s.thread(t))
+    static func notices(_ engine: Engine, _ t: ThreadID) async throws -> [String] {
+        // Bodies are readable once the journal wrote them: wait for what was committed so far.
+        try await engine.journal.waitDurable(engine.journal.lastAssignedSeq)
+        let view = try #require(await engine.supervisor.thread(t))
         return try view.messages.filter { $0.messageType == .systemNotification }.compactMap {
-            try bodies.body(for: $0.id)?.metadata["step"]?.stringValue
+            try engine.bodies.body(for: $0.id)?.metadata["step"]?.stringValue
         }
     }
 
@@ -92,7 +94,7 @@ struct LadderTests {
         #expect(await s.runDueTimers().slaSteps == 0)
         clock.advance(by: 60)
         #expect(await s.runDueTimers().slaSteps == 1)
-        #expect(try await Self.notices(s, thread, bodies: durable.engine.bodies) == ["reminder_75"])
+        #expect(try await Self.notices(durable.engine, thread) == ["reminder_75"])
         // 90%: 12:36.
         clock.set(amsterdam(2026, 11, 30, 12, 36))
         #expect(await s.runDueTimers().slaSteps == 1)
@@ -102,7 +104,7 @@ struct LadderTests {
         await durable.shutdown(snapshot: false)
         (durable, clock) = try site.open(at: amsterdam(2026, 11, 30, 13, 30))
         s = durable.engine.supervisor
-        #expect(try await Self.notices(s, thread, bodies: durable.engine.bodies) == ["reminder_75", "team_leader_90"],
+        #expect(try await Self.notices(durable.engine, thread) == ["reminder_75", "team_leader_90"],
                 "the journal replays the steps that fired")
         let missed = await s.runDueTimers()
         #expect(missed.slaSteps == 1, "the missed deadline fires once at start: \(missed)")
@@ -114,7 +116,7 @@ struct LadderTests {
         let tasks = await s.tasks(ofThread: thread)
         #expect(tasks.map(\.taskType) == [.escalate])
         #expect(tasks.first?.priority == .high)
-        #expect(try await Self.notices(s, thread, bodies: durable.engine.bodies)
+        #expect(try await Self.notices(durable.engine, thread)
                 == ["reminder_75", "team_leader_90", "manager_escalation"])
 
         // Stopped again, this time with a snapshot; back a day later: only the executive alert is left.
@@ -125,7 +127,7 @@ struct LadderTests {
         #expect(await s.runDueTimers().slaSteps == 0)
         clock.advance(by: 7 * 24 * 3600)
         #expect(await s.runDueTimers().slaSteps == 0, "the ladder has no step after the executives")
-        #expect(try await Self.notices(s, thread, bodies: durable.engine.bodies)
+        #expect(try await Self.notices(durable.engine, thread)
                 == ["reminder_75", "team_leader_90", "manager_escalation", "executive_24h"])
         #expect(await s.tasks(ofThread: thread).count == 1, "one escalate task")
         // Once more from the journal and the snapshot: still each step once, and nothing left to fire.
@@ -133,7 +135,7 @@ struct LadderTests {
         (durable, clock) = try site.open(at: amsterdam(2026, 12, 9, 9))
         s = durable.engine.supervisor
         #expect(await s.runDueTimers().slaSteps == 0)
-        #expect(try await Self.notices(s, thread, bodies: durable.engine.bodies).count == 4)
+        #expect(try await Self.notices(durable.engine, thread).count == 4)
         await durable.shutdown(snapshot: false)
     }
 
