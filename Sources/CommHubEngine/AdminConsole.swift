@@ -203,10 +203,13 @@ public struct AdminConsole: Sendable {
             let now = clock.advance(by: seconds)
             // What the new time made due happens now, not at the next tick: the demo shows it at once.
             let run = await s.runDueTimers()
+            // Answered once what the timers did is in the journal: a kill -9 after the answer loses none of it.
+            try await engine.durable(engine.journal.lastAssignedSeq)
             return .object(["now": .string(now.iso8601), "simulated": .bool(true), "timers": Self.timerJSON(run)])
 
         case ("timers", 1):
             let run = await s.runDueTimers()
+            try await engine.durable(engine.journal.lastAssignedSeq)
             return .object(["pending": .number(Double(await s.timerCount)), "ran": Self.timerJSON(run)])
 
         default:
