@@ -95,6 +95,8 @@ public struct TimerQueue: Sendable {
 
     /// Loads many moments at once (after a restore): O(n) heapify instead of n pushes.
     public mutating func load(_ items: [(TimerKey, Date)]) {
+        // Sized once: growing a million-key table by doubling rehashes every key again and again.
+        moments.reserveCapacity(moments.count + items.count)
         for (k, d) in items { moments[k] = Self.millis(d) }
         rebuild()
     }

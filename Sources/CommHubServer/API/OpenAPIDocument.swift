@@ -5633,6 +5633,10 @@ let openAPIDocumentJSON = #"""
           "metadata": {
             "type": "object",
             "description": "What the provider says beyond the text: reply_to_external_id (the message it answers), payload (a button's), interactive {type, id, title, description}, unsupported."
+          },
+          "auto_submitted": {
+            "type": "boolean",
+            "description": "A machine wrote it (mail Auto-Submitted other than no, X-Autoreply, Precedence auto_reply/bulk, an out-of-office reply): recorded as auto_response, starts no response clock and is never answered automatically. Out-of-office subjects are recognised without it."
           }
         },
         "additionalProperties": false
