@@ -234,4 +234,22 @@ struct LadderTests {
         #expect(await s.state.board.assignee[thread] == expert.id)
         await durable.shutdown(snapshot: false)
     }
+
+    @Test("escalation_to a role (the owner's support_manager): the escalation goes to a person with it")
+    func escalationToRole() async throws {
+        let site = try Site()
+        defer { site.remove() }
+        let company = Company(escalationTo: "support_manager")
+        let (durable, clock) = try site.open(at: Self.monday)
+        let s = durable.engine.supervisor
+        try await company.install(s)
+        let thread = try await company.write(s, at: clock.now())
+        clock.set(amsterdam(2026, 11, 30, 13))
+        _ = await s.runDueTimers()
+        #expect(await s.thread(thread)?.header.status == .escalated)
+        #expect(await s.state.board.assignee[thread] == company.manager.id)
+        let task = try #require(await s.tasks(ofThread: thread).first)
+        #expect(task.taskType == .escalate && task.assignedToContactID == company.manager.id)
+        await durable.shutdown(snapshot: false)
+    }
 }
