@@ -83,6 +83,32 @@ import Testing
         }
     }
 
+    @Test func channelAndTeamBusinessHoursSetTheDeadline() async throws {
+        try await Harness.run { live in
+            let http = live.http
+            let w = try await World.seed(http)
+            let admin = w.adminToken
+            // A channel whose business_hours cannot be read is refused, naming the key; nothing is stored.
+            let bad = try await http.post("/api/communication/channels", admin, #"""
+                {"channel_type":"sms","channel_name":"SMS","business_entity":"chargecars",
+                 "configuration":{"business_hours":"17:00-08:00"}}
+                """#)
+            #expect(bad.status == 422 && bad.errorMessage?.contains("business_hours") == true, "\(bad)")
+            // The team's hours (mornings only) apply when the channel sets none; the channel's win over the team's.
+            _ = try ok(await http.put("/api/teams/\(w.teamA)", admin, #"{"business_hours":"08:00-10:00"}"#))
+            let received = live.env.clock.now().iso8601  // Wednesday 11:00 Amsterdam: the team is closed
+            let viaTeam = try await w.ingest(http, channel: w.emailChannel, externalID: "bh-1", receivedAt: received)
+            let t1 = try ok(await http.get("/api/communication/threads/\(viaTeam["thread_id"]!.string!)", admin)).json
+            #expect(t1["response_due_at"]?.string == "2026-11-26T09:00:00Z", "2 business hours: Thursday 08:00–10:00")
+            _ = try ok(await http.put("/api/communication/channels/\(w.emailChannel)", admin,
+                                      #"{"configuration":{"business_hours":{"weekdays":"11:00-20:00"}}}"#))
+            let viaChannel = try await w.ingest(http, channel: w.emailChannel, externalID: "bh-2", subject: "Ander onderwerp",
+                                                email: "ander@example.nl", receivedAt: received)
+            let t2 = try ok(await http.get("/api/communication/threads/\(viaChannel["thread_id"]!.string!)", admin)).json
+            #expect(t2["response_due_at"]?.string == "2026-11-25T12:00:00Z", "the channel's 11:00–20:00: 13:00 Amsterdam")
+        }
+    }
+
     @Test func workflowSettingsAreValidatedAndJournaled() async throws {
         try await Harness.run { live in
             let http = live.http
