@@ -123,6 +123,10 @@ extension Supervisor {
                 } else if c.responseDueAt != nil {
                     timers.scheduleNoLater(.sla(thread), at: at)
                 }
+                if c.status == .waitingCustomer, taskRules.followUp.enabled {
+                    // Waiting for the customer only now: the follow-up rule looks (and computes its moment) at once.
+                    timers.scheduleNoLater(.followUp(thread), at: at)
+                }
             case .slaClockSet(let t, let p, let at) where t == thread && p?.isPaused != true:
                 timers.scheduleNoLater(.sla(thread), at: at)
             default:

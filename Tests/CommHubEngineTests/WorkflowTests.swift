@@ -131,6 +131,18 @@ struct WorkflowTests {
         let tasks = await w.sup.tasks(ofThread: thread)
         #expect(tasks.map(\.taskType) == [.followUp])
 
+        // Our answer first, waiting_customer only later (the timer is set by the status change): the task still comes.
+        let late = try await w.sup.ingest(InboundMessage(
+            channelID: channel.id, externalMessageID: "x3", threadReference: ExternalReference(.outlookConversation, "conv-3"),
+            senderExternal: ExternalParty(email: "kees@example.nl"), subject: "Monteur", messageContent: "Wanneer?",
+            receivedAt: w.clock.now())).threadID
+        try await Self.reply(w, late, channel, agent: nil, waiting: false)
+        w.clock.advance(by: 3 * 3600)
+        _ = await w.sup.runDueTimers()  // the answer's timer comes up while the thread is still open: nothing
+        #expect(await w.sup.tasks(ofThread: late).isEmpty)
+        _ = try await w.sup.updateThread(late, change: ThreadChange(status: .waitingCustomer), assignTo: nil, team: nil)
+        #expect(await w.sup.runDueTimers().tasksCreated == 1, "our message has waited long enough already")
+
         // Not when the customer answered, and not when the rule is off.
         let other = try await w.sup.ingest(InboundMessage(
             channelID: channel.id, externalMessageID: "x2", threadReference: ExternalReference(.outlookConversation, "conv-2"),
