@@ -38,6 +38,16 @@ struct LadderProcessTests {
         try #require(try await http.request("GET", "/api/communication/threads/\(id)", token: token).json() as? [String: Any])
     }
 
+    @Test func clockStartIsCheckedWhereItEnters() async throws {
+        for (args, message) in [(["serve", "--clock-start", "2026-11-30T08:00:00Z"], "--clock-start needs --simulated-clock"),
+                                (["serve", "--simulated-clock", "--clock-start", "morgen"], "--clock-start must be an ISO 8601 time"),
+                                (["serve", "--simulated-clock", "--clock-start", "2200-01-01T00:00:00Z"], "from 2000 to 2099")] {
+            let r = try await CommandLineTests.run(args, seconds: 20)
+            #expect(r.status != nil && r.status != 0, "\(args) must exit with an error: \(r.output)")
+            #expect(r.output.contains(message), "\(args): \(r.output)")
+        }
+    }
+
     @Test func ladderWalksOnAdvanceAndSurvivesKillNine() async throws {
         let dir = Self.tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
