@@ -109,6 +109,36 @@ import Testing
         }
     }
 
+    @Test func taskRemindersReachTheAssignee() async throws {
+        try await Harness.run { live in
+            let http = live.http
+            let w = try await World.seed(http)
+            let agent = EventsClient.connect(port: live.port, token: w.token(.agent))
+            let other = EventsClient.connect(port: live.port, token: w.agentA2Token)
+            for c in [agent, other] { try await c.wait("hello") { $0.contains { $0.type == "hello" } } }
+            // Wednesday 25 November 2026 11:00 in Amsterdam; due at 12:00, reminded 30 minutes before, then overdue.
+            let task = try created(await http.post("/api/tasks", w.adminToken, #"""
+                {"task_title":"Klant terugbellen","assigned_to_contact_id":"\#(w.agentA)","due_date":"2026-11-25","due_time":"12:00",
+                 "reminder_settings":{"minutes_before":30}}
+                """#)).json
+            live.env.clock.advance(by: 30 * 60)
+            #expect(await live.engine.supervisor.runDueTimers().taskReminders == 1)
+            live.env.clock.advance(by: 30 * 60)
+            #expect(await live.engine.supervisor.runDueTimers().taskReminders == 1)
+            let frames = try await agent.wait("two reminders") { f in f.filter { $0.type == "task.reminder" }.count >= 2 }
+            let reminders = frames.filter { $0.type == "task.reminder" }
+            #expect(reminders.compactMap { $0["data"]?["kind"]?.string } == ["before_due", "overdue"])
+            #expect(reminders.first?["data"]?["minutes_before"]?.int == 30)
+            #expect(reminders.allSatisfy { $0["data"]?["task_id"]?.string == task["id"]?.string })
+            #expect(reminders.first?["data"]?["due_at"]?.string == "2026-11-25T11:00:00Z")
+            // A colleague hears nothing of it (a marker frame shows their stream is live).
+            _ = try await w.ingest(http, channel: w.emailChannel, externalID: "marker-2", subject: "A")
+            let seen = try await other.wait("the marker") { $0.contains { $0.type == "message.created" } }
+            #expect(!seen.contains { $0.type == "task.reminder" })
+            for c in [agent, other] { await c.disconnect() }
+        }
+    }
+
     @Test func workflowSettingsAreValidatedAndJournaled() async throws {
         try await Harness.run { live in
             let http = live.http
