@@ -403,6 +403,12 @@ import Testing
             // Twilio posts forms; a JSON body is refused before anything else.
             try await api.call("POST", "/webhooks/sms", nil, "{}", expect: 415)
             try await api.call("POST", "/webhooks/sms/status", nil, "{}", expect: 415)
+            // Graph: the validation handshake, a body that is no notification collection, and (this
+            // gateway has loaded no channels) a batch it cannot queue yet.
+            try await api.call("POST", "/webhooks/outlook?validationToken=Validation%3a+Testing", nil, nil, expect: 200)
+            try await api.call("POST", "/webhooks/outlook/lifecycle?validationToken=abc", nil, nil, expect: 200)
+            try await api.call("POST", "/webhooks/outlook", nil, #"{"value":7}"#, expect: 400)
+            try await api.call("POST", "/webhooks/outlook/lifecycle", nil, #"{"value":[]}"#, expect: 503)
 
             // The plain HTTP side of /api/events, and the operations endpoints.
             try await api.call("GET", "/api/events", admin, expect: 404)
