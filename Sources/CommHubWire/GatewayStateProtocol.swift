@@ -53,7 +53,7 @@ extension GatewayProtocol {
             secrets = try c.decodeIfPresent([String: JSONValue].self, forKey: .secrets) ?? [:]
         }
 
-        public var isEmpty: Bool { set.isEmpty && remove.isEmpty && secrets.isEmpty }
+        public var isEmpty: Bool { self.set.isEmpty && remove.isEmpty && secrets.isEmpty }
     }
 
     /// The answer to `gatewayStatePut`.

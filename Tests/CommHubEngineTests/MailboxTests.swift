@@ -176,8 +176,8 @@ import Testing
         let w = World()
         let c = await Self.mailChannel(w)
         // A stand-in sealing: reversible, so the test sees what the engine stores.
-        let seal: ([String: String]) throws -> [UInt8] = { Array(try JSONEncoder().encode($0).reversed()) }
-        let open: ([UInt8]) throws -> [String: String] = { try JSONDecoder().decode([String: String].self, from: Data($0.reversed())) }
+        let seal: @Sendable ([String: String]) throws -> [UInt8] = { Array(try JSONEncoder().encode($0).reversed()) }
+        let open: @Sendable ([UInt8]) throws -> [String: String] = { try JSONDecoder().decode([String: String].self, from: Data($0.reversed())) }
         let seq = try await w.sup.changeGatewayState(channel: c.id, set: ["sub:a": .object(["target": .string("folder:inbox")]),
                                                                           "delta:folder:inbox": .string("https://g/delta?$deltatoken=1")],
                                                      remove: [], secrets: ["sub:a": "s3cr3t"], open: open, seal: seal)

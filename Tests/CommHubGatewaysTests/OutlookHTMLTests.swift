@@ -57,7 +57,7 @@ import Testing
         #expect(s.html.contains(#"<a href="mailto:klantenservice@chargecars.nl""#))
         #expect(s.html.contains(#"<img src="/api/attachments/\#(String(repeating: "a", count: 64))" alt="Logo">"#))
         #expect(s.html.contains(#"src="data:image/png;base64,iVBORw0KGgo=""#))
-        #expect(s.html.contains(#"<td bgcolor="#eeeeee">Artikel</td>"#))
+        #expect(s.html.contains(##"<td bgcolor="#eeeeee">Artikel</td>"##))
         #expect(s.html.contains(#"<p style="color: red; font-weight: bold">Beste klant,</p>"#))
         #expect(s.html.contains(#"<div style="color: blue">gedrag</div>"#))
         #expect(s.html.contains(#"<div style="margin: 0">expr</div>"#))

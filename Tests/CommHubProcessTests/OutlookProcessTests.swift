@@ -120,7 +120,7 @@ import Testing
         }
     }
 
-    static func until(_ what: String, seconds: Double = 20, _ condition: @Sendable () async throws -> Bool) async throws {
+    static func until(_ what: String, seconds: Double = 20, _ condition: () async throws -> Bool) async throws {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while ContinuousClock.now < deadline {
             if try await condition() { return }

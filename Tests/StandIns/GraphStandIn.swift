@@ -269,7 +269,7 @@ public final class GraphStandIn: Sendable {
         world.state.withLock { $0.notificationAnswers.append(status) }
     }
 
-    static func resource(_ resource: String, isFolder folder: String) -> Bool {
+    public static func resource(_ resource: String, isFolder folder: String) -> Bool {
         resource.lowercased().contains("mailfolders('\(folder.lowercased())')")
     }
 

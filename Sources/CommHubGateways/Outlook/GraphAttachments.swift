@@ -1,4 +1,5 @@
 import CommHubDomain
+import CommHubWire
 import Foundation
 
 /// One attachment of a mail as `GET …/messages/{id}/attachments` lists it

@@ -52,6 +52,11 @@ public struct GraphChangeNotification: Sendable, Hashable {
     public var resourceID: String
     /// `#Microsoft.Graph.Message`, `#Microsoft.Graph.Event`.
     public var resourceType: String?
+
+    public init(subscriptionID: String, clientState: String?, changeType: String, resourceID: String, resourceType: String?) {
+        self.subscriptionID = subscriptionID; self.clientState = clientState; self.changeType = changeType
+        self.resourceID = resourceID; self.resourceType = resourceType
+    }
 }
 
 /// The three lifecycle events (`lifecycleEvent`) Graph sends to the lifecycle URL.

@@ -167,7 +167,7 @@ public struct DeltaWalker: Sendable {
     public init(client: GraphClient) { self.client = client }
 
     public func run(from start: String, now: @Sendable () -> Date,
-                    handle: (DeltaPage) async throws -> Void) async -> DeltaOutcome {
+                    handle: @Sendable (DeltaPage) async throws -> Void) async -> DeltaOutcome {
         var link = start
         for _ in 0..<Self.maxPages {
             let result = await client.call(.GET, link, prefer: ["odata.maxpagesize=\(Self.pageSize)"],
