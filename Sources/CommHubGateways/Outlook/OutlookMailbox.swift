@@ -174,7 +174,9 @@ public actor OutlookMailbox {
     }
 
     private var queue: [(key: String, value: JSONValue)] {
-        values.filter { $0.key.hasPrefix("q:") }.sorted { ($0.value["at"]?.stringValue ?? "", $0.key) < ($1.value["at"]?.stringValue ?? "", $1.key) }
+        // Oldest first, by time (not by the text: "…:42Z" sorts after "…:42.5Z").
+        func at(_ v: JSONValue) -> Date { v["at"]?.stringValue.flatMap { Date(iso8601: $0) } ?? .distantPast }
+        return values.filter { $0.key.hasPrefix("q:") }.sorted { (at($0.value), $0.key) < (at($1.value), $1.key) }
             .map { ($0.key, $0.value) }
     }
 

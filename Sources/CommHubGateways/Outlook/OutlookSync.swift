@@ -105,8 +105,12 @@ enum OutlookStateKey {
     static func subscription(_ id: String) -> String { "sub:\(id)" }
     static func delta(_ target: String) -> String { "delta:\(target)" }
     /// A queued notification: a fixed-length key (Graph ids are long), what it is in the value.
-    static func queued(_ kind: String, target: String, id: String) -> String {
-        let digest = SHA256.hash(data: Data("\(kind)|\(target)|\(id)".utf8))
+    /// `batch` is new for every accepted batch: a later notification about the same item is an
+    /// entry of its own, so that removing the entry just handled (unconditionally, in the
+    /// engine) can never remove a newer one that arrived meanwhile. Repeats within one batch
+    /// collapse; repeats across batches are fetched twice and the engine answers `duplicate`.
+    static func queued(_ kind: String, target: String, id: String, batch: String) -> String {
+        let digest = SHA256.hash(data: Data("\(kind)|\(target)|\(id)|\(batch)".utf8))
         return "q:" + digest.prefix(20).map { String(format: "%02x", $0) }.joined()
     }
 }
@@ -187,6 +191,7 @@ public final class OutlookMailboxes: Sendable {
         var entries: [ChannelID: [String: JSONValue]] = [:]
         var ignored = 0
         let at = JSONValue.string(now().iso8601)
+        let batchKey = UUID().uuidString
         func target(_ subscription: String, _ secret: String?) -> (ChannelID, String)?? {
             switch index.lookup(subscription, clientState: secret) {
             case .known(let e): return ClientState.matches(secret, e.clientState) ? .some((e.channel, e.target)) : .none
@@ -200,7 +205,7 @@ public final class OutlookMailboxes: Sendable {
             }
             guard let (channel, t) = found else { ignored += 1; continue }
             let kind = t == "calendar" ? "event" : "message"
-            entries[channel, default: [:]][OutlookStateKey.queued(kind, target: t, id: n.resourceID)] = .object([
+            entries[channel, default: [:]][OutlookStateKey.queued(kind, target: t, id: n.resourceID, batch: batchKey)] = .object([
                 "kind": .string(kind), "target": .string(t), "id": .string(n.resourceID), "change": .string(n.changeType), "at": at])
         }
         for n in batch.lifecycle {
@@ -208,7 +213,8 @@ public final class OutlookMailboxes: Sendable {
                 return .rejected("clientState does not match the subscription's")
             }
             guard let (channel, t) = found else { ignored += 1; continue }
-            entries[channel, default: [:]][OutlookStateKey.queued("lifecycle", target: t, id: "\(n.subscriptionID)|\(n.event.name)")] = .object([
+            entries[channel, default: [:]][OutlookStateKey.queued("lifecycle", target: t, id: "\(n.subscriptionID)|\(n.event.name)",
+                                                                      batch: batchKey)] = .object([
                 "kind": .string("lifecycle"), "target": .string(t), "id": .string(n.subscriptionID), "event": .string(n.event.name), "at": at])
         }
         var queued = 0
