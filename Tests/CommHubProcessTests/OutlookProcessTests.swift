@@ -38,8 +38,12 @@ import Testing
             gatewayToken = secret
         }
 
+        /// Extra gateway arguments (a short `--provider-read-timeout` for tests of a hanging Graph).
+        var gatewayArguments: [String] = []
+
         func startGateway() async throws {
-            let g = try GatewayProcess(engine: "unix:\(dir)/ingest.sock", token: gatewayToken, extra: ["--http-port", "\(gatewayPort)", "--log-level", "info"])
+            let g = try GatewayProcess(engine: "unix:\(dir)/ingest.sock", token: gatewayToken,
+                                       extra: ["--http-port", "\(gatewayPort)", "--log-level", "info"] + gatewayArguments)
             try await g.waitReady()
             gateway = g
             try await OutlookProcessTests.until("the gateway connects") { (try? await self.gatewayHTTP.call(.GET, "/healthz").status) == 200 }
@@ -150,7 +154,7 @@ import Testing
     }
 
     /// Runs `body` with a started stand-in, engine and gateway; always cleans up.
-    static func withRig(_ body: (Rig, GraphStandIn) async throws -> Void) async throws {
+    static func withRig(gatewayArguments: [String] = [], _ body: (Rig, GraphStandIn) async throws -> Void) async throws {
         let graph = GraphStandIn()
         try await graph.start()
         let rig: Rig
@@ -159,6 +163,7 @@ import Testing
         } catch {
             await graph.stop(); throw error
         }
+        rig.gatewayArguments = gatewayArguments
         do {
             try await rig.startGateway()
             try await body(rig, graph)
@@ -235,6 +240,32 @@ import Testing
             second.headers = [("In-Reply-To", "<something@chargecars.nl>")]
             let id2 = await graph.deliver(second)
             #expect(try await rig.thread(of: id2) == thread)
+            #expect(try await rig.threads().count == 1)
+        }
+    }
+
+    /// Graph hangs, throttles and fails while a mail is fetched: the webhook is still answered
+    /// 202 at once (fetching comes after), the fetch is tried again (after Graph's Retry-After
+    /// when it names one), and the mail reaches its thread once.
+    @Test func aHangingThrottledFailingGraphStillDeliversTheMailOnce() async throws {
+        try await Self.withRig(gatewayArguments: ["--provider-read-timeout", "2"]) { rig, graph in
+            try await rig.createChannel()
+            try await Task.sleep(for: .milliseconds(500))  // the start-up delta round is done
+            let isFetch: @Sendable (RecordedRequest) -> Bool = {
+                $0.method == "GET" && $0.path.contains("/messages/") && !$0.path.contains("delta") && !$0.path.contains("attachments")
+            }
+            graph.server.enqueue(.hang,
+                                 .json(429, ["error": ["code": "ApplicationThrottled", "message": "slow down"]], headers: ["Retry-After": "1"]),
+                                 .json(503, ["error": ["code": "ServiceUnavailable", "message": "later"]], headers: ["Retry-After": "1"]),
+                                 when: isFetch)
+            let id = await graph.deliver(rig.mail("Factuur klopt niet", "Het bedrag is te hoog."))
+            #expect(graph.notificationAnswers.last == 202)
+            // Answered while the first fetch was still hanging (or not yet made): the answer never waits for Graph.
+            #expect(graph.server.recorded.filter(isFetch).count <= 1)
+            let thread = try await rig.thread(of: id, seconds: 25)  // 2 s hang, 5 s pause, 1 s, 1 s: Retry-After is honoured, not stretched
+            #expect(graph.server.recorded.filter(isFetch).count == 4, "hang, 429, 503, then the answer")
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(try await rig.messages(thread).count == 1)
             #expect(try await rig.threads().count == 1)
         }
     }

@@ -40,6 +40,8 @@ public actor OutlookMailbox {
     private(set) var loaded = false
     private var wake: AsyncStream<Void>.Continuation?
     private var retryAt = Date.distantPast
+    /// Graph asked us to wait until then (`Retry-After`).
+    private var throttledUntil = Date.distantPast
     private var failures = 0
     private var nextSubscriptionCheck = Date.distantPast
     private var nextDelta: [String: Date] = [:]
@@ -59,6 +61,8 @@ public actor OutlookMailbox {
     /// Pauses after failures: 5 s doubling, at most 5 minutes.
     static let minPauseSeconds = 5.0
     static let maxPauseSeconds = 300.0
+    /// A `Retry-After` longer than this is cut to it (a mistaken "come back tomorrow" must not stop mail for a day).
+    static let maxRetryAfterSeconds = 3_600.0
     /// Inline images (`cid:`) fetched with the mail itself, at most, each at most `OutlookOutbound.maxInlineAttachmentBytes`.
     static let maxInlineImages = 20
 
@@ -94,7 +98,7 @@ public actor OutlookMailbox {
     /// Queue entries `/webhooks/outlook` stored: handled on the next step, which starts now.
     func enqueued(_ entries: [String: JSONValue]) {
         for (k, v) in entries { values[k] = v }
-        retryAt = min(retryAt, now)
+        retryAt = max(min(retryAt, now), throttledUntil)
         wake?.yield()
     }
 
@@ -126,10 +130,18 @@ public actor OutlookMailbox {
         }
     }
 
+    /// Pauses the channel: until Graph's `Retry-After` when it named one (429, 503: Graph
+    /// knows best, and a new notification does not cut it short), else by growing pauses.
     private func failed(_ f: SyncFailure) {
         failures += 1
         let pause = min(Self.maxPauseSeconds, Self.minPauseSeconds * pow(2, Double(min(failures - 1, 10))))
-        retryAt = max(f.retryAt ?? .distantPast, now.addingTimeInterval(pause))
+        if let said = f.retryAt, said > now {
+            let graphSaid = min(said, now.addingTimeInterval(Self.maxRetryAfterSeconds))
+            retryAt = graphSaid
+            throttledUntil = graphSaid
+        } else {
+            retryAt = now.addingTimeInterval(pause)
+        }
         problem("outlook synchronisation paused: \(f.description)")
     }
 
