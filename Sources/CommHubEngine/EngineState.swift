@@ -62,8 +62,6 @@ public struct EngineState: Sendable {
     public var templates: [TemplateID: Template] = [:]
     public var tokens: [TokenID: APIToken] = [:]
     public var tokenByHash: [String: TokenID] = [:]
-    /// The audit trail, oldest first.
-    public var audit: [AuditEntry] = []
     /// What gateways keep per channel (subscriptions, delta links, queued work), with sealed secrets.
     public var gatewayStates: [ChannelID: GatewayState] = [:]
     public var lastSeq: UInt64 = 0
@@ -179,8 +177,8 @@ public struct EngineState: Sendable {
                 tokens[id]!.revokedAt = at
                 tokenByHash[t.secretHash] = nil
             }
-        case .audited(let entry):
-            audit.append(entry)
+        case .audited:
+            break  // the trail lives in the store's audit table (MemoryAudit for an in-memory engine)
         }
     }
 
