@@ -11,11 +11,13 @@ extension Supervisor {
 
     /// The customer a mail comes from, created when the directory does not
     /// know the address yet: on an `email_outlook` channel connected to a
-    /// mailbox (`mailbox` set) unless its `auto_create_customers` is false.
+    /// mailbox (`mailbox`, `tenant_id` and `client_id` set: a channel still being set up creates
+    /// nobody) unless its `auto_create_customers` is false.
     /// (An e-mail address is an identity; a phone number on WhatsApp or SMS
     /// is left to the directory.) Nobody is created for an address of one of our own people.
     func mailCustomer(for sender: ExternalParty, channel: Channel) throws -> CustomerID? {
-        guard channel.channelType == .emailOutlook, channel.configuration["mailbox"]?.stringValue?.isEmpty == false,
+        guard channel.channelType == .emailOutlook,
+              ["mailbox", "tenant_id", "client_id"].allSatisfy({ channel.configuration[$0]?.stringValue?.isEmpty == false }),
               channel.configuration["auto_create_customers"] != .bool(false),
               let email = sender.email.flatMap(EmailAddress.init) else { return nil }
         if let known = state.index.customer(email: email) { return known.id }

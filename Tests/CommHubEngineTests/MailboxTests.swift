@@ -11,7 +11,8 @@ import Testing
 @Suite struct MailboxTests {
     static func mailChannel(_ w: World, mailbox: Bool = true) async -> Channel {
         var c = Channel(channelType: .emailOutlook, channelName: "mail", businessEntity: .chargecars,
-                        configuration: mailbox ? ["mailbox": .string("support@chargecars.nl")] : [:])
+                        configuration: mailbox ? ["mailbox": .string("support@chargecars.nl"), "tenant_id": .string("t"),
+                                                         "client_id": .string("c")] : [:])
         c.isActive = true
         _ = try! await w.sup.upsertChannel(c)
         return c

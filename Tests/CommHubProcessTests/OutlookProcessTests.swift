@@ -71,6 +71,12 @@ import Testing
             guard r.status == 201, let id = r.json["id"] as? String else { throw ProcessFailure("channel: \(r)") }
             channelID = id
             try await OutlookProcessTests.until("\(subscriptions) subscriptions") { self.graph.subscriptions.count == subscriptions }
+            // The start-up delta round of each target has been asked (and answered, and its link stored):
+            // mail delivered from now on is not in it, so tests see what notifications alone do.
+            try await OutlookProcessTests.until("the start-up delta rounds") {
+                self.graph.server.recorded.filter { $0.path.hasSuffix("/delta") }.count >= subscriptions
+            }
+            try await Task.sleep(for: .milliseconds(300))
             return id
         }
 

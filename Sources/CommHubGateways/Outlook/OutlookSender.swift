@@ -113,6 +113,13 @@ public struct OutlookSender: OutboundAdapter {
 
     public var channelType: ChannelType { .emailOutlook }
 
+    /// A channel without its app credentials and mailbox (one being set up) sends nothing: its
+    /// answers wait `pending` until the credentials are there, instead of failing one by one.
+    public func canSend(on channel: GatewayChannelSettings) -> Bool {
+        if case .success = GraphClient.make(for: channel, http: http, tokens: tokens) { return true }
+        return false
+    }
+
     public func send(_ m: GatewayMessage, channel: GatewayChannelSettings) async -> DeliveryReport {
         let client: GraphClient
         switch GraphClient.make(for: channel, http: http, tokens: tokens) {
