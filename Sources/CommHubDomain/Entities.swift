@@ -187,6 +187,12 @@ public enum MessageAnnotation: Codable, Sendable, Hashable {
     case reaction(from: String, emoji: String?)
     /// The provider reported the delivery failed, with its code and title.
     case deliveryError(code: String?, title: String?)
+    /// The provider's own copy of a message CommHub sent (Outlook's Sent
+    /// Items): its id there (the message's `external_message_id` from now
+    /// on) and the Message-ID it went out with.
+    case providerCopy(channelID: ChannelID, externalMessageID: String, internetMessageID: String?)
+    /// The message left its folder at the provider (deleted, or moved out of a synchronised folder).
+    case removedAtProvider(reason: String?, folder: String?)
 }
 
 extension MessageBody {
@@ -214,6 +220,12 @@ extension MessageBody {
         case .deliveryError(let code, let title):
             b.metadata["delivery_error"] = .object(["code": code.map(JSONValue.string) ?? .null,
                                                     "reason": title.map(JSONValue.string) ?? .null])
+        case .providerCopy(_, let id, let internetMessageID):
+            b.metadata["provider_message_id"] = .string(id)
+            if let internetMessageID { b.metadata["internet_message_id"] = .string(internetMessageID) }
+        case .removedAtProvider(let reason, let folder):
+            b.metadata["removed_at_provider"] = .object(["reason": reason.map(JSONValue.string) ?? .null,
+                                                         "folder": folder.map(JSONValue.string) ?? .null])
         }
         return b
     }

@@ -87,6 +87,8 @@ public enum EngineEvent: Codable, Sendable, Hashable {
     /// A task reminder went out: `key` is `before:<minutes>` or `overdue`,
     /// for the task as due at `due` (a new due moment reminds again).
     case taskReminderFired(task: TaskID, key: String, due: Date, recipients: [ContactID], at: Date)
+    /// What a gateway keeps about a channel (subscriptions, delta links, queued work) changed.
+    case gatewayStateChanged(GatewayStateChange)
 
     /// A short name for logs, metrics and the admin socket.
     public var name: String {
@@ -119,6 +121,7 @@ public enum EngineEvent: Codable, Sendable, Hashable {
         case .slaClockSet: "sla.clock"
         case .workflowSettingsChanged: "workflow.settings"
         case .taskReminderFired: "task.reminder"
+        case .gatewayStateChanged: "gateway.state"
         }
     }
 }

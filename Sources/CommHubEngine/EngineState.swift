@@ -64,6 +64,8 @@ public struct EngineState: Sendable {
     public var tokenByHash: [String: TokenID] = [:]
     /// Workflow settings, business calendars, task reminders sent (`WorkflowState`).
     public var workflow = WorkflowState()
+    /// What gateways keep per channel (subscriptions, delta links, queued work), with sealed secrets.
+    public var gatewayStates: [ChannelID: GatewayState] = [:]
     public var lastSeq: UInt64 = 0
 
     public init() {}
@@ -154,8 +156,16 @@ public struct EngineState: Sendable {
                 entry.errorReason = title ?? entry.errorReason
                 outbox[m] = entry
             }
+        case .messageAnnotated(let m, let t, .providerCopy(let channel, let provider, _), _):
+            // The provider's own copy of a message CommHub sent: its id there finds it from now on,
+            // and mail has no delivery reports to wait for, so the outbox is done with it.
+            external[ExternalKey(channel: channel, externalID: provider)] = MessageRef(thread: t, message: m, seq: e.seq)
+            if outbox[m]?.stage == .sent { removeFromOutbox(m) }
         case .messageAnnotated:
             break
+        case .gatewayStateChanged(let change):
+            let next = (gatewayStates[change.channel] ?? GatewayState()).applying(change)
+            gatewayStates[change.channel] = next.values.isEmpty && next.sealedSecrets == nil ? nil : next
         case .threadAssigned, .threadsRebalanced:
             board.apply(e.event)
         case .taskUpserted(let t):

@@ -42,6 +42,9 @@ public struct RestoredEngine: Sendable {
             applyToThread(t, e)
         case .messageAdded(let h, _, _):
             applyToThread(h.threadID, e)
+        case .messageAnnotated(_, let t, .providerCopy, _):
+            // The thread's message learns its provider id (and the idempotency table with it).
+            applyToThread(t, e)
         case .threadOpened(let h):
             guard threads[h.id] == nil, e.seq > supervisorWatermark else { return }
             threads[h.id] = ThreadState(header: h, lastSeq: e.seq)

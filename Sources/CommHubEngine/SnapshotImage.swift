@@ -38,6 +38,13 @@ public struct SupervisorImage: Codable, Sendable {
     public var outbox: [OutboxEntry]?
     /// Workflow settings and task reminders sent. Optional: older images have none.
     public var workflow: WorkflowImage?
+    /// What gateways keep per channel (secrets sealed). Optional: older images have none.
+    public var gatewayStates: [ChannelGatewayState]?
+
+    public struct ChannelGatewayState: Codable, Sendable, Hashable {
+        public var channel: ChannelID
+        public var state: GatewayState
+    }
 
     public struct RoundRobin: Codable, Sendable, Hashable {
         public var members: [ContactID]
@@ -66,6 +73,7 @@ public struct SupervisorImage: Codable, Sendable {
         roundRobin = s.board.teams.mapValues { RoundRobin(members: $0.members, lastPicked: $0.lastPicked) }
         outbox = s.outbox.values.sorted { ($0.queuedAt, $0.message) < ($1.queuedAt, $1.message) }
         workflow = WorkflowImage(s.workflow)
+        gatewayStates = s.gatewayStates.map { ChannelGatewayState(channel: $0.key, state: $0.value) }.sorted { $0.channel < $1.channel }
     }
 }
 
@@ -89,6 +97,7 @@ extension EngineState {
             if let settings = w.settings { apply(.workflowSettingsChanged(settings)) }
             s.workflow.taskReminders = w.taskReminders
         }
+        for g in image.gatewayStates ?? [] { s.gatewayStates[g.channel] = g.state }
         // Sized once: growing million-entry tables by doubling rehashed every key again and again.
         let messages = threads.values.reduce(0) { $0 + $1.messages.count }
         s.messageThread.reserveCapacity(messages)

@@ -303,7 +303,8 @@ public actor Supervisor {
             throw EngineError.invalid("message is larger than \(configuration.maxMessageBytes) bytes")
         }
 
-        let match = configuration.matcher.match(m, brand: channel.businessEntity, in: state.index)
+        var match = configuration.matcher.match(m, brand: channel.businessEntity, in: state.index)
+        if match.customerID == nil { match.customerID = try mailCustomer(for: m.senderExternal, channel: channel) }
         let messageID = MessageID()
         var early: [SequencedEvent] = []
         let threadID: ThreadID
@@ -372,7 +373,7 @@ public actor Supervisor {
     }
 
     /// Opens a thread: journals it, starts its actor, routes it.
-    private func open(_ header: ThreadHeader, routing: RoutingDecision, assignTo: ContactID? = nil) throws -> [SequencedEvent] {
+    func open(_ header: ThreadHeader, routing: RoutingDecision, assignTo: ContactID? = nil) throws -> [SequencedEvent] {
         var events = try commit([.threadOpened(header)])
         threads[header.id] = ThreadActor(state: ThreadState(header: header, lastSeq: events[0].seq), owner: self)
         let team = routing.team.flatMap { state.board.teamID(named: $0) } ?? header.assignedTeamID

@@ -104,6 +104,11 @@ public struct ThreadState: Sendable, Hashable, Codable {
                     break
                 }
             }
+        case .messageAnnotated(let mid, let t, .providerCopy(_, let provider, _), _) where t == id:
+            // The provider's id of a message CommHub sent, learnt from the provider's copy (Outlook's Sent Items).
+            if let i = messages.lastIndex(where: { $0.id == mid }), messages[i].externalMessageID == nil {
+                messages[i].externalMessageID = provider
+            }
         default:
             return
         }

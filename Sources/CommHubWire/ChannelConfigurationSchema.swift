@@ -41,8 +41,15 @@ public enum ChannelConfigurationSchema {
              ("email_signature", .string), ("calendar", .json), ("login_base_url", .url), ("graph_base_url", .url),
              // Out-of-hours auto-responses (true) and the channel's own business hours (BusinessHoursSpec).
              ("auto_responses", .json), ("business_hours", .stringOrObject),
-             // Graph change notifications carry it back; /webhooks/outlook checks it.
-             ("client_state", .secret)]
+             // Older: one clientState for every subscription. The gateway now makes a secret one per
+             // subscription and keeps it sealed in the engine; when set, this one is used instead.
+             ("client_state", .secret),
+             // Graph's lifecycle notifications; default webhook_url + "/lifecycle".
+             ("lifecycle_url", .url),
+             // Events in `calendar` whose category or subject prefix is one of these become follow-up tasks.
+             ("follow_up_categories", .stringList), ("follow_up_subject_prefixes", .stringList),
+             // Mail from an unknown address creates a customer unless false.
+             ("auto_create_customers", .bool)]
         case .whatsappBusiness:
             [("business_account_id", .string), ("phone_number_id", .string), ("access_token", .secret),
              ("app_secret", .secret), ("verify_token", .secret), ("webhook_url", .url), ("auto_responses", .json),

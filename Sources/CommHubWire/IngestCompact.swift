@@ -49,6 +49,8 @@ public enum IngestCompact {
                 w.id(channel); w.string(ext); w.tag(status); w.date(at)
             case .reaction:
                 throw WireError("reactions go in a JSON ingest frame")
+            case .mailbox:
+                throw WireError("mailbox items (outgoing mail, removals, calendar follow-ups) go in a JSON ingest frame")
             }
         }
         return w.bytes

@@ -37,6 +37,8 @@ public enum WireBounds {
     public static let maxKeywordRules = 200
     public static let maxKeywordsPerRule = 100
     public static let maxEmailsOrPhonesPerCustomer = 20
+    /// Attendee addresses of one calendar follow-up.
+    public static let maxAttendees = 200
 }
 
 extension Attachment {
@@ -107,6 +109,22 @@ extension IngestItem {
             try Bounds.length(from, max: WireBounds.maxIdentifierCharacters, "\(field).from", allowEmpty: false)
             try Bounds.length(emoji, max: 32, "\(field).emoji")
             try Bounds.date(at, "\(field).at")
+        case .mailbox(.outgoing(let o)):
+            try o.message.checkRanges(field)
+            try o.recipient?.checkRanges("\(field).recipient_external")
+        case .mailbox(.removed(let r)):
+            try Bounds.length(r.externalMessageID, max: WireBounds.maxIdentifierCharacters, "\(field).external_message_id", allowEmpty: false)
+            try Bounds.length(r.reason, max: WireBounds.maxIdentifierCharacters, "\(field).reason")
+            try Bounds.length(r.folder, max: WireBounds.maxNameCharacters, "\(field).folder")
+            try Bounds.date(r.at, "\(field).at")
+        case .mailbox(.followUp(let f)):
+            try Bounds.length(f.eventID, max: WireBounds.maxIdentifierCharacters, "\(field).event_id", allowEmpty: false)
+            try Bounds.length(f.title, max: WireBounds.maxSubjectCharacters, "\(field).title")
+            try Bounds.length(f.description, max: WireBounds.maxShortTextCharacters, "\(field).description")
+            try Bounds.length(f.organizerEmail, max: WireBounds.maxNameCharacters, "\(field).organizer_email")
+            try Bounds.date(f.dueAt, "\(field).due_at")
+            try Bounds.count(f.attendeeEmails, max: WireBounds.maxAttendees, "\(field).attendee_emails")
+            try Bounds.lengths(f.attendeeEmails, max: WireBounds.maxNameCharacters, "\(field).attendee_emails")
         }
     }
 }

@@ -213,6 +213,8 @@ struct EventStream: Sendable {
                 case .attachment: "attachment"
                 case .reaction: "reaction"
                 case .deliveryError: "delivery_error"
+                case .providerCopy: "provider_message_id"
+                case .removedAtProvider: "removed_at_provider"
                 }
                 data = .object(["id": .string(m.description), "thread_id": .string(t.description),
                                 "changed": .string(what), "at": .string(at.iso8601)])

@@ -3392,6 +3392,194 @@ let openAPIDocumentJSON = #"""
           }
         }
       }
+    },
+    "/webhooks/outlook": {
+      "post": {
+        "operationId": "outlookNotification",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "Microsoft Graph: change notifications of Outlook channels (mail, calendar)",
+        "description": "Each notification is authenticated by its clientState (compared in constant time with its subscription's secret, kept sealed in the engine). Its id is resourceData.id. The message is fetched after the answer (GET /users/{mailbox}/messages/{id}) and ingested: a customer's mail as message, mail of Sent Items as outgoing_message; calendar events as calendar_follow_up. A duplicate notification never duplicates a message. Lifecycle notifications are handled here too when a subscription's lifecycle URL is this one.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "validationToken",
+            "in": "query",
+            "required": false,
+            "description": "Graph's validation handshake on subscription create: answered 200 text/plain with the token URL-decoded, before any body is read.",
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "requestBody": {
+          "required": false,
+          "description": "A changeNotificationCollection: {\"value\":[...]} of change notifications (subscriptionId, clientState, changeType, resource, resourceData.id) and/or lifecycle notifications (subscriptionId, clientState, lifecycleEvent: reauthorizationRequired, subscriptionRemoved, missed).",
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "required": [
+                  "value"
+                ],
+                "properties": {
+                  "value": {
+                    "type": "array",
+                    "items": {
+                      "type": "object"
+                    }
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The validation handshake: the decoded validationToken.",
+            "content": {
+              "text/plain": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "202": {
+            "description": "Accepted: every notification for a known subscription is durably queued in the engine (journaled) and fetched after this answer; notifications for unknown subscriptions are ignored."
+          },
+          "400": {
+            "description": "The body is not a notification collection, or the validationToken is not URL-encoded UTF-8 (the error names the field).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "403": {
+            "description": "A notification's clientState does not match its subscription's secret: nothing of the batch is queued.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "503": {
+            "description": "The engine is not reachable, or the gateway has not loaded its Outlook channels yet: nothing is queued; Graph retries.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/webhooks/outlook/lifecycle": {
+      "post": {
+        "operationId": "outlookLifecycle",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "Microsoft Graph: lifecycle notifications of Outlook subscriptions",
+        "description": "reauthorizationRequired: the subscription is reauthorized (POST /subscriptions/{id}/reauthorize); subscriptionRemoved: it is created again, then its folder is caught up by delta; missed: its folder is caught up by delta. Authenticated by clientState like /webhooks/outlook, and the same validation handshake.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "validationToken",
+            "in": "query",
+            "required": false,
+            "description": "Graph's validation handshake on subscription create: answered 200 text/plain with the token URL-decoded, before any body is read.",
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "requestBody": {
+          "required": false,
+          "description": "A changeNotificationCollection: {\"value\":[...]} of change notifications (subscriptionId, clientState, changeType, resource, resourceData.id) and/or lifecycle notifications (subscriptionId, clientState, lifecycleEvent: reauthorizationRequired, subscriptionRemoved, missed).",
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "required": [
+                  "value"
+                ],
+                "properties": {
+                  "value": {
+                    "type": "array",
+                    "items": {
+                      "type": "object"
+                    }
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The validation handshake: the decoded validationToken.",
+            "content": {
+              "text/plain": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "202": {
+            "description": "Accepted: every notification for a known subscription is durably queued in the engine (journaled) and fetched after this answer; notifications for unknown subscriptions are ignored."
+          },
+          "400": {
+            "description": "The body is not a notification collection, or the validationToken is not URL-encoded UTF-8 (the error names the field).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "403": {
+            "description": "A notification's clientState does not match its subscription's secret: nothing of the batch is queued.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "503": {
+            "description": "The engine is not reachable, or the gateway has not loaded its Outlook channels yet: nothing is queued; Graph retries.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          }
+        }
+      }
     }
   },
   "components": {
@@ -3777,7 +3965,7 @@ let openAPIDocumentJSON = #"""
       },
       "IngestStatus": {
         "type": "string",
-        "description": "Outcome of one ingested item: created (new message), duplicate (already stored: same channel and external_message_id), updated / unchanged (delivery status moved forward / was repeated or would move back), ignored (a delivery status for a message CommHub does not know on a known channel: no reason for the provider to retry), error (see error).",
+        "description": "Outcome of one ingested item: created (new message), duplicate (already stored: same channel and external_message_id), updated / unchanged (delivery status moved forward / was repeated or would move back), ignored (a delivery status for a message CommHub does not know on a known channel: no reason for the provider to retry), error (see error). For mailbox items: outgoing_message created (logged) / updated (CommHub's own mail recognised) / duplicate; message_removed updated / ignored (unknown message); calendar_follow_up updated (task made or changed) / unchanged / ignored (a cancellation without a task).",
         "enum": [
           "created",
           "duplicate",
@@ -3801,7 +3989,10 @@ let openAPIDocumentJSON = #"""
         "enum": [
           "message",
           "delivery_status",
-          "reaction"
+          "reaction",
+          "outgoing_message",
+          "message_removed",
+          "calendar_follow_up"
         ]
       },
       "ErrorBody": {
@@ -5690,6 +5881,15 @@ let openAPIDocumentJSON = #"""
           },
           {
             "$ref": "#/components/schemas/IngestReaction"
+          },
+          {
+            "$ref": "#/components/schemas/IngestOutgoingMessage"
+          },
+          {
+            "$ref": "#/components/schemas/IngestMessageRemoved"
+          },
+          {
+            "$ref": "#/components/schemas/IngestCalendarFollowUp"
           }
         ],
         "discriminator": {
@@ -5697,7 +5897,10 @@ let openAPIDocumentJSON = #"""
           "mapping": {
             "message": "#/components/schemas/IngestMessage",
             "delivery_status": "#/components/schemas/IngestDeliveryStatus",
-            "reaction": "#/components/schemas/IngestReaction"
+            "reaction": "#/components/schemas/IngestReaction",
+            "outgoing_message": "#/components/schemas/IngestOutgoingMessage",
+            "message_removed": "#/components/schemas/IngestMessageRemoved",
+            "calendar_follow_up": "#/components/schemas/IngestCalendarFollowUp"
           }
         }
       },
@@ -6420,6 +6623,168 @@ let openAPIDocumentJSON = #"""
               }
             },
             "additionalProperties": false
+          }
+        },
+        "additionalProperties": false
+      },
+      "IngestOutgoingMessage": {
+        "type": "object",
+        "description": "Mail the mailbox itself sent (Outlook's Sent Items): logged as outgoing (delivery_status sent) in its thread, never sent again. With commhub_message_id naming a message CommHub sent, nothing new is logged: that message learns external_message_id, and the conversation and Message-ID become references of its thread (answer: updated). sender_external is the mailbox; received_at when it was sent.",
+        "required": [
+          "type",
+          "channel_id",
+          "external_message_id",
+          "sender_external",
+          "message_content",
+          "received_at"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "outgoing_message"
+          },
+          "channel_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "external_message_id": {
+            "type": "string",
+            "description": "The provider's message id; with channel_id the idempotency key."
+          },
+          "thread_reference": {
+            "$ref": "#/components/schemas/ExternalReference"
+          },
+          "in_reply_to": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "E-mail Message-IDs this message answers (In-Reply-To, References)."
+          },
+          "internet_message_id": {
+            "type": "string",
+            "description": "This e-mail's own RFC 5322 Message-ID."
+          },
+          "sender_external": {
+            "$ref": "#/components/schemas/ExternalParty"
+          },
+          "subject": {
+            "type": "string"
+          },
+          "message_content": {
+            "type": "string"
+          },
+          "message_html": {
+            "type": "string"
+          },
+          "attachments": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Attachment"
+            }
+          },
+          "received_at": {
+            "$ref": "#/components/schemas/DateTime"
+          },
+          "metadata": {
+            "type": "object",
+            "description": "What the provider says beyond the text: reply_to_external_id (the message it answers), payload (a button's), interactive {type, id, title, description}, unsupported."
+          },
+          "recipient_external": {
+            "$ref": "#/components/schemas/ExternalParty",
+            "description": "Whom it was written to: the customer the thread is matched by."
+          },
+          "commhub_message_id": {
+            "$ref": "#/components/schemas/Uuid",
+            "description": "CommHub's own message, when the mail carries x-commhub-message-id or a Message-ID <commhub.{id}@…>."
+          }
+        },
+        "additionalProperties": false
+      },
+      "IngestMessageRemoved": {
+        "type": "object",
+        "description": "A message no longer in its folder at the provider (deleted, or moved out of a synchronised folder): noted on the message as metadata.removed_at_provider; a message CommHub does not know is ignored, never created.",
+        "required": [
+          "type",
+          "channel_id",
+          "external_message_id"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "message_removed"
+          },
+          "channel_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "external_message_id": {
+            "type": "string"
+          },
+          "reason": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The provider's reason (deleted, changed)."
+          },
+          "folder": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "at": {
+            "$ref": "#/components/schemas/DateTime"
+          }
+        },
+        "additionalProperties": false
+      },
+      "IngestCalendarFollowUp": {
+        "type": "object",
+        "description": "A calendar event that marks a follow-up, as it is now. One follow_up task per channel and event_id: created, updated on a change, cancelled when cancelled is true (an event cancelled, deleted or no longer marked). Assigned to the internal person whose e-mail is organizer_email, linked to the order named in title or description (else the customer among attendee_emails) and its open thread, due at due_at in the business calendar's time zone.",
+        "required": [
+          "type",
+          "channel_id",
+          "event_id",
+          "title"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "calendar_follow_up"
+          },
+          "channel_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "event_id": {
+            "type": "string"
+          },
+          "title": {
+            "type": "string"
+          },
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "organizer_email": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "due_at": {
+            "$ref": "#/components/schemas/DateTime"
+          },
+          "cancelled": {
+            "type": "boolean",
+            "default": false
+          },
+          "attendee_emails": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
           }
         },
         "additionalProperties": false
