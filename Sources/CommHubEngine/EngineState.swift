@@ -62,6 +62,10 @@ public struct EngineState: Sendable {
     public var templates: [TemplateID: Template] = [:]
     public var tokens: [TokenID: APIToken] = [:]
     public var tokenByHash: [String: TokenID] = [:]
+    /// Workflow settings, business calendars, task reminders sent (`WorkflowState`).
+    public var workflow = WorkflowState()
+    /// What gateways keep per channel (subscriptions, delta links, queued work), with sealed secrets.
+    public var gatewayStates: [ChannelID: GatewayState] = [:]
     public var lastSeq: UInt64 = 0
     /// The analytics read model, fed every applied event (see `AnalyticsBook`).
     public var analytics = AnalyticsBook()
@@ -76,9 +80,24 @@ public struct EngineState: Sendable {
             && m.channelID != nil && m.channelType.deliveredByGateway
     }
 
+    /// Business time for analytics: the channel's calendar, else the team's,
+    /// else the workflow settings' (else the standard one). The engine's
+    /// `EngineConfiguration.sla` is not consulted, so live operation and a
+    /// replay without it count alike.
+    struct CalendarMeasure: BusinessTimeMeasure {
+        let workflow: WorkflowState
+        func businessSeconds(from: Date, to: Date, channel: ChannelID?, team: TeamID?) -> Int {
+            let calendar = workflow.calendar(channel: channel) ?? workflow.calendar(team: team)
+                ?? (workflow.settings?.policy ?? SLAPolicy()).calendar
+            let seconds = calendar.businessSeconds(from: from, to: to)
+            return seconds.isFinite ? Int(max(0, min(seconds, Double(Int32.max))).rounded(.down)) : 0
+        }
+    }
+
     public mutating func apply(_ e: SequencedEvent) {
         lastSeq = max(lastSeq, e.seq)
-        analytics.apply(e.event)
+        analytics.apply(e.event, measure: CalendarMeasure(workflow: workflow))
+        workflow.apply(e.event)
         switch e.event {
         case .channelUpserted(let c):
             channels[c.id] = c
@@ -154,8 +173,16 @@ public struct EngineState: Sendable {
                 entry.errorReason = title ?? entry.errorReason
                 outbox[m] = entry
             }
+        case .messageAnnotated(let m, let t, .providerCopy(let channel, let provider, _), _):
+            // The provider's own copy of a message CommHub sent: its id there finds it from now on,
+            // and mail has no delivery reports to wait for, so the outbox is done with it.
+            external[ExternalKey(channel: channel, externalID: provider)] = MessageRef(thread: t, message: m, seq: e.seq)
+            if outbox[m]?.stage == .sent { removeFromOutbox(m) }
         case .messageAnnotated:
             break
+        case .gatewayStateChanged(let change):
+            let next = (gatewayStates[change.channel] ?? GatewayState()).applying(change)
+            gatewayStates[change.channel] = next.values.isEmpty && next.sealedSecrets == nil ? nil : next
         case .threadAssigned, .threadsRebalanced:
             board.apply(e.event)
         case .taskUpserted(let t):
@@ -172,6 +199,8 @@ public struct EngineState: Sendable {
             }
         case .audited:
             break  // the trail lives in the store's audit table (MemoryAudit for an in-memory engine)
+        case .slaStepFired, .slaClockSet, .workflowSettingsChanged, .taskReminderFired:
+            break  // thread events (ThreadState) and `workflow`'s own
         }
     }
 

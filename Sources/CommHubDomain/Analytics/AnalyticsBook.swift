@@ -84,12 +84,12 @@ public struct AnalyticsTally: Codable, Sendable, Equatable {
 /// channel and team. Injected, so the book stays a pure value; the
 /// default counts wall time.
 public protocol BusinessTimeMeasure: Sendable {
-    func businessSeconds(from: Date, to: Date, channel: ChannelType, team: TeamID?) -> Int
+    func businessSeconds(from: Date, to: Date, channel: ChannelID?, team: TeamID?) -> Int
 }
 
 public struct WallTimeMeasure: BusinessTimeMeasure {
     public init() {}
-    public func businessSeconds(from: Date, to: Date, channel: ChannelType, team: TeamID?) -> Int {
+    public func businessSeconds(from: Date, to: Date, channel: ChannelID?, team: TeamID?) -> Int {
         max(0, Int((to.timeIntervalSince(from)).rounded(.down)))
     }
 }
@@ -208,6 +208,8 @@ public struct AnalyticsBook: Codable, Sendable, Equatable {
         case .taskUpserted(let t):
             if let done = t.completedAt { advance(to: done) }
             task(t)
+        case .slaStepFired(let thread, let step, _, _, let at):
+            recordLadderStep(thread: thread, step: step.rawValue, at: at)
         default:
             break
         }
@@ -292,7 +294,7 @@ public struct AnalyticsBook: Codable, Sendable, Equatable {
             f.episodeMessages += 1
             if let since = f.waitingSince {
                 let wall = Int32(clamping: max(0, Int(m.createdAt.timeIntervalSince(since).rounded(.down))))
-                let business = Int32(clamping: measure.businessSeconds(from: since, to: m.createdAt, channel: m.channelType, team: f.slice.team))
+                let business = Int32(clamping: measure.businessSeconds(from: since, to: m.createdAt, channel: m.channelID, team: f.slice.team))
                 let met = f.dueAt.map { m.createdAt <= $0 }
                 let first = f.waitFirst
                 add(h, slice) { t in

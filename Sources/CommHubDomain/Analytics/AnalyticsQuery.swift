@@ -239,8 +239,8 @@ extension KPI {
         case .slaCompliance:
             var out: [(String, Double?)] = [("deadlines_met", Double(t.deadlinesMet)), ("deadlines_missed", Double(t.deadlinesMissed)),
                                            ("compliance", share(t.deadlinesMet, t.deadlinesMet + t.deadlinesMissed))]
-            for step in ["reminder", "team_leader_alert", "manager_escalation", "executive_alert"] {
-                out.append(("breaches_\(step)", Double(t.ladderSteps[step] ?? 0)))
+            for step in SLAStep.allCases {
+                out.append(("breaches_\(step.rawValue)", Double(t.ladderSteps[step.rawValue] ?? 0)))
             }
             return out
         case .volume:

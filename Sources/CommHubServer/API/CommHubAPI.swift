@@ -32,6 +32,7 @@ public struct CommHubAPI: Sendable {
         registerAnalytics(api)
         registerKPIs(api)
         registerAttachments(api)
+        registerWorkflow(api)
     }
 
     // MARK: Shared helpers
