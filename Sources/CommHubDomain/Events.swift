@@ -76,6 +76,11 @@ public enum EngineEvent: Codable, Sendable, Hashable {
     case outboxResent(message: MessageID, thread: ThreadID, newMessage: MessageID)
     /// Something learnt about a message after it was recorded (its stored body is patched with it).
     case messageAnnotated(message: MessageID, thread: ThreadID, annotation: MessageAnnotation, at: Date)
+    /// A customer erased on request, or threads expired by retention: what
+    /// remains (skeletons) replaces them; their data keys are destroyed next.
+    case dataErased(DataErasure)
+    /// How long content and the audit trail are kept (`PUT /api/retention`).
+    case retentionChanged(RetentionPolicy)
 
     /// A short name for logs, metrics and the admin socket.
     public var name: String {
@@ -104,6 +109,8 @@ public enum EngineEvent: Codable, Sendable, Hashable {
         case .outboxReported: "outbox.reported"
         case .outboxResent: "outbox.resent"
         case .messageAnnotated: "message.updated"
+        case .dataErased: "data.erased"
+        case .retentionChanged: "retention.changed"
         }
     }
 }
@@ -158,7 +165,7 @@ public struct EventCodec: Sendable {
     /// (`encodeForJournal` then never uses JSON for it).
     public static func hasCompactForm(_ event: EngineEvent) -> Bool {
         switch event {
-        case .messageAdded, .threadAssigned, .threadOpened, .deliveryStatusChanged, .referenceAdded, .threadChanged: true
+        case .messageAdded, .threadAssigned, .threadOpened, .deliveryStatusChanged, .referenceAdded, .threadChanged, .dataErased: true
         default: false
         }
     }
