@@ -45,11 +45,23 @@ public struct AdminConsole: Sendable {
         ("clock advance DURATION", "move a simulated clock forward (90m, 5h, 2d)"),
     ]
 
+    /// Commands that change state: each one that succeeds is recorded in the
+    /// audit trail (`admin.<command>`, entity `admin_socket`, its arguments).
+    /// Reading commands are not recorded.
+    public static func changesState(_ words: [String]) -> Bool {
+        switch words.first?.lowercased() {
+        case "rebalance", "presence", "snapshot", "export", "erase", "retention", "keys": return !(words.count == 1 && words[0] == "retention")
+        case "clock": return words.count == 3
+        default: return false
+        }
+    }
+
     /// Answers one command line with one JSON line (no trailing newline).
     public func handle(_ line: String) async -> String {
         let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
         do {
             let body = try await answer(words)
+            if Self.changesState(words) { try await recordInTrail(words) }
             var object = body.objectValue ?? ["result": body]
             object["ok"] = .bool(true)
             return Self.encode(.object(object))
@@ -207,6 +219,19 @@ public struct AdminConsole: Sendable {
             }
             throw EngineError.invalid("unknown command '\(command)'; try 'help'")
         }
+    }
+
+    /// The audit entry of an admin-socket command (after it succeeded). The
+    /// socket is reachable only by who may open the file (0600, the server's
+    /// user): the entry names the socket, not a token.
+    private func recordInTrail(_ words: [String]) async throws {
+        let entry = AuditEntry(at: engine.clock.now(), actorContactID: nil, actorTokenID: nil,
+                               action: "admin." + words.prefix(words.first == "clock" || words.first == "keys" || words.first == "rebalance" ? 2 : 1)
+                                   .joined(separator: ".").lowercased(),
+                               entity: "admin_socket", entityID: words.dropFirst().joined(separator: " "),
+                               scope: .system, via: "admin_socket")
+        let seq = try await engine.supervisor.audit(entry)
+        try await engine.durable(seq)
     }
 
     private func contactID(_ text: String) throws -> ContactID {

@@ -63,6 +63,8 @@ public struct EngineState: Sendable {
     public var tokens: [TokenID: APIToken] = [:]
     public var tokenByHash: [String: TokenID] = [:]
     public var lastSeq: UInt64 = 0
+    /// How long content and the audit trail are kept (`retentionChanged`).
+    public var retention = RetentionPolicy()
 
     public init() {}
 
@@ -169,6 +171,10 @@ public struct EngineState: Sendable {
             }
         case .audited:
             break  // the trail lives in the store's audit table (MemoryAudit for an in-memory engine)
+        case .dataErased(let erasure):
+            applyErasure(erasure)
+        case .retentionChanged(let p):
+            retention = p
         }
     }
 

@@ -42,6 +42,8 @@ public struct RestoredEngine: Sendable {
             applyToThread(t, e)
         case .messageAdded(let h, _, _):
             applyToThread(h.threadID, e)
+        case .dataErased(let erasure):
+            replayErasure(e, erasure)
         case .threadOpened(let h):
             guard threads[h.id] == nil, e.seq > supervisorWatermark else { return }
             threads[h.id] = ThreadState(header: h, lastSeq: e.seq)

@@ -186,4 +186,11 @@ public final class AttachmentStore: Sendable {
         try h.seek(toOffset: UInt64(offset))
         return Array(try h.read(upToCount: length) ?? Data())
     }
+
+    /// Deletes a stored file for good (an erasure freed it): overwritten
+    /// with zeros, fsynced, unlinked. A missing file is not an error.
+    public func remove(_ sha256: String) throws {
+        guard Self.isValidHash(sha256) else { return }
+        try DurableFile.shred(path(sha256))
+    }
 }

@@ -204,13 +204,14 @@ extension JournalWriter {
     @discardableResult
     public func destroyKeys(_ scopes: [DataScope]) async throws -> Int {
         try await keyWork.run { [self] in
+            let batch = options.deleteBatch
             let destroyed = try await perform("keys.destroy") { [keys] env -> Int in
                 keys.forget([], scopes: scopes)
                 var total = 0
                 var start = 0
                 let all = Array(scopes)
                 while start < all.count {
-                    let slice = Array(all[start..<min(all.count, start + options.deleteBatch)])
+                    let slice = Array(all[start..<min(all.count, start + batch)])
                     let ids = try env.write("keys.destroy") { txn in try keys.destroy(slice, txn, env) }
                     keys.forget(ids, scopes: slice)
                     total += ids.count
@@ -289,7 +290,7 @@ extension KeyRing {
 
 /// Runs async jobs one at a time, in arrival order (key destruction, KEK
 /// rolls, protected copies: each must see the others finished).
-final class SerialWork: Sendable {
+public final class SerialWork: Sendable {
     private actor Gate {
         var busy = false
         var waiting: [CheckedContinuation<Void, Never>] = []
@@ -303,7 +304,9 @@ final class SerialWork: Sendable {
     }
     private let gate = Gate()
 
-    func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
+    public init() {}
+
+    public func run<T: Sendable>(_ body: @Sendable () async throws -> T) async throws -> T {
         await gate.enter()
         do {
             let v = try await body()
@@ -342,7 +345,7 @@ extension JournalWriter {
         let report = ResultBox<LegacySealReport>()
         report.value = LegacySealReport()
         let keys = self.keys
-        func scope(of entry: AuditEntry) -> DataScope {
+        @Sendable func scope(of entry: AuditEntry) -> DataScope {
             if entry.scope == nil, entry.entity == "message", let m = MessageID(entry.entityID), let t = threadOf(m) { return .thread(t) }
             return entry.dataScope
         }

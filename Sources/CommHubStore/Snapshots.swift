@@ -92,11 +92,23 @@ public final class SnapshotWriter: Sendable {
         // The index the record will have: appends of one snapshot come from one task, in order.
         let index = state.withLock { $0.records }
         let sealed = [Self.sealedRecordMarker] + (try KeyRing.seal(record, with: key, aad: StoreFormat.snapshotAAD(id, index)))
-        append(sealed)
+        appendFramed(sealed)
     }
 
-    /// Adds one opaque record (at most 4 GiB − 1 bytes).
+    /// Marks a clear record whose own first byte is `0xFE` or `0xFF`: it is
+    /// stored behind this byte, so it is never taken for a sealed one.
+    static let escapedRecordMarker: UInt8 = 0xFE
+
+    /// Adds one opaque record (at most 4 GiB − 5 bytes), in the clear.
     public func append(_ record: [UInt8]) {
+        if let first = record.first, first >= Self.escapedRecordMarker {
+            appendFramed([Self.escapedRecordMarker] + record)
+        } else {
+            appendFramed(record)
+        }
+    }
+
+    private func appendFramed(_ record: [UInt8]) {
         state.withLock { s in
             guard s.phase == .open else {
                 if s.error == nil { s.error = StoreError(.invalidState, operation: "snapshot.append", detail: "snapshot \(id) is not open") }
@@ -340,6 +352,8 @@ extension JournalWriter {
                         } else {
                             erased += 1
                         }
+                    } else if record.first == SnapshotWriter.escapedRecordMarker {
+                        try each(Array(record.dropFirst()))
                     } else {
                         try each(record)
                     }
