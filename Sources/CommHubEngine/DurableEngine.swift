@@ -94,7 +94,7 @@ public final class DurableEngine: Sendable {
             self.logger = logger
             // Files live beside the store: <data>/attachments next to <data>/lmdb.
             let files = try AttachmentStore(root: ((directory as NSString).deletingLastPathComponent as NSString)
-                .appendingPathComponent("attachments"))
+                .appendingPathComponent("attachments"), keys: options.sealRecords ? writer : nil)
             self.engine = Engine(restored: restored, journal: writer, relay: relay, bodies: writer, audit: writer, attachments: files,
                                  clock: clock, configuration: configuration, logger: logger)
             engine.install(StoreProtection(writer: writer, attachments: files))

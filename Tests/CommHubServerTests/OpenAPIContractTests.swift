@@ -386,6 +386,13 @@ import Testing
             try await api.call("GET", "/api/customers?q=jan&limit=10", admin, expect: 200)
             try await api.call("GET", "/api/orders/12345", admin, expect: 200)
             try await api.call("GET", "/api/orders/99999", admin, expect: 404)
+            // GDPR: export and erasure (admins only).
+            try await api.call("GET", "/api/gdpr/customers/\(customer)/export", w.token(.manager), expect: 403)
+            try await api.call("GET", "/api/gdpr/customers/\(UUID())/export", admin, expect: 404)
+            try await api.call("GET", "/api/gdpr/customers/\(customer)/export", admin, expect: 200)
+            try await api.call("POST", "/api/gdpr/customers/\(customer)/erase", w.token(.manager), expect: 403)
+            try await api.call("POST", "/api/gdpr/customers/\(customer)/erase", admin, expect: 200)
+            try await api.call("POST", "/api/gdpr/customers/\(customer)/erase", admin, expect: 404)
             let audit = try await api.call("GET", "/api/audit?limit=3", admin, expect: 200)
             if let next = audit.json["next_cursor"]?.string {
                 try await api.call("GET", "/api/audit?limit=500&cursor=\(next)&entity=thread", admin, expect: 200)

@@ -73,6 +73,10 @@ let openAPIDocumentJSON = #"""
     {
       "name": "operations",
       "description": "Health, metrics and this document."
+    },
+    {
+      "name": "privacy",
+      "description": "GDPR: export and erasure of one customer's personal data (admins only)."
     }
   ],
   "security": [
@@ -3235,6 +3239,112 @@ let openAPIDocumentJSON = #"""
           }
         }
       }
+    },
+    "/api/gdpr/customers/{id}/export": {
+      "get": {
+        "operationId": "exportCustomer",
+        "tags": [
+          "privacy"
+        ],
+        "summary": "Everything held about one customer, as one tar archive",
+        "description": "A POSIX ustar archive: manifest.json, customer.json (with organisation), orders.json, tasks.json, audit.json (entries about the customer, their threads, messages, orders and tasks) and per thread threads/<id>/thread.json, messages.json (with bodies) and attachments/<sha256> (the files as received). The export is recorded in the audit trail (customer.export).",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "description": "The customer's id.",
+            "schema": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The archive.",
+            "content": {
+              "application/x-tar": {
+                "schema": {
+                  "type": "string",
+                  "format": "binary"
+                }
+              }
+            }
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/gdpr/customers/{id}/erase": {
+      "post": {
+        "operationId": "eraseCustomer",
+        "tags": [
+          "privacy"
+        ],
+        "summary": "Erase a customer (crypto-shredding)",
+        "description": "Removes the customer, their orders and the tasks about them from the directory; each of their threads stays as 'erased customer' with its timeline skeleton (ids, types, statuses, channels, times, delivery states). The data keys of the customer and of those threads are destroyed, so their records in the journal, the snapshots and any backup made afterwards can no longer be read; bodies and files are deleted. New messages are never matched to the erased person. Recorded in the audit trail (customer.erase). A second call answers 404.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "description": "The customer's id.",
+            "schema": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "What was erased.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErasureResult"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
     }
   },
   "components": {
@@ -6056,6 +6166,46 @@ let openAPIDocumentJSON = #"""
           },
           "file_name": {
             "type": "string"
+          }
+        }
+      },
+      "ErasureResult": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "customer_id",
+          "threads_erased",
+          "messages_erased",
+          "orders_removed",
+          "tasks_removed",
+          "seq"
+        ],
+        "properties": {
+          "customer_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "threads_erased": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Threads left as 'erased customer' skeletons (counted in analytics as before)."
+          },
+          "messages_erased": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Messages whose bodies and personal data were destroyed (their headers stay, anonymised)."
+          },
+          "orders_removed": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "tasks_removed": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "seq": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Journal sequence number of the erasure's audit entry."
           }
         }
       }
