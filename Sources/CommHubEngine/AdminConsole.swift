@@ -43,6 +43,8 @@ public struct AdminConsole: Sendable {
         ("export DIR", "snapshot, then write a consistent hot copy of the store to DIR"),
         ("clock", "the engine's time"),
         ("clock advance DURATION", "move a simulated clock forward (90m, 5h, 2d)"),
+        ("retention", "the retention policy (content of finished threads, audit trail)"),
+        ("retention run", "enforce the retention policy now (it also runs on a schedule)"),
     ]
 
     /// Commands that change state: each one that succeeds is recorded in the
@@ -50,7 +52,8 @@ public struct AdminConsole: Sendable {
     /// Reading commands are not recorded.
     public static func changesState(_ words: [String]) -> Bool {
         switch words.first?.lowercased() {
-        case "rebalance", "presence", "snapshot", "export", "erase", "retention", "keys": return !(words.count == 1 && words[0] == "retention")
+        case "rebalance", "presence", "snapshot", "export": return true
+        case "retention": return words.count == 2
         case "clock": return words.count == 3
         default: return false
         }
@@ -212,6 +215,13 @@ public struct AdminConsole: Sendable {
                 throw EngineError.invalid("'\(w[2])' is not a duration such as 90m, 5h or 2d")
             }
             return .object(["now": .string(clock.advance(by: seconds).iso8601), "simulated": .bool(true)])
+
+        case ("retention", 1):
+            return .object(["retention": try Self.json(await s.retentionPolicy())])
+
+        case ("retention", 2) where w[1] == "run":
+            let done = try await engine.enforceRetention()
+            return .object(["threads_expired": .number(Double(done.threads)), "audit_entries_deleted": .number(Double(done.auditEntries))])
 
         default:
             if Self.commands.contains(where: { $0.0.split(separator: " ").first.map(String.init) == command }) {

@@ -266,3 +266,31 @@ extension DurableEngine {
         try await writer.finishInterruptedRoll()
     }
 }
+
+extension Engine {
+    /// Threads expired per run of `enforceRetention`, at most (the next run takes the rest).
+    public static let retentionBatchThreads = 500
+
+    /// Enforces the retention policy at the engine's clock: finished threads
+    /// past their rule keep only their skeleton (through the erasure path),
+    /// and audit entries older than the audit retention are deleted. Run on
+    /// a schedule by `serve` and by the admin socket's `retention run`.
+    /// Returns how many threads expired and audit entries were deleted.
+    @discardableResult
+    public func enforceRetention() async throws -> (threads: Int, auditEntries: Int) {
+        let now = clock.now()
+        var expired = 0
+        let ids = await supervisor.expiredThreads(at: now, limit: Self.retentionBatchThreads)
+        if !ids.isEmpty {
+            let entry = AuditEntry(at: now, actorContactID: nil, actorTokenID: nil, action: "retention.expire", entity: "retention",
+                                   entityID: "\(ids.count) threads", scope: .system, via: "retention")
+            expired = try await expireThreads(ids, audit: entry).threadCount
+        }
+        var pruned = 0
+        if let months = await supervisor.retentionPolicy().auditRetentionMonths,
+           let cutoff = RetentionPolicy.monthsBefore(now, months), let store = protection?.writer {
+            pruned = try await store.pruneAudit(before: cutoff)
+        }
+        return (expired, pruned)
+    }
+}

@@ -58,6 +58,16 @@ extension JournalWriter {
         }
     }
 
+    /// A row's clear part (who, what, when; no `before`/`after`), without
+    /// opening anything (usable inside a write transaction).
+    static func decodeAuditHeader(_ raw: [UInt8], key: UInt64) throws -> AuditEntry {
+        guard raw.first == StoreFormat.sealedAuditMarker else { return try decodeAudit(raw, key: key) }
+        guard raw.count >= 5 else { throw StoreError(.corrupted, operation: "audit", detail: "entry \(key): row too short") }
+        let n = Int(UInt32(littleEndian: raw[1..<5].withUnsafeBytes { $0.loadUnaligned(as: UInt32.self) }))
+        guard raw.count >= 5 + n else { throw StoreError(.corrupted, operation: "audit", detail: "entry \(key): header cut short") }
+        return try decodeAudit(raw[5..<(5 + n)], key: key)
+    }
+
     /// Reads a row of either form; content sealed under a destroyed key
     /// comes back without `before`/`after` and `contentErased` set.
     func decodeAuditRow(_ raw: [UInt8], key: UInt64) throws -> AuditEntry {
@@ -157,5 +167,38 @@ extension JournalWriter {
             }
             keys.publish(created)
         }
+    }
+
+    /// Audit rows deleted per transaction by `pruneAudit`.
+    static let auditPruneBatchRows = 4_096
+
+    /// Deletes audit entries older than `cutoff` (the audit trail's own
+    /// retention), oldest first, in bounded transactions; stops at the first
+    /// entry that is not older (entries are written in time order). Returns
+    /// how many were deleted. Nothing else deletes audit rows.
+    public func pruneAudit(before cutoff: Date) async throws -> Int {
+        let total = ResultBox<Int>()
+        total.value = 0
+        try await performSteps("audit.prune") { [self] env in
+            let (n, more) = try env.write("audit.prune") { txn -> (Int, Bool) in
+                var doomed: [[UInt8]] = []
+                var more = true
+                try txn.withCursor(env.dbs.audit) { c in
+                    var e = try c.get(MDB_FIRST)
+                    while let entry = e, doomed.count < Self.auditPruneBatchRows {
+                        let key = StoreFormat.seq(fromKey: entry.key) ?? 0
+                        guard let row = try? Self.decodeAuditHeader(Array(entry.value), key: key), row.at < cutoff else { more = false; break }
+                        doomed.append(Array(entry.key))
+                        e = try c.get(MDB_NEXT)
+                    }
+                    if e == nil { more = false }
+                }
+                for k in doomed { try txn.delete(env.dbs.audit, k, "mdb_del(audit prune)") }
+                return (doomed.count, more && !doomed.isEmpty)
+            }
+            total.value! += n
+            return more ? .again : .done
+        }
+        return total.value!
     }
 }

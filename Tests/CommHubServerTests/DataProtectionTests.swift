@@ -223,6 +223,57 @@ struct DataProtectionTests {
         await again.durable.shutdown(snapshot: false)
     }
 
+    @Test("retention on a simulated clock: closed threads past their brand and channel rule keep only their skeleton; the audit trail has its own")
+    func retentionExpiresOnTheClock() async throws {
+        try await Harness.run { live in
+            let http = live.http
+            let admin = Harness.adminToken
+            let w = try await World.seed(http)
+            let clock = live.env.clock
+            func thread(_ r: JSONValue) throws -> String { try #require(r["thread_id"]?.string) }
+            let mail = try thread(try await w.ingest(http, channel: w.emailChannel, externalID: "r-1", subject: "Oud", text: "VERLOOPT-MAIL-1"))
+            let whatsapp = try thread(try await w.ingest(http, channel: w.whatsappChannel, externalID: "r-2", subject: "Ander merk", text: "BLIJFT-WA-2"))
+            let open = try thread(try await w.ingest(http, channel: w.emailChannel, externalID: "r-3", subject: "Open", text: "BLIJFT-OPEN-3",
+                                                     email: "iemand.anders@voorbeeld.nl"))
+            for t in [mail, whatsapp] {
+                try ok(await http.put("/api/communication/threads/\(t)", admin, #"{"status":"resolved"}"#))
+            }
+            // Bad input changes nothing.
+            let bad = try await http.put("/api/retention", admin, #"{"rules":[{"business_entity":"chargecars","keep_closed_threads_months":0}]}"#)
+            #expect(bad.status == 422 && bad.isErrorShape, "\(bad)")
+            #expect(try await http.put("/api/retention", w.token(.manager), #"{"rules":[]}"#).status == 403)
+            let rule = #"{"business_entity":"chargecars","channel_type":"email_outlook","keep_closed_threads_months":1}"#
+            try ok(await http.put("/api/retention", admin, #"{"rules":[\#(rule)]}"#))
+            let policy = try await ok(http.get("/api/retention", admin)).json
+            #expect(policy["rules"]?.array?.count == 1)
+
+            _ = clock.advance(by: 20 * 86_400)
+            #expect(try await live.engine.enforceRetention().threads == 0, "20 days: within the month")
+            _ = clock.advance(by: 20 * 86_400)
+            #expect(try await live.engine.enforceRetention().threads == 1, "40 days: past the month")
+            #expect(try await live.engine.enforceRetention().threads == 0, "a skeleton never expires again")
+
+            let expired = try await ok(http.get("/api/communication/threads/\(mail)", admin)).json
+            #expect(expired["thread_subject"]?.string == ThreadSkeleton.expiredSubject)
+            let gone = try await http.get("/api/communication/messages?thread_id=\(mail)", admin)
+            #expect(gone.items.count == 1 && !gone.text.contains("VERLOOPT-MAIL-1"))
+            #expect(try await http.get("/api/communication/messages?thread_id=\(whatsapp)", admin).text.contains("BLIJFT-WA-2"))
+            #expect(try await http.get("/api/communication/messages?thread_id=\(open)", admin).text.contains("BLIJFT-OPEN-3"))
+            #expect(try live.env.durable.writer.hasDataKey(.thread(try #require(ThreadID(mail)))) == false)
+
+            // The audit trail: its own retention.
+            let before = try await http.get("/api/audit?limit=500", admin).items.count
+            try ok(await http.put("/api/retention", admin, #"{"rules":[\#(rule)],"audit_retention_months":1}"#))
+            _ = clock.advance(by: 40 * 86_400)
+            let run = try await live.engine.enforceRetention()
+            #expect(run.auditEntries >= before, "every entry older than a month")
+            let left = try await http.get("/api/audit?limit=500", admin).items
+            #expect(left.count < before)
+            let cutoff = clock.now().addingTimeInterval(-32 * 86_400)
+            #expect(left.allSatisfy { ($0["at"]?.string.flatMap { Date(iso8601: $0) } ?? .distantPast) > cutoff })
+        }
+    }
+
     /// The overview's counts (what analytics reads), without times.
     static func counts(_ v: JSONValue) -> String {
         let o = v.objectValue ?? [:]

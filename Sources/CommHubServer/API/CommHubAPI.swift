@@ -32,6 +32,7 @@ public struct CommHubAPI: Sendable {
         registerAnalytics(api)
         registerAttachments(api)
         registerPrivacy(api)
+        registerRetention(api)
     }
 
     // MARK: Shared helpers

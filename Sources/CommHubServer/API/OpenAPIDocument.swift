@@ -3345,6 +3345,94 @@ let openAPIDocumentJSON = #"""
           }
         }
       }
+    },
+    "/api/retention": {
+      "get": {
+        "operationId": "getRetention",
+        "tags": [
+          "privacy"
+        ],
+        "summary": "The retention policy",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The policy.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RetentionPolicy"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      },
+      "put": {
+        "operationId": "setRetention",
+        "tags": [
+          "privacy"
+        ],
+        "summary": "Set the retention policy (admins)",
+        "description": "Enforced every 10 minutes at the engine's clock: a finished thread past its rule keeps only its skeleton (as after an erasure, subject 'expired (retention)'), its bodies, files and data key are destroyed. The audit trail has its own retention.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/RetentionPolicy"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The policy now in force.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RetentionPolicy"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
     }
   },
   "components": {
@@ -6206,6 +6294,53 @@ let openAPIDocumentJSON = #"""
             "type": "integer",
             "minimum": 0,
             "description": "Journal sequence number of the erasure's audit entry."
+          }
+        }
+      },
+      "RetentionRule": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "keep_closed_threads_months"
+        ],
+        "properties": {
+          "business_entity": {
+            "type": "string"
+          },
+          "channel_type": {
+            "$ref": "#/components/schemas/ChannelType"
+          },
+          "keep_closed_threads_months": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1200,
+            "description": "Months the content of a resolved or closed thread is kept after it was finished."
+          }
+        }
+      },
+      "RetentionPolicy": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "rules"
+        ],
+        "properties": {
+          "rules": {
+            "type": "array",
+            "maxItems": 200,
+            "items": {
+              "$ref": "#/components/schemas/RetentionRule"
+            },
+            "description": "The most specific rule applies (brand and channel type, then brand, then channel type, then neither). Threads without a rule are kept."
+          },
+          "audit_retention_months": {
+            "type": [
+              "integer",
+              "null"
+            ],
+            "minimum": 1,
+            "maximum": 1200,
+            "description": "Audit entries older than this are deleted; absent or null keeps the trail forever."
           }
         }
       }

@@ -45,6 +45,31 @@ extension CommHubAPI {
         }
     }
 
+    /// `GET /api/retention` (readers of configuration) and `PUT /api/retention`
+    /// (admins): how long the content of finished threads is kept per brand
+    /// and channel type, and how long the audit trail is kept.
+    func registerRetention(_ api: RouterGroup<APIContext>) {
+        api.get("retention") { _, context in
+            _ = try require(.readChannelConfiguration, context)
+            return try JSONResponse.make(await supervisor.retentionPolicy())
+        }
+        api.put("retention") { request, context in
+            _ = try require(.writeConfiguration, context)
+            let policy = try await request.decodeJSON(RetentionPolicy.self, context: context)
+            let before = await supervisor.retentionPolicy()
+            let problems = policy.problems
+            guard problems.isEmpty else { throw APIError(.unprocessableContent, "invalid", problems.joined(separator: "; ")) }
+            let who = context.identity
+            let entry = AuditEntry(at: engine.clock.now(), actorContactID: who?.contactID, actorTokenID: who?.token.id,
+                                   action: "retention.update", entity: "retention", entityID: "policy",
+                                   before: try View.json(before), after: try View.json(policy), requestID: context.requestID,
+                                   scope: .system)
+            let seq = try await mapped { try await supervisor.setRetention(policy, audit: entry) }
+            try await durable(seq)
+            return try JSONResponse.make(policy)
+        }
+    }
+
     struct ErasureAnswer: Encodable {
         var customerID: String
         var threadsErased: Int
