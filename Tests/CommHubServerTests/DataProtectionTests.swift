@@ -274,6 +274,22 @@ struct DataProtectionTests {
         }
     }
 
+    @Test("admin-socket commands that change state leave an audit entry; reading ones do not")
+    func adminSocketCommandsAreAudited() async throws {
+        try await Harness.run { live in
+            let w = try await World.seed(live.http)
+            let console = AdminConsole(engine: live.engine, journal: live.env.durable.writer)
+            _ = await console.handle("stats")
+            let answer = await console.handle("presence \(w.agentA) away")
+            #expect(answer.contains(#""ok":true"#), "\(answer)")
+            _ = await console.handle("presence \(w.agentA) nonsense")
+            let trail = try await live.http.get("/api/audit?entity=admin_socket", Harness.adminToken)
+            #expect(trail.items.count == 1, "\(trail)")
+            #expect(trail.items.first?["action"]?.string == "admin.presence")
+            #expect(trail.items.first?["entity_id"]?.string == "\(w.agentA) away")
+        }
+    }
+
     /// The overview's counts (what analytics reads), without times.
     static func counts(_ v: JSONValue) -> String {
         let o = v.objectValue ?? [:]

@@ -5534,6 +5534,14 @@ let openAPIDocumentJSON = #"""
           },
           "request_id": {
             "type": "string"
+          },
+          "via": {
+            "type": "string",
+            "description": "Who acted when no token did: admin_socket, retention."
+          },
+          "content_erased": {
+            "type": "boolean",
+            "description": "Present (true) when before/after were about a person or thread since erased or expired: their content is destroyed, the entry's header stays."
           }
         }
       },

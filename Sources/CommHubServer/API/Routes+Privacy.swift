@@ -141,7 +141,7 @@ extension CommHubAPI {
                         default: false
                         }
                     }
-                    out += page.entries.map(\.entry)
+                    out += page.entries.map { var e = $0.entry; e.scope = nil; return e }
                     if out.count >= limit { return (Array(out.prefix(limit)), true) }
                     guard let next = page.next else { return (out, false) }
                     after = next
