@@ -37,12 +37,14 @@ public final class DurableEngine: Sendable {
         case thread = 2
         case agent = 3
         case compactThread = 4
+        /// A compact thread whose response clock has progress (`ThreadState.sla`), appended as JSON.
+        case compactThreadSLA = 5
         /// A customer, an order, a task: each its own record, sealed under
         /// the key of the person or thread it is about (the supervisor image
         /// then leaves them out), so erasing them shreds their snapshot copies too.
-        case customer = 5
-        case order = 6
-        case task = 7
+        case customer = 6
+        case order = 7
+        case task = 8
     }
 
     public init(directory: String, clock: any EngineClock, configuration: EngineConfiguration = EngineConfiguration(),
@@ -130,8 +132,8 @@ public final class DurableEngine: Sendable {
             case .thread:
                 let t = try decoder.decode(ThreadState.self, from: json)
                 threads[t.id] = t
-            case .compactThread:
-                let t = try ThreadState.readCompact(Array(record.dropFirst()))
+            case .compactThread, .compactThreadSLA:
+                let t = try ThreadState.readCompact(Array(record.dropFirst()), withSLA: kind == .compactThreadSLA)
                 threads[t.id] = t
             case .agent:
                 let a = try decoder.decode(AgentState.self, from: json)
@@ -198,13 +200,13 @@ public final class DurableEngine: Sendable {
             for (i, t) in sources.threads.enumerated() {
                 let s = await t.state
                 endSeq = max(endSeq, s.lastSeq)
-                try out.append(try s.compactRecord(kind: RecordKind.compactThread.rawValue), scope: .thread(s.id))
+                try out.append(try s.compactRecord(kind: (s.sla == nil ? RecordKind.compactThread : .compactThreadSLA).rawValue), scope: .thread(s.id))
                 // Back-pressure: let the writer thread catch up instead of buffering the whole snapshot.
                 if i % 20_000 == 19_999 { try await out.waitForChunks() }
             }
             for (i, s) in sources.dormant.enumerated() {
                 endSeq = max(endSeq, s.lastSeq)
-                try out.append(try s.compactRecord(kind: RecordKind.compactThread.rawValue), scope: .thread(s.id))
+                try out.append(try s.compactRecord(kind: (s.sla == nil ? RecordKind.compactThread : .compactThreadSLA).rawValue), scope: .thread(s.id))
                 if i % 20_000 == 19_999 { try await out.waitForChunks() }
             }
             for a in sources.agents {

@@ -62,6 +62,8 @@ public struct EngineState: Sendable {
     public var templates: [TemplateID: Template] = [:]
     public var tokens: [TokenID: APIToken] = [:]
     public var tokenByHash: [String: TokenID] = [:]
+    /// Workflow settings, business calendars, task reminders sent (`WorkflowState`).
+    public var workflow = WorkflowState()
     public var lastSeq: UInt64 = 0
     /// How long content and the audit trail are kept (`retentionChanged`).
     public var retention = RetentionPolicy()
@@ -78,6 +80,7 @@ public struct EngineState: Sendable {
 
     public mutating func apply(_ e: SequencedEvent) {
         lastSeq = max(lastSeq, e.seq)
+        workflow.apply(e.event)
         switch e.event {
         case .channelUpserted(let c):
             channels[c.id] = c
@@ -171,6 +174,8 @@ public struct EngineState: Sendable {
             }
         case .audited:
             break  // the trail lives in the store's audit table (MemoryAudit for an in-memory engine)
+        case .slaStepFired, .slaClockSet, .workflowSettingsChanged, .taskReminderFired:
+            break  // thread events (ThreadState) and `workflow`'s own
         case .dataErased(let erasure):
             applyErasure(erasure)
         case .retentionChanged(let p):

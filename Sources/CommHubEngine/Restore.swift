@@ -38,7 +38,7 @@ public struct RestoredEngine: Sendable {
         lastSeq = max(lastSeq, e.seq)
         switch e.event {
         case .threadChanged(let t, _, _), .referenceAdded(let t, _), .deliveryStatusChanged(_, let t, _, _),
-             .outboxReported(_, let t, _, _, _):
+             .outboxReported(_, let t, _, _, _), .slaStepFired(let t, _, _, _, _), .slaClockSet(let t, _, _):
             applyToThread(t, e)
         case .messageAdded(let h, _, _):
             applyToThread(h.threadID, e)

@@ -39,6 +39,8 @@ public enum ChannelConfigurationSchema {
             [("tenant_id", .string), ("client_id", .string), ("client_secret", .secret), ("mailbox", .string),
              ("webhook_url", .url), ("sync_folders", .stringList), ("auto_create_threads", .bool),
              ("email_signature", .string), ("calendar", .json), ("login_base_url", .url), ("graph_base_url", .url),
+             // Out-of-hours auto-responses (true) and the channel's own business hours (BusinessHoursSpec).
+             ("auto_responses", .json), ("business_hours", .stringOrObject),
              // Graph change notifications carry it back; /webhooks/outlook checks it.
              ("client_state", .secret)]
         case .whatsappBusiness:
@@ -52,6 +54,7 @@ public enum ChannelConfigurationSchema {
         case .sms:
             [("account_sid", .string), ("auth_token", .secret), ("from", .string), ("messaging_service_sid", .string),
              ("webhook_url", .url), ("api_base_url", .url),
+             ("auto_responses", .json), ("business_hours", .stringOrObject),
              // Where Twilio posts status callbacks (signed with this URL); default webhook_url + "/status".
              ("status_callback_url", .url),
              // Older names of from and api_base_url (the demo company uses from_number).
@@ -111,8 +114,13 @@ public enum ChannelConfigurationSchema {
     static func check(_ value: JSONValue, kind: Kind, path: String, type: ChannelType) throws(Refusal) {
         if value == .null { return }
         switch (kind, value) {
-        case (.string, .string), (.bool, .bool), (.stringOrObject, .string), (.stringOrObject, .object), (.json, _):
+        case (.string, .string), (.bool, .bool), (.json, _):
             break
+        case (.stringOrObject, .string), (.stringOrObject, .object):
+            // Only business_hours has this kind: it must read as opening hours.
+            do { _ = try BusinessHoursSpec.calendar(value, path: path) } catch {
+                throw Refusal(path: error.path, reason: error.reason)
+            }
         case (.stringList, .array(let a)) where a.allSatisfy({ $0.stringValue != nil }):
             break
         case (.url, .string(let s)):

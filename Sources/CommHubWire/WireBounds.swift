@@ -145,6 +145,7 @@ extension CreateMessageRequest: RangeChecked {
         if let call {
             try Bounds.check(call.durationSeconds, WireBounds.callDurationSeconds, "call.duration_seconds", unit: "seconds")
             try Bounds.length(call.notes, max: WireBounds.maxShortTextCharacters * 10, "call.notes")
+            try Bounds.date(call.callbackAt, "call.callback_at")
         }
     }
 }
@@ -212,12 +213,16 @@ extension ContactRequest: RangeChecked {
         try Bounds.count(skills, max: WireBounds.maxSkills, "skills")
         try Bounds.lengths(skills, max: WireBounds.maxTagCharacters, "skills")
         try Bounds.check(maxOpenThreads, WireBounds.maxOpenThreads, "max_open_threads")
+        if case .some(.some(let h)) = dailyDigestHour { try Bounds.check(h, 0...23, "daily_digest_hour", unit: "(a local hour)") }
     }
 }
 
 extension TeamRequest: RangeChecked {
     public func checkRanges() throws(FieldRangeError) {
         try Bounds.length(name, max: WireBounds.maxNameCharacters, "name")
+        if case .some(.some(let b)) = businessHours {
+            try FreeFormJSON.check(b, "business_hours")  // its format: the supervisor (BusinessHoursSpec)
+        }
     }
 }
 

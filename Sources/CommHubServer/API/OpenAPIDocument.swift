@@ -75,8 +75,12 @@ let openAPIDocumentJSON = #"""
       "description": "Health, metrics and this document."
     },
     {
+      "name": "workflow",
+      "description": "Business hours, the SLA ladder, task rules and the daily digest."
+    },
+    {
       "name": "privacy",
-      "description": "GDPR: export and erasure of one customer's personal data (admins only)."
+      "description": "GDPR: export and erasure of one customer's personal data (admins only); retention."
     }
   ],
   "security": [
@@ -704,6 +708,24 @@ let openAPIDocumentJSON = #"""
             }
           },
           {
+            "name": "overdue",
+            "in": "query",
+            "required": false,
+            "description": "Only pending tasks past their due moment. true or false (1 and 0 are accepted too).",
+            "schema": {
+              "type": "boolean"
+            }
+          },
+          {
+            "name": "due_today",
+            "in": "query",
+            "required": false,
+            "description": "Only tasks whose due_date is today (Europe/Amsterdam). true or false.",
+            "schema": {
+              "type": "boolean"
+            }
+          },
+          {
             "$ref": "#/components/parameters/Limit"
           },
           {
@@ -859,6 +881,48 @@ let openAPIDocumentJSON = #"""
           },
           "503": {
             "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      },
+      "get": {
+        "operationId": "getTask",
+        "tags": [
+          "tasks"
+        ],
+        "summary": "One task, with its overdue flag",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The task.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Task"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
           }
         }
       }
@@ -3240,6 +3304,99 @@ let openAPIDocumentJSON = #"""
         }
       }
     },
+    "/api/workflow-settings": {
+      "get": {
+        "operationId": "getWorkflowSettings",
+        "tags": [
+          "workflow"
+        ],
+        "summary": "The workflow settings in force (defaults until set)",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The settings.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/WorkflowSettings"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      },
+      "put": {
+        "operationId": "setWorkflowSettings",
+        "tags": [
+          "workflow"
+        ],
+        "summary": "Replace the workflow settings: business hours, SLA targets and ladder, task targets and rules, digest",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/WorkflowSettings"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The settings now in force.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/WorkflowSettings"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
     "/api/gdpr/customers/{id}/export": {
       "get": {
         "operationId": "exportCustomer",
@@ -4354,6 +4511,14 @@ let openAPIDocumentJSON = #"""
           "notes": {
             "type": "string",
             "description": "Becomes message_content when that is not given."
+          },
+          "callback_requested": {
+            "type": "boolean",
+            "description": "The caller asked to be called back: a callback task is made (task rule callback)."
+          },
+          "callback_at": {
+            "$ref": "#/components/schemas/DateTime",
+            "description": "When the callback is wanted: the task's due moment (default: the priority's response target)."
           }
         },
         "additionalProperties": false
@@ -4497,10 +4662,15 @@ let openAPIDocumentJSON = #"""
             "type": "string"
           },
           "reminder_settings": {
-            "$ref": "#/components/schemas/JSONObject"
+            "$ref": "#/components/schemas/JSONObject",
+            "description": "Free-form; the engine reads minutes_before (minutes, or a list of up to 5, 1–43200) and overdue (boolean, default true): task.reminder events."
           },
           "created_at": {
             "$ref": "#/components/schemas/DateTime"
+          },
+          "overdue": {
+            "type": "boolean",
+            "description": "Pending (open, in_progress, waiting) and past its due moment (due_date, due_time in Europe/Amsterdam; without a time: the end of the day)."
           }
         }
       },
@@ -5099,6 +5269,12 @@ let openAPIDocumentJSON = #"""
           },
           "presence": {
             "$ref": "#/components/schemas/Presence"
+          },
+          "daily_digest_hour": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 23,
+            "description": "Local hour (Europe/Amsterdam) of the person's daily e-mail digest; left out: none."
           }
         }
       },
@@ -5147,6 +5323,15 @@ let openAPIDocumentJSON = #"""
           "presence": {
             "$ref": "#/components/schemas/Presence",
             "description": "Default offline. Anyone may change their own presence alone."
+          },
+          "daily_digest_hour": {
+            "type": [
+              "integer",
+              "null"
+            ],
+            "minimum": 0,
+            "maximum": 23,
+            "description": "Local hour (Europe/Amsterdam) of the person's daily e-mail digest; null: none."
           }
         },
         "additionalProperties": false
@@ -5193,6 +5378,15 @@ let openAPIDocumentJSON = #"""
           "presence": {
             "$ref": "#/components/schemas/Presence",
             "description": "Default offline. Anyone may change their own presence alone."
+          },
+          "daily_digest_hour": {
+            "type": [
+              "integer",
+              "null"
+            ],
+            "minimum": 0,
+            "maximum": 23,
+            "description": "Local hour (Europe/Amsterdam) of the person's daily e-mail digest; null: none."
           }
         },
         "additionalProperties": false
@@ -5218,6 +5412,17 @@ let openAPIDocumentJSON = #"""
           },
           "leader_id": {
             "$ref": "#/components/schemas/Uuid"
+          },
+          "business_hours": {
+            "description": "Business hours: \"08:00-17:00\", \"08:00-12:00, 13:00-17:00\" (Monday–Friday), or an object with time_zone, weekdays, monday…sunday, holidays (nl or none), good_friday, liberation_day, closed_dates.",
+            "oneOf": [
+              {
+                "type": "string"
+              },
+              {
+                "type": "object"
+              }
+            ]
           }
         }
       },
@@ -5265,6 +5470,20 @@ let openAPIDocumentJSON = #"""
           },
           "leader_id": {
             "$ref": "#/components/schemas/Uuid"
+          },
+          "business_hours": {
+            "description": "Business hours: \"08:00-17:00\", \"08:00-12:00, 13:00-17:00\" (Monday–Friday), or an object with time_zone, weekdays, monday…sunday, holidays (nl or none), good_friday, liberation_day, closed_dates.",
+            "oneOf": [
+              {
+                "type": "string"
+              },
+              {
+                "type": "object"
+              },
+              {
+                "type": "null"
+              }
+            ]
           }
         },
         "additionalProperties": false
@@ -5284,6 +5503,20 @@ let openAPIDocumentJSON = #"""
           },
           "leader_id": {
             "$ref": "#/components/schemas/Uuid"
+          },
+          "business_hours": {
+            "description": "Business hours: \"08:00-17:00\", \"08:00-12:00, 13:00-17:00\" (Monday–Friday), or an object with time_zone, weekdays, monday…sunday, holidays (nl or none), good_friday, liberation_day, closed_dates.",
+            "oneOf": [
+              {
+                "type": "string"
+              },
+              {
+                "type": "object"
+              },
+              {
+                "type": "null"
+              }
+            ]
           }
         },
         "additionalProperties": false
@@ -5606,6 +5839,10 @@ let openAPIDocumentJSON = #"""
           "metadata": {
             "type": "object",
             "description": "What the provider says beyond the text: reply_to_external_id (the message it answers), payload (a button's), interactive {type, id, title, description}, unsupported."
+          },
+          "auto_submitted": {
+            "type": "boolean",
+            "description": "A machine wrote it (mail Auto-Submitted other than no, X-Autoreply, Precedence auto_reply/bulk, an out-of-office reply): recorded as auto_response, starts no response clock and is never answered automatically. Out-of-office subjects are recognised without it."
           }
         },
         "additionalProperties": false
@@ -6264,6 +6501,134 @@ let openAPIDocumentJSON = #"""
             "type": "string"
           }
         }
+      },
+      "WorkflowSettings": {
+        "type": "object",
+        "description": "Engine-wide workflow configuration. Every key is optional (PUT replaces the whole settings; a key left out takes its default); unknown keys are refused.",
+        "properties": {
+          "business_hours": {
+            "description": "Business hours: \"08:00-17:00\", \"08:00-12:00, 13:00-17:00\" (Monday–Friday), or an object with time_zone, weekdays, monday…sunday, holidays (nl or none), good_friday, liberation_day, closed_dates.",
+            "oneOf": [
+              {
+                "type": "string"
+              },
+              {
+                "type": "object"
+              }
+            ]
+          },
+          "sla": {
+            "type": "object",
+            "properties": {
+              "email_business_hours": {
+                "type": "number",
+                "minimum": 0.05,
+                "maximum": 720
+              },
+              "chat_business_hours": {
+                "type": "number",
+                "minimum": 0.05,
+                "maximum": 720
+              },
+              "escalated_minutes": {
+                "type": "number",
+                "minimum": 1,
+                "maximum": 1440
+              },
+              "reminder_fractions": {
+                "type": "array",
+                "maxItems": 2,
+                "items": {
+                  "type": "number",
+                  "exclusiveMinimum": 0,
+                  "exclusiveMaximum": 1
+                }
+              },
+              "executive_after_overdue_hours": {
+                "type": "number",
+                "minimum": 0.5,
+                "maximum": 720
+              }
+            },
+            "additionalProperties": false
+          },
+          "task_response_hours": {
+            "type": "object",
+            "description": "Business hours by task priority (critical, urgent, high, normal, low) for a task created without a due date.",
+            "additionalProperties": {
+              "type": "number",
+              "minimum": 0.05,
+              "maximum": 720
+            }
+          },
+          "task_rules": {
+            "type": "object",
+            "properties": {
+              "follow_up": {
+                "type": "object",
+                "properties": {
+                  "enabled": {
+                    "type": "boolean"
+                  },
+                  "after_business_hours": {
+                    "type": "number",
+                    "minimum": 0.05,
+                    "maximum": 720
+                  }
+                },
+                "additionalProperties": false
+              },
+              "callback": {
+                "type": "object",
+                "properties": {
+                  "enabled": {
+                    "type": "boolean"
+                  }
+                },
+                "additionalProperties": false
+              },
+              "escalate": {
+                "type": "object",
+                "properties": {
+                  "enabled": {
+                    "type": "boolean"
+                  }
+                },
+                "additionalProperties": false
+              },
+              "overdue_reminder": {
+                "type": "object",
+                "properties": {
+                  "enabled": {
+                    "type": "boolean"
+                  }
+                },
+                "additionalProperties": false
+              }
+            },
+            "additionalProperties": false
+          },
+          "digest": {
+            "type": "object",
+            "properties": {
+              "enabled": {
+                "type": "boolean"
+              },
+              "channel_id": {
+                "oneOf": [
+                  {
+                    "$ref": "#/components/schemas/Uuid"
+                  },
+                  {
+                    "type": "null"
+                  }
+                ]
+              }
+            },
+            "additionalProperties": false
+          }
+        },
+        "additionalProperties": false
       },
       "ErasureResult": {
         "type": "object",
