@@ -89,6 +89,11 @@ public enum EngineEvent: Codable, Sendable, Hashable {
     case taskReminderFired(task: TaskID, key: String, due: Date, recipients: [ContactID], at: Date)
     /// What a gateway keeps about a channel (subscriptions, delta links, queued work) changed.
     case gatewayStateChanged(GatewayStateChange)
+    /// A customer erased on request, or threads expired by retention: what
+    /// remains (skeletons) replaces them; their data keys are destroyed next.
+    case dataErased(DataErasure)
+    /// How long content and the audit trail are kept (`PUT /api/retention`).
+    case retentionChanged(RetentionPolicy)
 
     /// A short name for logs, metrics and the admin socket.
     public var name: String {
@@ -122,6 +127,8 @@ public enum EngineEvent: Codable, Sendable, Hashable {
         case .workflowSettingsChanged: "workflow.settings"
         case .taskReminderFired: "task.reminder"
         case .gatewayStateChanged: "gateway.state"
+        case .dataErased: "data.erased"
+        case .retentionChanged: "retention.changed"
         }
     }
 }
@@ -176,7 +183,7 @@ public struct EventCodec: Sendable {
     /// (`encodeForJournal` then never uses JSON for it).
     public static func hasCompactForm(_ event: EngineEvent) -> Bool {
         switch event {
-        case .messageAdded, .threadAssigned, .threadOpened, .deliveryStatusChanged, .referenceAdded, .threadChanged: true
+        case .messageAdded, .threadAssigned, .threadOpened, .deliveryStatusChanged, .referenceAdded, .threadChanged, .dataErased: true
         default: false
         }
     }

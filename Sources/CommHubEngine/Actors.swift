@@ -85,6 +85,9 @@ public actor ThreadActor {
         return try record(events)
     }
 
+    /// Replaces the state (an erasure leaves the skeleton).
+    func replaceState(_ s: ThreadState) { state = s }
+
     public func message(_ id: MessageID) -> MessageHeader? {
         state.messages.last { $0.id == id }
     }

@@ -67,6 +67,8 @@ public struct EngineState: Sendable {
     /// What gateways keep per channel (subscriptions, delta links, queued work), with sealed secrets.
     public var gatewayStates: [ChannelID: GatewayState] = [:]
     public var lastSeq: UInt64 = 0
+    /// How long content and the audit trail are kept (`retentionChanged`).
+    public var retention = RetentionPolicy()
 
     public init() {}
 
@@ -184,6 +186,10 @@ public struct EngineState: Sendable {
             break  // the trail lives in the store's audit table (MemoryAudit for an in-memory engine)
         case .slaStepFired, .slaClockSet, .workflowSettingsChanged, .taskReminderFired:
             break  // thread events (ThreadState) and `workflow`'s own
+        case .dataErased(let erasure):
+            applyErasure(erasure)
+        case .retentionChanged(let p):
+            retention = p
         }
     }
 

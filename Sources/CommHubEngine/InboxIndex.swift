@@ -172,6 +172,15 @@ public final class InboxIndex: Sendable {
             }
         case .threadsRebalanced(let moves, _):
             for m in moves { update(m.thread, &s) { $0.assignee = m.to } }
+        case .dataErased(let erasure):
+            // The skeleton's subject ("erased customer") and no customer or order any more.
+            for t in erasure.threads {
+                update(t.header.id, &s) { r in
+                    r.subject = t.header.threadSubject
+                    r.customer = t.header.customerID
+                    r.order = t.header.orderID
+                }
+            }
         default:
             return
         }

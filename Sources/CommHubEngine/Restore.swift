@@ -45,6 +45,8 @@ public struct RestoredEngine: Sendable {
         case .messageAnnotated(_, let t, .providerCopy, _):
             // The thread's message learns its provider id (and the idempotency table with it).
             applyToThread(t, e)
+        case .dataErased(let erasure):
+            replayErasure(e, erasure)
         case .threadOpened(let h):
             guard threads[h.id] == nil, e.seq > supervisorWatermark else { return }
             threads[h.id] = ThreadState(header: h, lastSeq: e.seq)

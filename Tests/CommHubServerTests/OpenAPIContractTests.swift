@@ -397,6 +397,18 @@ import Testing
             try await api.call("GET", "/api/customers?q=jan&limit=10", admin, expect: 200)
             try await api.call("GET", "/api/orders/12345", admin, expect: 200)
             try await api.call("GET", "/api/orders/99999", admin, expect: 404)
+            // GDPR: export and erasure (admins only).
+            try await api.call("GET", "/api/gdpr/customers/\(customer)/export", w.token(.manager), expect: 403)
+            try await api.call("GET", "/api/gdpr/customers/\(UUID())/export", admin, expect: 404)
+            try await api.call("GET", "/api/gdpr/customers/\(customer)/export", admin, expect: 200)
+            try await api.call("POST", "/api/gdpr/customers/\(customer)/erase", w.token(.manager), expect: 403)
+            try await api.call("POST", "/api/gdpr/customers/\(customer)/erase", admin, expect: 200)
+            try await api.call("POST", "/api/gdpr/customers/\(customer)/erase", admin, expect: 404)
+            try await api.call("PUT", "/api/retention", admin,
+                               #"{"rules":[{"business_entity":"chargecars","channel_type":"email_outlook","keep_closed_threads_months":24}],"audit_retention_months":null}"#,
+                               expect: 200)
+            try await api.call("PUT", "/api/retention", admin, #"{"rules":[{"keep_closed_threads_months":0}]}"#, expect: 422)
+            try await api.call("GET", "/api/retention", admin, expect: 200)
             let audit = try await api.call("GET", "/api/audit?limit=3", admin, expect: 200)
             if let next = audit.json["next_cursor"]?.string {
                 try await api.call("GET", "/api/audit?limit=500&cursor=\(next)&entity=thread", admin, expect: 200)

@@ -77,6 +77,10 @@ let openAPIDocumentJSON = #"""
     {
       "name": "workflow",
       "description": "Business hours, the SLA ladder, task rules and the daily digest."
+    },
+    {
+      "name": "privacy",
+      "description": "GDPR: export and erasure of one customer's personal data (admins only); retention."
     }
   ],
   "security": [
@@ -3580,6 +3584,200 @@ let openAPIDocumentJSON = #"""
           }
         }
       }
+    },
+    "/api/gdpr/customers/{id}/export": {
+      "get": {
+        "operationId": "exportCustomer",
+        "tags": [
+          "privacy"
+        ],
+        "summary": "Everything held about one customer, as one tar archive",
+        "description": "A POSIX ustar archive: manifest.json, customer.json (with organisation), orders.json, tasks.json, audit.json (entries about the customer, their threads, messages, orders and tasks) and per thread threads/<id>/thread.json, messages.json (with bodies) and attachments/<sha256> (the files as received). The export is recorded in the audit trail (customer.export).",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "description": "The customer's id.",
+            "schema": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The archive.",
+            "content": {
+              "application/x-tar": {
+                "schema": {
+                  "type": "string",
+                  "format": "binary"
+                }
+              }
+            }
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/gdpr/customers/{id}/erase": {
+      "post": {
+        "operationId": "eraseCustomer",
+        "tags": [
+          "privacy"
+        ],
+        "summary": "Erase a customer (crypto-shredding)",
+        "description": "Removes the customer, their orders and the tasks about them from the directory; each of their threads stays as 'erased customer' with its timeline skeleton (ids, types, statuses, channels, times, delivery states). The data keys of the customer and of those threads are destroyed, so their records in the journal, the snapshots and any backup made afterwards can no longer be read; bodies and files are deleted. New messages are never matched to the erased person. Recorded in the audit trail (customer.erase). A second call answers 404.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "description": "The customer's id.",
+            "schema": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "What was erased.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErasureResult"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/retention": {
+      "get": {
+        "operationId": "getRetention",
+        "tags": [
+          "privacy"
+        ],
+        "summary": "The retention policy",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The policy.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RetentionPolicy"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      },
+      "put": {
+        "operationId": "setRetention",
+        "tags": [
+          "privacy"
+        ],
+        "summary": "Set the retention policy (admins)",
+        "description": "Enforced every 10 minutes at the engine's clock: a finished thread past its rule keeps only its skeleton (as after an erasure, subject 'expired (retention)'), its bodies, files and data key are destroyed. The audit trail has its own retention.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/RetentionPolicy"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The policy now in force.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RetentionPolicy"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
     }
   },
   "components": {
@@ -5760,6 +5958,14 @@ let openAPIDocumentJSON = #"""
           },
           "request_id": {
             "type": "string"
+          },
+          "via": {
+            "type": "string",
+            "description": "Who acted when no token did: admin_socket, retention."
+          },
+          "content_erased": {
+            "type": "boolean",
+            "description": "Present (true) when before/after were about a person or thread since erased or expired: their content is destroyed, the entry's header stays."
           }
         }
       },
@@ -6788,6 +6994,93 @@ let openAPIDocumentJSON = #"""
           }
         },
         "additionalProperties": false
+      },
+      "ErasureResult": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "customer_id",
+          "threads_erased",
+          "messages_erased",
+          "orders_removed",
+          "tasks_removed",
+          "seq"
+        ],
+        "properties": {
+          "customer_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "threads_erased": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Threads left as 'erased customer' skeletons (counted in analytics as before)."
+          },
+          "messages_erased": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Messages whose bodies and personal data were destroyed (their headers stay, anonymised)."
+          },
+          "orders_removed": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "tasks_removed": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "seq": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Journal sequence number of the erasure's audit entry."
+          }
+        }
+      },
+      "RetentionRule": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "keep_closed_threads_months"
+        ],
+        "properties": {
+          "business_entity": {
+            "type": "string"
+          },
+          "channel_type": {
+            "$ref": "#/components/schemas/ChannelType"
+          },
+          "keep_closed_threads_months": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1200,
+            "description": "Months the content of a resolved or closed thread is kept after it was finished."
+          }
+        }
+      },
+      "RetentionPolicy": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "rules"
+        ],
+        "properties": {
+          "rules": {
+            "type": "array",
+            "maxItems": 200,
+            "items": {
+              "$ref": "#/components/schemas/RetentionRule"
+            },
+            "description": "The most specific rule applies (brand and channel type, then brand, then channel type, then neither). Threads without a rule are kept."
+          },
+          "audit_retention_months": {
+            "type": [
+              "integer",
+              "null"
+            ],
+            "minimum": 1,
+            "maximum": 1200,
+            "description": "Audit entries older than this are deleted; absent or null keeps the trail forever."
+          }
+        }
       }
     }
   }
