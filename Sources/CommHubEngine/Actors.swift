@@ -63,12 +63,22 @@ public actor ThreadActor {
     }
 
     /// Adds a message written inside the company (outgoing answer, note, logged call).
-    public func add(_ header: MessageHeader, body: MessageBody, statusAfter: ThreadStatus?) throws -> [SequencedEvent] {
+    /// `also`: events journaled with it, all or none (the template it was written with).
+    public func add(_ header: MessageHeader, body: MessageBody, statusAfter: ThreadStatus?,
+                    also: [EngineEvent] = []) throws -> [SequencedEvent] {
         var events: [EngineEvent] = [.messageAdded(header: header, body: body, responseDueAt: nil)]
         if let s = statusAfter, s != state.header.status {
             events.append(.threadChanged(thread: state.id, change: ThreadChange(status: s), at: header.createdAt))
         }
-        return try record(events)
+        return try record(events + also)
+    }
+
+    /// Applies an event the supervisor journaled that concerns this thread
+    /// and another one (a merge, a split); says whether it was newer than
+    /// this state. Thread actors share the supervisor's executor, so the
+    /// supervisor applies it to both before anything else runs.
+    func applyJournaled(_ e: SequencedEvent) -> Bool {
+        state.applyIfNewer(e.event, seq: e.seq)
     }
 
     public func message(_ id: MessageID) -> MessageHeader? {

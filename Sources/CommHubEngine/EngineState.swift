@@ -64,6 +64,12 @@ public struct EngineState: Sendable {
     public var tokenByHash: [String: TokenID] = [:]
     /// The audit trail, oldest first.
     public var audit: [AuditEntry] = []
+    /// Templates in use (see `EngineState+Cases.swift`).
+    public var templateUsage = TemplateUsage()
+    /// Merged threads' survivors, split threads' sources.
+    public var threadLinks = ThreadLinks()
+    /// Satisfaction surveys by thread (the latest one of each thread).
+    public var csat: [ThreadID: CSATRecord] = [:]
     public var lastSeq: UInt64 = 0
 
     public init() {}
@@ -146,6 +152,11 @@ public struct EngineState: Sendable {
             }
         case .outboxResent(let m, _, let newMessage):
             outbox[m]?.resentAs = newMessage
+            // The copy carries the template use: it is the one that may go out.
+            if var use = templateUsage.pending.removeValue(forKey: m) {
+                use.message = newMessage
+                templateUsage.pending[newMessage] = use
+            }
         case .messageAnnotated(let m, _, .deliveryError(let code, let title), _):
             // The provider's own reason replaces the generic one its status report left.
             if var entry = outbox[m] {
@@ -171,6 +182,8 @@ public struct EngineState: Sendable {
             }
         case .audited(let entry):
             audit.append(entry)
+        case .templateAttached, .templateUsed, .threadsMerged, .threadSplit, .csatRequested, .csatCaptured:
+            applyCase(e)
         }
     }
 

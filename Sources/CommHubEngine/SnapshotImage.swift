@@ -35,6 +35,9 @@ public struct SupervisorImage: Codable, Sendable {
     /// The outbox with each message's stage, claim and error. Optional:
     /// older images rebuild it from the threads (pending outgoing messages queued).
     public var outbox: [OutboxEntry]?
+    /// Templates in use, merge and split links, satisfaction surveys
+    /// (`SnapshotImage+Cases.swift`). Optional: older images have none.
+    public var cases: CasesImage?
 
     public struct RoundRobin: Codable, Sendable, Hashable {
         public var members: [ContactID]
@@ -62,6 +65,7 @@ public struct SupervisorImage: Codable, Sendable {
         queues = s.board.teams.mapValues { Array($0.queue) }
         roundRobin = s.board.teams.mapValues { RoundRobin(members: $0.members, lastPicked: $0.lastPicked) }
         outbox = s.outbox.values.sorted { ($0.queuedAt, $0.message) < ($1.queuedAt, $1.message) }
+        cases = CasesImage(s)
     }
 }
 
@@ -120,6 +124,7 @@ extension EngineState {
         }
         for e in image.outbox ?? [] where threads[e.thread] != nil { s.outbox[e.message] = e }
         s.rebuildOutboxIndexes()
+        image.cases?.restore(into: &s)
         s.lastSeq = image.watermark
         return s
     }

@@ -100,6 +100,13 @@ public actor Supervisor {
 
     private func exists(_ id: ThreadID) -> Bool { threads[id] != nil || dormant[id] != nil }
 
+    /// Starts the actor of a thread made from others (a split).
+    func adopt(_ s: ThreadState) -> ThreadActor {
+        let a = ThreadActor(state: s, owner: self)
+        threads[s.id] = a
+        return a
+    }
+
     // MARK: Journal helpers
 
     /// Journals events decided by the supervisor itself and applies them:
@@ -136,6 +143,7 @@ public actor Supervisor {
     /// Projects events a thread actor recorded into the supervisor's state.
     func project(_ events: [SequencedEvent]) {
         for e in events { state.apply(e) }
+        countTemplateSends(in: events)
     }
 
     /// Hands the events that concern people to their agent actors.
@@ -299,15 +307,16 @@ public actor Supervisor {
         }
 
         let match = configuration.matcher.match(m, brand: channel.businessEntity, in: state.index)
+        if let answered = try await captureSatisfaction(m, channel: channel, match: match, key: key) { return answered }
         let messageID = MessageID()
         var early: [SequencedEvent] = []
         let threadID: ThreadID
         var reopen = false
         switch match.decision {
         case .existing(let id):
-            threadID = id
+            threadID = state.threadLinks.survivor(of: id)
         case .reopen(let id):
-            threadID = id
+            threadID = state.threadLinks.survivor(of: id)
             reopen = true
         case .new:
             let subject = m.subject.flatMap { $0.isEmpty ? nil : $0 } ?? Self.subjectLine(from: m.messageContent)
@@ -470,6 +479,7 @@ public actor Supervisor {
         } else if let t = state.board.team[id], change.status?.isOpen == true {
             events += try drainQueue(t)
         }
+        events += await satisfactionSurveys(after: events)
         await notifyAgents(events)
         return events
     }
@@ -481,8 +491,9 @@ public actor Supervisor {
         guard body.messageContent.utf8.count + (body.messageHtml?.utf8.count ?? 0) <= configuration.maxMessageBytes else {
             throw EngineError.invalid("message is larger than \(configuration.maxMessageBytes) bytes")
         }
-        let events = try await actor.add(header, body: body, statusAfter: statusAfter)
+        var events = try await actor.add(header, body: body, statusAfter: statusAfter)
         project(events)
+        events += await satisfactionSurveys(after: events)
         await notifyAgents(events)
         return events
     }
