@@ -27,6 +27,8 @@ public enum TemplateRenderer {
         /// Missing variables; a template that does not parse is reported here
         /// too (as "template: <problem>"), so that nothing half-rendered is sent.
         public var missing: [String]
+
+        public init(text: String, missing: [String]) { self.text = text; self.missing = missing }
     }
 
     /// Renders `template` with flat string variables as text (the first API, kept for its callers).

@@ -106,8 +106,8 @@ extension Supervisor {
         let aState = await a.state, bState = await b.state
         let plan = try ThreadMerging.merge(aState, into: bState, by: person, at: now)
         var events = try commit([.threadsMerged(plan)])
-        for actor in [a, b] where !(await actor.applyJournaled(events[0])) {
-            logger.error("a thread had moved past its merge event", metadata: ["thread.id": "\(await actor.id)"])
+        for (id, actor) in [(merged, a), (survivor, b)] where !(await actor.applyJournaled(events[0])) {
+            logger.error("a thread had moved past its merge event", metadata: ["thread.id": "\(id)"])
         }
         let who = person.flatMap { state.contacts[$0]?.name }.map { " by \($0)" } ?? ""
         let meta: [String: JSONValue] = ["kind": .string("thread_merged"), "merged_thread_id": .string(merged.description),

@@ -50,7 +50,7 @@ struct TemplateRendererTests {
     }
 
     @Test("a missing variable is an error naming it, wherever it stands; never blank text")
-    func missing() {
+    func missing() throws {
         #expect(throws: TemplateError.missing(["customer_name"])) {
             try R.render("Beste {{customer_name}},", values: [:], format: .text)
         }
@@ -114,7 +114,7 @@ struct TemplateRendererTests {
     }
 
     @Test("syntax errors name line, column and what to do; CommHub refuses what Mustache would render blank")
-    func syntax() {
+    func syntax() throws {
         func problem(_ s: String) -> String? {
             do {
                 _ = try TemplateSyntax.checkedForSaving(s, field: "message_template")
