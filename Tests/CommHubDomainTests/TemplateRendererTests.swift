@@ -123,7 +123,7 @@ struct TemplateRendererTests {
                 return error.description
             }
         }
-        #expect(problem("Beste {{naam}},\n{{#order.lines}}x") == "message_template line 2, column 17: a section is opened but never closed; add {{/name}}")
+        #expect(problem("Beste {{naam}},\n{{#order.lines}}x") == "message_template line 2, column 18: a section is opened but never closed; add {{/name}}")
         #expect(problem("{{#a}}x{{/b}}")?.contains("closed with another name") == true)
         #expect(problem("regel 1\nopen {{naam zonder einde")?.hasPrefix("message_template line 2") == true)
         #expect(problem("a\n  {{> voettekst}}") == "message_template line 2, column 3: {{> voettekst}}: partials ({{> name}}) are not supported: write the text into the template")
