@@ -259,6 +259,8 @@ if Context.environment["COMMHUB_FUZZ"] == "1" {
         ("FuzzIngestFrames", ["CommHubDomain", "CommHubWire"]),
         ("FuzzIngestCompact", ["CommHubDomain", "CommHubWire"]),
         ("FuzzRequestJSON", ["CommHubDomain", "CommHubWire"]),
+        // The Twilio form, message, status and signature sources (symlinks), as above.
+        ("FuzzTwilioWebhook", ["CommHubDomain", .product(name: "Crypto", package: "swift-crypto")]),
     ]
     for t in fuzzTargets {
         package.targets.append(.executableTarget(

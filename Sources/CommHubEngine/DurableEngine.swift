@@ -63,21 +63,33 @@ public final class DurableEngine: Sendable {
             let startSeq = used?.startSeq ?? 0
             restored.reserve(events: Int(clamping: writer.lastAssignedSeq &- min(startSeq, writer.lastAssignedSeq)))
             let replay: ReplayReport
+            // A store from before the `audit` table: fill it once from the snapshot's trail and the replay.
+            let indexAudit = try !writer.auditIndexed()
+            var replayedAudit: [(seq: UInt64, entry: AuditEntry)] = []
             do {
-                replay = try writer.replay(after: startSeq) { restored.replay($0) }
+                replay = try writer.replay(after: startSeq) { e in
+                    if indexAudit, case .audited(let entry) = e.event { replayedAudit.append((e.seq, entry)) }
+                    restored.replay(e)
+                }
             } catch let e as StoreError where e.kind == .corrupted || e.kind == .journalGap {
                 // Damage in what restore needs: refuse to start, say exactly what and what to do.
                 let check = try writer.checkJournal(after: startSeq)
                 guard !check.isClean else { throw e }
                 throw JournalDamageError(check: check, snapshot: used, storeDirectory: directory)
             }
+            if indexAudit {
+                try writer.indexAudit(snapshotEntries: restored.legacyAudit, replayed: replayedAudit)
+                logger.notice("audit trail moved into the store's audit table",
+                              metadata: ["audit.entries": "\(restored.legacyAudit.count + replayedAudit.count)"])
+            }
+            restored.legacyAudit = []
             self.writer = writer
             self.keepSnapshots = keepSnapshots
             self.logger = logger
             // Files live beside the store: <data>/attachments next to <data>/lmdb.
             let files = try AttachmentStore(root: ((directory as NSString).deletingLastPathComponent as NSString)
                 .appendingPathComponent("attachments"))
-            self.engine = Engine(restored: restored, journal: writer, relay: relay, bodies: writer, attachments: files,
+            self.engine = Engine(restored: restored, journal: writer, relay: relay, bodies: writer, audit: writer, attachments: files,
                                  clock: clock, configuration: configuration, logger: logger)
             let ms = Int((ContinuousClock.now - started).nanoseconds / 1_000_000)
             restoreReport = RestoreReport(snapshotID: used?.id, snapshotStartSeq: startSeq, snapshotsSkipped: skipped,
@@ -124,6 +136,7 @@ public final class DurableEngine: Sendable {
         r.threads = threads
         r.agents = agents
         r.supervisorWatermark = image.watermark
+        r.legacyAudit = image.audit ?? []
         r.lastSeq = max(image.watermark, threads.values.map(\.lastSeq).max() ?? 0, info.endSeq)
         return r
     }

@@ -62,8 +62,6 @@ public struct EngineState: Sendable {
     public var templates: [TemplateID: Template] = [:]
     public var tokens: [TokenID: APIToken] = [:]
     public var tokenByHash: [String: TokenID] = [:]
-    /// The audit trail, oldest first.
-    public var audit: [AuditEntry] = []
     /// Templates in use (see `EngineState+Cases.swift`).
     public var templateUsage = TemplateUsage()
     /// Merged threads' survivors, split threads' sources.
@@ -180,8 +178,8 @@ public struct EngineState: Sendable {
                 tokens[id]!.revokedAt = at
                 tokenByHash[t.secretHash] = nil
             }
-        case .audited(let entry):
-            audit.append(entry)
+        case .audited:
+            break  // the trail lives in the store's audit table (MemoryAudit for an in-memory engine)
         case .templateAttached, .templateUsed, .threadsMerged, .threadSplit, .csatRequested, .csatCaptured:
             applyCase(e)
         }

@@ -13,6 +13,8 @@ public struct RestoredEngine: Sendable {
     public var supervisorWatermark: UInt64
     /// The highest sequence number seen (snapshot or journal).
     public var lastSeq: UInt64
+    /// The audit trail a snapshot of an older version carried (now in the store's `audit` table).
+    public var legacyAudit: [AuditEntry] = []
 
     public init() {
         state = EngineState()

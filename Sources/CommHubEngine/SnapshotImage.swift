@@ -24,6 +24,7 @@ public struct SupervisorImage: Codable, Sendable {
     public var tasks: [InternalTask]
     public var templates: [Template]
     public var tokens: [APIToken]?
+    /// Written by versions before the store's `audit` table; read once to fill it.
     public var audit: [AuditEntry]?
     public var assignments: [Assignment]
     /// Queued threads per team, in queue order.
@@ -57,7 +58,7 @@ public struct SupervisorImage: Codable, Sendable {
         tasks = Array(s.tasks.values)
         templates = Array(s.templates.values)
         tokens = Array(s.tokens.values)
-        audit = s.audit
+        audit = nil  // the trail lives in the store's audit table
         var teamOf = s.board.team
         assignments = s.board.assignee.map { (t, a) in
             Assignment(thread: t, team: teamOf.removeValue(forKey: t), agent: a)
@@ -85,7 +86,6 @@ extension EngineState {
         for t in image.tasks { apply(.taskUpserted(t)) }
         for t in image.templates { apply(.templateUpserted(t)) }
         for t in image.tokens ?? [] { apply(.tokenIssued(t)) }
-        s.audit = image.audit ?? []
         // Sized once: growing million-entry tables by doubling rehashed every key again and again.
         let messages = threads.values.reduce(0) { $0 + $1.messages.count }
         s.messageThread.reserveCapacity(messages)

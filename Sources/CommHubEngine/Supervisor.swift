@@ -530,23 +530,6 @@ public actor Supervisor {
         try commit([.audited(entry)]).last!.seq
     }
 
-    public func auditTrail(entity: String?, entityID: String?, actor: ContactID?, since: Date?, limit: Int, after: Int) -> (entries: [AuditEntry], next: Int?) {
-        var out: [AuditEntry] = []
-        let all = state.audit
-        var i = min(max(after, 0), all.count)  // an offset from outside: never an index out of range
-        while i < all.count {
-            let e = all[i]
-            i += 1
-            if let entity, e.entity != entity { continue }
-            if let entityID, e.entityID != entityID { continue }
-            if let actor, e.actorContactID != actor { continue }
-            if let since, e.at < since { continue }
-            out.append(e)
-            if out.count == limit { return (out, i < all.count ? i : nil) }
-        }
-        return (out, nil)
-    }
-
     // MARK: Views
 
     public func thread(_ id: ThreadID) async -> ThreadView? {

@@ -1,6 +1,7 @@
 import CommHubDomain
 import CommHubWire
 import CommHubEngine
+import CommHubStore
 import CommHubGateways
 import Foundation
 import Logging
@@ -319,6 +320,11 @@ public struct IngestListener: Service {
             }
         } catch let e as EngineError {
             return Pending(frame: Self.error(frame.requestID, e.code.rawValue, e.message))
+        } catch let e as StoreError where e.kind == .invalidArgument {
+            // A file the store will never take (type, size, a broken upload): the gateway stops trying.
+            return Pending(frame: Self.error(frame.requestID, "refused", e.detail ?? e.description))
+        } catch let e as StoreError {
+            return Pending(frame: Self.error(frame.requestID, "unavailable", e.detail ?? e.description))
         } catch {
             return Pending(frame: Self.error(frame.requestID, "invalid", WireJSON.describe(error)))
         }
