@@ -357,11 +357,29 @@ public enum TemplateSyntax {
         case .unfinishedName?:
             what = "a tag is not closed with }} or its name holds characters other than letters, digits, _ - and ."
         case .expectedSectionEnd?:
+            // Point at the section that stays open, not at the end of the text where the parser noticed.
+            if let open = unclosedSection(in: source) {
+                let sigil = open.kind == .inverted ? "^" : "#"
+                return "line \(open.line), column \(open.column): {{\(sigil)\(open.name)}} is opened but never closed; add {{/\(open.name)}}"
+            }
             what = "a section is opened but never closed; add {{/name}}"
         default:
             what = "\(e.error)"
         }
         return "line \(e.context.lineNumber), column \(e.context.columnNumber): \(what)"
+    }
+
+    /// The innermost section or inverted section that is never closed.
+    static func unclosedSection(in source: String) -> TemplateTag? {
+        var open: [TemplateTag] = []
+        for t in tags(in: source) {
+            switch t.kind {
+            case .section, .inverted: open.append(t)
+            case .close: if let i = open.lastIndex(where: { $0.name == t.name }) { open.removeSubrange(i...) }
+            default: break
+            }
+        }
+        return open.last
     }
 
     /// Top-level names in order of first use; see `TemplateRenderer.variables(in:)`.

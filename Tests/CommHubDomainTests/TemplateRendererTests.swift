@@ -123,8 +123,9 @@ struct TemplateRendererTests {
                 return error.description
             }
         }
-        #expect(problem("Beste {{naam}},\n{{#order.lines}}x") == "message_template line 2, column 18: a section is opened but never closed; add {{/name}}")
+        #expect(problem("Beste {{naam}},\n{{#order.lines}}x") == "message_template line 2, column 1: {{#order.lines}} is opened but never closed; add {{/order.lines}}")
         #expect(problem("{{#a}}x{{/b}}")?.contains("closed with another name") == true)
+        #expect(problem("{{#a}}{{#b}}{{/b}}\n  {{^c}}") == "message_template line 2, column 3: {{^c}} is opened but never closed; add {{/c}}")
         #expect(problem("regel 1\nopen {{naam zonder einde")?.hasPrefix("message_template line 2") == true)
         #expect(problem("a\n  {{> voettekst}}") == "message_template line 2, column 3: {{> voettekst}}: partials ({{> name}}) are not supported: write the text into the template")
         #expect(problem("{{=<% %>=}}")?.contains("changing the delimiters") == true)
