@@ -195,6 +195,9 @@ let package = Package(
             name: "CommHubStandIns",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
+                // The Graph stand-in posts notifications to the gateway, as Graph does.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -37,6 +37,8 @@ public final class DurableEngine: Sendable {
         case thread = 2
         case agent = 3
         case compactThread = 4
+        /// A compact thread whose response clock has progress (`ThreadState.sla`), appended as JSON.
+        case compactThreadSLA = 5
     }
 
     public init(directory: String, clock: any EngineClock, configuration: EngineConfiguration = EngineConfiguration(),
@@ -122,8 +124,8 @@ public final class DurableEngine: Sendable {
             case .thread:
                 let t = try decoder.decode(ThreadState.self, from: json)
                 threads[t.id] = t
-            case .compactThread:
-                let t = try ThreadState.readCompact(Array(record.dropFirst()))
+            case .compactThread, .compactThreadSLA:
+                let t = try ThreadState.readCompact(Array(record.dropFirst()), withSLA: kind == .compactThreadSLA)
                 threads[t.id] = t
             case .agent:
                 let a = try decoder.decode(AgentState.self, from: json)
@@ -172,13 +174,13 @@ public final class DurableEngine: Sendable {
             for (i, t) in sources.threads.enumerated() {
                 let s = await t.state
                 endSeq = max(endSeq, s.lastSeq)
-                out.append(try s.compactRecord(kind: RecordKind.compactThread.rawValue))
+                out.append(try s.compactRecord(kind: (s.sla == nil ? RecordKind.compactThread : .compactThreadSLA).rawValue))
                 // Back-pressure: let the writer thread catch up instead of buffering the whole snapshot.
                 if i % 20_000 == 19_999 { try await out.waitForChunks() }
             }
             for (i, s) in sources.dormant.enumerated() {
                 endSeq = max(endSeq, s.lastSeq)
-                out.append(try s.compactRecord(kind: RecordKind.compactThread.rawValue))
+                out.append(try s.compactRecord(kind: (s.sla == nil ? RecordKind.compactThread : .compactThreadSLA).rawValue))
                 if i % 20_000 == 19_999 { try await out.waitForChunks() }
             }
             for a in sources.agents {

@@ -398,11 +398,13 @@ public final class InboxIndex: Sendable {
 /// The response-deadline rule shared by the thread actors and the read
 /// model: the first unanswered customer message starts the clock; our
 /// outgoing answer stops it; an auto-response does not count as an answer.
+/// A customer message while the clock waits without a deadline (paused in
+/// `waiting_customer`) takes the deadline the event carries (the resumed one).
 public enum ResponseClock {
     public static func after(_ type: MessageType, awaiting: Bool, currentDue: Date?, eventDue: Date?)
         -> (awaiting: Bool, due: Date?) {
         switch type {
-        case .incoming: awaiting ? (true, currentDue) : (true, eventDue)
+        case .incoming: awaiting && currentDue != nil ? (true, currentDue) : (true, eventDue)
         case .outgoing: (false, nil)
         case .autoResponse, .internalNote, .systemNotification: (awaiting, currentDue)
         }

@@ -36,6 +36,15 @@ public struct SupervisorImage: Codable, Sendable {
     /// The outbox with each message's stage, claim and error. Optional:
     /// older images rebuild it from the threads (pending outgoing messages queued).
     public var outbox: [OutboxEntry]?
+    /// Workflow settings and task reminders sent. Optional: older images have none.
+    public var workflow: WorkflowImage?
+    /// What gateways keep per channel (secrets sealed). Optional: older images have none.
+    public var gatewayStates: [ChannelGatewayState]?
+
+    public struct ChannelGatewayState: Codable, Sendable, Hashable {
+        public var channel: ChannelID
+        public var state: GatewayState
+    }
     /// Templates in use, merge and split links, satisfaction surveys
     /// (`SnapshotImage+Cases.swift`). Optional: older images have none.
     public var cases: CasesImage?
@@ -66,6 +75,8 @@ public struct SupervisorImage: Codable, Sendable {
         queues = s.board.teams.mapValues { Array($0.queue) }
         roundRobin = s.board.teams.mapValues { RoundRobin(members: $0.members, lastPicked: $0.lastPicked) }
         outbox = s.outbox.values.sorted { ($0.queuedAt, $0.message) < ($1.queuedAt, $1.message) }
+        workflow = WorkflowImage(s.workflow)
+        gatewayStates = s.gatewayStates.map { ChannelGatewayState(channel: $0.key, state: $0.value) }.sorted { $0.channel < $1.channel }
         cases = CasesImage(s)
     }
 }
@@ -86,6 +97,11 @@ extension EngineState {
         for t in image.tasks { apply(.taskUpserted(t)) }
         for t in image.templates { apply(.templateUpserted(t)) }
         for t in image.tokens ?? [] { apply(.tokenIssued(t)) }
+        if let w = image.workflow {
+            if let settings = w.settings { apply(.workflowSettingsChanged(settings)) }
+            s.workflow.taskReminders = w.taskReminders
+        }
+        for g in image.gatewayStates ?? [] { s.gatewayStates[g.channel] = g.state }
         // Sized once: growing million-entry tables by doubling rehashed every key again and again.
         let messages = threads.values.reduce(0) { $0 + $1.messages.count }
         s.messageThread.reserveCapacity(messages)
@@ -93,6 +109,7 @@ extension EngineState {
         s.board.reserve(threads: threads.count)
         s.index.reserve(threads: threads.count)
         for t in threads.values {
+            if t.header.status == .escalated { s.workflow.escalated.insert(t.id) }
             s.index.restore(t.header)
             s.board.apply(.threadOpened(t.header))
             for (m, seq) in zip(t.messages, t.messageSeqs) {

@@ -23,17 +23,10 @@ extension Supervisor {
                            template: TemplateID) async throws -> [SequencedEvent] {
         guard let actor = actor(header.threadID) else { throw EngineError.notFound("thread", header.threadID) }
         guard state.templates[template] != nil else { throw EngineError.notFound("template", template) }
-        guard body.messageContent.utf8.count + (body.messageHtml?.utf8.count ?? 0) <= configuration.maxMessageBytes else {
-            throw EngineError.invalid("message is larger than \(configuration.maxMessageBytes) bytes")
-        }
         let h = await actor.state.header
         let use = TemplateAttachment(message: header.id, thread: header.threadID, template: template,
                                      similarity: TemplateSimilarity(threadType: h.threadType, brand: h.businessEntity))
-        var events = try await actor.add(header, body: body, statusAfter: statusAfter, also: [.templateAttached(use)])
-        project(events)
-        events += await satisfactionSurveys(after: events)
-        await notifyAgents(events)
-        return events
+        return try await addMessage(header, body: body, statusAfter: statusAfter, also: [.templateAttached(use)])
     }
 
     /// Counts the template uses whose message went out in `events` (called

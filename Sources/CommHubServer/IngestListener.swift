@@ -244,7 +244,7 @@ public struct IngestListener: Service {
                 return Pending(frame: Self.error(frame.requestID, "unauthorized", "send hello with a token first"), close: true)
             }
             return await ingest(frame)
-        case .channels, .claim, .report, .attachmentPut, .attachmentGet:
+        case .channels, .claim, .report, .attachmentPut, .attachmentGet, .gatewayStateGet, .gatewayStatePut:
             guard session.authenticated else {
                 return Pending(frame: Self.error(frame.requestID, "unauthorized", "send hello with a token first"), close: true)
             }
@@ -312,6 +312,8 @@ public struct IngestListener: Service {
                 let range = try WireJSON.decode(GatewayProtocol.AttachmentRange.self, from: frame.payload, limits: .ingestFrame)
                 let bytes = try AttachmentService(engine: api.engine, store: files).read(range)
                 return Pending(frame: .init(kind: .attachmentData, requestID: frame.requestID, payload: bytes))
+            case .gatewayStateGet, .gatewayStatePut:
+                return try await gatewayState(frame)
             default:
                 let report = try WireJSON.decode(GatewayProtocol.ReportFrame.self, from: frame.payload, limits: .ingestFrame)
                 let (result, seq) = try await outbox.report(report, gateway: gateway)
