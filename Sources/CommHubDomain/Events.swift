@@ -94,6 +94,18 @@ public enum EngineEvent: Codable, Sendable, Hashable {
     case dataErased(DataErasure)
     /// How long content and the audit trail are kept (`PUT /api/retention`).
     case retentionChanged(RetentionPolicy)
+    /// A message was written with a template (journaled with the message).
+    case templateAttached(TemplateAttachment)
+    /// That message really went out: the template's `usage_count` counts it.
+    case templateUsed(TemplateAttachment)
+    /// Two threads became one (see `ThreadMerge`).
+    case threadsMerged(ThreadMerge)
+    /// A message and what follows it became a thread of their own (see `ThreadSplit`).
+    case threadSplit(ThreadSplit)
+    /// A satisfaction question was sent on a resolved thread.
+    case csatRequested(CSATRequest)
+    /// The customer's 1–5 answer, captured without reopening the thread.
+    case csatCaptured(CSATAnswer)
 
     /// A short name for logs, metrics and the admin socket.
     public var name: String {
@@ -129,6 +141,12 @@ public enum EngineEvent: Codable, Sendable, Hashable {
         case .gatewayStateChanged: "gateway.state"
         case .dataErased: "data.erased"
         case .retentionChanged: "retention.changed"
+        case .templateAttached: "template.attached"
+        case .templateUsed: "template.used"
+        case .threadsMerged: "thread.merged"
+        case .threadSplit: "thread.split"
+        case .csatRequested: "csat.requested"
+        case .csatCaptured: "csat.captured"
         }
     }
 }

@@ -45,6 +45,9 @@ public struct SupervisorImage: Codable, Sendable {
         public var channel: ChannelID
         public var state: GatewayState
     }
+    /// Templates in use, merge and split links, satisfaction surveys
+    /// (`SnapshotImage+Cases.swift`). Optional: older images have none.
+    public var cases: CasesImage?
 
     public struct RoundRobin: Codable, Sendable, Hashable {
         public var members: [ContactID]
@@ -74,6 +77,7 @@ public struct SupervisorImage: Codable, Sendable {
         outbox = s.outbox.values.sorted { ($0.queuedAt, $0.message) < ($1.queuedAt, $1.message) }
         workflow = WorkflowImage(s.workflow)
         gatewayStates = s.gatewayStates.map { ChannelGatewayState(channel: $0.key, state: $0.value) }.sorted { $0.channel < $1.channel }
+        cases = CasesImage(s)
     }
 }
 
@@ -137,6 +141,7 @@ extension EngineState {
         }
         for e in image.outbox ?? [] where threads[e.thread] != nil { s.outbox[e.message] = e }
         s.rebuildOutboxIndexes()
+        image.cases?.restore(into: &s)
         s.lastSeq = image.watermark
         return s
     }

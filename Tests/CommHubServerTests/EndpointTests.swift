@@ -299,6 +299,11 @@ import Testing
             #expect(sent["message_content"]?.string == "Beste Jan, de monteur komt op 1 december. Groet, Anna Agent")
             #expect(sent["subject"]?.string == "Afspraak voor order CC-1001")
             #expect(sent["metadata"]?["template_id"]?.string == id)
+            // usage_count counts real sends: stored and queued is not sent yet; the provider's receipt counts it.
+            #expect(try ok(await http.get("/api/templates/\(id)", admin)).json["usage_count"]?.int == 0,
+                    "queued for the gateway, not sent yet")
+            let sentID = try #require(MessageID(sent["id"]?.string ?? ""))
+            _ = try await live.engine.supervisor.setDelivery(message: sentID, status: .sent, at: live.env.clock.now())
             #expect(try ok(await http.get("/api/templates/\(id)", admin)).json["usage_count"]?.int == 1,
                     "only the message that was sent counts")
         }

@@ -23,6 +23,7 @@ public struct CommHubAPI: Sendable {
     /// Registers every `/api` route on `group` (authentication already applied).
     func register(on api: RouterGroup<APIContext>) {
         registerThreads(api)
+        registerCases(api)
         registerMessages(api)
         registerTasks(api)
         registerTemplates(api)
