@@ -51,6 +51,8 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.1.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
+        // Reply templates (sections for order lines, optional blocks); no dependencies, no I/O.
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.0"),
     ],
     targets: [
         .systemLibrary(
@@ -58,8 +60,12 @@ let package = Package(
             pkgConfig: "lmdb",
             providers: [.apt(["liblmdb-dev"])]
         ),
+        // Pure values and rules. Its one dependency, Mustache, is itself pure
+        // (no I/O, no dependencies): template rendering is domain logic and
+        // stays testable without actors, sockets or disks.
         .target(
             name: "CommHubDomain",
+            dependencies: [.product(name: "Mustache", package: "swift-mustache")],
             swiftSettings: strict
         ),
         .target(

@@ -40,11 +40,22 @@ public struct AuditEntry: Codable, Sendable, Hashable {
     public var before: JSONValue?
     public var after: JSONValue?
     public var requestID: String?
+    /// Whose data `before` and `after` are, when the entity alone does not
+    /// say (a message's entry is its thread's): the data key the entry is
+    /// sealed under. Not part of the API's view.
+    public var scope: DataScope?
+    /// Who acted when no token did: `admin_socket uid=… pid=…`, a sign-in's
+    /// client address. Not part of older entries.
+    public var via: String?
+    /// Set when read back: `before`/`after` were sealed under a key that was
+    /// destroyed (the person was erased, the content expired). Never stored.
+    public var contentErased: Bool?
 
     public init(at: Date, actorContactID: ContactID?, actorTokenID: TokenID?, action: String, entity: String,
-                entityID: String, before: JSONValue? = nil, after: JSONValue? = nil, requestID: String? = nil) {
+                entityID: String, before: JSONValue? = nil, after: JSONValue? = nil, requestID: String? = nil,
+                scope: DataScope? = nil, via: String? = nil) {
         self.at = at; self.actorContactID = actorContactID; self.actorTokenID = actorTokenID; self.action = action
         self.entity = entity; self.entityID = entityID; self.before = before; self.after = after
-        self.requestID = requestID
+        self.requestID = requestID; self.scope = scope; self.via = via
     }
 }

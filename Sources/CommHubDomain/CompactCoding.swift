@@ -171,6 +171,8 @@ enum CompactEvents {
         case referenceAdded = 4
         case threadChanged = 5
         case threadOpened = 6
+        /// `dataErased`: compact so that a large customer's skeleton is not bounded by the JSON event limit.
+        case dataErased = 7
         case body = 100
     }
 
@@ -197,6 +199,20 @@ enum CompactEvents {
         case .referenceAdded(let t, let r):
             w.u8(Case.referenceAdded.rawValue)
             w.id(t); w.tag(r.kind); w.string(r.value)
+        case .dataErased(let e):
+            w.u8(Case.dataErased.rawValue)
+            w.tag(e.reason); w.date(e.at); w.id(e.customer)
+            w.varint(UInt64(e.orders.count)); for o in e.orders { w.id(o) }
+            w.varint(UInt64(e.tasks.count)); for t in e.tasks { w.id(t) }
+            w.varint(UInt64(e.threads.count))
+            for t in e.threads {
+                CompactRecords.write(t.header, &w)
+                w.varint(UInt64(t.messages.count))
+                for (m, seq) in zip(t.messages, t.messageSeqs) {
+                    try CompactRecords.write(m, &w)
+                    w.varint(seq)
+                }
+            }
         case .threadChanged(let t, let c, let at):
             w.u8(Case.threadChanged.rawValue)
             w.id(t); w.date(at)
@@ -252,6 +268,27 @@ enum CompactEvents {
             let clear = try r.u8()
             ch.clearResponseDue = clear == 0 ? nil : clear == 2
             event = .threadChanged(thread: t, change: ch, at: at)
+        case .dataErased:
+            let reason = try r.tag(DataErasure.Reason.self)
+            let at = try r.date()
+            let customer: CustomerID? = try r.optionalID()
+            let orders: [OrderID] = try CompactRecords.list(&r) { try $0.id() }
+            let tasks: [TaskID] = try CompactRecords.list(&r) { try $0.id() }
+            let threads = try CompactRecords.list(&r) { r -> ThreadSkeleton in
+                let header = try CompactRecords.readThreadHeader(&r)
+                let n = try r.varint()
+                guard n <= UInt64(r.bytes.count) else { throw CompactReader.Truncated() }
+                var messages: [MessageHeader] = []
+                var seqs: [UInt64] = []
+                messages.reserveCapacity(Int(n))
+                seqs.reserveCapacity(Int(n))
+                for _ in 0..<n {
+                    messages.append(try CompactRecords.readMessageHeader(&r))
+                    seqs.append(try r.varint())
+                }
+                return ThreadSkeleton(decodedHeader: header, messages: messages, messageSeqs: seqs)
+            }
+            event = .dataErased(DataErasure(reason: reason, at: at, customer: customer, orders: orders, tasks: tasks, threads: threads))
         case .body:
             throw CompactReader.Truncated()
         }

@@ -102,11 +102,27 @@ public struct Order: Codable, Sendable, Hashable {
     public var customerID: CustomerID?
     public var organizationID: OrganizationID?
     public var brand: Brand
+    /// What was ordered, as the shop's order system lists it (templates show
+    /// them with `{{#order.lines}}…{{/order.lines}}`). Optional: directories
+    /// that send no lines, and records written before lines existed, have none.
+    public var lines: [OrderLine]?
 
     public init(id: OrderID = OrderID(), orderNumber: String, customerID: CustomerID? = nil,
-                organizationID: OrganizationID? = nil, brand: Brand) {
+                organizationID: OrganizationID? = nil, brand: Brand, lines: [OrderLine]? = nil) {
         self.id = id; self.orderNumber = orderNumber; self.customerID = customerID
-        self.organizationID = organizationID; self.brand = brand
+        self.organizationID = organizationID; self.brand = brand; self.lines = lines
+    }
+}
+
+/// One line of an order: the product, how many, and its price as the shop
+/// shows it (`"€ 1.249,00"`: CommHub shows amounts, it does not compute them).
+public struct OrderLine: Codable, Sendable, Hashable {
+    public var description: String
+    public var quantity: Int?
+    public var price: String?
+
+    public init(description: String, quantity: Int? = nil, price: String? = nil) {
+        self.description = description; self.quantity = quantity; self.price = price
     }
 }
 

@@ -89,6 +89,23 @@ public enum EngineEvent: Codable, Sendable, Hashable {
     case taskReminderFired(task: TaskID, key: String, due: Date, recipients: [ContactID], at: Date)
     /// What a gateway keeps about a channel (subscriptions, delta links, queued work) changed.
     case gatewayStateChanged(GatewayStateChange)
+    /// A customer erased on request, or threads expired by retention: what
+    /// remains (skeletons) replaces them; their data keys are destroyed next.
+    case dataErased(DataErasure)
+    /// How long content and the audit trail are kept (`PUT /api/retention`).
+    case retentionChanged(RetentionPolicy)
+    /// A message was written with a template (journaled with the message).
+    case templateAttached(TemplateAttachment)
+    /// That message really went out: the template's `usage_count` counts it.
+    case templateUsed(TemplateAttachment)
+    /// Two threads became one (see `ThreadMerge`).
+    case threadsMerged(ThreadMerge)
+    /// A message and what follows it became a thread of their own (see `ThreadSplit`).
+    case threadSplit(ThreadSplit)
+    /// A satisfaction question was sent on a resolved thread.
+    case csatRequested(CSATRequest)
+    /// The customer's 1–5 answer, captured without reopening the thread.
+    case csatCaptured(CSATAnswer)
 
     /// A short name for logs, metrics and the admin socket.
     public var name: String {
@@ -122,6 +139,14 @@ public enum EngineEvent: Codable, Sendable, Hashable {
         case .workflowSettingsChanged: "workflow.settings"
         case .taskReminderFired: "task.reminder"
         case .gatewayStateChanged: "gateway.state"
+        case .dataErased: "data.erased"
+        case .retentionChanged: "retention.changed"
+        case .templateAttached: "template.attached"
+        case .templateUsed: "template.used"
+        case .threadsMerged: "thread.merged"
+        case .threadSplit: "thread.split"
+        case .csatRequested: "csat.requested"
+        case .csatCaptured: "csat.captured"
         }
     }
 }
@@ -176,7 +201,7 @@ public struct EventCodec: Sendable {
     /// (`encodeForJournal` then never uses JSON for it).
     public static func hasCompactForm(_ event: EngineEvent) -> Bool {
         switch event {
-        case .messageAdded, .threadAssigned, .threadOpened, .deliveryStatusChanged, .referenceAdded, .threadChanged: true
+        case .messageAdded, .threadAssigned, .threadOpened, .deliveryStatusChanged, .referenceAdded, .threadChanged, .dataErased: true
         default: false
         }
     }

@@ -19,14 +19,22 @@ public struct KeywordRule: Codable, Sendable, Hashable {
     }
 }
 
-/// Routing for one thread type.
-public struct TypeRoute: Codable, Sendable, Hashable {
+/// Routing for one thread type: its team (`default_assignee`), the skills and
+/// priority its threads get, and where they escalate
+/// (`escalation_after_hours`, `escalation_to`; these beat the rules' own).
+public struct TypeRoute: Sendable, Hashable {
     public var defaultAssignee: TeamReference?
     public var requiredSkills: [String]?
     public var priority: Priority?
+    public var escalationAfterHours: Double?
+    public var escalationTo: TeamReference?
+    /// What the decoder refused (unknown keys), reported by `AutoAssignmentRules.validationErrors()`; never encoded.
+    public var decodingProblems: [String] = []
 
-    public init(defaultAssignee: TeamReference? = nil, requiredSkills: [String]? = nil, priority: Priority? = nil) {
+    public init(defaultAssignee: TeamReference? = nil, requiredSkills: [String]? = nil, priority: Priority? = nil,
+                escalationAfterHours: Double? = nil, escalationTo: TeamReference? = nil) {
         self.defaultAssignee = defaultAssignee; self.requiredSkills = requiredSkills; self.priority = priority
+        self.escalationAfterHours = escalationAfterHours; self.escalationTo = escalationTo
     }
 }
 
@@ -34,7 +42,15 @@ public struct TypeRoute: Codable, Sendable, Hashable {
 /// team), `skill_matching`, `escalation_after_hours`, `escalation_to`, plus
 /// optional keyword rules and per-thread-type routes. Used per channel and,
 /// as the engine's global rules, per thread type.
-public struct AutoAssignmentRules: Codable, Sendable, Hashable {
+///
+/// Per-thread-type routes come in two shapes, read alike: the owner's, with
+/// thread types as top-level keys
+/// (`{"customer_support": {"default_assignee": "customer_service_team", "escalation_after_hours": 4, "escalation_to": "support_manager"}}`),
+/// and `by_thread_type` (`{"by_thread_type": {"customer_support": {…}}}`).
+/// Both may be mixed, but a thread type given twice is an error; the rules
+/// are stored and returned as `by_thread_type`. Any other key is an error
+/// naming it and the keys allowed (`validationErrors()`), never dropped.
+public struct AutoAssignmentRules: Sendable, Hashable {
     public var defaultAssignee: TeamReference?
     public var skillMatching: Bool?
     public var requiredSkills: [String]?
@@ -42,6 +58,8 @@ public struct AutoAssignmentRules: Codable, Sendable, Hashable {
     public var escalationTo: TeamReference?
     public var keywordRules: [KeywordRule]?
     public var byThreadType: [String: TypeRoute]?
+    /// What the decoder refused (unknown or repeated keys), reported by `validationErrors()`; never encoded.
+    public var decodingProblems: [String] = []
 
     public init(defaultAssignee: TeamReference? = nil, skillMatching: Bool? = nil, requiredSkills: [String]? = nil,
                 escalationAfterHours: Double? = nil, escalationTo: TeamReference? = nil,
@@ -51,16 +69,138 @@ public struct AutoAssignmentRules: Codable, Sendable, Hashable {
         self.keywordRules = keywordRules; self.byThreadType = byThreadType
     }
 
-    /// Checks what decoding cannot: thread types named in `by_thread_type`.
+    /// Checks what decoding cannot: thread types named in `by_thread_type`, unknown keys.
     public func validationErrors() -> [String] {
-        var errors: [String] = []
-        for key in (byThreadType ?? [:]).keys where ThreadType(rawValue: key) == nil {
-            errors.append("by_thread_type: '\(key)' is not one of: \(ThreadType.allowedValues.joined(separator: ", "))")
+        var errors = decodingProblems
+        for key in (byThreadType ?? [:]).keys.sorted() {
+            if ThreadType(rawValue: key) == nil {
+                errors.append("by_thread_type: '\(key)' is not one of: \(ThreadType.allowedValues.joined(separator: ", "))")
+            }
+            errors += byThreadType![key]!.decodingProblems.map { "\(key).\($0)" }
         }
         for (i, rule) in (keywordRules ?? []).enumerated() where rule.keywords.isEmpty {
             errors.append("keyword_rules[\(i)]: keywords must not be empty")
         }
         return errors
+    }
+
+    /// Every team reference of the rules with where it stands
+    /// (`default_assignee`, `customer_support.default_assignee`,
+    /// `keyword_rules[0].assign_to`), for checking them against the teams.
+    public var teamReferences: [(path: String, team: TeamReference)] {
+        var out: [(String, TeamReference)] = []
+        if let t = defaultAssignee { out.append(("default_assignee", t)) }
+        for (i, r) in (keywordRules ?? []).enumerated() {
+            if let t = r.assignTo { out.append(("keyword_rules[\(i)].assign_to", t)) }
+        }
+        for key in (byThreadType ?? [:]).keys.sorted() {
+            if let t = byThreadType![key]!.defaultAssignee { out.append(("\(key).default_assignee", t)) }
+        }
+        return out
+    }
+}
+
+/// Coding of the rules. Keys are matched in snake_case whatever spelling
+/// reaches the decoder: the contract's decoder turns `customer_support`
+/// into `customerSupport`, the journal's keeps Swift's names.
+extension AutoAssignmentRules: Codable {
+    static let ruleKeys = ["default_assignee", "skill_matching", "required_skills", "escalation_after_hours",
+                           "escalation_to", "keyword_rules", "by_thread_type"]
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ s: String) { stringValue = s }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Key.self)
+        var routes: [String: TypeRoute] = [:]
+        var problems: [String] = []
+        func add(_ type: String, _ route: TypeRoute, from where_: String) {
+            if routes[type] != nil {
+                problems.append("\(type) is given twice (at the top level and in by_thread_type); give it once")
+            } else {
+                routes[type] = route
+            }
+        }
+        var byThreadTypeGiven = false
+        for key in c.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) {
+            let name = ContractJSON.snake(key.stringValue)
+            switch name {
+            case "default_assignee": defaultAssignee = try c.decodeIfPresent(String.self, forKey: key)
+            case "skill_matching": skillMatching = try c.decodeIfPresent(Bool.self, forKey: key)
+            case "required_skills": requiredSkills = try c.decodeIfPresent([String].self, forKey: key)
+            case "escalation_after_hours": escalationAfterHours = try c.decodeIfPresent(Double.self, forKey: key)
+            case "escalation_to": escalationTo = try c.decodeIfPresent(String.self, forKey: key)
+            case "keyword_rules": keywordRules = try c.decodeIfPresent([KeywordRule].self, forKey: key)
+            case "by_thread_type":
+                guard try !c.decodeNil(forKey: key) else { continue }
+                byThreadTypeGiven = true
+                let nested = try c.nestedContainer(keyedBy: Key.self, forKey: key)
+                for k in nested.allKeys {
+                    // Not read as snake_case: a thread type is a value here, and the contract keeps it as sent.
+                    let type = ThreadType(rawValue: k.stringValue) != nil ? k.stringValue : ContractJSON.snake(k.stringValue)
+                    add(type, try nested.decode(TypeRoute.self, forKey: k), from: "by_thread_type")
+                }
+            default:
+                if ThreadType(rawValue: name) != nil {
+                    add(name, try c.decode(TypeRoute.self, forKey: key), from: "top level")
+                } else {
+                    problems.append("'\(name)' is not a rules key; use \(Self.ruleKeys.joined(separator: ", ")), "
+                                    + "or a thread type (\(ThreadType.allowedValues.joined(separator: ", "))) as a key")
+                }
+            }
+        }
+        if byThreadTypeGiven || !routes.isEmpty { byThreadType = routes }
+        decodingProblems = problems
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case defaultAssignee, skillMatching, requiredSkills, escalationAfterHours, escalationTo, keywordRules, byThreadType
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(defaultAssignee, forKey: .defaultAssignee)
+        try c.encodeIfPresent(skillMatching, forKey: .skillMatching)
+        try c.encodeIfPresent(requiredSkills, forKey: .requiredSkills)
+        try c.encodeIfPresent(escalationAfterHours, forKey: .escalationAfterHours)
+        try c.encodeIfPresent(escalationTo, forKey: .escalationTo)
+        try c.encodeIfPresent(keywordRules, forKey: .keywordRules)
+        try c.encodeIfPresent(byThreadType, forKey: .byThreadType)
+    }
+}
+
+extension TypeRoute: Codable {
+    static let routeKeys = ["default_assignee", "required_skills", "priority", "escalation_after_hours", "escalation_to"]
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: AutoAssignmentRules.Key.self)
+        for key in c.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) {
+            switch ContractJSON.snake(key.stringValue) {
+            case "default_assignee": defaultAssignee = try c.decodeIfPresent(String.self, forKey: key)
+            case "required_skills": requiredSkills = try c.decodeIfPresent([String].self, forKey: key)
+            case "priority": priority = try c.decodeIfPresent(Priority.self, forKey: key)
+            case "escalation_after_hours": escalationAfterHours = try c.decodeIfPresent(Double.self, forKey: key)
+            case "escalation_to": escalationTo = try c.decodeIfPresent(String.self, forKey: key)
+            case let other:
+                decodingProblems.append("'\(other)' is not a key of a thread type's rule; use \(Self.routeKeys.joined(separator: ", "))")
+            }
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case defaultAssignee, requiredSkills, priority, escalationAfterHours, escalationTo }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(defaultAssignee, forKey: .defaultAssignee)
+        try c.encodeIfPresent(requiredSkills, forKey: .requiredSkills)
+        try c.encodeIfPresent(priority, forKey: .priority)
+        try c.encodeIfPresent(escalationAfterHours, forKey: .escalationAfterHours)
+        try c.encodeIfPresent(escalationTo, forKey: .escalationTo)
     }
 }
 
@@ -106,6 +246,8 @@ public enum RoutingPlanner {
             }
         }
         let routes = [channelRules?.byThreadType?[type.rawValue], globalRules?.byThreadType?[type.rawValue]]
+        var escalationAfterHours: Double?
+        var escalationTo: TeamReference?
         for (i, route) in routes.enumerated() {
             guard let route else { continue }
             if team == nil, let t = route.defaultAssignee {
@@ -114,6 +256,9 @@ public enum RoutingPlanner {
             }
             if let s = route.requiredSkills { skills += s }
             if requestedPriority == nil, let p = route.priority { priority = max(priority, p) }
+            // The most specific thread-type rule that names an escalation wins.
+            if escalationAfterHours == nil { escalationAfterHours = route.escalationAfterHours }
+            if escalationTo == nil { escalationTo = route.escalationTo }
         }
         if team == nil, let t = channelRules?.defaultAssignee {
             team = t
@@ -129,8 +274,8 @@ public enum RoutingPlanner {
         return RoutingDecision(
             threadType: type, priority: priority, team: team, requiredSkills: skills,
             skillMatching: channelRules?.skillMatching ?? globalRules?.skillMatching ?? true,
-            escalationAfterHours: channelRules?.escalationAfterHours ?? globalRules?.escalationAfterHours,
-            escalationTo: channelRules?.escalationTo ?? globalRules?.escalationTo,
+            escalationAfterHours: escalationAfterHours ?? channelRules?.escalationAfterHours ?? globalRules?.escalationAfterHours,
+            escalationTo: escalationTo ?? channelRules?.escalationTo ?? globalRules?.escalationTo,
             reason: reason)
     }
 }
@@ -179,5 +324,33 @@ public enum AgentPicker {
     public static func roundRobinDistance(_ order: Int, after last: Int?) -> Int {
         guard let last else { return order }
         return order > last ? order - last : order - last + Int(Int32.max)
+    }
+}
+
+/// How a team reference in rules (`default_assignee`, `assign_to`) finds its
+/// team, in this order: the team's id; its name, ignoring case; its slug.
+/// A slug is the name in lower case with every run of characters other
+/// than letters and digits as one `_`, and a trailing `_team` does not
+/// count: `customer_service_team`, `customer-service` and `Customer Service`
+/// all name the team "Customer service".
+public enum TeamReferenceMatch {
+    public static func slug(_ s: String) -> String {
+        var out = ""
+        var gap = false
+        for ch in s.lowercased() {
+            if ch.isLetter || ch.isNumber {
+                if gap, !out.isEmpty { out.append("_") }
+                out.append(ch)
+                gap = false
+            } else {
+                gap = true
+            }
+        }
+        return out.hasSuffix("_team") ? String(out.dropLast(5)) : out
+    }
+
+    /// Whether `reference` names the team called `name` by name or slug.
+    public static func names(_ reference: String, _ name: String) -> Bool {
+        reference.lowercased() == name.lowercased() || (!slug(reference).isEmpty && slug(reference) == slug(name))
     }
 }

@@ -67,8 +67,9 @@ public actor ThreadActor {
     /// Adds a message written inside the company (outgoing answer, note,
     /// logged call); `statusAfter` changes the status with it, with what that
     /// does to the response clock when `policy` is given (see `change`).
+    /// `also`: events journaled with it, all or none (the template it was written with).
     public func add(_ header: MessageHeader, body: MessageBody, statusAfter: ThreadStatus?,
-                    policy: SLAPolicy? = nil) throws -> [SequencedEvent] {
+                    policy: SLAPolicy? = nil, also: [EngineEvent] = []) throws -> [SequencedEvent] {
         let message = EngineEvent.messageAdded(header: header, body: body, responseDueAt: nil)
         var events: [EngineEvent] = [message]
         if let s = statusAfter, s != state.header.status {
@@ -82,8 +83,19 @@ public actor ThreadActor {
             events.append(.threadChanged(thread: state.id, change: c, at: header.createdAt))
             if case .some(let p) = progress { events.append(.slaClockSet(thread: state.id, progress: p, at: header.createdAt)) }
         }
-        return try record(events)
+        return try record(events + also)
     }
+
+    /// Applies an event the supervisor journaled that concerns this thread
+    /// and another one (a merge, a split); says whether it was newer than
+    /// this state. Thread actors share the supervisor's executor, so the
+    /// supervisor applies it to both before anything else runs.
+    func applyJournaled(_ e: SequencedEvent) -> Bool {
+        state.applyIfNewer(e.event, seq: e.seq)
+    }
+
+    /// Replaces the state (an erasure leaves the skeleton).
+    func replaceState(_ s: ThreadState) { state = s }
 
     public func message(_ id: MessageID) -> MessageHeader? {
         state.messages.last { $0.id == id }

@@ -46,6 +46,8 @@ public struct AdminConsole: Sendable {
         ("clock", "the engine's time"),
         ("clock advance DURATION", "move a simulated clock forward (90m, 5h, 2d) and run what became due"),
         ("timers", "run the workflow timers that are due (SLA ladder, follow-ups, task reminders, digests); count the rest"),
+        ("retention", "the retention policy (content of finished threads, audit trail)"),
+        ("retention run", "enforce the retention policy now (it also runs on a schedule)"),
     ]
 
     /// `stats kpi NAME [DAYS] [GROUP]`: the KPI's totals (and groups) from the analytics read model.
@@ -86,11 +88,24 @@ public struct AdminConsole: Sendable {
         return .object(out)
     }
 
+    /// Commands that change state: each one that succeeds is recorded in the
+    /// audit trail (`admin.<command>`, entity `admin_socket`, its arguments).
+    /// Reading commands are not recorded.
+    public static func changesState(_ words: [String]) -> Bool {
+        switch words.first?.lowercased() {
+        case "rebalance", "presence", "snapshot", "export", "timers": return true
+        case "retention": return words.count == 2
+        case "clock": return words.count == 3
+        default: return false
+        }
+    }
+
     /// Answers one command line with one JSON line (no trailing newline).
     public func handle(_ line: String) async -> String {
         let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
         do {
             let body = try await answer(words)
+            if Self.changesState(words) { try await recordInTrail(words) }
             var object = body.objectValue ?? ["result": body]
             object["ok"] = .bool(true)
             return Self.encode(.object(object))
@@ -255,12 +270,32 @@ public struct AdminConsole: Sendable {
             try await engine.durable(engine.journal.lastAssignedSeq)
             return .object(["pending": .number(Double(await s.timerCount)), "ran": Self.timerJSON(run)])
 
+        case ("retention", 1):
+            return .object(["retention": try Self.json(await s.retentionPolicy())])
+
+        case ("retention", 2) where w[1] == "run":
+            let done = try await engine.enforceRetention()
+            return .object(["threads_expired": .number(Double(done.threads)), "audit_entries_deleted": .number(Double(done.auditEntries))])
+
         default:
             if Self.commands.contains(where: { $0.0.split(separator: " ").first.map(String.init) == command }) {
                 throw EngineError.invalid("wrong arguments for '\(command)'; try 'help'")
             }
             throw EngineError.invalid("unknown command '\(command)'; try 'help'")
         }
+    }
+
+    /// The audit entry of an admin-socket command (after it succeeded). The
+    /// socket is reachable only by who may open the file (0600, the server's
+    /// user): the entry names the socket, not a token.
+    private func recordInTrail(_ words: [String]) async throws {
+        let entry = AuditEntry(at: engine.clock.now(), actorContactID: nil, actorTokenID: nil,
+                               action: "admin." + words.prefix(words.first == "clock" || words.first == "keys" || words.first == "rebalance" ? 2 : 1)
+                                   .joined(separator: ".").lowercased(),
+                               entity: "admin_socket", entityID: words.dropFirst().joined(separator: " "),
+                               scope: .system, via: "admin_socket")
+        let seq = try await engine.supervisor.audit(entry)
+        try await engine.durable(seq)
     }
 
     static func timerJSON(_ r: TimerRun) -> JSONValue {

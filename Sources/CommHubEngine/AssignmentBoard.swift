@@ -57,7 +57,10 @@ public struct AssignmentBoard: Sendable {
     public func teamID(named reference: String) -> TeamID? {
         if let id = TeamID(reference), teams[id] != nil { return id }
         let lower = reference.lowercased()
-        return teams.values.first { $0.team.name.lowercased() == lower }?.team.id
+        if let exact = teams.values.first(where: { $0.team.name.lowercased() == lower }) { return exact.team.id }
+        // By slug (`customer_service_team` for "Customer service"); the first by name if two teams share one.
+        return teams.values.filter { TeamReferenceMatch.names(reference, $0.team.name) }
+            .min { $0.team.name < $1.team.name }?.team.id
     }
 
     /// Chooses a person in `team` for a thread with `needs`, or nil when

@@ -39,6 +39,12 @@ public final class DurableEngine: Sendable {
         case compactThread = 4
         /// A compact thread whose response clock has progress (`ThreadState.sla`), appended as JSON.
         case compactThreadSLA = 5
+        /// A customer, an order, a task: each its own record, sealed under
+        /// the key of the person or thread it is about (the supervisor image
+        /// then leaves them out), so erasing them shreds their snapshot copies too.
+        case customer = 6
+        case order = 7
+        case task = 8
     }
 
     public init(directory: String, clock: any EngineClock, configuration: EngineConfiguration = EngineConfiguration(),
@@ -90,9 +96,10 @@ public final class DurableEngine: Sendable {
             self.logger = logger
             // Files live beside the store: <data>/attachments next to <data>/lmdb.
             let files = try AttachmentStore(root: ((directory as NSString).deletingLastPathComponent as NSString)
-                .appendingPathComponent("attachments"))
+                .appendingPathComponent("attachments"), keys: options.sealRecords ? writer : nil)
             self.engine = Engine(restored: restored, journal: writer, relay: relay, bodies: writer, audit: writer, attachments: files,
                                  clock: clock, configuration: configuration, logger: logger)
+            engine.install(StoreProtection(writer: writer, attachments: files))
             let ms = Int((ContinuousClock.now - started).nanoseconds / 1_000_000)
             restoreReport = RestoreReport(snapshotID: used?.id, snapshotStartSeq: startSeq, snapshotsSkipped: skipped,
                                           replayedEvents: replay.applied, voidRecords: replay.voided,
@@ -114,6 +121,7 @@ public final class DurableEngine: Sendable {
         var threads: [ThreadID: ThreadState] = [:]
         threads.reserveCapacity(Int(clamping: info.recordCount))  // nearly every record is a thread
         var agents: [ContactID: AgentState] = [:]
+        var customers: [Customer] = [], orders: [Order] = [], tasks: [InternalTask] = []
         try writer.readSnapshot(info) { record in
             guard let first = record.first, let kind = RecordKind(rawValue: first) else {
                 throw EngineError(.unavailable, "unknown record kind in snapshot \(info.id)")
@@ -130,9 +138,15 @@ public final class DurableEngine: Sendable {
             case .agent:
                 let a = try decoder.decode(AgentState.self, from: json)
                 agents[a.contact.id] = a
+            case .customer: customers.append(try decoder.decode(Customer.self, from: json))
+            case .order: orders.append(try decoder.decode(Order.self, from: json))
+            case .task: tasks.append(try decoder.decode(InternalTask.self, from: json))
             }
         }
-        guard let image else { throw EngineError(.unavailable, "snapshot \(info.id) has no supervisor image") }
+        guard var image else { throw EngineError(.unavailable, "snapshot \(info.id) has no supervisor image") }
+        image.customers += customers
+        image.orders += orders
+        image.tasks += tasks
         var r = RestoredEngine()
         r.state = EngineState.rebuilt(from: image, threads: threads)
         r.threads = threads
@@ -154,7 +168,11 @@ public final class DurableEngine: Sendable {
     /// commands write one snapshot, not twenty copies of the engine).
     @discardableResult
     public func snapshot() async throws -> SnapshotInfo {
-        try await snapshots.run { try await self.writeSnapshot() }
+        try await snapshots.run {
+            // Never between an erasure's event and its key destruction (see `StoreProtection`).
+            guard let gate = self.engine.protection?.gate else { return try await self.writeSnapshot() }
+            return try await gate.run { try await self.writeSnapshot() }
+        }
     }
 
     private func writeSnapshot() async throws -> SnapshotInfo {
@@ -164,23 +182,31 @@ public final class DurableEngine: Sendable {
         encoder.dateEncodingStrategy = .deferredToDate
         let out = writer.beginSnapshot(startSeq: startSeq)
         do {
-            func put(_ kind: RecordKind, _ value: some Encodable) throws {
+            func put(_ kind: RecordKind, _ value: some Encodable, scope: DataScope = .system) throws {
                 var bytes: [UInt8] = [kind.rawValue]
                 bytes += try encoder.encode(value)
-                out.append(bytes)
+                try out.append(bytes, scope: scope)
             }
-            try put(.supervisor, SupervisorImage(state: sources.state, startSeq: startSeq, watermark: sources.watermark))
+            var image = SupervisorImage(state: sources.state, startSeq: startSeq, watermark: sources.watermark)
+            let (customers, orders, tasks) = (image.customers, image.orders, image.tasks)
+            image.customers = []
+            image.orders = []
+            image.tasks = []
+            try put(.supervisor, image)
+            for c in customers { try put(.customer, c, scope: .customer(c.id)) }
+            for o in orders { try put(.order, o, scope: DataScope.of(.orderUpserted(o))) }
+            for t in tasks { try put(.task, t, scope: DataScope.of(.taskUpserted(t))) }
             var endSeq = max(startSeq, sources.watermark)
             for (i, t) in sources.threads.enumerated() {
                 let s = await t.state
                 endSeq = max(endSeq, s.lastSeq)
-                out.append(try s.compactRecord(kind: (s.sla == nil ? RecordKind.compactThread : .compactThreadSLA).rawValue))
+                try out.append(try s.compactRecord(kind: (s.sla == nil ? RecordKind.compactThread : .compactThreadSLA).rawValue), scope: .thread(s.id))
                 // Back-pressure: let the writer thread catch up instead of buffering the whole snapshot.
                 if i % 20_000 == 19_999 { try await out.waitForChunks() }
             }
             for (i, s) in sources.dormant.enumerated() {
                 endSeq = max(endSeq, s.lastSeq)
-                out.append(try s.compactRecord(kind: (s.sla == nil ? RecordKind.compactThread : .compactThreadSLA).rawValue))
+                try out.append(try s.compactRecord(kind: (s.sla == nil ? RecordKind.compactThread : .compactThreadSLA).rawValue), scope: .thread(s.id))
                 if i % 20_000 == 19_999 { try await out.waitForChunks() }
             }
             for a in sources.agents {

@@ -39,6 +39,10 @@ public final class Engine: Sendable {
     }
     public let startedAt: Date
     private let committed = CommitCounter()
+    /// The store's part of erasure and retention (nil: an in-memory engine).
+    private let protectionSlot = Mutex<StoreProtection?>(nil)
+    public var protection: StoreProtection? { protectionSlot.withLock { $0 } }
+    func install(_ p: StoreProtection) { protectionSlot.withLock { $0 = p } }
     private let rateSample: Mutex<(at: ContinuousClock.Instant, total: UInt64, rate: Double)>
 
     /// Builds an engine from a restored state. `relay` must be the relay the

@@ -66,9 +66,17 @@ public struct EngineState: Sendable {
     public var workflow = WorkflowState()
     /// What gateways keep per channel (subscriptions, delta links, queued work), with sealed secrets.
     public var gatewayStates: [ChannelID: GatewayState] = [:]
+    /// Templates in use (see `EngineState+Cases.swift`).
+    public var templateUsage = TemplateUsage()
+    /// Merged threads' survivors, split threads' sources.
+    public var threadLinks = ThreadLinks()
+    /// Satisfaction surveys by thread (the latest one of each thread).
+    public var csat: [ThreadID: CSATRecord] = [:]
     public var lastSeq: UInt64 = 0
     /// The analytics read model, fed every applied event (see `AnalyticsBook`).
     public var analytics = AnalyticsBook()
+    /// How long content and the audit trail are kept (`retentionChanged`).
+    public var retention = RetentionPolicy()
 
     public init() {}
 
@@ -166,6 +174,11 @@ public struct EngineState: Sendable {
             }
         case .outboxResent(let m, _, let newMessage):
             outbox[m]?.resentAs = newMessage
+            // The copy carries the template use: it is the one that may go out.
+            if var use = templateUsage.pending.removeValue(forKey: m) {
+                use.message = newMessage
+                templateUsage.pending[newMessage] = use
+            }
         case .messageAnnotated(let m, _, .deliveryError(let code, let title), _):
             // The provider's own reason replaces the generic one its status report left.
             if var entry = outbox[m] {
@@ -201,6 +214,12 @@ public struct EngineState: Sendable {
             break  // the trail lives in the store's audit table (MemoryAudit for an in-memory engine)
         case .slaStepFired, .slaClockSet, .workflowSettingsChanged, .taskReminderFired:
             break  // thread events (ThreadState) and `workflow`'s own
+        case .dataErased(let erasure):
+            applyErasure(erasure)
+        case .retentionChanged(let p):
+            retention = p
+        case .templateAttached, .templateUsed, .threadsMerged, .threadSplit, .csatRequested, .csatCaptured:
+            applyCase(e)
         }
     }
 

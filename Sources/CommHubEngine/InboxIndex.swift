@@ -172,6 +172,26 @@ public final class InboxIndex: Sendable {
             }
         case .threadsRebalanced(let moves, _):
             for m in moves { update(m.thread, &s) { $0.assignee = m.to } }
+        case .dataErased(let erasure):
+            // The skeleton's subject ("erased customer") and no customer or order any more.
+            for t in erasure.threads {
+                update(t.header.id, &s) { r in
+                    r.subject = t.header.threadSubject
+                    r.customer = t.header.customerID
+                    r.order = t.header.orderID
+                }
+            }
+        case .threadsMerged(let m):
+            update(m.merged, &s) { r in
+                r.status = .closed; r.due = nil; r.awaiting = false; r.updatedAt = max(r.updatedAt, m.at)
+            }
+            update(m.survivor.id, &s) { $0.take(m.survivor) }
+        case .threadSplit(let sp):
+            apply(SequencedEvent(seq: e.seq, event: .threadOpened(sp.newThread)), to: &s)
+            update(sp.source.id, &s) { $0.take(sp.source) }
+        case .csatCaptured(let a):
+            // The score's message does not start the response clock.
+            update(a.thread, &s) { r in r.awaiting = false; r.due = nil }
         default:
             return
         }
@@ -442,5 +462,14 @@ struct TextNeedle {
             i += 1
         }
         return false
+    }
+}
+
+extension InboxIndex.Row {
+    /// The header's fields after a merge or split (assignment stays with the board's events).
+    mutating func take(_ h: ThreadHeader) {
+        status = h.status; priority = h.priority; threadType = h.threadType; subject = h.threadSubject
+        customer = h.customerID; order = h.orderID; due = h.responseDueAt
+        awaiting = h.awaitingResponseSince != nil; updatedAt = max(updatedAt, h.updatedAt)
     }
 }

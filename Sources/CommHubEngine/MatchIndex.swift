@@ -160,4 +160,36 @@ public struct MatchIndex: MatchingDirectory, Sendable {
             if openByOrder[o]?.isEmpty == true { openByOrder[o] = nil }
         }
     }
+
+    // MARK: Erasure
+
+    /// The threads whose row `include` accepts (erasure, retention, export).
+    func threads(where include: (Row) -> Bool) -> [ThreadID] {
+        rows.compactMap { include($0.value) ? $0.key : nil }
+    }
+
+    /// Forgets an erased customer (and their orders) and turns threads into
+    /// their skeletons: no reference and no customer leads to them any more.
+    /// Scans the reference table once (erasures are rare; the table is not
+    /// indexed by thread).
+    mutating func erase(customer: CustomerID?, orderIDs: [OrderID], threads: [ThreadHeader]) {
+        if let id = customer, let old = customers.removeValue(forKey: id) {
+            for e in old.emails where customersByEmail[e] == id { customersByEmail[e] = nil }
+            for p in old.phones where customersByPhone[p] == id { customersByPhone[p] = nil }
+        }
+        for o in orderIDs {
+            if let old = orders.removeValue(forKey: o), ordersByNumber[old.orderNumber] == o { ordersByNumber[old.orderNumber] = nil }
+            openByOrder[o] = nil
+        }
+        let ids = Set(threads.map(\.id))
+        if !ids.isEmpty { references = references.filter { !ids.contains($0.value) } }
+        for h in threads {
+            if rows[h.id] != nil { unlinkOpen(h.id) }
+            let old = rows[h.id]
+            rows[h.id] = Row(status: h.status, brand: h.businessEntity, customer: h.customerID, order: h.orderID,
+                             lastActivity: old?.lastActivity ?? max(h.lastMessageAt ?? h.createdAt, h.updatedAt),
+                             resolvedAt: old?.resolvedAt ?? h.resolvedAt)
+            if h.status.isOpen { linkOpen(h.id) }
+        }
+    }
 }

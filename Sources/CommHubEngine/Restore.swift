@@ -45,10 +45,14 @@ public struct RestoredEngine: Sendable {
         case .messageAnnotated(_, let t, .providerCopy, _):
             // The thread's message learns its provider id (and the idempotency table with it).
             applyToThread(t, e)
+        case .dataErased(let erasure):
+            replayErasure(e, erasure)
         case .threadOpened(let h):
             guard threads[h.id] == nil, e.seq > supervisorWatermark else { return }
             threads[h.id] = ThreadState(header: h, lastSeq: e.seq)
             state.apply(e)
+        case .threadsMerged, .threadSplit, .csatCaptured:
+            replayCase(e)
         default:
             guard e.seq > supervisorWatermark else { break }
             state.apply(e)
@@ -61,6 +65,29 @@ public struct RestoredEngine: Sendable {
         // share its message array with the table and make the append copy it.
         guard let i = threads.index(forKey: t), threads.values[i].applyIfNewer(e.event, seq: e.seq) else { return }
         state.apply(e)
+    }
+
+    /// Events that change threads and the supervisor's own records at once:
+    /// each thread takes them by its own `lastSeq`, the supervisor by its
+    /// watermark (its part is idempotent where derived tables already
+    /// reflect a thread restored from the snapshot).
+    private mutating func replayCase(_ e: SequencedEvent) {
+        func toThread(_ t: ThreadID) {
+            if let i = threads.index(forKey: t) { _ = threads.values[i].applyIfNewer(e.event, seq: e.seq) }
+        }
+        switch e.event {
+        case .threadsMerged(let m):
+            toThread(m.merged)
+            toThread(m.survivor.id)
+        case .threadSplit(let s):
+            toThread(s.source.id)
+            if threads[s.newThread.id] == nil { threads[s.newThread.id] = ThreadState(split: s, seq: e.seq) }
+        case .csatCaptured(let a):
+            toThread(a.thread)
+        default:
+            break
+        }
+        if e.seq > supervisorWatermark { state.apply(e) }
     }
 
     private mutating func applyToAgents(_ e: SequencedEvent) {

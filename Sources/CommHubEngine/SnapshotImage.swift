@@ -48,6 +48,9 @@ public struct SupervisorImage: Codable, Sendable {
         public var channel: ChannelID
         public var state: GatewayState
     }
+    /// Templates in use, merge and split links, satisfaction surveys
+    /// (`SnapshotImage+Cases.swift`). Optional: older images have none.
+    public var cases: CasesImage?
 
     public struct RoundRobin: Codable, Sendable, Hashable {
         public var members: [ContactID]
@@ -78,6 +81,7 @@ public struct SupervisorImage: Codable, Sendable {
         analytics = s.analytics
         workflow = WorkflowImage(s.workflow)
         gatewayStates = s.gatewayStates.map { ChannelGatewayState(channel: $0.key, state: $0.value) }.sorted { $0.channel < $1.channel }
+        cases = CasesImage(s)
     }
 }
 
@@ -143,6 +147,7 @@ extension EngineState {
         s.rebuildOutboxIndexes()
         // Replaces what the replayed tasks above fed into the book.
         s.analytics = image.analytics ?? AnalyticsBook()
+        image.cases?.restore(into: &s)
         s.lastSeq = image.watermark
         return s
     }

@@ -10,6 +10,9 @@ extension Supervisor {
     public func updateChannel(_ id: ChannelID, _ patch: ChannelPatch) throws -> PatchResult<Channel> {
         guard let before = state.channels[id] else { throw EngineError.notFound("channel", id) }
         let after = try patch.applied(to: before)
+        if after.autoAssignmentRules != before.autoAssignmentRules {
+            try checkTeamReferences(after.autoAssignmentRules, in: "auto_assignment_rules.")
+        }
         guard after != before else { return PatchResult(before: before, after: after, seq: lastCommittedSeq) }
         let seq = try commit([.channelUpserted(after)]).last!.seq
         return PatchResult(before: before, after: after, seq: seq)
@@ -66,6 +69,9 @@ extension Supervisor {
     /// Replaces the global routing rules; returns them before and after.
     public func replaceRoutingRules(_ rules: AutoAssignmentRules) throws -> PatchResult<AutoAssignmentRules> {
         let before = state.rules
+        let errors = rules.validationErrors()
+        guard errors.isEmpty else { throw EngineError.invalid(errors.joined(separator: "; ")) }
+        try checkTeamReferences(rules, in: "")
         let seq = try setRoutingRules(rules)
         return PatchResult(before: before, after: rules, seq: seq)
     }
@@ -76,15 +82,6 @@ extension Supervisor {
         guard after != before else { return PatchResult(before: before, after: after, seq: lastCommittedSeq) }
         let seq = try commit([.templateUpserted(after)]).last!.seq
         return PatchResult(before: before, after: after, seq: seq)
-    }
-
-    /// Counts one use of a template (a message was sent with it); nil when
-    /// the template no longer exists. Counted here, not written back from a
-    /// copy, so concurrent sends count every use and keep concurrent edits.
-    public func countTemplateUse(_ id: TemplateID) throws -> UInt64? {
-        guard var t = state.templates[id] else { return nil }
-        t.usageCount = t.usageCount < Int.max ? t.usageCount + 1 : t.usageCount
-        return try commit([.templateUpserted(t)]).last!.seq
     }
 
     public func updateTask(_ id: TaskID, _ patch: TaskPatch) throws -> PatchResult<InternalTask> {

@@ -112,9 +112,12 @@ extension Supervisor {
                                    subject: subject?.text ?? m.subject.map { $0.lowercased().hasPrefix("re:") ? $0 : "Re: \($0)" },
                                    deliveryStatus: .pending, createdAt: now)
         do {
-            var events = try await actor.add(header, body: MessageBody(messageContent: text.text, metadata: metadata), statusAfter: nil)
+            // The template use is journaled with the message; usage_count counts it once a gateway really sends it.
+            let use = TemplateAttachment(message: header.id, thread: thread, template: template.id,
+                                         similarity: TemplateSimilarity(threadType: s.header.threadType, brand: s.header.businessEntity))
+            let events = try await actor.add(header, body: MessageBody(messageContent: text.text, metadata: metadata), statusAfter: nil,
+                                             also: [.templateAttached(use)])
             project(events)
-            if let seq = try countTemplateUse(template.id) { events.append(SequencedEvent(seq: seq, event: .templateUpserted(template))) }
             return events
         } catch {
             logger.error("auto-response not recorded", metadata: ["thread.id": "\(thread)", "error": "\(ErrorText.describe(error))"])

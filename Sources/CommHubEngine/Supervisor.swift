@@ -106,6 +106,13 @@ public actor Supervisor {
 
     func exists(_ id: ThreadID) -> Bool { threads[id] != nil || dormant[id] != nil }
 
+    /// Starts the actor of a thread made from others (a split).
+    func adopt(_ s: ThreadState) -> ThreadActor {
+        let a = ThreadActor(state: s, owner: self)
+        threads[s.id] = a
+        return a
+    }
+
     // MARK: Journal helpers
 
     /// Journals events decided by the supervisor itself and applies them:
@@ -143,6 +150,7 @@ public actor Supervisor {
     /// Projects events a thread actor recorded into the supervisor's state.
     func project(_ events: [SequencedEvent]) {
         for e in events { state.apply(e) }
+        countTemplateSends(in: events)
     }
 
     /// Hands the events that concern people to their agent actors.
@@ -307,15 +315,16 @@ public actor Supervisor {
 
         var match = configuration.matcher.match(m, brand: channel.businessEntity, in: state.index)
         if match.customerID == nil { match.customerID = try mailCustomer(for: m.senderExternal, channel: channel) }
+        if let answered = try await captureSatisfaction(m, channel: channel, match: match, key: key) { return answered }
         let messageID = MessageID()
         var early: [SequencedEvent] = []
         let threadID: ThreadID
         var reopen = false
         switch match.decision {
         case .existing(let id):
-            threadID = id
+            threadID = state.threadLinks.survivor(of: id)
         case .reopen(let id):
-            threadID = id
+            threadID = state.threadLinks.survivor(of: id)
             reopen = !AutoReplyDetection.isAutomatic(m)  // an out-of-office reply reopens nothing
         case .new:
             let subject = m.subject.flatMap { $0.isEmpty ? nil : $0 } ?? Self.subjectLine(from: m.messageContent)
@@ -483,6 +492,7 @@ public actor Supervisor {
         } else if let t = state.board.team[id], change.status?.isOpen == true {
             events += try drainQueue(t)
         }
+        events += await satisfactionSurveys(after: events)
         await notifyAgents(events)
         return events
     }
@@ -490,16 +500,23 @@ public actor Supervisor {
     /// Adds a message from inside the company: an outgoing answer (goes to
     /// the outbox as `pending`), an internal note, a logged phone call.
     public func addMessage(_ header: MessageHeader, body: MessageBody, statusAfter: ThreadStatus? = nil) async throws -> [SequencedEvent] {
+        try await addMessage(header, body: body, statusAfter: statusAfter, also: [])
+    }
+
+    /// `addMessage` with `also`: events journaled with the message, all or none (the template it was written with).
+    func addMessage(_ header: MessageHeader, body: MessageBody, statusAfter: ThreadStatus?,
+                    also: [EngineEvent]) async throws -> [SequencedEvent] {
         guard let actor = actor(header.threadID) else { throw EngineError.notFound("thread", header.threadID) }
         guard body.messageContent.utf8.count + (body.messageHtml?.utf8.count ?? 0) <= configuration.maxMessageBytes else {
             throw EngineError.invalid("message is larger than \(configuration.maxMessageBytes) bytes")
         }
         var policy: SLAPolicy?
         if statusAfter != nil { policy = slaPolicy(channel: Self.waitChannel(await actor.state), team: state.board.team[header.threadID]) }
-        var events = try await actor.add(header, body: body, statusAfter: statusAfter, policy: policy)
+        var events = try await actor.add(header, body: body, statusAfter: statusAfter, policy: policy, also: also)
         project(events)
         updateTimers(header.threadID, after: events)
         events += await callbackTask(for: header, body: body)
+        events += await satisfactionSurveys(after: events)
         await notifyAgents(events)
         return events
     }

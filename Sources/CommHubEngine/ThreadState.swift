@@ -109,6 +109,14 @@ public struct ThreadState: Sendable, Hashable, Codable {
             if let i = messages.lastIndex(where: { $0.id == mid }), messages[i].externalMessageID == nil {
                 messages[i].externalMessageID = provider
             }
+        case .threadsMerged(let m) where m.merged == id || m.survivor.id == id:
+            applyMerge(m)
+        case .threadSplit(let s) where s.source.id == id:
+            applySplitSource(s)
+        case .csatCaptured(let a) where a.thread == id:
+            // A score answers our question: it does not start the response clock (the thread stays resolved).
+            header.awaitingResponseSince = nil
+            header.responseDueAt = nil
         default:
             return
         }

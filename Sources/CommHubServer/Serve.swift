@@ -71,6 +71,8 @@ public enum CommHubServe {
         let durable = try DurableEngine(directory: o.storeDirectory, clock: clock, configuration: configuration,
                                         options: journalOptions, keepSnapshots: o.keepSnapshots, logger: logger)
         let engine = durable.engine
+        // Erasures and a key roll a crash cut short are finished before anything is served.
+        try await durable.finishInterruptedProtectionWork()
         if let seedDemo = o.seedDemo, await engine.supervisor.threadCount == 0 {
             try await seedDemo(engine)
             let count = await engine.supervisor.threadCount
@@ -119,11 +121,12 @@ public enum CommHubServe {
             })
         }
         let leases = OutboxLeaseWatch(engine: engine, logger: logger)
+        let retention = RetentionSchedule(engine: engine, logger: logger)
         let workflow: [any Service] = o.workflowTimers ? [WorkflowTimerService(engine: engine, logger: logger)] : []
         let gateways: [any Service] = gateway.map { [GatewayService(gateway: $0)] } ?? []
         // Services stop in reverse order: HTTP, the gateway and ingest first, the snapshots last.
         let group = ServiceGroup(configuration: .init(
-            services: ([snapshots, admin, leases] + workflow + ingest + gateways + [http]).map { .init(service: $0) },
+            services: ([snapshots, admin, leases, retention] + workflow + ingest + gateways + [http]).map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()

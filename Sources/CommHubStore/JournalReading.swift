@@ -14,15 +14,20 @@ public struct ReplayReport: Sendable, Hashable {
     public var applied: Int
     /// Void records skipped (seqs whose event was rejected at commit time).
     public var voided: Int
+    /// Sealed records skipped because their data key was destroyed (erased
+    /// or expired content; the erasure's own event carries what remains).
+    public var erased: Int = 0
 }
 
 extension JournalWriter {
     /// The stored body of a message (short read transaction), nil if none.
+    /// A body whose key was destroyed (erased content) reads as nil.
     public func body(for id: MessageID) throws -> MessageBody? {
-        let raw = try env.read { txn in try txn.get(env.dbs.bodies, Self.bodyKey(id)) }
-        guard let raw else { return nil }
+        let key = Self.bodyKey(id)
+        let raw = try env.read { txn in try txn.get(env.dbs.bodies, key) }
+        guard let raw, let plain = try openBody(raw, key: key) else { return nil }
         do {
-            return try EventCodec().decodeBody(Array(raw))
+            return try EventCodec().decodeBody(plain)
         } catch {
             throw StoreError(.decodingFailed, operation: "body(for:)", detail: "\(id): \(ErrorText.describe(error))")
         }
@@ -35,8 +40,9 @@ extension JournalWriter {
     /// never pins old pages. Every record is validated (version, length,
     /// CRC-32C, dense seq): an invalid record throws `.corrupted` naming its
     /// seq (see `checkJournal` and `repairJournal`). `.journalGap` means records after `after`
-    /// were pruned or are missing. Void records are skipped. `messageAdded`
-    /// events come back with `body == nil`: use `body(for:)`.
+    /// were pruned or are missing. Void records are skipped, and so are
+    /// sealed records whose data key was destroyed (counted as `erased`).
+    /// `messageAdded` events come back with `body == nil`: use `body(for:)`.
     @discardableResult
     public func replay(after: UInt64, _ apply: (SequencedEvent) throws -> Void) throws -> ReplayReport {
         let codec = EventCodec()
@@ -49,10 +55,10 @@ extension JournalWriter {
         var report = ReplayReport(after: after, firstSeq: nil, lastSeq: after, applied: 0, voided: 0)
         var expected = after + 1
         while true {
-            // (seq, payload or nil for a void record)
+            // (seq, version, payload or nil for a void record)
             let batch = try env.read { txn in
-                try txn.withCursor(journal) { c -> [(UInt64, [UInt8]?)] in
-                    var out: [(UInt64, [UInt8]?)] = []
+                try txn.withCursor(journal) { c -> [(UInt64, UInt8, [UInt8]?)] in
+                    var out: [(UInt64, UInt8, [UInt8]?)] = []
                     var bytes = 0
                     var entry = try c.seek(StoreFormat.seqKey(expected))
                     while let e = entry, out.count < 1024, bytes < 8 << 20 {
@@ -63,9 +69,9 @@ extension JournalWriter {
                         case .invalid(let why):
                             throw StoreError(.corrupted, operation: "replay", detail: "seq \(seq): \(why)")
                         case .void:
-                            out.append((seq, nil))
+                            out.append((seq, 0, nil))
                         case .event:
-                            out.append((seq, Array(UnsafeRawBufferPointer(rebasing: e.value[StoreFormat.recordHeaderSize...]))))
+                            out.append((seq, e.value[0], Array(UnsafeRawBufferPointer(rebasing: e.value[StoreFormat.recordHeaderSize...]))))
                         }
                         bytes += e.value.count
                         entry = try c.get(MDB_NEXT)
@@ -74,13 +80,19 @@ extension JournalWriter {
                 }
             }
             if batch.isEmpty { break }
-            for (seq, payload) in batch {
+            for (seq, version, stored) in batch {
                 guard seq == expected else {
                     throw StoreError(.journalGap, operation: "replay",
                                      detail: "expected seq \(expected), found \(seq)")
                 }
                 if report.firstSeq == nil { report.firstSeq = seq }
-                if let payload {
+                if let stored {
+                    guard let payload = try openRecord(stored, version: version, seq: seq) else {
+                        report.erased += 1
+                        report.lastSeq = seq
+                        expected += 1
+                        continue
+                    }
                     let event: EngineEvent
                     do {
                         event = try codec.decode(payload, version: StoreFormat.recordVersion)
@@ -97,6 +109,22 @@ extension JournalWriter {
             }
         }
         return report
+    }
+
+    /// A record's `EventCodec` payload: as stored (version 1), or opened
+    /// (version 2); nil when its data key was destroyed. A sealed record that
+    /// does not open under an existing key is damage (`.corrupted`).
+    func openRecord(_ stored: [UInt8], version: UInt8, seq: UInt64) throws -> [UInt8]? {
+        guard version == StoreFormat.sealedRecordVersion else { return stored }
+        guard let id = KeyRing.keyID(ofEnvelope: stored) else {
+            throw StoreError(.corrupted, operation: "replay", detail: "seq \(seq): sealed record too short")
+        }
+        guard let key = try keys.openingKey(id, env) else { return nil }
+        do {
+            return try KeyRing.open(stored, with: key, aad: StoreFormat.journalAAD(seq))
+        } catch {
+            throw StoreError(.corrupted, operation: "replay", detail: "seq \(seq): the sealed record does not open under its key \(id)")
+        }
     }
 
     /// TEST HOOK: writes `bytes` verbatim as the journal value under `seq`
@@ -131,8 +159,16 @@ extension JournalWriter {
     /// (`mdb_env_copy2` with `MDB_CP_COMPACT`). The directory is created if
     /// missing and must not already contain a database. Runs on the calling
     /// thread inside one read transaction; writes continue meanwhile.
+    ///
+    /// The KEK files are copied beside it: the copy opens with the master
+    /// key alone. Erased data is not in it: free pages are not copied, and
+    /// what the copy holds of erased records is sealed under destroyed keys.
     public func exportCopy(to directory: String) throws {
         try env.copy(to: directory, compact: true)
+        for (_, path) in try KeyRing.kekFiles(keys.directory) {
+            let target = (directory as NSString).appendingPathComponent((path as NSString).lastPathComponent)
+            try DurableFile.write(Array(FileManager.default.contents(atPath: path) ?? Data()), to: target, replacing: true)
+        }
         logger.info("store exported", metadata: ["to": "\(directory)"])
     }
 }

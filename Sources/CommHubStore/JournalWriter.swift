@@ -55,6 +55,15 @@ public struct JournalOptions: Sendable {
     public var maxEventBytes: Int = 4 << 20
     /// Longest pause between attempts when a commit fails (disk full, I/O error).
     public var maxRetryBackoff: Duration = .seconds(5)
+    /// Seal journal records, bodies, audit rows and snapshot records with
+    /// AES-GCM under the data key of their scope (`KeyRing`). Off only to
+    /// measure what sealing costs (benchmarks) and to write a store as older
+    /// versions did (tests of the migration); records written with it off
+    /// are in the clear.
+    public var sealRecords = true
+    /// The master keys. nil: `MasterKeys.load` for the data directory that
+    /// holds the store directory (`COMMHUB_MASTER_KEY` or `<data>/master.key`).
+    public var masterKeys: MasterKeys?
 
     public init(syncMode: SyncMode = .full, mapSize: Int = 64 << 30, maxMapSize: Int = 1 << 40,
                 maxReaders: UInt32 = 126, maxBatchEvents: Int = 4096, maxBatchBytes: Int = 8 << 20,
@@ -173,21 +182,33 @@ public final class JournalWriter: Sendable {
     struct Prepared {
         let seq: UInt64
         let event: EngineEvent
-        let record: [UInt8]
+        /// The `EventCodec` payload, sealed in the commit transaction under `scope`'s key.
+        let payload: [UInt8]
+        /// The data scope the record (and its body, audit row) is sealed under; nil: written in the clear.
+        let scope: DataScope?
+        /// The message body, encoded, for the body table.
         let body: (key: [UInt8], value: [UInt8])?
         /// A change to a stored body, applied in the same transaction (`messageAnnotated`).
         var annotation: (key: [UInt8], annotation: MessageAnnotation)?
         /// An audit entry for the `audit` table (`audited`), keyed by this seq, written in the same transaction.
-        var audit: [UInt8]?
-        var size: Int { record.count + (body?.value.count ?? 0) + (audit?.count ?? 0) }
+        var audit: AuditEntry?
+        /// Attachment files this event makes a thread refer to (`KeyRing` file references).
+        var fileRefs: [(sha256: String, thread: ThreadID)] = []
+        /// An erasure: its pending mark is written with it (`StoreFormat.metaErasurePrefix`).
+        var erasure = false
+        var size: Int { payload.count + KeyRing.envelopeOverhead + StoreFormat.recordHeaderSize + (body?.value.count ?? 0) + 256 }
     }
 
     let env: LMDBEnvironment
+    /// The data keys and the KEK (see `KeyRing`).
+    let keys: KeyRing
     let options: JournalOptions
     let logger: Logger
     let onCommit: @Sendable ([SequencedEvent]) -> Void
     let onAcknowledged: @Sendable ([SequencedEvent]) -> Void
     let state: Mutex<State>
+    /// Key destruction, KEK rolls and protected copies, one at a time.
+    let keyWork = SerialWork()
     private let wakeup = DispatchSemaphore(value: 0)
     /// Cuts a commit retry's backoff short when `close()` begins.
     private let retrySignal = DispatchSemaphore(value: 0)
@@ -217,6 +238,14 @@ public final class JournalWriter: Sendable {
                                       maxReaders: options.maxReaders, envFlags: options.syncMode.envFlags,
                                       logger: logger)
         self.env = env
+        do {
+            let masters = try options.masterKeys ?? MasterKeys.load(dataDirectory: (directory as NSString).deletingLastPathComponent)
+            keys = try KeyRing(directory: directory, masters: masters)
+            try Self.prepareProtection(env, keys, sealing: options.sealRecords)
+        } catch {
+            env.close()
+            throw error
+        }
         let headerDecoder = JSONDecoder()
         headerDecoder.dateDecodingStrategy = .secondsSince1970
         let (last, pruned, maxSnapshot, snapshotEnd) = try env.read { txn -> (UInt64, UInt64, UInt64, UInt64) in
@@ -616,8 +645,9 @@ public final class JournalWriter: Sendable {
         withUnsafeBytes(of: id.uuid.uuid) { Array($0) }
     }
 
-    /// Encodes a batch: bodies for the body table, journal records (the
-    /// payload encoded at append, or the compact form encoded now).
+    /// Encodes a batch: bodies for the body table, journal payloads (encoded
+    /// at append, or the compact form encoded now), and the scope each is
+    /// sealed under in the commit transaction.
     private func prepare(first: UInt64, events: [Queued]) throws -> [Prepared] {
         let codec = EventCodec()
         var out = [Prepared]()
@@ -627,17 +657,25 @@ public final class JournalWriter: Sendable {
             do {
                 var journalled = q.event
                 var body: (key: [UInt8], value: [UInt8])?
+                var refs: [(sha256: String, thread: ThreadID)] = []
                 if case .messageAdded(let header, let b?, let due) = q.event {
                     body = (Self.bodyKey(header.id), try codec.encodeBody(b))
                     journalled = .messageAdded(header: header, body: nil, responseDueAt: due)
+                    refs = b.attachments.compactMap { a in a.sha256.map { ($0, header.threadID) } }
                 }
                 let payload = try q.payload ?? codec.encodeForJournal(journalled)
-                guard payload.count <= Int(UInt32.max) else {
+                guard payload.count <= Int(UInt32.max) - KeyRing.envelopeOverhead else {
                     throw StoreError(.encodingFailed, operation: "journal.encode", detail: "event of \(payload.count) bytes")
                 }
-                var prepared = Prepared(seq: seq, event: q.event, record: StoreFormat.frameRecord(payload), body: body)
-                if case .messageAnnotated(let m, _, let a, _) = q.event { prepared.annotation = (Self.bodyKey(m), a) }
-                if case .audited(let entry) = q.event { prepared.audit = try Self.encodeAudit(entry) }
+                var prepared = Prepared(seq: seq, event: q.event, payload: payload,
+                                        scope: options.sealRecords ? DataScope.of(q.event) : nil, body: body)
+                prepared.fileRefs = refs
+                if case .messageAnnotated(let m, let t, let a, _) = q.event {
+                    prepared.annotation = (Self.bodyKey(m), a)
+                    if case .attachment(_, let file) = a, let sha = file.sha256 { prepared.fileRefs.append((sha, t)) }
+                }
+                if case .audited(let entry) = q.event { prepared.audit = entry }
+                if case .dataErased = q.event { prepared.erasure = true }
                 out.append(prepared)
             } catch {
                 throw StoreError(.encodingFailed, operation: "journal.encode", detail: "seq \(seq) \(q.event.name): \(ErrorText.describe(error))")
@@ -702,18 +740,34 @@ public final class JournalWriter: Sendable {
             }
             let start = DispatchTime.now().uptimeNanoseconds
             do {
-                try env.write("journal.commit") { txn in
+                let created = try env.write("journal.commit") { txn -> KeyRing.Pending in
+                    // Keys created here exist only if this transaction commits (the body may run again after map growth).
+                    var pending = KeyRing.Pending()
                     for p in group {
-                        if let body = p.body { try txn.put(bodies, body.key, body.value, "mdb_put(bodies)") }
-                        if let patch = p.annotation { try Self.annotate(txn, bodies, patch.key, patch.annotation) }
-                        if let entry = p.audit { try txn.put(audit, StoreFormat.seqKey(p.seq), entry, "mdb_put(audit)") }
+                        let key = try p.scope.map { try keys.sealingKey($0, txn, env, &pending) }
+                        if let body = p.body {
+                            let value = try key.map { [StoreFormat.sealedBodyMarker] + (try KeyRing.seal(body.value, with: $0, aad: StoreFormat.bodyAAD(body.key))) } ?? body.value
+                            try txn.put(bodies, body.key, value, "mdb_put(bodies)")
+                        }
+                        if let patch = p.annotation { try annotate(txn, patch.key, patch.annotation, sealWith: key) }
+                        if let entry = p.audit {
+                            try txn.put(audit, StoreFormat.seqKey(p.seq), try Self.encodeAuditRow(entry, seq: p.seq, key: key), "mdb_put(audit)")
+                        }
+                        for ref in p.fileRefs { try Self.putFileRef(txn, env, sha256: ref.sha256, thread: ref.thread) }
+                        let record = try key.map {
+                            StoreFormat.frameRecord(try KeyRing.seal(p.payload, with: $0, aad: StoreFormat.journalAAD(p.seq)),
+                                                    version: StoreFormat.sealedRecordVersion)
+                        } ?? StoreFormat.frameRecord(p.payload)
+                        if p.erasure { try markErasurePending(txn, seq: p.seq, payload: p.payload, &pending) }
                         // "MDB_APPEND - append the given key/data pair to the end of the
                         // database. This option allows fast bulk loading when keys are
                         // already known to be in the correct order. Loading unsorted keys
                         // with this flag will cause a MDB_KEYEXIST error."
-                        try txn.put(journal, StoreFormat.seqKey(p.seq), p.record, flags: UInt32(MDB_APPEND), "mdb_put(journal)")
+                        try txn.put(journal, StoreFormat.seqKey(p.seq), record, flags: UInt32(MDB_APPEND), "mdb_put(journal)")
                     }
+                    return pending
                 }
+                keys.publish(created)
                 if attempt > 0 {
                     state.withLock { $0.degraded = nil }
                     logger.notice("journal writes again", metadata: ["journal.attempts": "\(attempt + 1)",
@@ -749,14 +803,31 @@ public final class JournalWriter: Sendable {
     }
 
     /// Patches a stored body with an annotation (inside the journal
-    /// transaction: body and event commit together). A message without a
-    /// stored body keeps none; a body that does not decode is left as it is
-    /// (the event still records the annotation).
-    static func annotate(_ txn: LMDBTxn, _ bodies: MDB_dbi, _ key: [UInt8], _ annotation: MessageAnnotation) throws {
+    /// transaction: body and event commit together), sealed again under the
+    /// thread's current key. A message without a stored body keeps none; a
+    /// body that does not open or decode (its key was destroyed) is left as
+    /// it is (the event still records the annotation).
+    func annotate(_ txn: LMDBTxn, _ key: [UInt8], _ annotation: MessageAnnotation, sealWith dataKey: DataKey?) throws {
+        let bodies = env.dbs.bodies
         guard let raw = try txn.get(bodies, key) else { return }
         let codec = EventCodec()
-        guard let body = try? codec.decodeBody(raw) else { return }
-        try txn.put(bodies, key, try codec.encodeBody(body.applying(annotation)), "mdb_put(bodies annotation)")
+        guard let plain = try? openBody(raw, key: key), let body = try? codec.decodeBody(plain) else { return }
+        let encoded = try codec.encodeBody(body.applying(annotation))
+        let value = try dataKey.map { [StoreFormat.sealedBodyMarker] + (try KeyRing.seal(encoded, with: $0, aad: StoreFormat.bodyAAD(key))) } ?? encoded
+        try txn.put(bodies, key, value, "mdb_put(bodies annotation)")
+    }
+
+    /// A stored body's encoded bytes: opened when sealed, nil when its key was destroyed.
+    func openBody(_ raw: [UInt8], key: [UInt8]) throws -> [UInt8]? {
+        guard raw.first == StoreFormat.sealedBodyMarker else { return raw }
+        let envelope = Array(raw.dropFirst())
+        guard let id = KeyRing.keyID(ofEnvelope: envelope) else { throw StoreError(.corrupted, operation: "body", detail: "sealed body too short") }
+        guard let dataKey = try keys.openingKey(id, env) else { return nil }
+        do {
+            return try KeyRing.open(envelope, with: dataKey, aad: StoreFormat.bodyAAD(key))
+        } catch {
+            throw StoreError(.corrupted, operation: "body", detail: "a sealed body does not open under its key \(id)")
+        }
     }
 
     /// After a commit: `onCommit`, then advance `durableSeq`, then resume

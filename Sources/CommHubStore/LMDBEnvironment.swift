@@ -155,6 +155,8 @@ final class LMDBEnvironment: @unchecked Sendable {
         var snapshots: MDB_dbi = 0
         var meta: MDB_dbi = 0
         var audit: MDB_dbi = 0
+        /// Data keys wrapped under the KEK, scope → key id, attachment references (`KeyRing`).
+        var keys: MDB_dbi = 0
     }
 
     let path: String
@@ -246,7 +248,7 @@ final class LMDBEnvironment: @unchecked Sendable {
         guard rc == 0, let txn else { throw StoreError.lmdb(rc, "mdb_txn_begin(open)") }
         var d = Databases()
         for (name, slot) in [("journal", \Databases.journal), ("bodies", \.bodies), ("snapshots", \.snapshots), ("meta", \.meta),
-                                ("audit", \.audit)] {
+                                ("audit", \.audit), ("keys", \.keys)] {
             var dbi: MDB_dbi = 0
             rc = mdb_dbi_open(txn, name, UInt32(MDB_CREATE), &dbi)
             guard rc == 0 else {

@@ -78,8 +78,37 @@ public final class SnapshotWriter: Sendable {
         if state.withLock({ $0.phase == .open || $0.phase == .finishing }) { abort() }
     }
 
-    /// Adds one opaque record (at most 4 GiB − 1 bytes).
+    /// Marks a sealed record in the stream: `0xFF` then the envelope of the
+    /// engine's record (whose own first byte, its kind, is never `0xFF`).
+    static let sealedRecordMarker: UInt8 = 0xFF
+
+    /// Adds one record sealed under `scope`'s data key (created when the
+    /// scope has none yet), or in the clear when the store writes in the
+    /// clear. `readSnapshot` opens it again, and skips it once the key was
+    /// destroyed: a snapshot taken before an erasure brings nothing back.
+    public func append(_ record: [UInt8], scope: DataScope) throws {
+        guard journal.options.sealRecords else { return append(record) }
+        let key = try journal.dataKey(for: scope)
+        // The index the record will have: appends of one snapshot come from one task, in order.
+        let index = state.withLock { $0.records }
+        let sealed = [Self.sealedRecordMarker] + (try KeyRing.seal(record, with: key, aad: StoreFormat.snapshotAAD(id, index)))
+        appendFramed(sealed)
+    }
+
+    /// Marks a clear record whose own first byte is `0xFE` or `0xFF`: it is
+    /// stored behind this byte, so it is never taken for a sealed one.
+    static let escapedRecordMarker: UInt8 = 0xFE
+
+    /// Adds one opaque record (at most 4 GiB − 5 bytes), in the clear.
     public func append(_ record: [UInt8]) {
+        if let first = record.first, first >= Self.escapedRecordMarker {
+            appendFramed([Self.escapedRecordMarker] + record)
+        } else {
+            appendFramed(record)
+        }
+    }
+
+    private func appendFramed(_ record: [UInt8]) {
         state.withLock { s in
             guard s.phase == .open else {
                 if s.error == nil { s.error = StoreError(.invalidState, operation: "snapshot.append", detail: "snapshot \(id) is not open") }
@@ -268,7 +297,10 @@ extension JournalWriter {
     /// first call, so a corrupt snapshot throws `.corrupted` without having
     /// delivered anything and the caller can fall back to an older one.
     /// Chunks are copied out of short read transactions; `each` runs outside them.
-    public func readSnapshot(_ info: SnapshotInfo, _ each: ([UInt8]) throws -> Void) throws {
+    /// Sealed records are opened; those whose key was destroyed are skipped
+    /// and counted (the return value).
+    @discardableResult
+    public func readSnapshot(_ info: SnapshotInfo, _ each: ([UInt8]) throws -> Void) throws -> Int {
         guard info.valid, info.formatVersion == StoreFormat.snapshotFormatVersion else {
             throw StoreError(.unsupportedFormat, operation: "readSnapshot",
                              detail: "snapshot \(info.id) format \(info.formatVersion), valid \(info.valid)")
@@ -301,6 +333,7 @@ extension JournalWriter {
         // Pass 2: deframe. One chunk copied out per read transaction.
         var carry: [UInt8] = []
         var records: UInt64 = 0
+        var erased = 0
         var crc2: UInt32 = 0
         for i in 0..<info.chunkCount {
             let chunk = try env.read { txn in try txn.get(dbi, StoreFormat.chunkKey(snapshot: info.id, chunk: i)) }
@@ -312,7 +345,18 @@ extension JournalWriter {
                 while buf.count - pos >= 4 {
                     let len = Int(UInt32(littleEndian: buf.loadUnaligned(fromByteOffset: pos, as: UInt32.self)))
                     guard buf.count - pos - 4 >= len else { break }
-                    try each(Array(buf[(pos + 4)..<(pos + 4 + len)]))
+                    let record = Array(buf[(pos + 4)..<(pos + 4 + len)])
+                    if record.first == SnapshotWriter.sealedRecordMarker {
+                        if let plain = try openSnapshotRecord(record, snapshot: info.id, index: records) {
+                            try each(plain)
+                        } else {
+                            erased += 1
+                        }
+                    } else if record.first == SnapshotWriter.escapedRecordMarker {
+                        try each(Array(record.dropFirst()))
+                    } else {
+                        try each(record)
+                    }
                     records += 1
                     pos += 4 + len
                 }
@@ -322,6 +366,21 @@ extension JournalWriter {
         guard carry.isEmpty else { throw corrupted("\(carry.count) trailing bytes do not form a record") }
         guard crc2 == info.crc32c else { throw corrupted("chunks changed while reading") }
         guard records == info.recordCount else { throw corrupted("\(records) records, header says \(info.recordCount)") }
+        return erased
+    }
+
+    /// A sealed snapshot record opened; nil when its key was destroyed.
+    func openSnapshotRecord(_ record: [UInt8], snapshot id: UInt64, index: UInt64) throws -> [UInt8]? {
+        let envelope = Array(record.dropFirst())
+        guard let keyID = KeyRing.keyID(ofEnvelope: envelope) else {
+            throw StoreError(.corrupted, operation: "readSnapshot", detail: "snapshot \(id): sealed record \(index) too short")
+        }
+        guard let key = try keys.openingKey(keyID, env) else { return nil }
+        do {
+            return try KeyRing.open(envelope, with: key, aad: StoreFormat.snapshotAAD(id, index))
+        } catch {
+            throw StoreError(.corrupted, operation: "readSnapshot", detail: "snapshot \(id): record \(index) does not open under key \(keyID)")
+        }
     }
 
     /// Keeps the newest `keep` (≥ 1) valid snapshots and deletes the older

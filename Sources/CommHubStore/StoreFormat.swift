@@ -101,10 +101,17 @@
    crash loses nothing. Tests and benchmarks only.
  */
 public enum StoreFormat {
-    /// Version of the journal record framing.
+    /// Version of the journal record framing: 1 holds the `EventCodec`
+    /// payload in the clear (and void records); 2 holds it sealed
+    /// (`[key id u64 LE][nonce 12][ciphertext][tag 16]`, see `KeyRing`).
     public static let recordVersion: UInt8 = 1
-    /// Version of this layout as a whole (`meta` `store/formatVersion`).
-    public static let storeVersion = 1
+    public static let sealedRecordVersion: UInt8 = 2
+    /// Version of this layout as a whole (`meta` `store/formatVersion`):
+    /// 2 since sealed records, the `keys` table and sealed bodies, audit rows
+    /// and snapshot records. A store opened by a version that writes them is
+    /// marked 2 at once, so an older binary refuses it instead of taking
+    /// sealed records for damage.
+    public static let storeVersion = 2
     /// Version of the snapshot stream framing.
     public static let snapshotFormatVersion = 1
     static let recordHeaderSize = 9
@@ -114,6 +121,12 @@ public enum StoreFormat {
     /// Present once the `audit` table holds the whole trail (written by a version with the table,
     /// or filled from an older store's snapshot and journal at its first start).
     static let metaAuditIndexedKey = "audit/indexed"
+    /// Present once no plaintext record is left in the store (a new store
+    /// from its creation; an older one once `sealLegacyRecords` ran).
+    static let metaSealedKey = "protection/sealed"
+    /// `erasure/pending/<seq>`: an erasure journaled at seq whose keys,
+    /// bodies and files are not all destroyed yet (finished at the next start).
+    static let metaErasurePrefix = "erasure/pending/"
     static let metaSnapshotPrefix = "snapshot/"
     static let metaRepairPrefix = "journal/repairs/"
 
@@ -147,11 +160,11 @@ public enum StoreFormat {
 
     // MARK: journal records
 
-    /// Frames a payload as a version-1 record.
-    static func frameRecord(_ payload: [UInt8]) -> [UInt8] {
+    /// Frames a payload as a record of `version` (1: clear payload, 2: sealed envelope).
+    static func frameRecord(_ payload: [UInt8], version: UInt8 = recordVersion) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(recordHeaderSize + payload.count)
-        out.append(recordVersion)
+        out.append(version)
         appendLE(&out, CRC32C.checksum(payload))
         appendLE(&out, UInt32(payload.count))
         out.append(contentsOf: payload)
@@ -162,7 +175,7 @@ public enum StoreFormat {
     static let voidRecord: [UInt8] = frameRecord([])
 
     enum RecordCheck: Equatable {
-        /// A valid event record; the payload is `raw[9...]`.
+        /// A valid event record; the payload is `raw[9...]` (sealed when `raw[0] == 2`).
         case event
         case void
         case invalid(String)
@@ -173,7 +186,7 @@ public enum StoreFormat {
             return .invalid("record is \(raw.count) bytes, shorter than the \(recordHeaderSize)-byte header")
         }
         let version = raw[0]
-        guard version == recordVersion else { return .invalid("unknown record version \(version)") }
+        guard version == recordVersion || version == sealedRecordVersion else { return .invalid("unknown record version \(version)") }
         let crc = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 1, as: UInt32.self))
         let length = Int(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 5, as: UInt32.self)))
         guard raw.count == recordHeaderSize + length else {
@@ -184,7 +197,11 @@ public enum StoreFormat {
         guard actual == crc else {
             return .invalid("checksum mismatch (stored \(hex(crc)), computed \(hex(actual)))")
         }
-        return length == 0 ? .void : .event
+        if length == 0 { return version == recordVersion ? .void : .invalid("sealed record without payload") }
+        if version == sealedRecordVersion, length < KeyRing.envelopeOverhead {
+            return .invalid("sealed record of \(length) bytes, shorter than its envelope")
+        }
+        return .event
     }
 
     static func appendLE(_ out: inout [UInt8], _ v: UInt32) {
@@ -192,4 +209,22 @@ public enum StoreFormat {
     }
 
     static func hex(_ v: UInt32) -> String { "0x" + String(v, radix: 16) }
+
+    // MARK: sealed values
+
+    /// Authenticated data of a sealed value: what it is and where it lives,
+    /// so a sealed value copied to another key (seq, message, snapshot
+    /// record) does not open there.
+    static func journalAAD(_ seq: UInt64) -> [UInt8] { [0x6A] + seqKey(seq) }
+    static func bodyAAD(_ key: [UInt8]) -> [UInt8] { [0x62] + key }
+    static func auditAAD(_ seq: UInt64) -> [UInt8] { [0x61] + seqKey(seq) }
+    static func snapshotAAD(_ id: UInt64, _ index: UInt64) -> [UInt8] { [0x73] + seqKey(id) + seqKey(index) }
+
+    /// A sealed body: `0x02` then the envelope (compact bodies start with
+    /// `0x00`, JSON ones with `{`).
+    static let sealedBodyMarker: UInt8 = 0x02
+    /// A sealed audit row: `0x02`, header length u32 LE, the entry's JSON
+    /// without `before`/`after`, then (when it had them) the envelope of
+    /// `{"after","before"}`. Rows from before start with `{`.
+    static let sealedAuditMarker: UInt8 = 0x02
 }

@@ -30,10 +30,28 @@ public enum ChannelConfigurationSchema {
         case stringOrObject
         /// Any JSON (checked for secret-looking keys inside).
         case json
+        /// A whole number within the range.
+        case integer(ClosedRange<Int>)
     }
 
-    /// The declared keys of `type`, in the order API.md lists them.
+    /// The declared keys of `type`, in the order API.md lists them, then the
+    /// satisfaction survey's keys of channels that talk to customers.
     public static func keys(of type: ChannelType) -> [(name: String, kind: Kind)] {
+        providerKeys(of: type) + surveyKeys(of: type)
+    }
+
+    /// `csat_survey` (ask for a 1–5 score when a thread is resolved),
+    /// `csat_window_days` (how long an answer counts), `csat_question` (the text).
+    static func surveyKeys(of type: ChannelType) -> [(name: String, kind: Kind)] {
+        switch type {
+        case .emailOutlook, .whatsappBusiness, .sms:
+            [("csat_survey", .bool), ("csat_window_days", .integer(CSATSettings.windowDays)), ("csat_question", .string)]
+        default:
+            []
+        }
+    }
+
+    static func providerKeys(of type: ChannelType) -> [(name: String, kind: Kind)] {
         switch type {
         case .emailOutlook:
             [("tenant_id", .string), ("client_id", .string), ("client_secret", .secret), ("mailbox", .string),
@@ -130,6 +148,12 @@ public enum ChannelConfigurationSchema {
             }
         case (.stringList, .array(let a)) where a.allSatisfy({ $0.stringValue != nil }):
             break
+        case (.integer(let range), .number(let d)):
+            guard d.rounded() == d, Double(range.lowerBound) <= d, d <= Double(range.upperBound) else {
+                throw Refusal(path: path, reason: "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+        case (.integer(let range), _):
+            throw Refusal(path: path, reason: "must be a whole number from \(range.lowerBound) to \(range.upperBound)")
         case (.url, .string(let s)):
             if hasCredentials(s) {
                 throw Refusal(path: path, reason: "must not hold a user name or password; put credentials in the channel's secret keys (\(secretKeys(type)))")

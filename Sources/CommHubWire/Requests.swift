@@ -131,8 +131,20 @@ public struct TemplateRequest: Decodable {
     public var whatsappLanguage: String?
 }
 
+/// A preview of a template: with `variables`, with the values of thread `thread_id`, or both (variables win).
 public struct RenderRequest: Decodable {
-    public var variables: [String: String]
+    public var variables: [String: String]?
+    public var threadID: ThreadID?
+}
+
+/// `POST /api/communication/threads/{id}/merge`: the thread joins `into`.
+public struct MergeThreadRequest: Decodable {
+    public var into: ThreadID
+}
+
+/// `POST /api/communication/threads/{id}/split`: this message and the ones after it leave for a new thread.
+public struct SplitThreadRequest: Decodable {
+    public var fromMessageID: MessageID
 }
 
 public struct ChannelRequest: Decodable {

@@ -15,6 +15,8 @@ public enum WireBounds {
     public static let callDurationSeconds: ClosedRange<Int> = 0...86_400
     /// Threads one person may hold.
     public static let maxOpenThreads: ClosedRange<Int> = 0...10_000
+    /// Pieces of one product on an order line.
+    public static let orderLineQuantity: ClosedRange<Int> = 0...1_000_000
     /// An attachment's size as the provider reports it: up to 10 GiB.
     public static let attachmentSizeBytes: ClosedRange<Int> = 0...(10 << 30)
 
@@ -39,6 +41,8 @@ public enum WireBounds {
     public static let maxEmailsOrPhonesPerCustomer = 20
     /// Attendee addresses of one calendar follow-up.
     public static let maxAttendees = 200
+    /// Lines of one order (templates repeat a block per line).
+    public static let maxOrderLines = 200
 }
 
 extension Attachment {
@@ -183,10 +187,18 @@ extension TemplateRequest: RangeChecked {
     }
 }
 
+extension MergeThreadRequest: RangeChecked {
+    public func checkRanges() throws(FieldRangeError) {}
+}
+
+extension SplitThreadRequest: RangeChecked {
+    public func checkRanges() throws(FieldRangeError) {}
+}
+
 extension RenderRequest: RangeChecked {
     public func checkRanges() throws(FieldRangeError) {
         try Bounds.count(variables, max: WireBounds.maxTemplateVariables, "variables")
-        for (k, v) in variables {
+        for (k, v) in variables ?? [:] {
             try Bounds.length(k, max: WireBounds.maxNameCharacters, "variables (a name)")
             try Bounds.length(v, max: WireBounds.maxShortTextCharacters, "variables.\(k.prefix(WireBounds.maxNameCharacters))")
         }
@@ -209,6 +221,12 @@ extension AutoAssignmentRules: RangeChecked {
             try Bounds.lengths(rule.keywords, max: WireBounds.maxTagCharacters, prefix + "keyword_rules[\(i)].keywords")
         }
         try Bounds.count(byThreadType, max: ThreadType.allCases.count, prefix + "by_thread_type")
+        for key in (byThreadType ?? [:]).keys.sorted() {
+            let route = byThreadType![key]!
+            try Bounds.check(route.escalationAfterHours, WireBounds.escalationAfterHours, prefix + "\(key).escalation_after_hours", unit: "hours")
+            try Bounds.count(route.requiredSkills, max: WireBounds.maxSkills, prefix + "\(key).required_skills")
+            try Bounds.lengths(route.requiredSkills, max: WireBounds.maxTagCharacters, prefix + "\(key).required_skills")
+        }
     }
 }
 
@@ -262,6 +280,12 @@ extension DirectoryRequest: RangeChecked {
         }
         for (i, o) in (orders ?? []).enumerated() {
             try Bounds.length(o.orderNumber, max: WireBounds.maxNameCharacters, "orders[\(i)].order_number")
+            try Bounds.count(o.lines, max: WireBounds.maxOrderLines, "orders[\(i)].lines")
+            for (j, l) in (o.lines ?? []).enumerated() {
+                try Bounds.length(l.description, max: WireBounds.maxShortTextCharacters, "orders[\(i)].lines[\(j)].description")
+                try Bounds.length(l.price, max: WireBounds.maxNameCharacters, "orders[\(i)].lines[\(j)].price")
+                try Bounds.check(l.quantity, WireBounds.orderLineQuantity, "orders[\(i)].lines[\(j)].quantity")
+            }
         }
     }
 }

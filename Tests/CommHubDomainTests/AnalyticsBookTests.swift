@@ -11,11 +11,10 @@ import Testing
     }
 
     static func message(_ thread: ThreadID, _ type: MessageType, at: String, due: String? = nil, sender: ContactID? = nil,
-                        template: Bool = false) -> EngineEvent {
-        .messageAdded(header: MessageHeader(threadID: thread, channelID: nil, channelType: .emailOutlook, messageType: type,
+                        id: MessageID = MessageID()) -> EngineEvent {
+        .messageAdded(header: MessageHeader(id: id, threadID: thread, channelID: nil, channelType: .emailOutlook, messageType: type,
                                             senderContactID: sender, deliveryStatus: .sent, createdAt: date(at)),
-                      body: MessageBody(messageContent: "x", metadata: template ? ["template_id": .string("t")] : [:]),
-                      responseDueAt: due.map(date))
+                      body: MessageBody(messageContent: "x"), responseDueAt: due.map(date))
     }
 
     static func status(_ thread: ThreadID, _ s: ThreadStatus, at: String) -> EngineEvent {
@@ -30,7 +29,10 @@ import Testing
         book.apply(Self.opened(t, at: "2026-11-23T08:00:00Z"))
         book.apply(Self.message(t, .incoming, at: "2026-11-23T08:00:00Z", due: "2026-11-23T12:00:00Z"))
         book.apply(Self.message(t, .incoming, at: "2026-11-23T08:30:00Z"))
-        book.apply(Self.message(t, .outgoing, at: "2026-11-23T09:00:00Z", sender: agent, template: true))
+        let templated = MessageID()
+        book.apply(Self.message(t, .outgoing, at: "2026-11-23T09:00:00Z", sender: agent, id: templated))
+        book.apply(.templateAttached(TemplateAttachment(message: templated, thread: t, template: TemplateID(),
+                                                        similarity: TemplateSimilarity(threadType: .customerSupport, brand: nil))))
         book.apply(Self.message(t, .incoming, at: "2026-11-23T10:00:00Z", due: "2026-11-23T10:30:00Z"))
         book.apply(Self.message(t, .outgoing, at: "2026-11-23T11:00:00Z", sender: agent))
         book.apply(Self.message(t, .internalNote, at: "2026-11-23T11:05:00Z"))
@@ -42,6 +44,24 @@ import Testing
         var mine = Self.week
         mine.agent = agent
         #expect(book.figures.answer(mine).total.outbound == 2, "a reply counts for its sender")
+    }
+
+    @Test func aSatisfactionAnswerStartsNoWaitAndCountsForTheResolvingAgent() {
+        var book = AnalyticsBook()
+        let t = ThreadID(), agent = ContactID(), answer = MessageID()
+        book.apply(Self.opened(t, at: "2026-11-23T08:00:00Z"))
+        book.apply(Self.message(t, .incoming, at: "2026-11-23T08:00:00Z"))
+        book.apply(Self.message(t, .outgoing, at: "2026-11-23T08:10:00Z", sender: agent))
+        book.apply(Self.status(t, .resolved, at: "2026-11-23T09:00:00Z"))
+        book.apply(Self.message(t, .incoming, at: "2026-11-23T10:00:00Z", id: answer))
+        book.apply(.csatCaptured(CSATAnswer(thread: t, message: answer, score: 4, at: Self.date("2026-11-23T10:00:00Z"), agent: agent)))
+        book.apply(Self.status(t, .open, at: "2026-11-24T08:00:00Z"))
+        book.apply(Self.message(t, .outgoing, at: "2026-11-24T09:00:00Z", sender: agent))
+        var mine = Self.week
+        mine.agent = agent
+        let total = book.figures.answer(mine).total
+        #expect(total.csatScores == [0, 0, 0, 1, 0])
+        #expect(total.firstResponseSeconds == [600] && total.nextResponseSeconds.isEmpty, "the score was not a question waiting for us")
     }
 
     @Test func firstContactResolutionIsTakenBackOnReopening() {

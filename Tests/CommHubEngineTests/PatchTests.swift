@@ -119,18 +119,4 @@ import Testing
         #expect(await w.sup.order(number: "12345")?.id == order.id)
         #expect(try await w.sup.importDirectory(organizations: [], customers: [], orders: []) == nil)
     }
-
-    @Test func templateUsesAreCountedOnTheStoredTemplate() async throws {
-        let w = World()
-        let t = Template(templateName: "Hallo", templateCategory: .followUp, channelType: .any, messageTemplate: "Hallo")
-        _ = try await w.sup.upsertTemplate(t)
-        var edit = TemplatePatch()
-        edit.subjectTemplate = "Onderwerp"
-        _ = try await w.sup.updateTemplate(t.id, edit)
-        _ = try await w.sup.countTemplateUse(t.id)
-        _ = try await w.sup.countTemplateUse(t.id)
-        let stored = try #require(await w.sup.template(t.id))
-        #expect(stored.usageCount == 2 && stored.subjectTemplate == "Onderwerp")
-        #expect(try await w.sup.countTemplateUse(TemplateID()) == nil)
-    }
 }

@@ -47,11 +47,14 @@ import Testing
 
     /// Fields the API added after a golden directory was made: present now, absent from its expected.json.
     /// (A message's delivery, since the outbox: an outgoing message restored as pending is `queued`;
-    /// a thread's WhatsApp customer-service windows, derived from its inbound WhatsApp messages.)
+    /// a thread's WhatsApp customer-service windows, derived from its inbound WhatsApp messages;
+    /// a thread's merge and split links and its satisfaction survey, null for every thread before them.)
     static let viewAdditions: Set<String> = [
         "metadata.delivery_stage", "metadata.delivery_attempts", ".whatsapp_windows", ".whatsapp_window_ends_at",
         // A task's overdue flag (workflow), derived from its due date and the clock.
         ".overdue",
+        ".merged_into_thread_id", ".split_from_thread_id", ".csat_score", ".csat_scored_at", ".csat_agent_contact_id",
+        ".csat_requested_at",
     ]
 
     /// Field-by-field differences between two JSON values.

@@ -220,8 +220,7 @@ final class JournalCopy: @unchecked Sendable {
         try lock.withLock {
             try env.durable.writer.replay(after: events.last?.seq ?? 0) { e in
                 events.append(e)
-                if case .messageAdded(let m, _, _) = e.event, m.messageType == .outgoing,
-                   try env.durable.writer.body(for: m.id)?.metadata["template_id"] != nil { templated.insert(m.id) }
+                if case .templateAttached(let a) = e.event { templated.insert(a.message) }
             }
         }
     }

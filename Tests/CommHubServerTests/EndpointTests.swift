@@ -299,6 +299,11 @@ import Testing
             #expect(sent["message_content"]?.string == "Beste Jan, de monteur komt op 1 december. Groet, Anna Agent")
             #expect(sent["subject"]?.string == "Afspraak voor order CC-1001")
             #expect(sent["metadata"]?["template_id"]?.string == id)
+            // usage_count counts real sends: stored and queued is not sent yet; the provider's receipt counts it.
+            #expect(try ok(await http.get("/api/templates/\(id)", admin)).json["usage_count"]?.int == 0,
+                    "queued for the gateway, not sent yet")
+            let sentID = try #require(MessageID(sent["id"]?.string ?? ""))
+            _ = try await live.engine.supervisor.setDelivery(message: sentID, status: .sent, at: live.env.clock.now())
             #expect(try ok(await http.get("/api/templates/\(id)", admin)).json["usage_count"]?.int == 1,
                     "only the message that was sent counts")
         }
@@ -361,7 +366,9 @@ import Testing
                     #expect(bytes.range(of: Data(needle.utf8)) == nil, "\(f) holds '\(needle.prefix(12))…' in clear text")
                 }
                 if f == "data.mdb" {
-                    #expect(bytes.range(of: Data("555000".utf8)) != nil, "plain configuration is stored (sanity check of the grep)")
+                    // Every record is sealed now (issue 16), plain configuration included; the meta table's keys are not.
+                    #expect(bytes.range(of: Data("555000".utf8)) == nil, "configuration is sealed at rest too")
+                    #expect(bytes.range(of: Data("formatVersion".utf8)) != nil, "the store's own meta keys are found (sanity check of the grep)")
                 }
             }
         }

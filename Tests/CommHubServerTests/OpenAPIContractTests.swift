@@ -355,6 +355,24 @@ import Testing
             try await api.call("PUT", "/api/templates/\(template.id)", admin, #"{"is_active":false}"#, expect: 200)
             try await api.call("POST", "/api/templates/\(template.id)/render", admin, #"{"variables":{"customer_name":"Jan"}}"#, expect: 200)
             try await api.call("POST", "/api/templates", admin, #"{"template_name":"x"}"#, expect: 422)
+            try await api.call("POST", "/api/templates/\(template.id)/render", admin, #"{"thread_id":"\#(created.id)"}"#, expect: 200)
+            try await api.call("POST", "/api/templates", admin,
+                               #"{"template_name":"y","template_category":"follow_up","channel_type":"any","message_template":"{{#a}}"}"#, expect: 422)
+            try await api.call("GET", "/api/communication/threads/\(thread)/template-suggestions?limit=5", admin, expect: 200)
+            try await api.call("GET", "/api/communication/threads/\(created.id)/template-suggestions?channel_type=email_outlook", admin, expect: 200)
+            try await api.call("GET", "/api/communication/threads/\(thread)/template-suggestions?channel_type=fax", admin, expect: 400)
+
+            // Merge and split.
+            let split = try await api.call("POST", "/api/communication/threads/\(thread)/split", admin,
+                                           #"{"from_message_id":"\#(note.id)"}"#, expect: 201)
+            try await api.call("POST", "/api/communication/threads/\(thread)/split", admin, #"{"from_message_id":"\#(UUID())"}"#, expect: 404)
+            let other = try await api.call("POST", "/api/communication/threads", admin, #"""
+                {"thread_subject":"Zelfde zaak","thread_type":"installation_coordination","business_entity":"chargecars","team_id":"\#(w.teamA)"}
+                """#, expect: 201)
+            try await api.call("POST", "/api/communication/threads/\(other.id)/merge", admin, #"{"into":"\#(created.id)"}"#, expect: 200)
+            try await api.call("POST", "/api/communication/threads/\(other.id)/merge", admin, #"{"into":"\#(created.id)"}"#, expect: 409)
+            try await api.call("POST", "/api/communication/threads/\(split.id)/merge", admin, #"{"into":"\#(split.id)"}"#, expect: 422)
+            try await api.call("POST", "/api/communication/threads/\(split.id)/merge", admin, #"{}"#, expect: 400)
 
             // Configuration.
             try await api.call("GET", "/api/communication/channels", admin, expect: 200)
@@ -397,6 +415,18 @@ import Testing
             try await api.call("GET", "/api/customers?q=jan&limit=10", admin, expect: 200)
             try await api.call("GET", "/api/orders/12345", admin, expect: 200)
             try await api.call("GET", "/api/orders/99999", admin, expect: 404)
+            // GDPR: export and erasure (admins only).
+            try await api.call("GET", "/api/gdpr/customers/\(customer)/export", w.token(.manager), expect: 403)
+            try await api.call("GET", "/api/gdpr/customers/\(UUID())/export", admin, expect: 404)
+            try await api.call("GET", "/api/gdpr/customers/\(customer)/export", admin, expect: 200)
+            try await api.call("POST", "/api/gdpr/customers/\(customer)/erase", w.token(.manager), expect: 403)
+            try await api.call("POST", "/api/gdpr/customers/\(customer)/erase", admin, expect: 200)
+            try await api.call("POST", "/api/gdpr/customers/\(customer)/erase", admin, expect: 404)
+            try await api.call("PUT", "/api/retention", admin,
+                               #"{"rules":[{"business_entity":"chargecars","channel_type":"email_outlook","keep_closed_threads_months":24}],"audit_retention_months":null}"#,
+                               expect: 200)
+            try await api.call("PUT", "/api/retention", admin, #"{"rules":[{"keep_closed_threads_months":0}]}"#, expect: 422)
+            try await api.call("GET", "/api/retention", admin, expect: 200)
             let audit = try await api.call("GET", "/api/audit?limit=3", admin, expect: 200)
             if let next = audit.json["next_cursor"]?.string {
                 try await api.call("GET", "/api/audit?limit=500&cursor=\(next)&entity=thread", admin, expect: 200)

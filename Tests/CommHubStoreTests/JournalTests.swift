@@ -143,7 +143,7 @@ struct JournalTests {
         let raw = try #require(try j.rawJournalRecord(seq: seq))
         let text = String(decoding: raw[9...], as: UTF8.self)
         #expect(!text.contains("laadpaal geplaatst"))
-        #expect(raw[0] == 1)
+        #expect(raw[0] == StoreFormat.sealedRecordVersion, "sealed at rest")
         // onCommit receives the event as appended (with body).
         #expect(log.all.first?.event == event)
     }

@@ -147,6 +147,12 @@ public struct AnalyticsBook: Codable, Sendable, Equatable {
         var fcrHour: Int32?
         var fcrSlice: AnalyticsSlice?
         var closedAt: Date?
+        /// The inbound message that started the current wait (a CSAT answer takes it back).
+        var waitingMessage: MessageID?
+        /// The newest reply and where it was counted (a template attached to it counts there).
+        var lastReply: MessageID?
+        var lastReplyHour: Int32?
+        var lastReplySlice: AnalyticsSlice?
     }
 
     /// What queries read, apart from the per-thread bookkeeping: handed out
@@ -210,6 +216,19 @@ public struct AnalyticsBook: Codable, Sendable, Equatable {
             task(t)
         case .slaStepFired(let thread, let step, _, _, let at):
             recordLadderStep(thread: thread, step: step.rawValue, at: at)
+        case .templateAttached(let a):
+            // Journaled with its message: a reply counts as sent from a template where the reply counted.
+            if let f = threads[a.thread], f.lastReply == a.message, let h = f.lastReplyHour, let slice = f.lastReplySlice {
+                add(h, slice) { $0.templated += 1 }
+            }
+        case .csatCaptured(let a):
+            advance(to: a.at)
+            // The score's message starts no wait.
+            if var f = threads[a.thread], f.waitingMessage == a.message {
+                f.waitingSince = nil; f.dueAt = nil; f.waitingMessage = nil
+                threads[a.thread] = f
+            }
+            recordSatisfaction(thread: a.thread, score: a.score, agent: a.agent, at: a.at)
         default:
             break
         }
@@ -282,13 +301,14 @@ public struct AnalyticsBook: Codable, Sendable, Equatable {
             if let c = f.customer { countPreference(c, m.channelType) }
             if f.waitingSince == nil {
                 f.waitingSince = m.createdAt
+                f.waitingMessage = m.id
                 f.waitFirst = !f.everReplied
                 f.dueAt = due
             } else if let due { f.dueAt = due }
         case .outgoing:
             if let sender = m.senderContactID { slice.agent = sender }
-            let templated = body?.metadata["template_id"] != nil
-            add(h, slice) { $0.outbound += 1; $0.sentPerChannel[m.channelType.rawValue, default: 0] += 1; if templated { $0.templated += 1 } }
+            add(h, slice) { $0.outbound += 1; $0.sentPerChannel[m.channelType.rawValue, default: 0] += 1 }
+            f.lastReply = m.id; f.lastReplyHour = h; f.lastReplySlice = slice
             f.replies += 1
             f.everReplied = true
             f.episodeMessages += 1

@@ -20,6 +20,8 @@ public enum AccessPolicy {
         case readThreads, writeThreads, reassignInTeam, reassignAnywhere
         case readConfiguration, readChannelConfiguration, writeConfiguration, manageTokens, readAudit
         case readAnalytics, readAllAnalytics, writeTasks, writeTemplates, writeDirectory
+        /// GDPR export and erasure: admins only.
+        case personalData
     }
 
     public static func allows(_ role: ContactRole, _ action: Action) -> Bool {
@@ -30,7 +32,7 @@ public enum AccessPolicy {
             return [.readThreads, .readConfiguration, .readChannelConfiguration, .readAudit, .readAnalytics,
                     .readAllAnalytics].contains(action)
         case .manager:
-            return ![.writeConfiguration, .manageTokens].contains(action)
+            return ![.writeConfiguration, .manageTokens, .personalData].contains(action)
         case .teamLeader:
             return [.readThreads, .writeThreads, .reassignInTeam, .readConfiguration, .readAnalytics, .writeTasks].contains(action)
         case .agent:

@@ -23,6 +23,7 @@ public struct CommHubAPI: Sendable {
     /// Registers every `/api` route on `group` (authentication already applied).
     func register(on api: RouterGroup<APIContext>) {
         registerThreads(api)
+        registerCases(api)
         registerMessages(api)
         registerTasks(api)
         registerTemplates(api)
@@ -33,6 +34,8 @@ public struct CommHubAPI: Sendable {
         registerKPIs(api)
         registerAttachments(api)
         registerWorkflow(api)
+        registerPrivacy(api)
+        registerRetention(api)
     }
 
     // MARK: Shared helpers
@@ -62,6 +65,7 @@ public struct CommHubAPI: Sendable {
         case .writeTasks: "change tasks"
         case .writeTemplates: "change templates"
         case .writeDirectory: "change the customer directory"
+        case .personalData: "export or erase a customer's personal data"
         }
     }
 
@@ -88,9 +92,25 @@ public struct CommHubAPI: Sendable {
         let entry = AuditEntry(at: engine.clock.now(), actorContactID: who?.contactID, actorTokenID: who?.token.id,
                                action: action, entity: entity, entityID: id,
                                before: try before.map(View.json), after: try after.map(View.json),
-                               requestID: context.requestID)
+                               requestID: context.requestID, scope: await dataScope(entity, id))
         let seq = try await supervisor.audit(entry)
         try await durable(seq)
+    }
+
+    /// Whose data an audit entry's before/after are when its entity alone
+    /// does not say: a message's and a thread's task are their thread's (the
+    /// entry is then shredded with the thread).
+    func dataScope(_ entity: String, _ id: String) async -> DataScope? {
+        switch entity {
+        case "message":
+            guard let m = MessageID(id), let t = await supervisor.threadOf(message: m) else { return nil }
+            return .thread(t)
+        case "task":
+            guard let t = TaskID(id), let thread = await supervisor.task(t)?.threadID else { return nil }
+            return .thread(thread)
+        default:
+            return nil
+        }
     }
 
     /// How long a request waits for its commit before answering 503

@@ -222,6 +222,18 @@ struct EventStream: Sendable {
                 type = "message.updated"; thread = t
                 data = .object(["id": .string(m.description), "thread_id": .string(t.description),
                                 "delivery": .string(report.name), "at": .string(at.iso8601)])
+            case .threadsMerged(let m):
+                type = "thread.merged"; thread = m.survivor.id
+                data = .object(["merged_thread_id": .string(m.merged.description), "survivor_thread_id": .string(m.survivor.id.description),
+                                "messages": .number(Double(m.messages.count)), "at": .string(m.at.iso8601)])
+            case .threadSplit(let sp):
+                type = "thread.split"; thread = sp.source.id
+                data = .object(["source_thread_id": .string(sp.source.id.description), "new_thread_id": .string(sp.newThread.id.description),
+                                "from_message_id": sp.messages.first.map { .string($0.id.description) } ?? .null,
+                                "messages": .number(Double(sp.messages.count)), "at": .string(sp.at.iso8601)])
+            case .csatCaptured(let a):
+                type = "thread.updated"; thread = a.thread
+                data = .object(["id": .string(a.thread.description), "csat_score": .number(Double(a.score)), "at": .string(a.at.iso8601)])
             case .threadAssigned(let t, let team, let agent, let reason):
                 type = "thread.assigned"; thread = t
                 data = .object(["id": .string(t.description), "team_id": team.map { .string($0.description) } ?? .null,

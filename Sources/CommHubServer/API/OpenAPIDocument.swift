@@ -77,6 +77,10 @@ let openAPIDocumentJSON = #"""
     {
       "name": "workflow",
       "description": "Business hours, the SLA ladder, task rules and the daily digest."
+    },
+    {
+      "name": "privacy",
+      "description": "GDPR: export and erasure of one customer's personal data (admins only); retention."
     }
   ],
   "security": [
@@ -3775,6 +3779,391 @@ let openAPIDocumentJSON = #"""
           }
         }
       }
+    },
+    "/api/gdpr/customers/{id}/export": {
+      "get": {
+        "operationId": "exportCustomer",
+        "tags": [
+          "privacy"
+        ],
+        "summary": "Everything held about one customer, as one tar archive",
+        "description": "A POSIX ustar archive: manifest.json, customer.json (with organisation), orders.json, tasks.json, audit.json (entries about the customer, their threads, messages, orders and tasks) and per thread threads/<id>/thread.json, messages.json (with bodies) and attachments/<sha256> (the files as received). The export is recorded in the audit trail (customer.export).",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "description": "The customer's id.",
+            "schema": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The archive.",
+            "content": {
+              "application/x-tar": {
+                "schema": {
+                  "type": "string",
+                  "format": "binary"
+                }
+              }
+            }
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/gdpr/customers/{id}/erase": {
+      "post": {
+        "operationId": "eraseCustomer",
+        "tags": [
+          "privacy"
+        ],
+        "summary": "Erase a customer (crypto-shredding)",
+        "description": "Removes the customer, their orders and the tasks about them from the directory; each of their threads stays as 'erased customer' with its timeline skeleton (ids, types, statuses, channels, times, delivery states). The data keys of the customer and of those threads are destroyed, so their records in the journal, the snapshots and any backup made afterwards can no longer be read; bodies and files are deleted. New messages are never matched to the erased person. Recorded in the audit trail (customer.erase). A second call answers 404.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "description": "The customer's id.",
+            "schema": {
+              "$ref": "#/components/schemas/Uuid"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "What was erased.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErasureResult"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/retention": {
+      "get": {
+        "operationId": "getRetention",
+        "tags": [
+          "privacy"
+        ],
+        "summary": "The retention policy",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The policy.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RetentionPolicy"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      },
+      "put": {
+        "operationId": "setRetention",
+        "tags": [
+          "privacy"
+        ],
+        "summary": "Set the retention policy (admins)",
+        "description": "Enforced every 10 minutes at the engine's clock: a finished thread past its rule keeps only its skeleton (as after an erasure, subject 'expired (retention)'), its bodies, files and data key are destroyed. The audit trail has its own retention.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/RetentionPolicy"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The policy now in force.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RetentionPolicy"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/communication/threads/{id}/merge": {
+      "post": {
+        "operationId": "mergeThread",
+        "tags": [
+          "threads"
+        ],
+        "summary": "Merge this thread into another about the same case",
+        "description": "The thread's messages, references, tasks and deadline join the thread `into`; this thread is closed and points to it (merged_into_thread_id). Threads of different brands are not merged; a closed survivor is refused. Journaled, audited, and shown in both timelines.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ThreadMerge"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The surviving thread after the merge.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ThreadDetail"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/communication/threads/{id}/split": {
+      "post": {
+        "operationId": "splitThread",
+        "tags": [
+          "threads"
+        ],
+        "summary": "Split a message, and what follows it, off into a new thread",
+        "description": "The message and every later message move to a new thread (split_from_thread_id) with this thread's type, brand, links and assignment. Journaled, audited, and shown in both timelines.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ThreadSplit"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The new thread.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ThreadDetail"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/api/communication/threads/{id}/template-suggestions": {
+      "get": {
+        "operationId": "suggestTemplates",
+        "tags": [
+          "templates"
+        ],
+        "summary": "Templates that fit the thread, best first",
+        "description": "Active templates whose brand (the thread's or all) and channel (the answer's or any) fit. Ranked by: the category of the thread's type (then follow_up while waiting for the customer); real sends in threads of the same type and brand; the brand's and channel's own before all/any; usage_count; name.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "$ref": "#/components/parameters/Id"
+          },
+          {
+            "$ref": "#/components/parameters/Limit"
+          },
+          {
+            "name": "channel_type",
+            "in": "query",
+            "required": false,
+            "description": "The channel of the answer; by default the one the customer last wrote on.",
+            "schema": {
+              "$ref": "#/components/schemas/ChannelType"
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "Ranked suggestions.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/TemplateSuggestionPage"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
     }
   },
   "components": {
@@ -4479,6 +4868,70 @@ let openAPIDocumentJSON = #"""
                   }
                 ],
                 "description": "The latest end among whatsapp_windows."
+              },
+              "merged_into_thread_id": {
+                "oneOf": [
+                  {
+                    "$ref": "#/components/schemas/Uuid"
+                  },
+                  {
+                    "type": "null"
+                  }
+                ],
+                "description": "The thread this one was merged into (its conversation continues there); null unless merged."
+              },
+              "split_from_thread_id": {
+                "oneOf": [
+                  {
+                    "$ref": "#/components/schemas/Uuid"
+                  },
+                  {
+                    "type": "null"
+                  }
+                ],
+                "description": "The thread this one was split off from; null unless made by a split."
+              },
+              "csat_score": {
+                "type": [
+                  "integer",
+                  "null"
+                ],
+                "minimum": 1,
+                "maximum": 5,
+                "description": "The customer's 1–5 satisfaction answer to the question sent when the thread was resolved (channels with csat_survey); null until answered."
+              },
+              "csat_scored_at": {
+                "oneOf": [
+                  {
+                    "$ref": "#/components/schemas/DateTime"
+                  },
+                  {
+                    "type": "null"
+                  }
+                ],
+                "description": "When the customer answered."
+              },
+              "csat_agent_contact_id": {
+                "oneOf": [
+                  {
+                    "$ref": "#/components/schemas/Uuid"
+                  },
+                  {
+                    "type": "null"
+                  }
+                ],
+                "description": "Who had the thread when it was resolved and the question went out."
+              },
+              "csat_requested_at": {
+                "oneOf": [
+                  {
+                    "$ref": "#/components/schemas/DateTime"
+                  },
+                  {
+                    "type": "null"
+                  }
+                ],
+                "description": "When the satisfaction question was sent."
               }
             }
           }
@@ -5143,18 +5596,19 @@ let openAPIDocumentJSON = #"""
       },
       "RenderRequest": {
         "type": "object",
-        "required": [
-          "variables"
-        ],
         "properties": {
           "variables": {
             "type": "object",
             "additionalProperties": {
               "type": "string"
             }
+          },
+          "thread_id": {
+            "$ref": "#/components/schemas/Uuid"
           }
         },
-        "additionalProperties": false
+        "additionalProperties": false,
+        "description": "Give variables, thread_id (the values of that thread: customer, order, agent, brand, channel), or both (variables win)."
       },
       "RenderResult": {
         "type": "object",
@@ -5238,12 +5692,21 @@ let openAPIDocumentJSON = #"""
           },
           "priority": {
             "$ref": "#/components/schemas/Priority"
+          },
+          "escalation_after_hours": {
+            "type": "number",
+            "description": "Hours before this type's threads escalate (beats the rules' own)."
+          },
+          "escalation_to": {
+            "type": "string",
+            "description": "A team, or a person by role, to escalate to."
           }
-        }
+        },
+        "additionalProperties": false
       },
       "AutoAssignmentRules": {
         "type": "object",
-        "description": "auto_assignment_rules of a channel, or the engine's global routing rules.",
+        "description": "auto_assignment_rules of a channel, or the engine's global routing rules. Per-thread-type routes may be given with thread types as top-level keys (the owner's shape: {\"customer_support\": {\"default_assignee\": \"customer_service_team\", \"escalation_after_hours\": 4, \"escalation_to\": \"support_manager\"}}) or under by_thread_type; both are read alike and returned as by_thread_type. Any other key is refused (422) naming it.",
         "properties": {
           "default_assignee": {
             "type": "string",
@@ -5280,8 +5743,33 @@ let openAPIDocumentJSON = #"""
             "additionalProperties": {
               "$ref": "#/components/schemas/TypeRoute"
             }
+          },
+          "customer_support": {
+            "$ref": "#/components/schemas/TypeRoute"
+          },
+          "partner_inquiry": {
+            "$ref": "#/components/schemas/TypeRoute"
+          },
+          "installation_coordination": {
+            "$ref": "#/components/schemas/TypeRoute"
+          },
+          "technical_issue": {
+            "$ref": "#/components/schemas/TypeRoute"
+          },
+          "sales_inquiry": {
+            "$ref": "#/components/schemas/TypeRoute"
+          },
+          "complaint": {
+            "$ref": "#/components/schemas/TypeRoute"
+          },
+          "internal_task": {
+            "$ref": "#/components/schemas/TypeRoute"
+          },
+          "project_discussion": {
+            "$ref": "#/components/schemas/TypeRoute"
           }
-        }
+        },
+        "additionalProperties": false
       },
       "Channel": {
         "type": "object",
@@ -5878,6 +6366,32 @@ let openAPIDocumentJSON = #"""
           },
           "brand": {
             "$ref": "#/components/schemas/BusinessEntity"
+          },
+          "lines": {
+            "type": "array",
+            "maxItems": 200,
+            "description": "What was ordered, for templates ({{#order.lines}}{{description}}{{/order.lines}}).",
+            "items": {
+              "type": "object",
+              "required": [
+                "description"
+              ],
+              "additionalProperties": false,
+              "properties": {
+                "description": {
+                  "type": "string"
+                },
+                "quantity": {
+                  "type": "integer",
+                  "minimum": 0,
+                  "maximum": 1000000
+                },
+                "price": {
+                  "type": "string",
+                  "description": "As the shop shows it (\"€ 1.249,00\")."
+                }
+              }
+            }
           }
         }
       },
@@ -5955,6 +6469,14 @@ let openAPIDocumentJSON = #"""
           },
           "request_id": {
             "type": "string"
+          },
+          "via": {
+            "type": "string",
+            "description": "Who acted when no token did: admin_socket, retention."
+          },
+          "content_erased": {
+            "type": "boolean",
+            "description": "Present (true) when before/after were about a person or thread since erased or expired: their content is destroyed, the entry's header stays."
           }
         }
       },
@@ -7103,6 +7625,251 @@ let openAPIDocumentJSON = #"""
           }
         },
         "additionalProperties": false
+      },
+      "ErasureResult": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "customer_id",
+          "threads_erased",
+          "messages_erased",
+          "orders_removed",
+          "tasks_removed",
+          "seq"
+        ],
+        "properties": {
+          "customer_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "threads_erased": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Threads left as 'erased customer' skeletons (counted in analytics as before)."
+          },
+          "messages_erased": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Messages whose bodies and personal data were destroyed (their headers stay, anonymised)."
+          },
+          "orders_removed": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "tasks_removed": {
+            "type": "integer",
+            "minimum": 0
+          },
+          "seq": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "Journal sequence number of the erasure's audit entry."
+          }
+        }
+      },
+      "RetentionRule": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "keep_closed_threads_months"
+        ],
+        "properties": {
+          "business_entity": {
+            "type": "string"
+          },
+          "channel_type": {
+            "$ref": "#/components/schemas/ChannelType"
+          },
+          "keep_closed_threads_months": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1200,
+            "description": "Months the content of a resolved or closed thread is kept after it was finished."
+          }
+        }
+      },
+      "RetentionPolicy": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "rules"
+        ],
+        "properties": {
+          "rules": {
+            "type": "array",
+            "maxItems": 200,
+            "items": {
+              "$ref": "#/components/schemas/RetentionRule"
+            },
+            "description": "The most specific rule applies (brand and channel type, then brand, then channel type, then neither). Threads without a rule are kept."
+          },
+          "audit_retention_months": {
+            "type": [
+              "integer",
+              "null"
+            ],
+            "minimum": 1,
+            "maximum": 1200,
+            "description": "Audit entries older than this are deleted; absent or null keeps the trail forever."
+          }
+        }
+      },
+      "TemplateSuggestion": {
+        "type": "object",
+        "description": "A template that fits the thread, with why it ranks where it does.",
+        "required": [
+          "id",
+          "template_name",
+          "template_category",
+          "channel_type",
+          "message_template",
+          "variables",
+          "business_entity",
+          "is_active",
+          "usage_count",
+          "suggestion"
+        ],
+        "properties": {
+          "id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "template_name": {
+            "type": "string"
+          },
+          "template_category": {
+            "$ref": "#/components/schemas/TemplateCategory"
+          },
+          "channel_type": {
+            "$ref": "#/components/schemas/TemplateChannelType"
+          },
+          "subject_template": {
+            "type": "string"
+          },
+          "message_template": {
+            "type": "string"
+          },
+          "html_template": {
+            "type": "string"
+          },
+          "variables": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "The {{variables}} the template uses."
+          },
+          "business_entity": {
+            "$ref": "#/components/schemas/TemplateBusinessEntity"
+          },
+          "is_active": {
+            "type": "boolean"
+          },
+          "usage_count": {
+            "type": "integer"
+          },
+          "whatsapp_template_name": {
+            "type": "string",
+            "description": "The template's name as approved at Meta: sent through WhatsApp as that template (allowed outside the 24-hour window), with variables as body parameters in order."
+          },
+          "whatsapp_language": {
+            "type": "string",
+            "description": "The approved translation's language code (nl, en_US)."
+          },
+          "suggestion": {
+            "type": "object",
+            "required": [
+              "rank",
+              "category_match",
+              "category_tier",
+              "similar_thread_uses",
+              "brand_match",
+              "channel_match",
+              "channel_type"
+            ],
+            "properties": {
+              "rank": {
+                "type": "integer",
+                "minimum": 1
+              },
+              "category_match": {
+                "type": "boolean",
+                "description": "The template's category is the one of the thread's type."
+              },
+              "category_tier": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": 2,
+                "description": "0: the thread type's category; 1: follow_up while the thread waits for the customer; 2: other."
+              },
+              "similar_thread_uses": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Real sends of this template in threads of the same type and brand."
+              },
+              "brand_match": {
+                "type": "string",
+                "enum": [
+                  "exact",
+                  "all"
+                ]
+              },
+              "channel_match": {
+                "type": "string",
+                "enum": [
+                  "exact",
+                  "any"
+                ]
+              },
+              "channel_type": {
+                "$ref": "#/components/schemas/ChannelType"
+              }
+            }
+          }
+        }
+      },
+      "TemplateSuggestionPage": {
+        "description": "Ranked template suggestions (one page: next_cursor is always null).",
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/ListPage"
+          },
+          {
+            "type": "object",
+            "properties": {
+              "items": {
+                "type": "array",
+                "items": {
+                  "$ref": "#/components/schemas/TemplateSuggestion"
+                }
+              }
+            }
+          }
+        ]
+      },
+      "ThreadMerge": {
+        "type": "object",
+        "required": [
+          "into"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "into": {
+            "$ref": "#/components/schemas/Uuid",
+            "description": "The surviving thread."
+          }
+        }
+      },
+      "ThreadSplit": {
+        "type": "object",
+        "required": [
+          "from_message_id"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "from_message_id": {
+            "$ref": "#/components/schemas/Uuid",
+            "description": "The first message to move; it and every later message go to the new thread."
+          }
+        }
       }
     }
   }

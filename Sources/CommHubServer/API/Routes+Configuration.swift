@@ -31,6 +31,7 @@ extension CommHubAPI {
                             escalationRules: body.escalationRules)
             try applyConfiguration(body.configuration ?? [:], to: &c)
             try EntityRules.check(c)
+            try await mapped { try await supervisor.checkTeamReferences(c.autoAssignmentRules, in: "auto_assignment_rules.") }
             try await durable(try await supervisor.upsertChannel(c))
             try await audit(context, "channel.create", "channel", c.id.description, before: CommHubAPI.none,
                             after: try View.channel(c, secretNames: try secretNames(c)))

@@ -64,7 +64,8 @@ extension CommHubAPI {
             let audit = engine.audit
             // Read from LMDB off the request's executor.
             let page = try await Task.detached { try audit.auditPage(after: after, limit: limit, matches: query.matches) }.value
-            return try JSONResponse.list(page.entries.map(\.entry), next: page.next.map(String.init))
+            // Which key sealed an entry is the store's business, not the API's.
+            return try JSONResponse.list(page.entries.map { var e = $0.entry; e.scope = nil; return e }, next: page.next.map(String.init))
         }
     }
 }

@@ -79,6 +79,7 @@ extension CommHubAPI {
         let who = try require(.writeThreads, context)
         let body = try await request.decodeJSON(CreateMessageRequest.self, context: context)
         let thread = try await visibleThread(body.threadID, who)
+        try await refuseIfMerged(body.threadID)
         let now = engine.clock.now()
 
         var subject = body.subject
@@ -86,31 +87,27 @@ extension CommHubAPI {
         var html = body.messageHtml
         var metadata = body.metadata ?? [:]
         var whatsappTemplate: Template?
+        // An answer goes out on the channel the customer last wrote on unless the request names one.
+        var channelID = body.channelID
+        if body.call == nil, body.messageType == .outgoing, channelID == nil {
+            channelID = thread.messages.last { $0.messageType == .incoming && $0.channelID != nil }?.channelID
+        }
+        var template: Template?
         if let tid = body.templateID {
-            guard let template = await supervisor.template(tid), template.isActive else { throw APIError.notFound("no active template with id \(tid)") }
-            whatsappTemplate = template.whatsappTemplateName == nil ? nil : template
-            var vars = body.templateVariables ?? [:]
-            if vars["thread_subject"] == nil { vars["thread_subject"] = thread.header.threadSubject }
-            if vars["agent_name"] == nil, let c = who.contact { vars["agent_name"] = c.name }
-            if vars["customer_name"] == nil, let cid = thread.header.customerID, let c = await supervisor.customer(cid) { vars["customer_name"] = c.name }
-            if vars["order_number"] == nil, let oid = thread.header.orderID, let o = await supervisor.order(oid) { vars["order_number"] = o.orderNumber }
-            let m = TemplateRenderer.render(template.messageTemplate, variables: vars)
-            let s = template.subjectTemplate.map { TemplateRenderer.render($0, variables: vars) }
-            let h = template.htmlTemplate.map { TemplateRenderer.render($0, variables: vars) }
-            let missing = m.missing + (s?.missing ?? []) + (h?.missing ?? [])
-            guard missing.isEmpty else {
-                throw APIError(.unprocessableContent, "missing_variables",
-                               "template variables missing: \(Array(Set(missing)).sorted().joined(separator: ", "))")
-            }
-            content = content ?? m.text
-            subject = subject ?? s?.text
-            html = html ?? h?.text
+            guard let t = await supervisor.template(tid), t.isActive else { throw APIError.notFound("no active template with id \(tid)") }
+            template = t
+            whatsappTemplate = t.whatsappTemplateName == nil ? nil : t
+            let channel: CommHubDomain.Channel? = if let channelID { await supervisor.channel(channelID) } else { nil }
+            let rendered = try await renderForSending(t, thread: thread, who: who, channel: channel, messageType: body.messageType,
+                                                      isCall: body.call != nil, overrides: body.templateVariables ?? [:])
+            content = content ?? rendered.text
+            subject = subject ?? rendered.subject
+            html = html ?? rendered.html
             metadata["template_id"] = .string(tid.description)
-            if let name = template.whatsappTemplateName, let language = template.whatsappLanguage {
+            if let parameters = rendered.whatsappParameters, let name = t.whatsappTemplateName, let language = t.whatsappLanguage {
                 // Sent as Meta's approved template, its declared variables as the body parameters in order.
                 metadata["whatsapp_template"] = .object([
-                    "name": .string(name), "language": .string(language),
-                    "parameters": .array(template.variables.map { .string(vars[$0] ?? "") }),
+                    "name": .string(name), "language": .string(language), "parameters": .array(parameters.map(JSONValue.string)),
                 ])
             }
         }
@@ -124,7 +121,6 @@ extension CommHubAPI {
 
         let messageType: MessageType
         let channelType: ChannelType
-        var channelID = body.channelID
         var delivery: DeliveryStatus
         if let call = body.call {
             guard body.channelType == nil || body.channelType == .phoneCall else {
@@ -146,10 +142,6 @@ extension CommHubAPI {
             case .outgoing:
                 messageType = .outgoing
                 delivery = .pending
-                if channelID == nil {
-                    // Answer on the channel the customer last wrote on.
-                    channelID = thread.messages.last { $0.messageType == .incoming && $0.channelID != nil }?.channelID
-                }
                 guard let cid = channelID, let channel = await supervisor.channel(cid) else {
                     throw APIError(.unprocessableContent, "invalid", "an outgoing message needs channel_id (the thread has no inbound channel to answer on)")
                 }
@@ -178,10 +170,15 @@ extension CommHubAPI {
                                    recipientContactID: body.recipientContactID, recipientExternal: body.recipientExternal,
                                    subject: subject, deliveryStatus: delivery, createdAt: now)
         let messageBody = MessageBody(messageContent: text, messageHtml: html, attachments: attachments, metadata: metadata)
-        let events = try await mapped { try await supervisor.addMessage(header, body: messageBody, statusAfter: body.threadStatus) }
+        let events = try await mapped {
+            if let template {
+                // Journaled with the message; usage_count counts it once it really goes out.
+                try await supervisor.addMessage(header, body: messageBody, statusAfter: body.threadStatus, template: template.id)
+            } else {
+                try await supervisor.addMessage(header, body: messageBody, statusAfter: body.threadStatus)
+            }
+        }
         try await durable(events.last!.seq)
-        // Counted only once the message is stored: a refused message changes nothing.
-        if let tid = body.templateID, let seq = try await supervisor.countTemplateUse(tid) { try await durable(seq) }
         try await audit(context, "message.create", "message", header.id.description, before: CommHubAPI.none, after: header)
         return try JSONResponse.make(try View.message(header, body: messageBody, delivery: await supervisor.outboxEntry(header.id)),
                                      status: .created)

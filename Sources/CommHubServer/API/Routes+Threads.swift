@@ -25,6 +25,7 @@ extension CommHubAPI {
 
     func threadDetail(_ v: ThreadView) async throws -> JSONValue {
         var o = try View.json(v.header).objectValue ?? [:]
+        o.merge(await caseFields(v)) { _, new in new }
         let delivery = await supervisor.outboxEntries(v.messages.filter { $0.messageType == .outgoing || $0.messageType == .autoResponse }.map(\.id))
         o["messages"] = .array(try v.messages.map { try View.message($0, body: try engine.bodies.body(for: $0.id), delivery: delivery[$0.id]) })
         let tasks = await supervisor.tasks(ofThread: v.header.id)
@@ -130,6 +131,7 @@ extension CommHubAPI {
         let who = try require(.writeThreads, context)
         let id = try context.id("id", ThreadKind.self)
         let before = try await visibleThread(id, who)
+        try await refuseIfMerged(id)
         let body = try await request.decodeJSON(UpdateThreadRequest.self, context: context)
         if let s = body.threadSubject, s.trimmingCharacters(in: .whitespaces).isEmpty || s.count > 500 {
             throw APIError(.unprocessableContent, "invalid", "thread_subject must be 1 to 500 characters")
