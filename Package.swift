@@ -51,6 +51,9 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.1.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
+        // The web app's sign-in: bcrypt password hashes, and Entra ID tokens checked against the tenant's JWKS.
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
     ],
     targets: [
         .systemLibrary(
@@ -140,7 +143,13 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                // The web app: password hashes, Entra ID tokens, Web Push and the OIDC token call.
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
+            // The web app's static files (HTML, CSS, JS modules), served at `/`.
+            resources: [.copy("Web/Assets")],
             swiftSettings: strict
         ),
         // The demo company (and any data shared by demos and tests): built
@@ -193,6 +202,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                // The OIDC stand-in signs RS256 ID tokens.
+                .product(name: "CryptoExtras", package: "swift-crypto"),
             ],
             path: "Tests/StandIns",
             swiftSettings: strict

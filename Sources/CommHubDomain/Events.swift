@@ -76,6 +76,8 @@ public enum EngineEvent: Codable, Sendable, Hashable {
     case outboxResent(message: MessageID, thread: ThreadID, newMessage: MessageID)
     /// Something learnt about a message after it was recorded (its stored body is patched with it).
     case messageAnnotated(message: MessageID, thread: ThreadID, annotation: MessageAnnotation, at: Date)
+    /// The web app's records: passwords, invites, sessions, mentions, push subscriptions (`WebAccess.swift`).
+    case webAccess(WebAccessEvent)
 
     /// A short name for logs, metrics and the admin socket.
     public var name: String {
@@ -104,6 +106,7 @@ public enum EngineEvent: Codable, Sendable, Hashable {
         case .outboxReported: "outbox.reported"
         case .outboxResent: "outbox.resent"
         case .messageAnnotated: "message.updated"
+        case .webAccess(let w): w.name
         }
     }
 }

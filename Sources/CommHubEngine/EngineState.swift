@@ -64,6 +64,8 @@ public struct EngineState: Sendable {
     public var tokenByHash: [String: TokenID] = [:]
     /// The audit trail, oldest first.
     public var audit: [AuditEntry] = []
+    /// The web app's passwords, invites, sessions, mentions and push subscriptions.
+    public var web = WebAccessState()
     public var lastSeq: UInt64 = 0
 
     public init() {}
@@ -171,6 +173,8 @@ public struct EngineState: Sendable {
             }
         case .audited(let entry):
             audit.append(entry)
+        case .webAccess(let w):
+            web.apply(w)
         }
     }
 

@@ -35,6 +35,8 @@ public struct SupervisorImage: Codable, Sendable {
     /// The outbox with each message's stage, claim and error. Optional:
     /// older images rebuild it from the threads (pending outgoing messages queued).
     public var outbox: [OutboxEntry]?
+    /// The web app's records. Optional: older images have none.
+    public var web: WebAccessState?
 
     public struct RoundRobin: Codable, Sendable, Hashable {
         public var members: [ContactID]
@@ -62,6 +64,7 @@ public struct SupervisorImage: Codable, Sendable {
         queues = s.board.teams.mapValues { Array($0.queue) }
         roundRobin = s.board.teams.mapValues { RoundRobin(members: $0.members, lastPicked: $0.lastPicked) }
         outbox = s.outbox.values.sorted { ($0.queuedAt, $0.message) < ($1.queuedAt, $1.message) }
+        web = s.web
     }
 }
 
@@ -82,6 +85,7 @@ extension EngineState {
         for t in image.templates { apply(.templateUpserted(t)) }
         for t in image.tokens ?? [] { apply(.tokenIssued(t)) }
         s.audit = image.audit ?? []
+        s.web = image.web ?? WebAccessState()
         // Sized once: growing million-entry tables by doubling rehashed every key again and again.
         let messages = threads.values.reduce(0) { $0 + $1.messages.count }
         s.messageThread.reserveCapacity(messages)

@@ -175,6 +175,7 @@ extension CommHubAPI {
         let messageBody = MessageBody(messageContent: text, messageHtml: html, attachments: attachments, metadata: metadata)
         let events = try await mapped { try await supervisor.addMessage(header, body: messageBody, statusAfter: body.threadStatus) }
         try await durable(events.last!.seq)
+        if messageType == .internalNote { try await recordMentions(header, text: text, thread: thread.header, by: who) }
         // Counted only once the message is stored: a refused message changes nothing.
         if let tid = body.templateID, let seq = try await supervisor.countTemplateUse(tid) { try await durable(seq) }
         try await audit(context, "message.create", "message", header.id.description, before: CommHubAPI.none, after: header)
