@@ -105,6 +105,13 @@ public struct MicrosoftSignInSettings: Codable, Sendable, Hashable {
     public var redirectURL: String?
     public var enabled: Bool
 
+    /// The contract coders turn `_id` into `ID` but `_url` into `Url`: these
+    /// names make `login_base_url` and `redirect_url` round-trip through the journal.
+    enum CodingKeys: String, CodingKey {
+        case tenantID, clientID, sealedClientSecret, enabled
+        case loginBaseURL = "loginBaseUrl", redirectURL = "redirectUrl"
+    }
+
     public init(tenantID: String, clientID: String, sealedClientSecret: Data?, loginBaseURL: String, redirectURL: String?,
                 enabled: Bool) {
         self.tenantID = tenantID; self.clientID = clientID; self.sealedClientSecret = sealedClientSecret

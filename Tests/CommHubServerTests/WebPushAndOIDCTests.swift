@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import CommHubDomain
 import CommHubEngine
 @testable import CommHubServer
@@ -143,12 +144,12 @@ import Testing
             let start = try await live.http.get("/auth/oidc/start", nil)
             try #require(start.status == 302, "\(start)")
             let authorize = try #require(start.headers[.location])
-            let q = URLComponents(string: authorize)!.queryItems!.reduce(into: [String: String]()) { $0[$1.name] = $1.value }
+            let q = try #require(URLComponents(string: authorize)?.queryItems, "\(authorize)").reduce(into: [String: String]()) { $0[$1.name] = $1.value }
             #expect(q["code_challenge_method"] == "S256" && q["code_challenge"]?.count == 43 && q["nonce"] != nil && q["scope"] == "openid profile email")
             let flowCookie = try #require(start.headers[values: .setCookie].first { $0.hasPrefix(SessionCookies.signIn) })
             #expect(flowCookie.contains("SameSite=Lax") && flowCookie.contains("HttpOnly"))
             let back = try await Fetch.location(authorize)
-            let callback = URLComponents(string: back)!
+            let callback = try #require(URLComponents(string: back), "\(back)")
             #expect(callback.path == "/auth/oidc/callback")
             var headers = HTTPFields()
             if keepState { headers[.cookie] = flowCookie.components(separatedBy: ";")[0] }
@@ -220,6 +221,39 @@ import Testing
             // The same again with the cookie works: nothing above left a state behind to reuse.
             #expect(sessionCookie(try await flow.run()) != nil)
         }
+    }
+
+    /// Defect: `login_base_url` and `redirect_url` were neither read from
+    /// requests nor read back from the journal (the contract decoder makes
+    /// `_url` into `Url`), so a configured stand-in or sovereign cloud was
+    /// silently replaced by login.microsoftonline.com.
+    @Test func theLoginAddressIsReadAndSurvivesARestartFromTheJournal() async throws {
+        let root = try Harness.makeRoot()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let clock = SimulatedClock()
+        let key = SymmetricKey(size: .bits256)
+        let env = try await Harness.open(root: root, clock: clock, key: key)
+        let body = #"{"tenant_id":"contoso.onmicrosoft.com","client_id":"app-1","client_secret":"s3cret","login_base_url":"http://127.0.0.1:9/login","redirect_url":"https://commhub.example/auth/oidc/callback"}"#
+        try await Harness.serve(env) { live in
+            let r = try await live.http.put("/api/sign-in/microsoft", Harness.adminToken, body)
+            #expect(r.status == 200, "\(r)")
+            #expect(r.json["login_base_url"]?.string == "http://127.0.0.1:9/login", "\(r)")
+            #expect(r.json["redirect_url"]?.string == "https://commhub.example/auth/oidc/callback", "\(r)")
+        }
+        await env.durable.shutdown(snapshot: false)  // from the journal, not a snapshot
+        let again = try await Harness.open(root: root, clock: clock, key: key)
+        try await Harness.serve(again) { live in
+            let r = try await live.http.get("/api/sign-in/microsoft", Harness.adminToken)
+            #expect(r.json["login_base_url"]?.string == "http://127.0.0.1:9/login", "\(r)")
+            #expect(r.json["redirect_url"]?.string == "https://commhub.example/auth/oidc/callback", "\(r)")
+        }
+        await again.durable.shutdown(snapshot: true)
+        let third = try await Harness.open(root: root, clock: clock, key: key)
+        try await Harness.serve(third) { live in
+            let r = try await live.http.get("/api/sign-in/microsoft", Harness.adminToken)
+            #expect(r.json["login_base_url"]?.string == "http://127.0.0.1:9/login", "from the snapshot: \(r)")
+        }
+        await third.durable.shutdown(snapshot: false)
     }
 
     @Test func settingsAreAdminOnlyAndTheSecretIsNeverShown() async throws {
@@ -357,21 +391,20 @@ import Testing
 
 /// Follows one redirect target with a plain GET and returns where it points (the stand-in's authorize answer).
 enum Fetch {
+    /// The `Location` of a GET, without following it (AsyncHTTPClient: Foundation's URLSession on Linux could not reach the stand-in).
     static func location(_ url: String) async throws -> String {
-        var request = URLRequest(url: URL(string: url)!)
-        request.httpMethod = "GET"
-        let delegate = NoRedirect()
-        let session = URLSession(configuration: .ephemeral, delegate: delegate, delegateQueue: nil)
-        defer { session.invalidateAndCancel() }
-        let (_, response) = try await session.data(for: request)
-        guard let http = response as? HTTPURLResponse, let location = http.value(forHTTPHeaderField: "Location") else {
-            throw URLError(.badServerResponse)
+        var config = HTTPClient.Configuration()
+        config.redirectConfiguration = .disallow
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        do {
+            let response = try await client.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+            _ = try await response.body.collect(upTo: 1 << 20)
+            try await client.shutdown()
+            guard let location = response.headers.first(name: "Location") else { throw URLError(.badServerResponse) }
+            return location
+        } catch {
+            try? await client.shutdown()
+            throw error
         }
-        return location
-    }
-
-    final class NoRedirect: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
-        func urlSession(_ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-                        newRequest request: URLRequest) async -> URLRequest? { nil }
     }
 }

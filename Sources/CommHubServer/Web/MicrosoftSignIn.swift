@@ -3,6 +3,7 @@ import CommHubDomain
 import CommHubEngine
 import Foundation
 import Hummingbird
+import HTTPTypes
 import JWTKit
 import Logging
 import NIOCore
@@ -66,8 +67,8 @@ final class MicrosoftSignIn: Sendable {
     }
 
     func register(on auth: RouterGroup<APIContext>) {
-        auth.get("oidc/start") { request, _ in try await start(request) }
-        auth.get("oidc/callback") { request, _ in await callback(request) }
+        auth.get("oidc/start") { request, _ in try await self.start(request) }
+        auth.get("oidc/callback") { request, _ in await self.callback(request) }
     }
 
     func settings() async -> MicrosoftSignInSettings? {
@@ -96,7 +97,8 @@ final class MicrosoftSignIn: Sendable {
         }
         let flow = pending.begin(redirectURI: Self.redirectURI(s, request: request, options: options), now: engine.clock.now())
         var url = URLComponents(string: provider.discovery.authorizationEndpoint)
-        url?.queryItems = (url?.queryItems ?? []) + [
+        let existing = url?.queryItems ?? []
+        url?.queryItems = existing + [
             URLQueryItem(name: "client_id", value: s.clientID), URLQueryItem(name: "response_type", value: "code"),
             URLQueryItem(name: "redirect_uri", value: flow.redirectURI), URLQueryItem(name: "response_mode", value: "query"),
             URLQueryItem(name: "scope", value: "openid profile email"), URLQueryItem(name: "state", value: flow.state),

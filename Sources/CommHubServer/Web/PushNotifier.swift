@@ -82,18 +82,41 @@ public struct PushNotifier: Service {
     public func run() async throws {
         let subscription = engine.bus.subscribe(since: engine.bus.lastSeq, capacity: options.maxQueuedPushes)
         try? await cancelWhenGracefulShutdown {
-            await withTaskCancellationHandler {
-                for await item in subscription {
-                    switch item {
-                    case .event(let e):
-                        for (contact, note) in await notes(for: e) { await send(note, to: contact) }
-                    case .resync:
-                        logger.notice("push notifications fell behind the event stream; the missed ones are not sent")
+            await withDiscardingTaskGroup { group in
+                group.addTask { await watchDeadlines() }
+                await withTaskCancellationHandler {
+                    for await item in subscription {
+                        switch item {
+                        case .event(let e):
+                            for (contact, note) in await notes(for: e) { await send(note, to: contact) }
+                        case .resync:
+                            logger.notice("push notifications fell behind the event stream; the missed ones are not sent")
+                        }
                     }
+                } onCancel: {
+                    subscription.cancel()
                 }
-            } onCancel: {
-                subscription.cancel()
+                group.cancelAll()
             }
+        }
+    }
+
+    /// SLA alerts and task reminders (`DeadlineAlerts`): every few seconds,
+    /// what fell due on the engine's clock since the last look. Starts from
+    /// the clock at start-up: deadlines that passed while the server was
+    /// down are in the inbox's Overdue filter, not a burst of pushes.
+    func watchDeadlines() async {
+        let alerts = DeadlineAlerts(engine: engine)
+        var last = engine.clock.now()
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(DeadlineAlerts.checkIntervalSeconds))
+            if Task.isCancelled { return }
+            let now = engine.clock.now()
+            guard now > last else { last = min(last, now); continue }
+            let (list, skipped) = await alerts.notes(after: last, upTo: now)
+            if skipped > 0 { logger.notice("push: deadline alerts beyond the bound not sent", metadata: ["push.skipped": "\(skipped)"]) }
+            for (contact, note) in list { await send(note, to: contact) }
+            last = now
         }
     }
 

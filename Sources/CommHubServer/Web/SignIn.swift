@@ -3,6 +3,7 @@ import CommHubEngine
 import CommHubWire
 import Foundation
 import Hummingbird
+import HTTPTypes
 import HummingbirdBcrypt
 import Logging
 import NIOPosix
@@ -219,7 +220,7 @@ enum WebOrigin {
     /// `scheme://host[:port]` of the app.
     static func base(_ request: Request, _ options: WebAppOptions) -> String {
         if let u = options.publicURL { return u.hasSuffix("/") ? String(u.dropLast()) : u }
-        let host = request.head.authority ?? request.headers[.host] ?? "127.0.0.1"
+        let host = request.head.authority ?? request.headers[HTTPField.Name("Host")!] ?? "127.0.0.1"
         return (isHTTPS(request, options) ? "https://" : "http://") + host
     }
 
@@ -227,7 +228,7 @@ enum WebOrigin {
     static func sameHost(origin: String, request: Request) -> Bool {
         guard let host = URL(string: origin)?.host else { return false }
         let port = URL(string: origin)?.port
-        let authority = request.head.authority ?? request.headers[.host] ?? ""
+        let authority = request.head.authority ?? request.headers[HTTPField.Name("Host")!] ?? ""
         let expected = port.map { "\(host):\($0)" } ?? host
         return authority.lowercased() == expected.lowercased()
     }

@@ -3,6 +3,7 @@ import CommHubEngine
 import Crypto
 import Foundation
 import Hummingbird
+import HTTPTypes
 import Logging
 import NIOCore
 

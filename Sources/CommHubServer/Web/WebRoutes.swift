@@ -68,8 +68,9 @@ struct WebApp: Sendable {
         var tenantID: String?
         var clientID: String?
         var clientSecret: String?
-        var loginBaseURL: String?
-        var redirectURL: String?
+        // Spelled `Url`: the contract decoder maps `login_base_url` to `loginBaseUrl` (only `_id` becomes `ID`).
+        var loginBaseUrl: String?
+        var redirectUrl: String?
         var enabled: Bool?
     }
 
@@ -166,7 +167,7 @@ struct WebApp: Sendable {
         guard !client.isEmpty, client.count <= 100, client.unicodeScalars.allSatisfy(Self.tenantCharacters.contains) else {
             throw APIError(.unprocessableContent, "invalid", "client_id must be the app registration's application (client) id")
         }
-        let base = b.loginBaseURL ?? current?.loginBaseURL ?? "https://login.microsoftonline.com"
+        let base = b.loginBaseUrl ?? current?.loginBaseURL ?? "https://login.microsoftonline.com"
         guard Self.isAllowedBaseURL(base) else {
             throw APIError(.unprocessableContent, "invalid", "login_base_url must be an https URL (http only for 127.0.0.1 or localhost)")
         }
@@ -177,7 +178,7 @@ struct WebApp: Sendable {
             }
             sealed = try api.secrets.seal(["client_secret": secret])
         }
-        let redirect = b.redirectURL ?? current?.redirectURL
+        let redirect = b.redirectUrl ?? current?.redirectURL
         if let redirect, !(redirect.hasPrefix("https://") || Self.isAllowedBaseURL(redirect)) || redirect.count > 500 {
             throw APIError(.unprocessableContent, "invalid", "redirect_url must be this app's https URL ending in /auth/oidc/callback")
         }

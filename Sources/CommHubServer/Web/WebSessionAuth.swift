@@ -2,6 +2,7 @@ import CommHubDomain
 import CommHubEngine
 import Foundation
 import Hummingbird
+import HTTPTypes
 
 /// The web app's session cookie as an identity for `/api` and `/api/events`.
 ///

@@ -16,7 +16,15 @@ export function setSession(session) {
 
 /** The server's clock (it may be simulated), as far as the last answer told. */
 export function now() { return Date.now() + clockOffsetMs; }
-export function syncClock(iso) { const t = Date.parse(iso); if (!Number.isNaN(t)) clockOffsetMs = t - Date.now(); }
+export function syncClock(iso) {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return;
+  const moved = Math.abs(t - Date.now() - clockOffsetMs) > 1000;
+  clockOffsetMs = t - Date.now();
+  // A clock that jumped (a simulated one advanced, or this device's drifted):
+  // countdowns redraw now rather than at their next tick.
+  if (moved) window.dispatchEvent(new CustomEvent('commhub:clock'));
+}
 
 export async function api(method, path, body, { raw = false, headers = {} } = {}) {
   const init = { method, headers: { Accept: 'application/json', ...headers }, credentials: 'same-origin' };

@@ -32,7 +32,9 @@ class ThreadView {
     this.onLive = (e) => this.live(e.detail);
     this.onChanged = (e) => { if (e.detail === this.id) this.reload(); };
     this.onReload = () => this.reload();
+    this.onClock = () => this.drawDeadline();
     window.addEventListener('commhub:live', this.onLive);
+    window.addEventListener('commhub:clock', this.onClock);
     window.addEventListener('commhub:thread-changed', this.onChanged);
     window.addEventListener('commhub:reload', this.onReload);
   }
@@ -41,6 +43,7 @@ class ThreadView {
     window.removeEventListener('commhub:live', this.onLive);
     window.removeEventListener('commhub:thread-changed', this.onChanged);
     window.removeEventListener('commhub:reload', this.onReload);
+    window.removeEventListener('commhub:clock', this.onClock);
     clearInterval(this.ticker);
   }
 
