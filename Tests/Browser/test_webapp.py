@@ -7,6 +7,7 @@ sign-in through a local OpenID Connect stand-in, and axe-core scans.
 """
 
 import base64
+import json
 import os
 import struct
 import time
@@ -37,18 +38,30 @@ def accessibility(d, name):
     assert not bad, f"{name}: {bad}"
 
 
-def new_whatsapp_thread(rig, text):
-    """A customer writes to laderthuis on WhatsApp; the thread's id, once the API shows it."""
+def new_whatsapp_thread(rig, text, key=None):
+    """A customer writes to laderthuis on WhatsApp; the thread's id, once the API
+    shows it. `key`: a word in the text no other thread has (one is added when none is given)."""
+    if key is None:
+        key = "ref" + uuid.uuid4().hex[:8]
+        text = f"{text} ({key})"
     wa_id = "3161" + str(uuid.uuid4().int)[:7]
     rig.whatsapp_inbound(wa_id, "Klant " + wa_id[-4:], text, "wamid.in." + uuid.uuid4().hex)
     deadline = time.time() + 20
     while time.time() < deadline:
-        status, page = rig.server.api("GET", "/api/communication/threads?status=all&limit=500&q=" + text.split()[0])
+        status, page = rig.server.api("GET", "/api/communication/threads?status=all&limit=500&q=" + key)
         hits = [t for t in page.get("items", []) if t["channel_type"] == "whatsapp_business"]
         if hits:
             return hits[0]["id"], wa_id
         time.sleep(0.2)
     raise AssertionError("the inbound WhatsApp message made no thread")
+
+
+def search(d, word):
+    """Types in the inbox search and waits until the list shows no thread (nothing has the word yet)."""
+    box = d.find_element(By.ID, "search")
+    box.clear()
+    box.send_keys(word)
+    wait(d).until(lambda _: d.find_elements(By.CSS_SELECTOR, "#inbox-rows .empty"))
 
 
 def open_thread(d, thread_id):
@@ -107,15 +120,16 @@ def test_templated_whatsapp_reply_reaches_the_provider_and_inbound_arrives_live(
     d = browser(DESKTOP)
     sign_in(d, rig.server.base, email_of("Sanne de Vries"))
     d.find_element(By.ID, "chip-whatsapp").click()
-    before = {r.get_attribute("data-id") for r in rows(d)}
+    # The agent searches for a word; nothing matches yet.
+    word = "knipper" + uuid.uuid4().hex[:6]
+    search(d, word)
     # A customer writes: the thread appears in the open inbox without a reload.
-    thread_id, wa_id = new_whatsapp_thread(rig, "Laadpaal knippert rood sinds vanochtend")
+    thread_id, wa_id = new_whatsapp_thread(rig, f"Laadpaal {word} rood sinds vanochtend", key=word)
     wait(d).until(lambda _: thread_id in {r.get_attribute("data-id") for r in rows(d)})
-    assert thread_id not in before
     row = d.find_element(By.CSS_SELECTOR, f'#inbox-rows .row[data-id="{thread_id}"]')
     assert "unread" in row.get_attribute("class")
     row.find_element(By.TAG_NAME, "a").click()
-    wait(d).until(EC.text_to_be_present_in_element((By.ID, "timeline"), "knippert rood"))
+    wait(d).until(EC.text_to_be_present_in_element((By.ID, "timeline"), f"{word} rood"))
     # Inside the 24-hour window: the window is shown open.
     wait(d).until(lambda _: "open" in d.find_element(By.ID, "wa-window").get_attribute("class"))
 
@@ -127,8 +141,10 @@ def test_templated_whatsapp_reply_reaches_the_provider_and_inbound_arrives_live(
     wait(d).until(lambda _: d.find_element(By.ID, "template-preview").text.strip() != "")
     for var in d.find_elements(By.CSS_SELECTOR, "#template-vars input"):
         if not var.get_attribute("value"):
-            var.send_keys("Klant")
-    preview = d.find_element(By.ID, "template-preview").text
+            var.send_keys("K" + var.get_attribute("id")[4:])
+    # The preview follows the variables as they are typed.
+    wait(d).until(lambda _: "{{" not in d.find_element(By.ID, "template-preview").text)
+    preview = d.find_element(By.ID, "template-preview").text.splitlines()[-1]
     shot(d, "04-thread-reply-template")
     accessibility(d, "thread")
     sends_before = len(rig.wa.sent())
@@ -138,7 +154,8 @@ def test_templated_whatsapp_reply_reaches_the_provider_and_inbound_arrives_live(
     assert path == f"/v21.0/{rig.phone_number_id}/messages" and body["to"] == wa_id, (path, body)
     # The timeline shows the reply with its delivery tick once the provider took it.
     wait(d).until(lambda _: d.find_elements(By.CSS_SELECTOR, "#timeline .msg-outgoing .ticks-sent, #timeline .msg-outgoing .ticks-delivered"))
-    assert preview.splitlines()[-1][:20] in d.find_element(By.ID, "timeline").text
+    assert preview[:40] in d.find_element(By.ID, "timeline").text, preview
+    assert any(preview[:40] in json.dumps(body, ensure_ascii=False) for _, body in rig.wa.sent()[-1:]), body
 
     # The customer answers while the thread is open: it appears live.
     rig.whatsapp_inbound(wa_id, "Klant", "Dank je, hij doet het weer!", "wamid.in." + uuid.uuid4().hex)
@@ -149,7 +166,9 @@ def test_templated_whatsapp_reply_reaches_the_provider_and_inbound_arrives_live(
 def test_sla_countdown_passes_into_overdue_on_the_simulated_clock(rig, browser):
     d = browser(DESKTOP)
     sign_in(d, rig.server.base, email_of("Sanne de Vries"))
-    thread_id, _ = new_whatsapp_thread(rig, "Wanneer komt de monteur langs?")
+    word = "bezoek" + uuid.uuid4().hex[:6]
+    search(d, word)
+    thread_id, _ = new_whatsapp_thread(rig, f"Wanneer is het {word} gepland?", key=word)
     sla = (By.CSS_SELECTOR, f'#inbox-rows .row[data-id="{thread_id}"] .sla')
     wait(d).until(EC.presence_of_element_located(sla))
     assert "overdue" not in d.find_element(*sla).get_attribute("class")
@@ -178,7 +197,7 @@ def test_complete_a_task_with_notes(rig, browser):
     item.find_element(By.CSS_SELECTOR, "button.complete, button.small").click()
     deadline = time.time() + 20
     while time.time() < deadline:
-        t = rig.server.api("GET", f"/api/tasks/{task['id']}")[1]
+        t = next(x for x in rig.server.api("GET", "/api/tasks?limit=500&status=open,in_progress,waiting,completed,cancelled")[1]["items"] if x["id"] == task["id"])
         if t["status"] == "completed":
             break
         time.sleep(0.2)
@@ -249,7 +268,8 @@ def test_sign_in_with_microsoft_through_a_local_openid_provider(rig, browser):
 
 def png(width, height):
     """A real PNG of width x height (a gradient), for the camera input."""
-    raw = b"".join(b"\x00" + bytes((x * 255 // width, y * 255 // height, 128) for x in range(width)) for y in range(height))
+    stripe = bytes(v for x in range(width) for v in (x * 255 // width, 90, 128))
+    raw = b"".join(b"\x00" + stripe[:-3] + bytes((255, y * 255 // height, 0)) for y in range(height))
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
     return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
@@ -294,7 +314,7 @@ def test_phone_layout_status_in_one_tap_and_a_camera_photo(rig, browser):
     # A photo from the camera input: shrunk on the phone, then sent as a note.
     photo = os.path.join(OUTPUT, "camera.png")
     with open(photo, "wb") as f:
-        f.write(png(3200, 2400))
+        f.write(png(2400, 1800))
     camera = d.find_element(By.ID, "camera-input")
     assert camera.get_attribute("capture") == "environment" and camera.get_attribute("accept") == "image/*"
     camera.send_keys(photo)

@@ -73,11 +73,11 @@ function renderShell() {
     liveBadge.textContent = s === 'live' ? t('live') : s === 'offline' ? t('offline') : '…';
   });
   const header = h('header', { class: 'topbar' },
-    h('a', { class: 'brand', href: '#/inbox' }, h('img', { src: '/assets/icon.svg', alt: '', width: 28, height: 28 }), h('span', {}, 'CommHub')),
+    h('a', { class: 'brand', href: '#/inbox', 'aria-label': `CommHub — ${t('inbox')}` }, h('img', { src: '/assets/icon.svg', alt: '', width: 28, height: 28 }), h('span', {}, 'CommHub')),
     nav,
     h('div', { class: 'tools' }, liveBadge, notifications.button(), lang,
       h('span', { class: 'who', title: store.me.email ?? '' }, store.me.name),
-      h('button', { type: 'button', class: 'link', id: 'signout', onclick: signOut }, icon('out'), h('span', {}, t('signout')))));
+      h('button', { type: 'button', class: 'link', id: 'signout', 'aria-label': t('signout'), onclick: signOut }, icon('out'), h('span', {}, t('signout')))));
   const list = h('aside', { id: 'list', class: 'list-pane', 'aria-label': t('inbox') });
   const main = h('main', { id: 'main', class: 'detail-pane', tabindex: '-1' });
   replace(root, header, h('div', { class: 'panes', id: 'panes' }, list, main));

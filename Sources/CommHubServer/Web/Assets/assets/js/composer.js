@@ -38,8 +38,8 @@ export class Composer {
     this.text.addEventListener('input', () => this.suggestMentions());
     this.text.addEventListener('keydown', (e) => this.mentionKeys(e));
     this.mentionList = h('ul', { class: 'mention-list', id: 'mention-list', role: 'listbox', hidden: true, 'aria-label': t('mentions') });
-    this.fileInput = h('input', { type: 'file', id: 'reply-file', multiple: true, class: 'visually-hidden', onchange: (e) => this.addFiles(e.target.files) });
-    this.camera = h('input', { type: 'file', id: 'camera-input', accept: 'image/*', capture: 'environment', class: 'visually-hidden',
+    this.fileInput = h('input', { type: 'file', id: 'reply-file', multiple: true, 'aria-label': t('attach'), class: 'visually-hidden', onchange: (e) => this.addFiles(e.target.files) });
+    this.camera = h('input', { type: 'file', id: 'camera-input', accept: 'image/*', capture: 'environment', 'aria-label': t('take_photo'), class: 'visually-hidden',
       onchange: (e) => this.addFiles(e.target.files, { shrink: true }) });
     this.fileList = h('ul', { class: 'files', id: 'reply-files' });
     this.sendButton = h('button', { type: 'submit', class: 'primary', id: 'reply-send' }, t('send'));

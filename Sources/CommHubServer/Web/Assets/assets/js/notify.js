@@ -11,8 +11,10 @@ import { toast } from './toast.js';
 export const notifications = {
   button() {
     const supported = 'Notification' in window;
-    const b = h('button', { type: 'button', class: 'link', id: 'notify-toggle', hidden: !supported }, icon('bell'),
-      h('span', {}, supported && Notification.permission === 'granted' ? t('notifications_on') : t('enable_notifications')));
+    const label = supported && Notification.permission === 'granted' ? t('notifications_on') : t('enable_notifications');
+    // The label is also the button's name: on phones its text is hidden and only the bell shows.
+    const b = h('button', { type: 'button', class: 'link', id: 'notify-toggle', hidden: !supported, 'aria-label': label }, icon('bell'),
+      h('span', {}, label));
     b.addEventListener('click', () => this.enable(b));
     return b;
   },
@@ -21,6 +23,7 @@ export const notifications = {
     const permission = await Notification.requestPermission();
     if (permission !== 'granted') return;
     button.querySelector('span').textContent = t('notifications_on');
+    button.setAttribute('aria-label', t('notifications_on'));
     await subscribePush().catch((e) => console.warn('push not available', e));
   },
 };
