@@ -199,6 +199,9 @@ let package = Package(
             name: "CommHubStandIns",
             dependencies: [
                 .product(name: "Hummingbird", package: "hummingbird"),
+                // The Graph stand-in posts notifications to the gateway, as Graph does.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -265,6 +268,8 @@ if Context.environment["COMMHUB_FUZZ"] == "1" {
         ("FuzzIngestFrames", ["CommHubDomain", "CommHubWire"]),
         ("FuzzIngestCompact", ["CommHubDomain", "CommHubWire"]),
         ("FuzzRequestJSON", ["CommHubDomain", "CommHubWire"]),
+        // The Twilio form, message, status and signature sources (symlinks), as above.
+        ("FuzzTwilioWebhook", ["CommHubDomain", .product(name: "Crypto", package: "swift-crypto")]),
     ]
     for t in fuzzTargets {
         package.targets.append(.executableTarget(

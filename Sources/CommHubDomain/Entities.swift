@@ -35,9 +35,14 @@ public struct Team: Codable, Sendable, Hashable {
     /// (`true`) or keep them with the member until they return (`false`).
     public var handOverOnOffline: Bool
     public var leaderID: ContactID?
+    /// The team's business hours (`BusinessHoursSpec`), for deadlines of its
+    /// threads whose channel sets none; nil: the engine's default.
+    public var businessHours: JSONValue?
 
-    public init(id: TeamID = TeamID(), name: String, handOverOnOffline: Bool = true, leaderID: ContactID? = nil) {
+    public init(id: TeamID = TeamID(), name: String, handOverOnOffline: Bool = true, leaderID: ContactID? = nil,
+                businessHours: JSONValue? = nil) {
         self.id = id; self.name = name; self.handOverOnOffline = handOverOnOffline; self.leaderID = leaderID
+        self.businessHours = businessHours
     }
 }
 
@@ -52,12 +57,16 @@ public struct Contact: Codable, Sendable, Hashable {
     public var skills: [String]
     public var maxOpenThreads: Int
     public var presence: Presence
+    /// The local hour (0–23, the engine's calendar time zone) at which the
+    /// person gets the daily e-mail digest of pending work; nil: no digest.
+    public var dailyDigestHour: Int?
 
     public init(id: ContactID = ContactID(), name: String, email: String? = nil, phone: String? = nil,
                 role: ContactRole = .agent, teams: [TeamID] = [], skills: [String] = [],
-                maxOpenThreads: Int = 25, presence: Presence = .offline) {
+                maxOpenThreads: Int = 25, presence: Presence = .offline, dailyDigestHour: Int? = nil) {
         self.id = id; self.name = name; self.email = email; self.phone = phone; self.role = role
         self.teams = teams; self.skills = skills; self.maxOpenThreads = maxOpenThreads; self.presence = presence
+        self.dailyDigestHour = dailyDigestHour
     }
 }
 
@@ -178,6 +187,12 @@ public enum MessageAnnotation: Codable, Sendable, Hashable {
     case reaction(from: String, emoji: String?)
     /// The provider reported the delivery failed, with its code and title.
     case deliveryError(code: String?, title: String?)
+    /// The provider's own copy of a message CommHub sent (Outlook's Sent
+    /// Items): its id there (the message's `external_message_id` from now
+    /// on) and the Message-ID it went out with.
+    case providerCopy(channelID: ChannelID, externalMessageID: String, internetMessageID: String?)
+    /// The message left its folder at the provider (deleted, or moved out of a synchronised folder).
+    case removedAtProvider(reason: String?, folder: String?)
 }
 
 extension MessageBody {
@@ -205,6 +220,12 @@ extension MessageBody {
         case .deliveryError(let code, let title):
             b.metadata["delivery_error"] = .object(["code": code.map(JSONValue.string) ?? .null,
                                                     "reason": title.map(JSONValue.string) ?? .null])
+        case .providerCopy(_, let id, let internetMessageID):
+            b.metadata["provider_message_id"] = .string(id)
+            if let internetMessageID { b.metadata["internet_message_id"] = .string(internetMessageID) }
+        case .removedAtProvider(let reason, let folder):
+            b.metadata["removed_at_provider"] = .object(["reason": reason.map(JSONValue.string) ?? .null,
+                                                         "folder": folder.map(JSONValue.string) ?? .null])
         }
         return b
     }
@@ -434,22 +455,27 @@ public struct InboundMessage: Codable, Sendable, Hashable {
     /// (`reply_to_external_id`), a button's `payload`, an interactive reply
     /// (`interactive`: type, id, title, description), `unsupported`.
     public var metadata: [String: JSONValue]
+    /// A machine wrote it (ingest `auto_submitted`: the mail's `Auto-Submitted`,
+    /// `X-Autoreply`, `Precedence: auto_reply/bulk`, an out-of-office reply; see
+    /// `AutoReplyDetection`). It is recorded like any message, but starts no
+    /// response clock, changes no status and is never answered automatically.
+    public var autoSubmitted: Bool
 
     public init(channelID: ChannelID, externalMessageID: String, threadReference: ExternalReference? = nil,
                 inReplyTo: [String] = [], internetMessageID: String? = nil, senderExternal: ExternalParty, subject: String? = nil,
                 messageContent: String, messageHtml: String? = nil, attachments: [Attachment] = [],
-                receivedAt: Date, metadata: [String: JSONValue] = [:]) {
+                receivedAt: Date, metadata: [String: JSONValue] = [:], autoSubmitted: Bool = false) {
         self.channelID = channelID; self.externalMessageID = externalMessageID; self.threadReference = threadReference
         self.inReplyTo = inReplyTo; self.internetMessageID = internetMessageID; self.senderExternal = senderExternal; self.subject = subject
         self.messageContent = messageContent; self.messageHtml = messageHtml; self.attachments = attachments
-        self.receivedAt = receivedAt; self.metadata = metadata
+        self.receivedAt = receivedAt; self.metadata = metadata; self.autoSubmitted = autoSubmitted
     }
 }
 
 extension InboundMessage {
     enum CodingKeys: String, CodingKey {
         case channelID, externalMessageID, threadReference, inReplyTo, internetMessageID, senderExternal, subject
-        case messageContent, messageHtml, attachments, receivedAt, metadata
+        case messageContent, messageHtml, attachments, receivedAt, metadata, autoSubmitted
     }
 
     /// Lists that gateways may leave out (`in_reply_to`, `attachments`) default to empty.
@@ -467,6 +493,7 @@ extension InboundMessage {
         attachments = try c.decodeIfPresent([Attachment].self, forKey: .attachments) ?? []
         receivedAt = try c.decode(Date.self, forKey: .receivedAt)
         metadata = try c.decodeIfPresent([String: JSONValue].self, forKey: .metadata) ?? [:]
+        autoSubmitted = try c.decodeIfPresent(Bool.self, forKey: .autoSubmitted) ?? false
     }
 }
 

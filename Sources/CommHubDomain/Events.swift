@@ -76,6 +76,19 @@ public enum EngineEvent: Codable, Sendable, Hashable {
     case outboxResent(message: MessageID, thread: ThreadID, newMessage: MessageID)
     /// Something learnt about a message after it was recorded (its stored body is patched with it).
     case messageAnnotated(message: MessageID, thread: ThreadID, annotation: MessageAnnotation, at: Date)
+    /// A rung of the escalation ladder fired in the thread's current wait.
+    /// Journaled first, before (or with) its effects, so it never fires twice.
+    case slaStepFired(thread: ThreadID, step: SLAStep, deadline: Date, recipients: [ContactID], at: Date)
+    /// The thread's response clock beyond the plain case (paused, resumed,
+    /// a wall-clock deadline); nil returns it to the plain case.
+    case slaClockSet(thread: ThreadID, progress: SLAProgress?, at: Date)
+    /// The engine-wide workflow configuration (`PUT /api/workflow-settings`).
+    case workflowSettingsChanged(WorkflowSettings)
+    /// A task reminder went out: `key` is `before:<minutes>` or `overdue`,
+    /// for the task as due at `due` (a new due moment reminds again).
+    case taskReminderFired(task: TaskID, key: String, due: Date, recipients: [ContactID], at: Date)
+    /// What a gateway keeps about a channel (subscriptions, delta links, queued work) changed.
+    case gatewayStateChanged(GatewayStateChange)
     /// The web app's records: passwords, invites, sessions, mentions, push subscriptions (`WebAccess.swift`).
     case webAccess(WebAccessEvent)
 
@@ -106,6 +119,11 @@ public enum EngineEvent: Codable, Sendable, Hashable {
         case .outboxReported: "outbox.reported"
         case .outboxResent: "outbox.resent"
         case .messageAnnotated: "message.updated"
+        case .slaStepFired: "sla.alert"
+        case .slaClockSet: "sla.clock"
+        case .workflowSettingsChanged: "workflow.settings"
+        case .taskReminderFired: "task.reminder"
+        case .gatewayStateChanged: "gateway.state"
         case .webAccess(let w): w.name
         }
     }

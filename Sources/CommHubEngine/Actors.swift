@@ -45,13 +45,13 @@ public actor ThreadActor {
                                       links: links, policy: policy))
     }
 
-    /// Applies a header change; computes the 30-minute deadline on escalation.
+    /// Applies a header change, with what it does to the response clock:
+    /// escalation gives a 30-minute wall-clock deadline; `waiting_customer`
+    /// pauses a running clock (no deadline while we wait for the customer);
+    /// leaving it resumes the clock with the time it had left.
     public func change(_ change: ThreadChange, at: Date, policy: SLAPolicy) throws -> [SequencedEvent] {
         var c = change
-        if c.status == .escalated, state.header.status != .escalated {
-            c.responseDueAt = policy.responseDue(from: at, channelType: state.header.channelType,
-                                                 channelOverride: nil, escalated: true)
-        }
+        let progress = ThreadState.clockEffects(of: &c, on: state, at: at, policy: policy)
         // Drop fields that would not change anything, so the journal holds real changes only.
         if c.status == state.header.status { c.status = nil }
         if c.priority == state.header.priority { c.priority = nil }
@@ -59,14 +59,28 @@ public actor ThreadActor {
         if c.threadSubject == state.header.threadSubject { c.threadSubject = nil }
         if c.tags == state.header.tags { c.tags = nil }
         guard !c.isEmpty else { return [] }
-        return try record([.threadChanged(thread: state.id, change: c, at: at)])
+        var events: [EngineEvent] = [.threadChanged(thread: state.id, change: c, at: at)]
+        if case .some(let p) = progress { events.append(.slaClockSet(thread: state.id, progress: p, at: at)) }
+        return try record(events)
     }
 
-    /// Adds a message written inside the company (outgoing answer, note, logged call).
-    public func add(_ header: MessageHeader, body: MessageBody, statusAfter: ThreadStatus?) throws -> [SequencedEvent] {
-        var events: [EngineEvent] = [.messageAdded(header: header, body: body, responseDueAt: nil)]
+    /// Adds a message written inside the company (outgoing answer, note,
+    /// logged call); `statusAfter` changes the status with it, with what that
+    /// does to the response clock when `policy` is given (see `change`).
+    public func add(_ header: MessageHeader, body: MessageBody, statusAfter: ThreadStatus?,
+                    policy: SLAPolicy? = nil) throws -> [SequencedEvent] {
+        let message = EngineEvent.messageAdded(header: header, body: body, responseDueAt: nil)
+        var events: [EngineEvent] = [message]
         if let s = statusAfter, s != state.header.status {
-            events.append(.threadChanged(thread: state.id, change: ThreadChange(status: s), at: header.createdAt))
+            var c = ThreadChange(status: s)
+            var progress: SLAProgress??
+            if let policy {
+                var after = state
+                after.apply(message, seq: state.lastSeq &+ 1)
+                progress = ThreadState.clockEffects(of: &c, on: after, at: header.createdAt, policy: policy)
+            }
+            events.append(.threadChanged(thread: state.id, change: c, at: header.createdAt))
+            if case .some(let p) = progress { events.append(.slaClockSet(thread: state.id, progress: p, at: header.createdAt)) }
         }
         return try record(events)
     }

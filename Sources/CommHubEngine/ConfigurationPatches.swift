@@ -77,10 +77,13 @@ public struct ContactPatch: Sendable {
     public var skills: [String]?
     public var maxOpenThreads: Int?
     public var presence: Presence?
+    /// `.some(nil)` turns the daily digest off.
+    public var dailyDigestHour: Int??
 
     public init() {}
 
-    /// Whether the patch sets nothing but presence (anyone may set their own).
+    /// Whether the patch sets nothing but what anyone may set for themselves
+    /// (presence and the hour of their daily digest).
     public var onlyPresence: Bool {
         name == nil && email == nil && phone == nil && role == nil && teams == nil && skills == nil && maxOpenThreads == nil
     }
@@ -95,6 +98,7 @@ public struct ContactPatch: Sendable {
         if let v = teams { c.teams = v }
         if let v = skills { c.skills = v }
         if let v = maxOpenThreads { c.maxOpenThreads = v }
+        if let v = dailyDigestHour { c.dailyDigestHour = v }
         try EntityRules.check(c)
         return c
     }
@@ -105,6 +109,8 @@ public struct TeamPatch: Sendable {
     public var name: String?
     public var handOverOnOffline: Bool?
     public var leaderID: ContactID?
+    /// `.some(nil)` removes the team's business hours.
+    public var businessHours: JSONValue??
 
     public init() {}
 
@@ -113,6 +119,7 @@ public struct TeamPatch: Sendable {
         if let n = name?.trimmingCharacters(in: .whitespaces), !n.isEmpty { t.name = n }
         if let h = handOverOnOffline { t.handOverOnOffline = h }
         if let l = leaderID { t.leaderID = l }
+        if let b = businessHours { t.businessHours = b }
         return t
     }
 }
@@ -216,6 +223,9 @@ public enum EntityRules {
         if !(0...maxOpenThreadsLimit).contains(c.maxOpenThreads) {
             throw EngineError.invalid("max_open_threads must be 0 to \(maxOpenThreadsLimit)")
         }
+        if let h = c.dailyDigestHour, !(0...23).contains(h) {
+            throw EngineError.invalid("daily_digest_hour must be a local hour 0 to 23, or null for no digest")
+        }
     }
 
     /// Checks the due date and time, and sets or clears `completedAt` with the status.
@@ -224,6 +234,7 @@ public enum EntityRules {
             throw EngineError.invalid("due_date must be a date YYYY-MM-DD from 2000-01-01 to 2099-12-31")
         }
         if let t = task.dueTime, !isTime(t) { throw EngineError.invalid("due_time must be HH:MM") }
+        do { _ = try TaskReminderSettings(task.reminderSettings) } catch { throw EngineError.invalid(error.description) }
         if task.status == .completed, task.completedAt == nil { task.completedAt = now }
         if task.status != .completed { task.completedAt = nil }
     }

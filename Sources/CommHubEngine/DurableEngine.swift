@@ -37,6 +37,8 @@ public final class DurableEngine: Sendable {
         case thread = 2
         case agent = 3
         case compactThread = 4
+        /// A compact thread whose response clock has progress (`ThreadState.sla`), appended as JSON.
+        case compactThreadSLA = 5
     }
 
     public init(directory: String, clock: any EngineClock, configuration: EngineConfiguration = EngineConfiguration(),
@@ -63,21 +65,33 @@ public final class DurableEngine: Sendable {
             let startSeq = used?.startSeq ?? 0
             restored.reserve(events: Int(clamping: writer.lastAssignedSeq &- min(startSeq, writer.lastAssignedSeq)))
             let replay: ReplayReport
+            // A store from before the `audit` table: fill it once from the snapshot's trail and the replay.
+            let indexAudit = try !writer.auditIndexed()
+            var replayedAudit: [(seq: UInt64, entry: AuditEntry)] = []
             do {
-                replay = try writer.replay(after: startSeq) { restored.replay($0) }
+                replay = try writer.replay(after: startSeq) { e in
+                    if indexAudit, case .audited(let entry) = e.event { replayedAudit.append((e.seq, entry)) }
+                    restored.replay(e)
+                }
             } catch let e as StoreError where e.kind == .corrupted || e.kind == .journalGap {
                 // Damage in what restore needs: refuse to start, say exactly what and what to do.
                 let check = try writer.checkJournal(after: startSeq)
                 guard !check.isClean else { throw e }
                 throw JournalDamageError(check: check, snapshot: used, storeDirectory: directory)
             }
+            if indexAudit {
+                try writer.indexAudit(snapshotEntries: restored.legacyAudit, replayed: replayedAudit)
+                logger.notice("audit trail moved into the store's audit table",
+                              metadata: ["audit.entries": "\(restored.legacyAudit.count + replayedAudit.count)"])
+            }
+            restored.legacyAudit = []
             self.writer = writer
             self.keepSnapshots = keepSnapshots
             self.logger = logger
             // Files live beside the store: <data>/attachments next to <data>/lmdb.
             let files = try AttachmentStore(root: ((directory as NSString).deletingLastPathComponent as NSString)
                 .appendingPathComponent("attachments"))
-            self.engine = Engine(restored: restored, journal: writer, relay: relay, bodies: writer, attachments: files,
+            self.engine = Engine(restored: restored, journal: writer, relay: relay, bodies: writer, audit: writer, attachments: files,
                                  clock: clock, configuration: configuration, logger: logger)
             let ms = Int((ContinuousClock.now - started).nanoseconds / 1_000_000)
             restoreReport = RestoreReport(snapshotID: used?.id, snapshotStartSeq: startSeq, snapshotsSkipped: skipped,
@@ -110,8 +124,8 @@ public final class DurableEngine: Sendable {
             case .thread:
                 let t = try decoder.decode(ThreadState.self, from: json)
                 threads[t.id] = t
-            case .compactThread:
-                let t = try ThreadState.readCompact(Array(record.dropFirst()))
+            case .compactThread, .compactThreadSLA:
+                let t = try ThreadState.readCompact(Array(record.dropFirst()), withSLA: kind == .compactThreadSLA)
                 threads[t.id] = t
             case .agent:
                 let a = try decoder.decode(AgentState.self, from: json)
@@ -124,6 +138,7 @@ public final class DurableEngine: Sendable {
         r.threads = threads
         r.agents = agents
         r.supervisorWatermark = image.watermark
+        r.legacyAudit = image.audit ?? []
         r.lastSeq = max(image.watermark, threads.values.map(\.lastSeq).max() ?? 0, info.endSeq)
         return r
     }
@@ -159,13 +174,13 @@ public final class DurableEngine: Sendable {
             for (i, t) in sources.threads.enumerated() {
                 let s = await t.state
                 endSeq = max(endSeq, s.lastSeq)
-                out.append(try s.compactRecord(kind: RecordKind.compactThread.rawValue))
+                out.append(try s.compactRecord(kind: (s.sla == nil ? RecordKind.compactThread : .compactThreadSLA).rawValue))
                 // Back-pressure: let the writer thread catch up instead of buffering the whole snapshot.
                 if i % 20_000 == 19_999 { try await out.waitForChunks() }
             }
             for (i, s) in sources.dormant.enumerated() {
                 endSeq = max(endSeq, s.lastSeq)
-                out.append(try s.compactRecord(kind: RecordKind.compactThread.rawValue))
+                out.append(try s.compactRecord(kind: (s.sla == nil ? RecordKind.compactThread : .compactThreadSLA).rawValue))
                 if i % 20_000 == 19_999 { try await out.waitForChunks() }
             }
             for a in sources.agents {

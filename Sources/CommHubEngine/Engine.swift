@@ -19,6 +19,8 @@ public final class Engine: Sendable {
     public let clock: any EngineClock
     public let configuration: EngineConfiguration
     public let bodies: any BodyReader
+    /// The audit trail (the store's `audit` table, or memory for an in-memory engine).
+    public let audit: any AuditReader
     /// Files of messages (nil for an in-memory engine without a data directory).
     public let attachments: AttachmentStore?
     /// Customer messages to mark read at the provider, for connected gateways (best effort).
@@ -42,7 +44,7 @@ public final class Engine: Sendable {
     /// Builds an engine from a restored state. `relay` must be the relay the
     /// journal calls after each commit.
     public init(restored: RestoredEngine, journal: any EventJournal, relay: CommitRelay, bodies: any BodyReader,
-                attachments: AttachmentStore? = nil, clock: any EngineClock,
+                audit: (any AuditReader)? = nil, attachments: AttachmentStore? = nil, clock: any EngineClock,
                 configuration: EngineConfiguration = EngineConfiguration(), logger: Logger) {
         self.attachments = attachments
         let inbox = InboxIndex()
@@ -53,6 +55,8 @@ public final class Engine: Sendable {
         self.bus = bus
         self.journal = journal
         self.bodies = bodies
+        let memoryAudit = audit == nil ? MemoryAudit() : nil
+        self.audit = audit ?? memoryAudit!
         self.clock = clock
         self.configuration = configuration
         self.startedAt = clock.now()
@@ -63,6 +67,7 @@ public final class Engine: Sendable {
         let memoryBodies = bodies as? MemoryBodies
         relay.connect(committed: { [committed] batch in
             memoryBodies?.file(batch)
+            memoryAudit?.file(batch)
             inbox.apply(batch)
             authentication.apply(batch)
             committed.add(batch.count)

@@ -62,8 +62,10 @@ public struct EngineState: Sendable {
     public var templates: [TemplateID: Template] = [:]
     public var tokens: [TokenID: APIToken] = [:]
     public var tokenByHash: [String: TokenID] = [:]
-    /// The audit trail, oldest first.
-    public var audit: [AuditEntry] = []
+    /// Workflow settings, business calendars, task reminders sent (`WorkflowState`).
+    public var workflow = WorkflowState()
+    /// What gateways keep per channel (subscriptions, delta links, queued work), with sealed secrets.
+    public var gatewayStates: [ChannelID: GatewayState] = [:]
     /// The web app's passwords, invites, sessions, mentions and push subscriptions.
     public var web = WebAccessState()
     public var lastSeq: UInt64 = 0
@@ -80,6 +82,7 @@ public struct EngineState: Sendable {
 
     public mutating func apply(_ e: SequencedEvent) {
         lastSeq = max(lastSeq, e.seq)
+        workflow.apply(e.event)
         switch e.event {
         case .channelUpserted(let c):
             channels[c.id] = c
@@ -155,8 +158,16 @@ public struct EngineState: Sendable {
                 entry.errorReason = title ?? entry.errorReason
                 outbox[m] = entry
             }
+        case .messageAnnotated(let m, let t, .providerCopy(let channel, let provider, _), _):
+            // The provider's own copy of a message CommHub sent: its id there finds it from now on,
+            // and mail has no delivery reports to wait for, so the outbox is done with it.
+            external[ExternalKey(channel: channel, externalID: provider)] = MessageRef(thread: t, message: m, seq: e.seq)
+            if outbox[m]?.stage == .sent { removeFromOutbox(m) }
         case .messageAnnotated:
             break
+        case .gatewayStateChanged(let change):
+            let next = (gatewayStates[change.channel] ?? GatewayState()).applying(change)
+            gatewayStates[change.channel] = next.values.isEmpty && next.sealedSecrets == nil ? nil : next
         case .threadAssigned, .threadsRebalanced:
             board.apply(e.event)
         case .taskUpserted(let t):
@@ -171,8 +182,10 @@ public struct EngineState: Sendable {
                 tokens[id]!.revokedAt = at
                 tokenByHash[t.secretHash] = nil
             }
-        case .audited(let entry):
-            audit.append(entry)
+        case .audited:
+            break  // the trail lives in the store's audit table (MemoryAudit for an in-memory engine)
+        case .slaStepFired, .slaClockSet, .workflowSettingsChanged, .taskReminderFired:
+            break  // thread events (ThreadState) and `workflow`'s own
         case .webAccess(let w):
             web.apply(w)
         }

@@ -358,20 +358,6 @@ public final class InboxIndex: Sendable {
         state.withLock { s in s.rows.reduce(0) { $0 + (($1.status.isOpen && ($1.due.map { $0 < now } ?? false)) ? 1 : 0) } }
     }
 
-    /// Open threads whose response falls due in `(after, upTo]`, earliest
-    /// first, at most `limit`, and how many there are in all (SLA alerts:
-    /// what passed its deadline since the last look).
-    public func fallingDue(after: Date, upTo: Date, limit: Int)
-        -> (threads: [(thread: ThreadID, team: TeamID?, assignee: ContactID?, due: Date)], total: Int) {
-        let all = state.withLock { s in
-            s.rows.compactMap { r -> (thread: ThreadID, team: TeamID?, assignee: ContactID?, due: Date)? in
-                guard r.status.isOpen, let d = r.due, d > after, d <= upTo else { return nil }
-                return (r.id, r.team, r.assignee, d)
-            }
-        }
-        return (Array(all.sorted { $0.due < $1.due }.prefix(max(0, limit))), all.count)
-    }
-
     struct Cursor {
         var open: Bool
         var key: UrgencyKey
@@ -401,11 +387,13 @@ public final class InboxIndex: Sendable {
 /// The response-deadline rule shared by the thread actors and the read
 /// model: the first unanswered customer message starts the clock; our
 /// outgoing answer stops it; an auto-response does not count as an answer.
+/// A customer message while the clock waits without a deadline (paused in
+/// `waiting_customer`) takes the deadline the event carries (the resumed one).
 public enum ResponseClock {
     public static func after(_ type: MessageType, awaiting: Bool, currentDue: Date?, eventDue: Date?)
         -> (awaiting: Bool, due: Date?) {
         switch type {
-        case .incoming: awaiting ? (true, currentDue) : (true, eventDue)
+        case .incoming: awaiting && currentDue != nil ? (true, currentDue) : (true, eventDue)
         case .outgoing: (false, nil)
         case .autoResponse, .internalNote, .systemNotification: (awaiting, currentDue)
         }

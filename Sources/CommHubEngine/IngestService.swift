@@ -77,6 +77,8 @@ public struct IngestService: Sendable {
                                           error: error))
             case .reaction(let channel, let external, let from, let emoji, _):
                 out.append(await reaction(channel: channel, externalMessageID: external, from: from, emoji: emoji))
+            case .mailbox(let item):
+                out.append(await mailbox(item))
             case .message:
                 break
             }
@@ -98,6 +100,21 @@ public struct IngestService: Sendable {
             return .updated(seq: seq)
         } catch let e as EngineError where e.code == .notFound {
             return .ignored(reason: e.message)
+        } catch let e as EngineError {
+            return .failed(e)
+        } catch {
+            return .failed(EngineError(.unavailable, ErrorText.describe(error)))
+        }
+    }
+
+    /// Mail the mailbox sent, a message gone at the provider, a calendar follow-up.
+    private func mailbox(_ item: MailboxItem) async -> IngestItemOutcome {
+        do {
+            switch item {
+            case .outgoing(let o): return try await supervisor.recordOutgoingMail(o)
+            case .removed(let r): return try await supervisor.recordRemoval(r)
+            case .followUp(let f): return try await supervisor.recordFollowUp(f)
+            }
         } catch let e as EngineError {
             return .failed(e)
         } catch {

@@ -13,6 +13,8 @@ public struct RestoredEngine: Sendable {
     public var supervisorWatermark: UInt64
     /// The highest sequence number seen (snapshot or journal).
     public var lastSeq: UInt64
+    /// The audit trail a snapshot of an older version carried (now in the store's `audit` table).
+    public var legacyAudit: [AuditEntry] = []
 
     public init() {
         state = EngineState()
@@ -36,10 +38,13 @@ public struct RestoredEngine: Sendable {
         lastSeq = max(lastSeq, e.seq)
         switch e.event {
         case .threadChanged(let t, _, _), .referenceAdded(let t, _), .deliveryStatusChanged(_, let t, _, _),
-             .outboxReported(_, let t, _, _, _):
+             .outboxReported(_, let t, _, _, _), .slaStepFired(let t, _, _, _, _), .slaClockSet(let t, _, _):
             applyToThread(t, e)
         case .messageAdded(let h, _, _):
             applyToThread(h.threadID, e)
+        case .messageAnnotated(_, let t, .providerCopy, _):
+            // The thread's message learns its provider id (and the idempotency table with it).
+            applyToThread(t, e)
         case .threadOpened(let h):
             guard threads[h.id] == nil, e.seq > supervisorWatermark else { return }
             threads[h.id] = ThreadState(header: h, lastSeq: e.seq)

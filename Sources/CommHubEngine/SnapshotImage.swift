@@ -24,6 +24,7 @@ public struct SupervisorImage: Codable, Sendable {
     public var tasks: [InternalTask]
     public var templates: [Template]
     public var tokens: [APIToken]?
+    /// Written by versions before the store's `audit` table; read once to fill it.
     public var audit: [AuditEntry]?
     public var assignments: [Assignment]
     /// Queued threads per team, in queue order.
@@ -35,6 +36,15 @@ public struct SupervisorImage: Codable, Sendable {
     /// The outbox with each message's stage, claim and error. Optional:
     /// older images rebuild it from the threads (pending outgoing messages queued).
     public var outbox: [OutboxEntry]?
+    /// Workflow settings and task reminders sent. Optional: older images have none.
+    public var workflow: WorkflowImage?
+    /// What gateways keep per channel (secrets sealed). Optional: older images have none.
+    public var gatewayStates: [ChannelGatewayState]?
+
+    public struct ChannelGatewayState: Codable, Sendable, Hashable {
+        public var channel: ChannelID
+        public var state: GatewayState
+    }
     /// The web app's records. Optional: older images have none.
     public var web: WebAccessState?
 
@@ -56,7 +66,7 @@ public struct SupervisorImage: Codable, Sendable {
         tasks = Array(s.tasks.values)
         templates = Array(s.templates.values)
         tokens = Array(s.tokens.values)
-        audit = s.audit
+        audit = nil  // the trail lives in the store's audit table
         var teamOf = s.board.team
         assignments = s.board.assignee.map { (t, a) in
             Assignment(thread: t, team: teamOf.removeValue(forKey: t), agent: a)
@@ -64,6 +74,8 @@ public struct SupervisorImage: Codable, Sendable {
         queues = s.board.teams.mapValues { Array($0.queue) }
         roundRobin = s.board.teams.mapValues { RoundRobin(members: $0.members, lastPicked: $0.lastPicked) }
         outbox = s.outbox.values.sorted { ($0.queuedAt, $0.message) < ($1.queuedAt, $1.message) }
+        workflow = WorkflowImage(s.workflow)
+        gatewayStates = s.gatewayStates.map { ChannelGatewayState(channel: $0.key, state: $0.value) }.sorted { $0.channel < $1.channel }
         web = s.web
     }
 }
@@ -84,7 +96,11 @@ extension EngineState {
         for t in image.tasks { apply(.taskUpserted(t)) }
         for t in image.templates { apply(.templateUpserted(t)) }
         for t in image.tokens ?? [] { apply(.tokenIssued(t)) }
-        s.audit = image.audit ?? []
+        if let w = image.workflow {
+            if let settings = w.settings { apply(.workflowSettingsChanged(settings)) }
+            s.workflow.taskReminders = w.taskReminders
+        }
+        for g in image.gatewayStates ?? [] { s.gatewayStates[g.channel] = g.state }
         s.web = image.web ?? WebAccessState()
         // Sized once: growing million-entry tables by doubling rehashed every key again and again.
         let messages = threads.values.reduce(0) { $0 + $1.messages.count }
@@ -93,6 +109,7 @@ extension EngineState {
         s.board.reserve(threads: threads.count)
         s.index.reserve(threads: threads.count)
         for t in threads.values {
+            if t.header.status == .escalated { s.workflow.escalated.insert(t.id) }
             s.index.restore(t.header)
             s.board.apply(.threadOpened(t.header))
             for (m, seq) in zip(t.messages, t.messageSeqs) {

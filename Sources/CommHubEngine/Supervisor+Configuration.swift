@@ -58,6 +58,9 @@ extension Supervisor {
             throw EngineError(.conflict, "a team named '\(t.name)' exists")
         }
         if let l = t.leaderID, state.contacts[l] == nil { throw EngineError.notFound("contact", l) }
+        if let b = t.businessHours {
+            do { _ = try BusinessHoursSpec.calendar(b, path: "business_hours") } catch { throw EngineError.invalid(error.description) }
+        }
     }
 
     /// Replaces the global routing rules; returns them before and after.

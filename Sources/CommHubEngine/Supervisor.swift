@@ -54,7 +54,7 @@ public actor Supervisor {
     /// exactly what they need, not the whole state across the actor boundary.
     var state: EngineState
     /// Thread actors, created on first use.
-    private var threads: [ThreadID: ThreadActor] = [:]
+    var threads: [ThreadID: ThreadActor] = [:]
     /// Restored threads not touched since the restore: plain states, turned
     /// into actors on first use (a restored engine does not build a million
     /// actors before it can serve).
@@ -72,6 +72,8 @@ public actor Supervisor {
     private var agentOutbox: [ContactID: [SequencedEvent]] = [:]
     /// Provider receipts that came before the send report naming their message's provider id.
     var earlyReceipts = EarlyDeliveryReports()
+    /// Workflow timers: ladder steps, follow-ups, task reminders, digests (`Supervisor+SLA.swift`).
+    var timers: TimerQueue
 
     public init(restored: RestoredEngine, journal: any EventJournal, clock: any EngineClock,
                 configuration: EngineConfiguration, logger: Logger) {
@@ -82,6 +84,8 @@ public actor Supervisor {
         self.logger = logger
         self.lastCommittedSeq = restored.lastSeq
         self.dormant = restored.threads
+        self.timers = Self.initialTimers(state: restored.state, threads: restored.threads, configuration: configuration,
+                                         now: clock.now())
         var agents: [ContactID: AgentActor] = [:]
         for (id, a) in restored.agents { agents[id] = AgentActor(state: a) }
         self.agents = agents
@@ -98,7 +102,7 @@ public actor Supervisor {
         return a
     }
 
-    private func exists(_ id: ThreadID) -> Bool { threads[id] != nil || dormant[id] != nil }
+    func exists(_ id: ThreadID) -> Bool { threads[id] != nil || dormant[id] != nil }
 
     // MARK: Journal helpers
 
@@ -115,6 +119,7 @@ public actor Supervisor {
             let s = SequencedEvent(seq: seq, event: e)
             state.apply(s)
             lastCommittedSeq = s.seq
+            updateTimers(afterCommitting: e)
             out.append(s)
         }
         return out
@@ -298,7 +303,8 @@ public actor Supervisor {
             throw EngineError.invalid("message is larger than \(configuration.maxMessageBytes) bytes")
         }
 
-        let match = configuration.matcher.match(m, brand: channel.businessEntity, in: state.index)
+        var match = configuration.matcher.match(m, brand: channel.businessEntity, in: state.index)
+        if match.customerID == nil { match.customerID = try mailCustomer(for: m.senderExternal, channel: channel) }
         let messageID = MessageID()
         var early: [SequencedEvent] = []
         let threadID: ThreadID
@@ -308,7 +314,7 @@ public actor Supervisor {
             threadID = id
         case .reopen(let id):
             threadID = id
-            reopen = true
+            reopen = !AutoReplyDetection.isAutomatic(m)  // an out-of-office reply reopens nothing
         case .new:
             let subject = m.subject.flatMap { $0.isEmpty ? nil : $0 } ?? Self.subjectLine(from: m.messageContent)
             let decision = RoutingPlanner.plan(subject: m.subject, body: m.messageContent, requestedType: nil,
@@ -328,17 +334,19 @@ public actor Supervisor {
         let events: [SequencedEvent]
         do {
             events = try await actor.receive(m, messageID: messageID, channel: channel, reopen: reopen, links: match,
-                                             policy: configuration.sla)
+                                             policy: slaPolicy(channel: channel.id, team: state.board.team[threadID]))
         } catch {
             state.external[key] = nil  // not recorded: a retry must not look like a duplicate
             await notifyAgents(early)
             throw error
         }
         project(events)
+        updateTimers(threadID, after: events)
         if reopen { early += (try? drainIfNeeded(threadID)) ?? [] }
-        await notifyAgents(early)
-        return IngestResult(threadID: threadID, messageID: messageID, seq: events.last!.seq, duplicate: false,
-                            rule: match.rule)
+        let answered = await autoRespond(to: m, channel: channel, thread: threadID, actor: actor)
+        await notifyAgents(early + answered)
+        return IngestResult(threadID: threadID, messageID: messageID, seq: max(events.last!.seq, answered.last?.seq ?? 0),
+                            duplicate: false, rule: match.rule)
     }
 
     /// Ingests a batch in order in one visit to the supervisor (saves two
@@ -365,7 +373,7 @@ public actor Supervisor {
     }
 
     /// Opens a thread: journals it, starts its actor, routes it.
-    private func open(_ header: ThreadHeader, routing: RoutingDecision, assignTo: ContactID? = nil) throws -> [SequencedEvent] {
+    func open(_ header: ThreadHeader, routing: RoutingDecision, assignTo: ContactID? = nil) throws -> [SequencedEvent] {
         var events = try commit([.threadOpened(header)])
         threads[header.id] = ThreadActor(state: ThreadState(header: header, lastSeq: events[0].seq), owner: self)
         let team = routing.team.flatMap { state.board.teamID(named: $0) } ?? header.assignedTeamID
@@ -456,8 +464,11 @@ public actor Supervisor {
         if case .some(.some(let a)) = assignTo, state.contacts[a] == nil { throw EngineError.notFound("contact", a) }
         if let t = team, state.teams[t] == nil { throw EngineError.notFound("team", t) }
         let now = clock.now()
-        var events = try await actor.change(change, at: now, policy: configuration.sla)
+        let current = await actor.state
+        var events = try await actor.change(change, at: now, policy: slaPolicy(channel: Self.waitChannel(current),
+                                                                             team: state.board.team[id]))
         project(events)
+        updateTimers(id, after: events)
         if assignTo != nil || team != nil {
             let agent: ContactID? = assignTo ?? state.board.assignee[id]
             let targetTeam = team ?? state.board.team[id]
@@ -481,8 +492,12 @@ public actor Supervisor {
         guard body.messageContent.utf8.count + (body.messageHtml?.utf8.count ?? 0) <= configuration.maxMessageBytes else {
             throw EngineError.invalid("message is larger than \(configuration.maxMessageBytes) bytes")
         }
-        let events = try await actor.add(header, body: body, statusAfter: statusAfter)
+        var policy: SLAPolicy?
+        if statusAfter != nil { policy = slaPolicy(channel: Self.waitChannel(await actor.state), team: state.board.team[header.threadID]) }
+        var events = try await actor.add(header, body: body, statusAfter: statusAfter, policy: policy)
         project(events)
+        updateTimers(header.threadID, after: events)
+        events += await callbackTask(for: header, body: body)
         await notifyAgents(events)
         return events
     }
@@ -492,7 +507,8 @@ public actor Supervisor {
     public func upsertTask(_ t: InternalTask) throws -> UInt64 {
         if let th = t.threadID, !exists(th) { throw EngineError.notFound("thread", th) }
         if let a = t.assignedToContactID, state.contacts[a] == nil { throw EngineError.notFound("contact", a) }
-        return try commit([.taskUpserted(t)]).last!.seq
+        do { _ = try TaskReminderSettings(t.reminderSettings) } catch { throw EngineError.invalid(error.description) }
+        return try commit([.taskUpserted(withResponseTarget(t))]).last!.seq
     }
 
     public func upsertTemplate(_ t: Template) throws -> UInt64 {
@@ -517,23 +533,6 @@ public actor Supervisor {
     @discardableResult
     public func audit(_ entry: AuditEntry) throws -> UInt64 {
         try commit([.audited(entry)]).last!.seq
-    }
-
-    public func auditTrail(entity: String?, entityID: String?, actor: ContactID?, since: Date?, limit: Int, after: Int) -> (entries: [AuditEntry], next: Int?) {
-        var out: [AuditEntry] = []
-        let all = state.audit
-        var i = min(max(after, 0), all.count)  // an offset from outside: never an index out of range
-        while i < all.count {
-            let e = all[i]
-            i += 1
-            if let entity, e.entity != entity { continue }
-            if let entityID, e.entityID != entityID { continue }
-            if let actor, e.actorContactID != actor { continue }
-            if let since, e.at < since { continue }
-            out.append(e)
-            if out.count == limit { return (out, i < all.count ? i : nil) }
-        }
-        return (out, nil)
     }
 
     // MARK: Views

@@ -88,7 +88,8 @@ public actor DeliveryService {
     private func work(channel id: ChannelID, wakes: AsyncStream<Void>) async {
         await withDiscardingTaskGroup { sends in
             for await _ in wakes {
-                guard let channel = directory[id], channel.isActive, let adapter = adapters[channel.channelType] else { continue }
+                guard let channel = directory[id], channel.isActive, let adapter = adapters[channel.channelType],
+                      adapter.canSend(on: channel) else { continue }
                 guard await link.isConnected else { continue }
                 let free = concurrencyPerChannel - inFlight[id, default: 0]
                 guard free > 0 else { continue }

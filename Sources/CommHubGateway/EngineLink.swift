@@ -39,6 +39,12 @@ public struct EngineUnavailable: Error, CustomStringConvertible, Sendable {
     public let description: String
 }
 
+/// The engine will never take this file (its type or size, or a broken
+/// upload): trying again cannot help. The engine's `error` frame code is `invalid` or `refused`.
+public struct AttachmentRefused: Error, CustomStringConvertible, Sendable {
+    public let description: String
+}
+
 /// A gateway's one authenticated connection to the engine (ingest protocol 2).
 ///
 /// It says hello with the gateway token, asks for the channel configuration
@@ -260,6 +266,10 @@ public actor EngineLink {
                                                          last: end == bytes.count, target: target)
             let answer = try await request(.attachmentPut, payload: try GatewayProtocol.AttachmentChunk.frame(header, bytes[offset..<end]),
                                            timeout: .seconds(60))
+            // `invalid` (the store refused the type, size or upload) and `refused` are for good; others may pass later.
+            if answer.kind == IngestProtocol.Kind.error.rawValue, let code = Self.errorCode(answer.payload), code == "invalid" || code == "refused" {
+                throw AttachmentRefused(description: "the engine refused the file: \(String(decoding: answer.payload.prefix(400), as: UTF8.self))")
+            }
             if header.last {
                 guard answer.kind == IngestProtocol.Kind.attachmentStored.rawValue else {
                     throw EngineUnavailable(description: "the engine refused the file: \(String(decoding: answer.payload.prefix(400), as: UTF8.self))")
@@ -271,6 +281,12 @@ public actor EngineLink {
             }
             offset = end
         } while true
+    }
+
+    /// The `code` of an `error` frame's `{"error":{"code","message"}}`.
+    static func errorCode(_ payload: [UInt8]) -> String? {
+        guard let v = try? JSONDecoder().decode(JSONValue.self, from: Data(payload)) else { return nil }
+        return v.objectValue?["error"]?.objectValue?["code"]?.stringValue
     }
 
     /// Reads a stored attachment from the engine (for outgoing media), in chunks.

@@ -19,6 +19,7 @@ public struct Gateway: Sendable {
     public let http: ProviderHTTP
     public let media: MediaFetcher
     let whatsapp: WhatsAppSender
+    let outlookSender: OutlookSender
 
     /// `leaseSeconds`: how long a claim is held (nil: connect + read timeout + 60 s, so a send
     /// that hangs until its read timeout is still reported within the lease).
@@ -31,9 +32,13 @@ public struct Gateway: Sendable {
         let directory = ChannelDirectory()
         let link = EngineLink(endpoint: endpoint, token: token, gatewayName: name, directory: directory, logger: logger)
         let http = ProviderHTTP(connectTimeout: .init(providerTimeouts.connect), readTimeout: .init(providerTimeouts.read))
-        let whatsapp = WhatsAppSender(http: http, fetchFile: { sha, size in try await link.fetchAttachment(sha256: sha, sizeBytes: size) })
-        let adapters: [any OutboundAdapter] = [whatsapp, TwilioSender(http: http)]
+        let fetchFile: @Sendable (String, Int) async throws -> [UInt8] = { sha, size in try await link.fetchAttachment(sha256: sha, sizeBytes: size) }
+        let whatsapp = WhatsAppSender(http: http, fetchFile: fetchFile)
+        let graphTokens = GraphTokenCache(http: http)
+        let outlook = OutlookSender(http: http, tokens: graphTokens, fetchFile: fetchFile)
+        let adapters: [any OutboundAdapter] = [whatsapp, TwilioSender(http: http), outlook]
         self.whatsapp = whatsapp
+        self.outlookSender = outlook
         // The lease outlives a send: connect + read timeouts, plus time to report.
         let lease = leaseSeconds ?? Int((providerTimeouts.connect + providerTimeouts.read).components.seconds) + 60
         self.directory = directory
@@ -43,27 +48,29 @@ public struct Gateway: Sendable {
                                         concurrencyPerChannel: concurrencyPerChannel, leaseSeconds: lease)
         let media = MediaFetcher(link: link, directory: directory, logger: logger)
         self.media = media
-        self.webhooks = WebhookRoutes(link: link, directory: directory, logger: logger, media: media, http: http)
+        self.webhooks = WebhookRoutes(link: link, directory: directory, logger: logger, media: media, http: http, graphTokens: graphTokens)
     }
 
     /// Runs the link and the deliveries until cancelled.
     public func run() async {
         let delivery = self.delivery
-        let directory = self.directory, whatsapp = self.whatsapp, logger = self.logger
+        let directory = self.directory, whatsapp = self.whatsapp, outlook = self.outlookSender, logger = self.logger
         await link.setHandlers(outboxReady: { delivery.wake($0) }, connected: { delivery.wakeAll() }, markRead: { notice in
             // Best effort, on the channel's own setting (`mark_as_read`, on unless false).
-            guard let channel = directory[notice.channelID], channel.channelType == .whatsappBusiness,
+            guard let channel = directory[notice.channelID], channel.channelType == .whatsappBusiness || channel.channelType == .emailOutlook,
                   channel.configuration["mark_as_read"] != .bool(false) else { return }
             Task {
-                let ok = await whatsapp.markRead(notice.externalMessageID, channel: channel)
+                let ok = channel.channelType == .emailOutlook ? await outlook.markRead(notice.externalMessageID, channel: channel)
+                    : await whatsapp.markRead(notice.externalMessageID, channel: channel)
                 if !ok { logger.notice("mark as read failed", metadata: ["channel.id": "\(notice.channelID)"]) }
             }
         })
-        let media = self.media
+        let media = self.media, outlookMailboxes = self.webhooks.outlook
         await withDiscardingTaskGroup { group in
             group.addTask { await link.run() }
             group.addTask { await delivery.run() }
             group.addTask { await media.run() }
+            group.addTask { await outlookMailboxes.run() }
         }
         await http.shutdown()
     }

@@ -105,7 +105,7 @@ public actor MediaFetcher {
                                                              index: job.index))
             finished(stored: true)
         } catch {
-            let retry = (error as? DownloadFailure)?.retry ?? true
+            let retry = error is AttachmentRefused ? false : (error as? DownloadFailure)?.retry ?? true
             if retry, job.attempt < Self.maxAttempts {
                 let pause = min(Self.maxRetryDelay, firstRetryDelay * (1 << (job.attempt - 1)))
                 logger.notice("media download failed; trying again", metadata: [

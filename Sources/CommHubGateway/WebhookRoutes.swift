@@ -38,17 +38,22 @@ public struct WebhookRoutes: Sendable {
     /// Fetches the files of inbound messages after they are ingested.
     public let media: MediaFetcher
     let whatsappMedia: WhatsAppMediaClient
+    /// The Outlook channels' synchronisation, which `/webhooks/outlook` feeds.
+    public let outlook: OutlookMailboxes
     /// Largest webhook body read.
     public static let maxBodyBytes = 2 * 1024 * 1024
     /// How long a webhook waits for the engine's answer before 503.
     public static let engineTimeout: Duration = .seconds(15)
 
-    public init(link: EngineLink, directory: ChannelDirectory, logger: Logger, media: MediaFetcher, http: ProviderHTTP) {
+    public init(link: EngineLink, directory: ChannelDirectory, logger: Logger, media: MediaFetcher, http: ProviderHTTP,
+                graphTokens: GraphTokenCache? = nil) {
         self.link = link
         self.directory = directory
         self.logger = logger
         self.media = media
         self.whatsappMedia = WhatsAppMediaClient(http: http)
+        self.outlook = OutlookMailboxes(engine: LinkedOutlookEngine(link: link, directory: directory, media: media, logger: logger),
+                                        http: http, tokens: graphTokens ?? GraphTokenCache(http: http))
     }
 
     /// Registers the routes on any router (the gateway's own, or the engine's when embedded).
@@ -56,6 +61,7 @@ public struct WebhookRoutes: Sendable {
         group.get("whatsapp") { request, _ in try await whatsAppHandshake(request) }
         group.post("whatsapp") { request, _ in try await whatsAppNotification(request) }
         registerSMS(on: group)
+        registerOutlook(on: group)
     }
 
     // MARK: WhatsApp

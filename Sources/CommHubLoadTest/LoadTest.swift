@@ -578,6 +578,8 @@ public enum LoadTest {
         case .reaction(let ch, let ext, let from, let emoji, _):
             return .object(["type": .string("reaction"), "channel_id": .string(ch.description), "external_message_id": .string(ext),
                             "from": .string(from), "emoji": emoji.map(JSONValue.string) ?? .null])
+        case .mailbox:
+            throw LoadTestError("the load test sends no mailbox items")
         }
     }
 

@@ -1,6 +1,7 @@
 import CommHubDomain
 import CommHubWire
 import CommHubEngine
+import CommHubStore
 import CommHubGateways
 import Foundation
 import Logging
@@ -243,7 +244,7 @@ public struct IngestListener: Service {
                 return Pending(frame: Self.error(frame.requestID, "unauthorized", "send hello with a token first"), close: true)
             }
             return await ingest(frame)
-        case .channels, .claim, .report, .attachmentPut, .attachmentGet:
+        case .channels, .claim, .report, .attachmentPut, .attachmentGet, .gatewayStateGet, .gatewayStatePut:
             guard session.authenticated else {
                 return Pending(frame: Self.error(frame.requestID, "unauthorized", "send hello with a token first"), close: true)
             }
@@ -311,6 +312,8 @@ public struct IngestListener: Service {
                 let range = try WireJSON.decode(GatewayProtocol.AttachmentRange.self, from: frame.payload, limits: .ingestFrame)
                 let bytes = try AttachmentService(engine: api.engine, store: files).read(range)
                 return Pending(frame: .init(kind: .attachmentData, requestID: frame.requestID, payload: bytes))
+            case .gatewayStateGet, .gatewayStatePut:
+                return try await gatewayState(frame)
             default:
                 let report = try WireJSON.decode(GatewayProtocol.ReportFrame.self, from: frame.payload, limits: .ingestFrame)
                 let (result, seq) = try await outbox.report(report, gateway: gateway)
@@ -319,6 +322,11 @@ public struct IngestListener: Service {
             }
         } catch let e as EngineError {
             return Pending(frame: Self.error(frame.requestID, e.code.rawValue, e.message))
+        } catch let e as StoreError where e.kind == .invalidArgument {
+            // A file the store will never take (type, size, a broken upload): the gateway stops trying.
+            return Pending(frame: Self.error(frame.requestID, "refused", e.detail ?? e.description))
+        } catch let e as StoreError {
+            return Pending(frame: Self.error(frame.requestID, "unavailable", e.detail ?? e.description))
         } catch {
             return Pending(frame: Self.error(frame.requestID, "invalid", WireJSON.describe(error)))
         }

@@ -21,6 +21,11 @@ public struct ServeOptions: Sendable {
     public var ingestPort: Int? = 7070
     public var ingestSocket: String?
     public var simulatedClock = false
+    /// Runs the workflow timers every second (`WorkflowTimerService`); off,
+    /// they run only through the admin socket (`timers`, `clock advance`).
+    public var workflowTimers = true
+    /// Where a simulated clock starts (default: now).
+    public var clockStart: Date?
     /// Fills an engine that holds no threads with demo data (`--demo`; the
     /// command sets it to `DemoCompany.seed` from CommHubFixtures, so this
     /// library carries no fake customers). nil: a new data directory starts
@@ -55,7 +60,7 @@ public enum CommHubServe {
                                                 attributes: [.posixPermissions: 0o700])
         // Owner only, also for a directory an older version (or a person) made with the umask's 0755.
         try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: o.dataDirectory)
-        let simulated = o.simulatedClock ? SimulatedClock(start: Date()) : nil
+        let simulated = o.simulatedClock ? SimulatedClock(start: o.clockStart ?? Date()) : nil
         let clock: any EngineClock = simulated ?? SystemClock()
         var journalOptions = JournalOptions()
         journalOptions.syncMode = o.syncMode
@@ -111,10 +116,11 @@ public enum CommHubServe {
         }
         let leases = OutboxLeaseWatch(engine: engine, logger: logger)
         let push = PushNotifier(engine: engine, secrets: secrets, options: o.http.web, logger: logger)
+        let workflow: [any Service] = o.workflowTimers ? [WorkflowTimerService(engine: engine, logger: logger)] : []
         let gateways: [any Service] = gateway.map { [GatewayService(gateway: $0)] } ?? []
         // Services stop in reverse order: HTTP, the gateway and ingest first, the snapshots last.
         let group = ServiceGroup(configuration: .init(
-            services: ([snapshots, admin, leases, push] + ingest + gateways + [http]).map { .init(service: $0) },
+            services: ([snapshots, admin, leases, push] + workflow + ingest + gateways + [http]).map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()

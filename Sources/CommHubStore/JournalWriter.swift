@@ -177,7 +177,9 @@ public final class JournalWriter: Sendable {
         let body: (key: [UInt8], value: [UInt8])?
         /// A change to a stored body, applied in the same transaction (`messageAnnotated`).
         var annotation: (key: [UInt8], annotation: MessageAnnotation)?
-        var size: Int { record.count + (body?.value.count ?? 0) }
+        /// An audit entry for the `audit` table (`audited`), keyed by this seq, written in the same transaction.
+        var audit: [UInt8]?
+        var size: Int { record.count + (body?.value.count ?? 0) + (audit?.count ?? 0) }
     }
 
     let env: LMDBEnvironment
@@ -635,6 +637,7 @@ public final class JournalWriter: Sendable {
                 }
                 var prepared = Prepared(seq: seq, event: q.event, record: StoreFormat.frameRecord(payload), body: body)
                 if case .messageAnnotated(let m, _, let a, _) = q.event { prepared.annotation = (Self.bodyKey(m), a) }
+                if case .audited(let entry) = q.event { prepared.audit = try Self.encodeAudit(entry) }
                 out.append(prepared)
             } catch {
                 throw StoreError(.encodingFailed, operation: "journal.encode", detail: "seq \(seq) \(q.event.name): \(ErrorText.describe(error))")
@@ -689,7 +692,7 @@ public final class JournalWriter: Sendable {
     /// waits with exponential backoff, and tries again. Only closing ends
     /// the retries; the group's callers then get `.closed`.
     private func commit(_ group: ArraySlice<Prepared>) {
-        let journal = env.dbs.journal, bodies = env.dbs.bodies
+        let journal = env.dbs.journal, bodies = env.dbs.bodies, audit = env.dbs.audit
         var attempt = 0
         var lastLogged: ContinuousClock.Instant?
         while true {
@@ -703,6 +706,7 @@ public final class JournalWriter: Sendable {
                     for p in group {
                         if let body = p.body { try txn.put(bodies, body.key, body.value, "mdb_put(bodies)") }
                         if let patch = p.annotation { try Self.annotate(txn, bodies, patch.key, patch.annotation) }
+                        if let entry = p.audit { try txn.put(audit, StoreFormat.seqKey(p.seq), entry, "mdb_put(audit)") }
                         // "MDB_APPEND - append the given key/data pair to the end of the
                         // database. This option allows fast bulk loading when keys are
                         // already known to be in the correct order. Loading unsorted keys

@@ -154,6 +154,7 @@ final class LMDBEnvironment: @unchecked Sendable {
         var bodies: MDB_dbi = 0
         var snapshots: MDB_dbi = 0
         var meta: MDB_dbi = 0
+        var audit: MDB_dbi = 0
     }
 
     let path: String
@@ -244,7 +245,8 @@ final class LMDBEnvironment: @unchecked Sendable {
         rc = mdb_txn_begin(env, nil, 0, &txn)
         guard rc == 0, let txn else { throw StoreError.lmdb(rc, "mdb_txn_begin(open)") }
         var d = Databases()
-        for (name, slot) in [("journal", \Databases.journal), ("bodies", \.bodies), ("snapshots", \.snapshots), ("meta", \.meta)] {
+        for (name, slot) in [("journal", \Databases.journal), ("bodies", \.bodies), ("snapshots", \.snapshots), ("meta", \.meta),
+                                ("audit", \.audit)] {
             var dbi: MDB_dbi = 0
             rc = mdb_dbi_open(txn, name, UInt32(MDB_CREATE), &dbi)
             guard rc == 0 else {

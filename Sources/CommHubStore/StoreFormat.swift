@@ -111,6 +111,9 @@ public enum StoreFormat {
 
     static let metaFormatVersionKey = "store/formatVersion"
     static let metaPrunedThroughKey = "journal/prunedThrough"
+    /// Present once the `audit` table holds the whole trail (written by a version with the table,
+    /// or filled from an older store's snapshot and journal at its first start).
+    static let metaAuditIndexedKey = "audit/indexed"
     static let metaSnapshotPrefix = "snapshot/"
     static let metaRepairPrefix = "journal/repairs/"
 

@@ -39,8 +39,17 @@ public enum ChannelConfigurationSchema {
             [("tenant_id", .string), ("client_id", .string), ("client_secret", .secret), ("mailbox", .string),
              ("webhook_url", .url), ("sync_folders", .stringList), ("auto_create_threads", .bool),
              ("email_signature", .string), ("calendar", .json), ("login_base_url", .url), ("graph_base_url", .url),
-             // Graph change notifications carry it back; /webhooks/outlook checks it.
-             ("client_state", .secret)]
+             // Out-of-hours auto-responses (true) and the channel's own business hours (BusinessHoursSpec).
+             ("auto_responses", .json), ("business_hours", .stringOrObject),
+             // Older: one clientState for every subscription. The gateway now makes a secret one per
+             // subscription and keeps it sealed in the engine; when set, this one is used instead.
+             ("client_state", .secret),
+             // Graph's lifecycle notifications; default webhook_url + "/lifecycle".
+             ("lifecycle_url", .url),
+             // Events in `calendar` whose category or subject prefix is one of these become follow-up tasks.
+             ("follow_up_categories", .stringList), ("follow_up_subject_prefixes", .stringList),
+             // Mail from an unknown address creates a customer unless false.
+             ("auto_create_customers", .bool)]
         case .whatsappBusiness:
             [("business_account_id", .string), ("phone_number_id", .string), ("access_token", .secret),
              ("app_secret", .secret), ("verify_token", .secret), ("webhook_url", .url), ("auto_responses", .json),
@@ -52,6 +61,7 @@ public enum ChannelConfigurationSchema {
         case .sms:
             [("account_sid", .string), ("auth_token", .secret), ("from", .string), ("messaging_service_sid", .string),
              ("webhook_url", .url), ("api_base_url", .url),
+             ("auto_responses", .json), ("business_hours", .stringOrObject),
              // Where Twilio posts status callbacks (signed with this URL); default webhook_url + "/status".
              ("status_callback_url", .url),
              // Older names of from and api_base_url (the demo company uses from_number).
@@ -111,8 +121,13 @@ public enum ChannelConfigurationSchema {
     static func check(_ value: JSONValue, kind: Kind, path: String, type: ChannelType) throws(Refusal) {
         if value == .null { return }
         switch (kind, value) {
-        case (.string, .string), (.bool, .bool), (.stringOrObject, .string), (.stringOrObject, .object), (.json, _):
+        case (.string, .string), (.bool, .bool), (.json, _):
             break
+        case (.stringOrObject, .string), (.stringOrObject, .object):
+            // Only business_hours has this kind: it must read as opening hours.
+            do { _ = try BusinessHoursSpec.calendar(value, path: path) } catch {
+                throw Refusal(path: error.path, reason: error.reason)
+            }
         case (.stringList, .array(let a)) where a.allSatisfy({ $0.stringValue != nil }):
             break
         case (.url, .string(let s)):

@@ -30,6 +30,8 @@ public enum IngestCompact {
         for item in items {
             switch item {
             case .message(let m):
+                // The compact form has no room for the auto-submitted flag: such a message goes as JSON.
+                guard !m.autoSubmitted else { throw WireError("an auto_submitted message goes in a JSON ingest frame") }
                 w.u8(1)
                 w.id(m.channelID); w.string(m.externalMessageID)
                 if let r = m.threadReference { w.u8(1); w.tag(r.kind); w.string(r.value) } else { w.u8(0) }
@@ -47,6 +49,8 @@ public enum IngestCompact {
                 w.id(channel); w.string(ext); w.tag(status); w.date(at)
             case .reaction:
                 throw WireError("reactions go in a JSON ingest frame")
+            case .mailbox:
+                throw WireError("mailbox items (outgoing mail, removals, calendar follow-ups) go in a JSON ingest frame")
             }
         }
         return w.bytes

@@ -11,6 +11,10 @@ public enum IngestItem: Decodable, Sendable {
     case delivery(channelID: ChannelID, externalMessageID: String, status: DeliveryStatus, at: Date?, error: ProviderError? = nil)
     /// `from` reacted to the message `externalMessageID` with `emoji` (empty or nil: removed).
     case reaction(channelID: ChannelID, externalMessageID: String, from: String, emoji: String?, at: Date?)
+    /// What a mail gateway learns from the mailbox itself: mail it sent
+    /// (`outgoing_message`), a message gone from its folder
+    /// (`message_removed`), a calendar follow-up (`calendar_follow_up`).
+    case mailbox(MailboxItem)
 
     /// A provider's code and title for a failed delivery (WhatsApp `errors[0]`, Twilio `ErrorCode`).
     public struct ProviderError: Codable, Sendable, Hashable {
@@ -19,8 +23,14 @@ public enum IngestItem: Decodable, Sendable {
         public init(code: String?, title: String?) { self.code = code; self.title = title }
     }
 
-    public enum Kind: String, ContractEnum { case message, deliveryStatus = "delivery_status", reaction }
-    enum Keys: String, CodingKey { case type, channelID, externalMessageID, deliveryStatus, at, errorCode, errorTitle, from, emoji }
+    public enum Kind: String, ContractEnum {
+        case message, deliveryStatus = "delivery_status", reaction
+        case outgoingMessage = "outgoing_message", messageRemoved = "message_removed", calendarFollowUp = "calendar_follow_up"
+    }
+    enum Keys: String, CodingKey {
+        case type, channelID, externalMessageID, deliveryStatus, at, errorCode, errorTitle, from, emoji
+        case recipientExternal, commhubMessageID
+    }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: Keys.self)
@@ -41,6 +51,14 @@ public enum IngestItem: Decodable, Sendable {
                              from: try c.decode(String.self, forKey: .from),
                              emoji: try c.decodeIfPresent(String.self, forKey: .emoji),
                              at: try c.decodeIfPresent(Date.self, forKey: .at))
+        case .outgoingMessage:
+            self = .mailbox(.outgoing(OutgoingMail(message: try InboundMessage(from: decoder),
+                                                   recipient: try c.decodeIfPresent(ExternalParty.self, forKey: .recipientExternal),
+                                                   commhubMessageID: try c.decodeIfPresent(MessageID.self, forKey: .commhubMessageID))))
+        case .messageRemoved:
+            self = .mailbox(.removed(try MessageRemoval(from: decoder)))
+        case .calendarFollowUp:
+            self = .mailbox(.followUp(try CalendarFollowUp(from: decoder)))
         }
     }
 }

@@ -51,6 +51,10 @@ public enum IngestProtocol {
         case attachmentPut = 0x07
         /// Protocol 2: a chunk of a stored attachment (for outgoing media).
         case attachmentGet = 0x08
+        /// Protocol 2: what this gateway keeps about a channel (see `GatewayProtocol.StateRequest`).
+        case gatewayStateGet = 0x09
+        /// Protocol 2: change what this gateway keeps about a channel (journaled before the answer).
+        case gatewayStatePut = 0x0A
         case welcome = 0x81
         case results = 0x82
         case resultsCompact = 0x83
@@ -65,6 +69,10 @@ public enum IngestProtocol {
         case attachmentData = 0x8A
         /// Pushed (request id 0): mark a customer's message read at the provider.
         case markRead = 0x8B
+        /// The answer to `gatewayStateGet`: the channel's values and secrets.
+        case gatewayState = 0x8C
+        /// The answer to `gatewayStatePut`, once the change is durable.
+        case gatewayStateStored = 0x8D
         case error = 0xFF
     }
 

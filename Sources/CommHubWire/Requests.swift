@@ -70,6 +70,10 @@ public struct CallLog: Decodable {
     public var direction: Direction
     public var durationSeconds: Int
     public var notes: String?
+    /// The caller asked to be called back: a `callback` task is made (task rule `callback`).
+    public var callbackRequested: Bool?
+    /// When the callback is wanted (its task's due moment); default: the priority's response target.
+    public var callbackAt: Date?
 }
 
 public struct CreateMessageRequest: Decodable {
@@ -151,12 +155,46 @@ public struct ContactRequest: Decodable {
     public var skills: [String]?
     public var maxOpenThreads: Int?
     public var presence: Presence?
+    /// Local hour (0–23) of the person's daily digest; `null` turns it off (absent: unchanged).
+    public var dailyDigestHour: Int??
+
+    enum CodingKeys: String, CodingKey {
+        case name, email, phone, role, teams, skills, maxOpenThreads, presence, dailyDigestHour
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        email = try c.decodeIfPresent(String.self, forKey: .email)
+        phone = try c.decodeIfPresent(String.self, forKey: .phone)
+        role = try c.decodeIfPresent(ContactRole.self, forKey: .role)
+        teams = try c.decodeIfPresent([TeamID].self, forKey: .teams)
+        skills = try c.decodeIfPresent([String].self, forKey: .skills)
+        maxOpenThreads = try c.decodeIfPresent(Int.self, forKey: .maxOpenThreads)
+        presence = try c.decodeIfPresent(Presence.self, forKey: .presence)
+        if c.contains(.dailyDigestHour) { dailyDigestHour = .some(try c.decodeIfPresent(Int.self, forKey: .dailyDigestHour)) }
+    }
 }
 
 public struct TeamRequest: Decodable {
     public var name: String?
     public var handOverOnOffline: Bool?
     public var leaderID: ContactID?
+    /// The team's business hours (`"08:00-17:00"` or a weekly object); `null` removes them (absent: unchanged).
+    public var businessHours: JSONValue??
+
+    enum CodingKeys: String, CodingKey { case name, handOverOnOffline, leaderID, businessHours }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decodeIfPresent(String.self, forKey: .name)
+        handOverOnOffline = try c.decodeIfPresent(Bool.self, forKey: .handOverOnOffline)
+        leaderID = try c.decodeIfPresent(ContactID.self, forKey: .leaderID)
+        if c.contains(.businessHours) {
+            let v = try c.decode(JSONValue.self, forKey: .businessHours)
+            businessHours = .some(v == .null ? nil : v)
+        }
+    }
 }
 
 public struct TokenRequest: Decodable {

@@ -37,6 +37,8 @@ public enum WireBounds {
     public static let maxKeywordRules = 200
     public static let maxKeywordsPerRule = 100
     public static let maxEmailsOrPhonesPerCustomer = 20
+    /// Attendee addresses of one calendar follow-up.
+    public static let maxAttendees = 200
 }
 
 extension Attachment {
@@ -107,6 +109,22 @@ extension IngestItem {
             try Bounds.length(from, max: WireBounds.maxIdentifierCharacters, "\(field).from", allowEmpty: false)
             try Bounds.length(emoji, max: 32, "\(field).emoji")
             try Bounds.date(at, "\(field).at")
+        case .mailbox(.outgoing(let o)):
+            try o.message.checkRanges(field)
+            try o.recipient?.checkRanges("\(field).recipient_external")
+        case .mailbox(.removed(let r)):
+            try Bounds.length(r.externalMessageID, max: WireBounds.maxIdentifierCharacters, "\(field).external_message_id", allowEmpty: false)
+            try Bounds.length(r.reason, max: WireBounds.maxIdentifierCharacters, "\(field).reason")
+            try Bounds.length(r.folder, max: WireBounds.maxNameCharacters, "\(field).folder")
+            try Bounds.date(r.at, "\(field).at")
+        case .mailbox(.followUp(let f)):
+            try Bounds.length(f.eventID, max: WireBounds.maxIdentifierCharacters, "\(field).event_id", allowEmpty: false)
+            try Bounds.length(f.title, max: WireBounds.maxSubjectCharacters, "\(field).title")
+            try Bounds.length(f.description, max: WireBounds.maxShortTextCharacters, "\(field).description")
+            try Bounds.length(f.organizerEmail, max: WireBounds.maxNameCharacters, "\(field).organizer_email")
+            try Bounds.date(f.dueAt, "\(field).due_at")
+            try Bounds.count(f.attendeeEmails, max: WireBounds.maxAttendees, "\(field).attendee_emails")
+            try Bounds.lengths(f.attendeeEmails, max: WireBounds.maxNameCharacters, "\(field).attendee_emails")
         }
     }
 }
@@ -145,6 +163,7 @@ extension CreateMessageRequest: RangeChecked {
         if let call {
             try Bounds.check(call.durationSeconds, WireBounds.callDurationSeconds, "call.duration_seconds", unit: "seconds")
             try Bounds.length(call.notes, max: WireBounds.maxShortTextCharacters * 10, "call.notes")
+            try Bounds.date(call.callbackAt, "call.callback_at")
         }
     }
 }
@@ -212,12 +231,16 @@ extension ContactRequest: RangeChecked {
         try Bounds.count(skills, max: WireBounds.maxSkills, "skills")
         try Bounds.lengths(skills, max: WireBounds.maxTagCharacters, "skills")
         try Bounds.check(maxOpenThreads, WireBounds.maxOpenThreads, "max_open_threads")
+        if case .some(.some(let h)) = dailyDigestHour { try Bounds.check(h, 0...23, "daily_digest_hour", unit: "(a local hour)") }
     }
 }
 
 extension TeamRequest: RangeChecked {
     public func checkRanges() throws(FieldRangeError) {
         try Bounds.length(name, max: WireBounds.maxNameCharacters, "name")
+        if case .some(.some(let b)) = businessHours {
+            try FreeFormJSON.check(b, "business_hours")  // its format: the supervisor (BusinessHoursSpec)
+        }
     }
 }
 

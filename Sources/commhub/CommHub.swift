@@ -82,6 +82,10 @@ struct Serve: AsyncParsableCommand {
     @Flag(help: "Run no gateway inside this process: separate `commhub gateway` processes serve webhooks and deliver.")
     var noGateway = false
     @Flag(help: "Run on a clock that only moves with 'clock advance' on the admin socket.") var simulatedClock = false
+    @Flag(help: "Run the workflow timers (SLA ladder, follow-up tasks, task reminders, digests) only when asked: 'timers' or 'clock advance' on the admin socket.")
+    var noWorkflowTimers = false
+    @Option(help: "With --simulated-clock: the time it starts at (ISO 8601, e.g. 2026-11-27T16:00:00Z; default now).")
+    var clockStart: String?
     @Option(help: "Seconds between periodic snapshots (when something changed), 1 to 604800.") var snapshotInterval = 300
     @Option(help: "Also snapshot after this many journaled events, 1 to 10000000000.") var snapshotEvents: UInt64 = 1_000_000
     @Option(help: "Snapshots to keep, 1 to 100.") var keepSnapshots = 3
@@ -103,6 +107,12 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         try checkOption(httpPort, 0...65_535, "--http-port")
+        if let c = clockStart {
+            guard simulatedClock else { throw ValidationError("--clock-start needs --simulated-clock") }
+            guard let d = Date(iso8601: c), d.timeIntervalSince1970 > 946_684_800, d.timeIntervalSince1970 < 4_102_444_800 else {
+                throw ValidationError("--clock-start must be an ISO 8601 time from 2000 to 2099, such as 2026-11-27T16:00:00Z")
+            }
+        }
         try checkOption(snapshotInterval, 1...604_800, "--snapshot-interval", unit: "seconds")
         try checkOption(snapshotEvents, 1...10_000_000_000, "--snapshot-events")
         try checkOption(keepSnapshots, 1...100, "--keep-snapshots")
@@ -151,6 +161,8 @@ struct Serve: AsyncParsableCommand {
         }
         o.embeddedGateway = !noGateway
         o.simulatedClock = simulatedClock
+        o.workflowTimers = !noWorkflowTimers
+        o.clockStart = clockStart.flatMap(Date.init(iso8601:))
         o.snapshotInterval = .seconds(snapshotInterval)
         o.snapshotEveryEvents = snapshotEvents
         o.keepSnapshots = keepSnapshots

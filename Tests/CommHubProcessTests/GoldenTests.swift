@@ -50,6 +50,8 @@ import Testing
     /// a thread's WhatsApp customer-service windows, derived from its inbound WhatsApp messages.)
     static let viewAdditions: Set<String> = [
         "metadata.delivery_stage", "metadata.delivery_attempts", ".whatsapp_windows", ".whatsapp_window_ends_at",
+        // A task's overdue flag (workflow), derived from its due date and the clock.
+        ".overdue",
     ]
 
     /// Field-by-field differences between two JSON values.

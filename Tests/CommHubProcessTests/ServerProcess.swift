@@ -17,11 +17,14 @@ final class ServerProcess: @unchecked Sendable {
         return root.appendingPathComponent(".build/debug/commhub").path
     }
 
-    init(data: String, token: String, demo: Bool = false, extra: [String] = []) throws {
+    /// `workflowTimers`: off by default, so that tests reading state that
+    /// was written days ago see it as it was written (the SLA ladder of an
+    /// old thread would fire at start); the workflow tests turn them on.
+    init(data: String, token: String, demo: Bool = false, workflowTimers: Bool = false, extra: [String] = []) throws {
         self.data = data
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["serve", "--data", data, "--http-port", "0", "--ingest-port", "0", demo ? "--demo" : "--no-demo",
-                             "--log-level", "warning"] + extra
+                             "--log-level", "warning"] + (workflowTimers ? [] : ["--no-workflow-timers"]) + extra
         var env = ProcessInfo.processInfo.environment
         env["COMMHUB_ADMIN_TOKEN"] = token
         process.environment = env

@@ -116,6 +116,8 @@ import Testing
             shelf.put("aud-1", bytes: Array("OggS voice".utf8), mimeType: "audio/ogg")
             shelf.put("vid-1", bytes: Array("....ftypmp42".utf8), mimeType: "video/mp4")
             shelf.put("stk-1", bytes: Array("RIFF....WEBP".utf8), mimeType: "image/webp")
+            // A type the attachment store never takes: refused once, never fetched again.
+            shelf.put("exe-1", bytes: Array("MZ not a document".utf8), mimeType: "application/x-msdownload")
             // The photo's lookup fails once (Meta has a bad moment); the fetcher tries again.
             meta.enqueue(.json(500, ["error": ["message": "An unknown error occurred", "code": 1]]),
                          when: { $0.method == "GET" && $0.path == "/v21.0/img-1" })
@@ -135,6 +137,7 @@ import Testing
                 Self.message("wamid.list", "interactive", #""interactive":{"type":"list_reply","list_reply":{"id":"opt-11kw","title":"Thuislader","description":"11 kW, vaste kabel"}}"#, at: t + 10),
                 Self.message("wamid.unsupported", "unsupported", #""errors":[{"code":131051,"title":"Message type unknown","message":"Message type unknown","error_data":{"details":"Message type is currently not supported."}}]"#, at: t + 11),
                 Self.message("wamid.reply", "text", #""text":{"body":"Ja, die bedoel ik"}"#, at: t + 12, context: "wamid.text"),
+                Self.message("wamid.exe", "document", #""document":{"filename":"factuur.exe","mime_type":"application/x-msdownload","sha256":"x","id":"exe-1"}"#, at: t + 13),
             ]
             try await G.until("the gateway has the channel") { (try? await Self.post(rig, messages: messages))?.status == 200 }
             // A reaction attaches to the message it reacts to; an empty one removes it.
@@ -154,7 +157,7 @@ import Testing
             }
             let thread = try await Self.thread(rig)
             let m = Self.byExternal(thread)
-            #expect(m.count == 13, "13 messages, the reactions are not messages: \(m.keys.sorted())")
+            #expect(m.count == 14, "14 messages, the reactions are not messages: \(m.keys.sorted())")
             #expect(m["wamid.text"]?["message_content"] as? String == "Mijn laadpaal knippert rood")
             #expect((m["wamid.text"]?["metadata"] as? [String: Any])?["reactions"] as? [String: String] == [Self.customer: "👍"])
             #expect((m["wamid.image"]?["metadata"] as? [String: Any])?["reactions"] == nil, "the emptied reaction is gone")
@@ -189,6 +192,12 @@ import Testing
             #expect(lookups.count == 2, "one failed lookup, one that worked")
             #expect(meta.recorded.filter { $0.path == "/files/img-1" }.count == 1)
             #expect(meta.recorded.filter { $0.method == "GET" }.allSatisfy { $0.header("authorization") == "Bearer EAAG-media-token" })
+
+            // The refused file stays at Meta (its message keeps the reference) and is not fetched again,
+            // although the retry pause (5 s) has passed by now.
+            try await Task.sleep(for: .milliseconds(1500))
+            #expect(meta.recorded.filter { $0.path == "/v21.0/exe-1" }.count == 1)
+            #expect((m["wamid.exe"]?["attachments"] as? [[String: Any]])?.first?["sha256"] == nil)
 
             // Served to a person of the thread's team; not to one outside it, nor without naming the message.
             let imageID = try #require(m["wamid.image"]?["id"] as? String)

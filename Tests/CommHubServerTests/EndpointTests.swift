@@ -217,6 +217,8 @@ import Testing
             let t2 = try created(await http.post("/api/tasks", admin, #"""
                 {"task_title":"Terugbellen","task_type":"callback","assigned_to_contact_id":"\#(w.agentA2)","due_date":"2026-11-26"}
                 """#)).json["id"]!.string!
+            // Without response targets by priority a task without due_date stays undated (with them it gets one).
+            _ = try ok(await http.put("/api/workflow-settings", admin, #"{"task_response_hours":{}}"#))
             let t3 = try created(await http.post("/api/tasks", admin, #"{"task_title":"Documentatie","task_type":"documentation","status":"waiting"}"#)).json["id"]!.string!
             func tasks(_ query: String, _ token: String) async throws -> [String] {
                 try ok(await http.get("/api/tasks\(query)", token)).ids

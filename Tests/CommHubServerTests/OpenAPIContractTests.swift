@@ -54,9 +54,9 @@ import Testing
         let doc = try OpenAPIDoc()
         try await Self.withRouters { routers in
             routers.http.post("/api/undocumented") { _, _ in Response(status: .ok) }
-            routers.http.group("api").get("tasks/:id") { _, _ in Response(status: .ok) }
+            routers.http.group("api").get("tasks/:id/undocumented") { _, _ in Response(status: .ok) }
             let problems = Self.mismatches(registered: Self.registeredRoutes(routers), documented: doc.routes)
-            #expect(problems == ["registered but not in the OpenAPI document: GET /api/tasks/{id}",
+            #expect(problems == ["registered but not in the OpenAPI document: GET /api/tasks/{id}/undocumented",
                                  "registered but not in the OpenAPI document: POST /api/undocumented"])
         }
         let fewer = doc.routes.subtracting(["GET /healthz"])
@@ -332,6 +332,17 @@ import Testing
             try await api.call("PUT", "/api/tasks/\(task.id)", admin, #"{"status":"completed","completion_notes":"done"}"#, expect: 200)
             try await api.call("POST", "/api/tasks", admin, #"{"task_title":"x","due_date":"2026-02-30"}"#, expect: 422)
             try await api.call("GET", "/api/tasks?status=open,completed&limit=5", admin, expect: 200)
+            try await api.call("GET", "/api/tasks/\(task.id)", admin, expect: 200)
+            try await api.call("GET", "/api/tasks/\(UUID())", admin, expect: 404)
+            try await api.call("GET", "/api/tasks?overdue=true&due_today=false", admin, expect: 200)
+            // Workflow settings: business hours, SLA targets, task rules, digest.
+            try await api.call("GET", "/api/workflow-settings", admin, expect: 200)
+            try await api.call("PUT", "/api/workflow-settings", admin, #"""
+                {"business_hours":{"weekdays":["08:00-12:00","13:00-17:00"]},"sla":{"reminder_fractions":[0.75,0.9]},
+                 "task_rules":{"follow_up":{"after_business_hours":8}}}
+                """#, expect: 200)
+            try await api.call("PUT", "/api/workflow-settings", admin, #"{"sla":{"reminder_fraction":[0.5]}}"#, expect: 400)
+            try await api.call("PUT", "/api/workflow-settings", admin, #"{"business_hours":"17:00-08:00"}"#, expect: 422)
             try await api.call("GET", "/api/communication/threads/\(thread)", admin, expect: 200)
 
             // Templates.
@@ -357,7 +368,7 @@ import Testing
                                #"{"channel_type":"sms","channel_name":"SMS","response_sla_hours":0}"#, expect: 422)
             try await api.call("GET", "/api/contacts", admin, expect: 200)
             try await api.call("GET", "/api/contacts/\(w.agentA)", admin, expect: 200)
-            try await api.call("PUT", "/api/contacts/\(w.agentA)", admin, #"{"presence":"online","skills":["nl"]}"#, expect: 200)
+            try await api.call("PUT", "/api/contacts/\(w.agentA)", admin, #"{"presence":"online","skills":["nl"],"daily_digest_hour":7}"#, expect: 200)
             let contact = try await api.call("POST", "/api/contacts", admin, #"{"name":"Nieuw","role":"agent","teams":["\#(w.teamA)"]}"#, expect: 201)
             try await api.call("POST", "/api/contacts", admin, #"{"name":"x","max_open_threads":-1}"#, expect: 422)
             let token = try await api.call("POST", "/api/contacts/\(contact.id)/tokens", admin, #"{"label":"phone"}"#, expect: 201)
@@ -366,7 +377,7 @@ import Testing
             try await api.call("DELETE", "/api/tokens/\(token.id)", admin, expect: 204)
             try await api.call("DELETE", "/api/tokens/\(UUID())", admin, expect: 404)
             try await api.call("GET", "/api/teams", admin, expect: 200)
-            let team = try await api.call("POST", "/api/teams", admin, #"{"name":"Contract team","hand_over_on_offline":false}"#, expect: 201)
+            let team = try await api.call("POST", "/api/teams", admin, #"{"name":"Contract team","hand_over_on_offline":false,"business_hours":"08:00-17:00"}"#, expect: 201)
             try await api.call("POST", "/api/teams", admin, #"{"name":"contract TEAM"}"#, expect: 409)
             try await api.call("PUT", "/api/teams/\(team.id)", admin, #"{"leader_id":"\#(w.leadA)"}"#, expect: 200)
             try await api.call("GET", "/api/routing-rules", admin, expect: 200)
@@ -403,6 +414,17 @@ import Testing
             // Twilio posts forms; a JSON body is refused before anything else.
             try await api.call("POST", "/webhooks/sms", nil, "{}", expect: 415)
             try await api.call("POST", "/webhooks/sms/status", nil, "{}", expect: 415)
+            // Graph: the validation handshake, a body that is no notification collection, and a
+            // batch for a subscription nobody knows (accepted and ignored, once the embedded
+            // gateway has loaded its channels: 503 until then, which Graph retries).
+            try await api.call("POST", "/webhooks/outlook?validationToken=Validation%3a+Testing", nil, nil, expect: 200)
+            try await api.call("POST", "/webhooks/outlook/lifecycle?validationToken=abc", nil, nil, expect: 200)
+            try await api.call("POST", "/webhooks/outlook", nil, #"{"value":7}"#, expect: 400)
+            let unknown = #"{"value":[{"subscriptionId":"nobody","lifecycleEvent":"missed"}]}"#
+            for _ in 0..<200 where try await api.http.call(.post, "/webhooks/outlook/lifecycle", token: nil, body: .json(unknown)).status == 503 {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            try await api.call("POST", "/webhooks/outlook/lifecycle", nil, unknown, expect: 202)
 
             // The plain HTTP side of /api/events, and the operations endpoints.
             try await api.call("GET", "/api/events", admin, expect: 404)

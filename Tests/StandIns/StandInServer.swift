@@ -41,10 +41,12 @@ public enum StandInAnswer: Sendable {
 /// (5xx, 429 with Retry-After, hangs, expired tokens), then from its default.
 public final class StandInServer: Sendable {
     public typealias Responder = @Sendable (RecordedRequest, Int) -> StandInAnswer
+    /// A responder that may call out before it answers (Graph validates a webhook URL before it creates a subscription).
+    public typealias AsyncResponder = @Sendable (RecordedRequest, Int) async -> StandInAnswer
 
     private let requests = Mutex<[RecordedRequest]>([])
     private let script = Mutex<[(matches: @Sendable (RecordedRequest) -> Bool, answer: StandInAnswer)]>([])
-    private let responder: Responder
+    private let responder: AsyncResponder
     private let scriptedByDefault: @Sendable (RecordedRequest) -> Bool
     private let task = Mutex<Task<Void, any Error>?>(nil)
     private let boundPort = Mutex<Int?>(nil)
@@ -56,7 +58,14 @@ public final class StandInServer: Sendable {
     /// (a WhatsApp stand-in's faults are for sends, not for read receipts).
     public init(name: String, scripted: @escaping @Sendable (RecordedRequest) -> Bool = { _ in true }, responder: @escaping Responder) {
         self.name = name
-        self.responder = responder
+        self.responder = { request, index in responder(request, index) }
+        self.scriptedByDefault = scripted
+    }
+
+    public init(name: String, scripted: @escaping @Sendable (RecordedRequest) -> Bool = { _ in true },
+                asyncResponder: @escaping AsyncResponder) {
+        self.name = name
+        self.responder = asyncResponder
         self.scriptedByDefault = scripted
     }
 
@@ -114,10 +123,12 @@ public final class StandInServer: Sendable {
             r.append(recorded)
             return r.count - 1
         }
-        let answer = script.withLock { s -> StandInAnswer? in
+        let scripted = script.withLock { s -> StandInAnswer? in
             guard let i = s.firstIndex(where: { $0.matches(recorded) }) else { return nil }
             return s.remove(at: i).answer
-        } ?? responder(recorded, index)
+        }
+        let answer: StandInAnswer
+        if let scripted { answer = scripted } else { answer = await responder(recorded, index) }
         switch answer {
         case .hang:
             // Until the client gives up, or the stand-in stops (so stopping never waits an hour).

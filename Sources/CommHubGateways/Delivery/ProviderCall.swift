@@ -132,4 +132,11 @@ public protocol OutboundAdapter: Sendable {
     var channelType: ChannelType { get }
     /// Sends `message` with the settings and secrets of `channel`; says what happened.
     func send(_ message: GatewayMessage, channel: GatewayChannelSettings) async -> DeliveryReport
+    /// Whether the channel is set up enough to send at all; when not, its messages are not
+    /// claimed and stay `pending` until it is (default: always).
+    func canSend(on channel: GatewayChannelSettings) -> Bool
+}
+
+extension OutboundAdapter {
+    public func canSend(on channel: GatewayChannelSettings) -> Bool { true }
 }

@@ -31,6 +31,7 @@ public struct CommHubAPI: Sendable {
         registerAudit(api)
         registerAnalytics(api)
         registerAttachments(api)
+        registerWorkflow(api)
     }
 
     // MARK: Shared helpers

@@ -166,7 +166,7 @@ struct EventStream: Sendable {
 
     private func send(_ e: SequencedEvent, _ outbound: WebSocketOutboundWriter, _ contact: Contact) async throws {
         switch e.event {
-        case .threadsRebalanced, .taskUpserted, .webAccess(.mentioned), .webAccess(.mentionsSeen):
+        case .threadsRebalanced, .taskUpserted, .slaStepFired, .taskReminderFired, .webAccess(.mentioned), .webAccess(.mentionsSeen):
             // What these show depends on who asks (the visible moves, the task's assignee): encode per subscriber.
             guard let frame = try await frame(for: e, contact: contact) else { return }
             try await outbound.write(.text(try Self.encode(frame)))
@@ -220,6 +220,8 @@ struct EventStream: Sendable {
                 case .attachment: "attachment"
                 case .reaction: "reaction"
                 case .deliveryError: "delivery_error"
+                case .providerCopy: "provider_message_id"
+                case .removedAtProvider: "removed_at_provider"
                 }
                 data = .object(["id": .string(m.description), "thread_id": .string(t.description),
                                 "changed": .string(what), "at": .string(at.iso8601)])
@@ -259,6 +261,8 @@ struct EventStream: Sendable {
                 guard let th = t.threadID, await visible(th, contact) else { return nil }
             }
             return .object(["seq": .number(Double(e.seq)), "type": .string("task.assigned"), "data": try View.json(t)])
+        case .slaStepFired, .taskReminderFired:
+            return await WorkflowFrames.frame(for: e, contact: contact, engine: engine)
         case .webAccess(.mentioned(let list)):
             // Only the person mentioned hears of it (their notification).
             let mine = list.filter { $0.contactID == contact.id }

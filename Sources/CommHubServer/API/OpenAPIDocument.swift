@@ -73,6 +73,10 @@ let openAPIDocumentJSON = #"""
     {
       "name": "operations",
       "description": "Health, metrics and this document."
+    },
+    {
+      "name": "workflow",
+      "description": "Business hours, the SLA ladder, task rules and the daily digest."
     }
   ],
   "security": [
@@ -700,6 +704,24 @@ let openAPIDocumentJSON = #"""
             }
           },
           {
+            "name": "overdue",
+            "in": "query",
+            "required": false,
+            "description": "Only pending tasks past their due moment. true or false (1 and 0 are accepted too).",
+            "schema": {
+              "type": "boolean"
+            }
+          },
+          {
+            "name": "due_today",
+            "in": "query",
+            "required": false,
+            "description": "Only tasks whose due_date is today (Europe/Amsterdam). true or false.",
+            "schema": {
+              "type": "boolean"
+            }
+          },
+          {
             "$ref": "#/components/parameters/Limit"
           },
           {
@@ -855,6 +877,48 @@ let openAPIDocumentJSON = #"""
           },
           "503": {
             "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      },
+      "get": {
+        "operationId": "getTask",
+        "tags": [
+          "tasks"
+        ],
+        "summary": "One task, with its overdue flag",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "$ref": "#/components/parameters/Id"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The task.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Task"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
           }
         }
       }
@@ -3235,6 +3299,287 @@ let openAPIDocumentJSON = #"""
           }
         }
       }
+    },
+    "/api/workflow-settings": {
+      "get": {
+        "operationId": "getWorkflowSettings",
+        "tags": [
+          "workflow"
+        ],
+        "summary": "The workflow settings in force (defaults until set)",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The settings.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/WorkflowSettings"
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      },
+      "put": {
+        "operationId": "setWorkflowSettings",
+        "tags": [
+          "workflow"
+        ],
+        "summary": "Replace the workflow settings: business hours, SLA targets and ladder, task targets and rules, digest",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/WorkflowSettings"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The settings now in force.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/WorkflowSettings"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        }
+      }
+    },
+    "/webhooks/outlook": {
+      "post": {
+        "operationId": "outlookNotification",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "Microsoft Graph: change notifications of Outlook channels (mail, calendar)",
+        "description": "Each notification is authenticated by its clientState (compared in constant time with its subscription's secret, kept sealed in the engine). Its id is resourceData.id. The message is fetched after the answer (GET /users/{mailbox}/messages/{id}) and ingested: a customer's mail as message, mail of Sent Items as outgoing_message; calendar events as calendar_follow_up. A duplicate notification never duplicates a message. Lifecycle notifications are handled here too when a subscription's lifecycle URL is this one.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "validationToken",
+            "in": "query",
+            "required": false,
+            "description": "Graph's validation handshake on subscription create: answered 200 text/plain with the token URL-decoded, before any body is read.",
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "requestBody": {
+          "required": false,
+          "description": "A changeNotificationCollection: {\"value\":[...]} of change notifications (subscriptionId, clientState, changeType, resource, resourceData.id) and/or lifecycle notifications (subscriptionId, clientState, lifecycleEvent: reauthorizationRequired, subscriptionRemoved, missed).",
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "required": [
+                  "value"
+                ],
+                "properties": {
+                  "value": {
+                    "type": "array",
+                    "items": {
+                      "type": "object"
+                    }
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The validation handshake: the decoded validationToken.",
+            "content": {
+              "text/plain": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "202": {
+            "description": "Accepted: every notification for a known subscription is durably queued in the engine (journaled) and fetched after this answer; notifications for unknown subscriptions are ignored."
+          },
+          "400": {
+            "description": "The body is not a notification collection, or the validationToken is not URL-encoded UTF-8 (the error names the field).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "403": {
+            "description": "A notification's clientState does not match its subscription's secret: nothing of the batch is queued.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "503": {
+            "description": "The engine is not reachable, or the gateway has not loaded its Outlook channels yet: nothing is queued; Graph retries.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/webhooks/outlook/lifecycle": {
+      "post": {
+        "operationId": "outlookLifecycle",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "Microsoft Graph: lifecycle notifications of Outlook subscriptions",
+        "description": "reauthorizationRequired: the subscription is reauthorized (POST /subscriptions/{id}/reauthorize); subscriptionRemoved: it is created again, then its folder is caught up by delta; missed: its folder is caught up by delta. Authenticated by clientState like /webhooks/outlook, and the same validation handshake.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/RequestID"
+          },
+          {
+            "name": "validationToken",
+            "in": "query",
+            "required": false,
+            "description": "Graph's validation handshake on subscription create: answered 200 text/plain with the token URL-decoded, before any body is read.",
+            "schema": {
+              "type": "string"
+            }
+          }
+        ],
+        "requestBody": {
+          "required": false,
+          "description": "A changeNotificationCollection: {\"value\":[...]} of change notifications (subscriptionId, clientState, changeType, resource, resourceData.id) and/or lifecycle notifications (subscriptionId, clientState, lifecycleEvent: reauthorizationRequired, subscriptionRemoved, missed).",
+          "content": {
+            "application/json": {
+              "schema": {
+                "type": "object",
+                "required": [
+                  "value"
+                ],
+                "properties": {
+                  "value": {
+                    "type": "array",
+                    "items": {
+                      "type": "object"
+                    }
+                  }
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The validation handshake: the decoded validationToken.",
+            "content": {
+              "text/plain": {
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "202": {
+            "description": "Accepted: every notification for a known subscription is durably queued in the engine (journaled) and fetched after this answer; notifications for unknown subscriptions are ignored."
+          },
+          "400": {
+            "description": "The body is not a notification collection, or the validationToken is not URL-encoded UTF-8 (the error names the field).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "403": {
+            "description": "A notification's clientState does not match its subscription's secret: nothing of the batch is queued.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "503": {
+            "description": "The engine is not reachable, or the gateway has not loaded its Outlook channels yet: nothing is queued; Graph retries.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ErrorBody"
+                }
+              }
+            }
+          }
+        }
+      }
     }
   },
   "components": {
@@ -3620,7 +3965,7 @@ let openAPIDocumentJSON = #"""
       },
       "IngestStatus": {
         "type": "string",
-        "description": "Outcome of one ingested item: created (new message), duplicate (already stored: same channel and external_message_id), updated / unchanged (delivery status moved forward / was repeated or would move back), ignored (a delivery status for a message CommHub does not know on a known channel: no reason for the provider to retry), error (see error).",
+        "description": "Outcome of one ingested item: created (new message), duplicate (already stored: same channel and external_message_id), updated / unchanged (delivery status moved forward / was repeated or would move back), ignored (a delivery status for a message CommHub does not know on a known channel: no reason for the provider to retry), error (see error). For mailbox items: outgoing_message created (logged) / updated (CommHub's own mail recognised) / duplicate; message_removed updated / ignored (unknown message); calendar_follow_up updated (task made or changed) / unchanged / ignored (a cancellation without a task).",
         "enum": [
           "created",
           "duplicate",
@@ -3644,7 +3989,10 @@ let openAPIDocumentJSON = #"""
         "enum": [
           "message",
           "delivery_status",
-          "reaction"
+          "reaction",
+          "outgoing_message",
+          "message_removed",
+          "calendar_follow_up"
         ]
       },
       "ErrorBody": {
@@ -4156,6 +4504,14 @@ let openAPIDocumentJSON = #"""
           "notes": {
             "type": "string",
             "description": "Becomes message_content when that is not given."
+          },
+          "callback_requested": {
+            "type": "boolean",
+            "description": "The caller asked to be called back: a callback task is made (task rule callback)."
+          },
+          "callback_at": {
+            "$ref": "#/components/schemas/DateTime",
+            "description": "When the callback is wanted: the task's due moment (default: the priority's response target)."
           }
         },
         "additionalProperties": false
@@ -4299,10 +4655,15 @@ let openAPIDocumentJSON = #"""
             "type": "string"
           },
           "reminder_settings": {
-            "$ref": "#/components/schemas/JSONObject"
+            "$ref": "#/components/schemas/JSONObject",
+            "description": "Free-form; the engine reads minutes_before (minutes, or a list of up to 5, 1–43200) and overdue (boolean, default true): task.reminder events."
           },
           "created_at": {
             "$ref": "#/components/schemas/DateTime"
+          },
+          "overdue": {
+            "type": "boolean",
+            "description": "Pending (open, in_progress, waiting) and past its due moment (due_date, due_time in Europe/Amsterdam; without a time: the end of the day)."
           }
         }
       },
@@ -4901,6 +5262,12 @@ let openAPIDocumentJSON = #"""
           },
           "presence": {
             "$ref": "#/components/schemas/Presence"
+          },
+          "daily_digest_hour": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 23,
+            "description": "Local hour (Europe/Amsterdam) of the person's daily e-mail digest; left out: none."
           }
         }
       },
@@ -4949,6 +5316,15 @@ let openAPIDocumentJSON = #"""
           "presence": {
             "$ref": "#/components/schemas/Presence",
             "description": "Default offline. Anyone may change their own presence alone."
+          },
+          "daily_digest_hour": {
+            "type": [
+              "integer",
+              "null"
+            ],
+            "minimum": 0,
+            "maximum": 23,
+            "description": "Local hour (Europe/Amsterdam) of the person's daily e-mail digest; null: none."
           }
         },
         "additionalProperties": false
@@ -4995,6 +5371,15 @@ let openAPIDocumentJSON = #"""
           "presence": {
             "$ref": "#/components/schemas/Presence",
             "description": "Default offline. Anyone may change their own presence alone."
+          },
+          "daily_digest_hour": {
+            "type": [
+              "integer",
+              "null"
+            ],
+            "minimum": 0,
+            "maximum": 23,
+            "description": "Local hour (Europe/Amsterdam) of the person's daily e-mail digest; null: none."
           }
         },
         "additionalProperties": false
@@ -5020,6 +5405,17 @@ let openAPIDocumentJSON = #"""
           },
           "leader_id": {
             "$ref": "#/components/schemas/Uuid"
+          },
+          "business_hours": {
+            "description": "Business hours: \"08:00-17:00\", \"08:00-12:00, 13:00-17:00\" (Monday–Friday), or an object with time_zone, weekdays, monday…sunday, holidays (nl or none), good_friday, liberation_day, closed_dates.",
+            "oneOf": [
+              {
+                "type": "string"
+              },
+              {
+                "type": "object"
+              }
+            ]
           }
         }
       },
@@ -5067,6 +5463,20 @@ let openAPIDocumentJSON = #"""
           },
           "leader_id": {
             "$ref": "#/components/schemas/Uuid"
+          },
+          "business_hours": {
+            "description": "Business hours: \"08:00-17:00\", \"08:00-12:00, 13:00-17:00\" (Monday–Friday), or an object with time_zone, weekdays, monday…sunday, holidays (nl or none), good_friday, liberation_day, closed_dates.",
+            "oneOf": [
+              {
+                "type": "string"
+              },
+              {
+                "type": "object"
+              },
+              {
+                "type": "null"
+              }
+            ]
           }
         },
         "additionalProperties": false
@@ -5086,6 +5496,20 @@ let openAPIDocumentJSON = #"""
           },
           "leader_id": {
             "$ref": "#/components/schemas/Uuid"
+          },
+          "business_hours": {
+            "description": "Business hours: \"08:00-17:00\", \"08:00-12:00, 13:00-17:00\" (Monday–Friday), or an object with time_zone, weekdays, monday…sunday, holidays (nl or none), good_friday, liberation_day, closed_dates.",
+            "oneOf": [
+              {
+                "type": "string"
+              },
+              {
+                "type": "object"
+              },
+              {
+                "type": "null"
+              }
+            ]
           }
         },
         "additionalProperties": false
@@ -5400,6 +5824,10 @@ let openAPIDocumentJSON = #"""
           "metadata": {
             "type": "object",
             "description": "What the provider says beyond the text: reply_to_external_id (the message it answers), payload (a button's), interactive {type, id, title, description}, unsupported."
+          },
+          "auto_submitted": {
+            "type": "boolean",
+            "description": "A machine wrote it (mail Auto-Submitted other than no, X-Autoreply, Precedence auto_reply/bulk, an out-of-office reply): recorded as auto_response, starts no response clock and is never answered automatically. Out-of-office subjects are recognised without it."
           }
         },
         "additionalProperties": false
@@ -5453,6 +5881,15 @@ let openAPIDocumentJSON = #"""
           },
           {
             "$ref": "#/components/schemas/IngestReaction"
+          },
+          {
+            "$ref": "#/components/schemas/IngestOutgoingMessage"
+          },
+          {
+            "$ref": "#/components/schemas/IngestMessageRemoved"
+          },
+          {
+            "$ref": "#/components/schemas/IngestCalendarFollowUp"
           }
         ],
         "discriminator": {
@@ -5460,7 +5897,10 @@ let openAPIDocumentJSON = #"""
           "mapping": {
             "message": "#/components/schemas/IngestMessage",
             "delivery_status": "#/components/schemas/IngestDeliveryStatus",
-            "reaction": "#/components/schemas/IngestReaction"
+            "reaction": "#/components/schemas/IngestReaction",
+            "outgoing_message": "#/components/schemas/IngestOutgoingMessage",
+            "message_removed": "#/components/schemas/IngestMessageRemoved",
+            "calendar_follow_up": "#/components/schemas/IngestCalendarFollowUp"
           }
         }
       },
@@ -6058,6 +6498,296 @@ let openAPIDocumentJSON = #"""
             "type": "string"
           }
         }
+      },
+      "WorkflowSettings": {
+        "type": "object",
+        "description": "Engine-wide workflow configuration. Every key is optional (PUT replaces the whole settings; a key left out takes its default); unknown keys are refused.",
+        "properties": {
+          "business_hours": {
+            "description": "Business hours: \"08:00-17:00\", \"08:00-12:00, 13:00-17:00\" (Monday–Friday), or an object with time_zone, weekdays, monday…sunday, holidays (nl or none), good_friday, liberation_day, closed_dates.",
+            "oneOf": [
+              {
+                "type": "string"
+              },
+              {
+                "type": "object"
+              }
+            ]
+          },
+          "sla": {
+            "type": "object",
+            "properties": {
+              "email_business_hours": {
+                "type": "number",
+                "minimum": 0.05,
+                "maximum": 720
+              },
+              "chat_business_hours": {
+                "type": "number",
+                "minimum": 0.05,
+                "maximum": 720
+              },
+              "escalated_minutes": {
+                "type": "number",
+                "minimum": 1,
+                "maximum": 1440
+              },
+              "reminder_fractions": {
+                "type": "array",
+                "maxItems": 2,
+                "items": {
+                  "type": "number",
+                  "exclusiveMinimum": 0,
+                  "exclusiveMaximum": 1
+                }
+              },
+              "executive_after_overdue_hours": {
+                "type": "number",
+                "minimum": 0.5,
+                "maximum": 720
+              }
+            },
+            "additionalProperties": false
+          },
+          "task_response_hours": {
+            "type": "object",
+            "description": "Business hours by task priority (critical, urgent, high, normal, low) for a task created without a due date.",
+            "additionalProperties": {
+              "type": "number",
+              "minimum": 0.05,
+              "maximum": 720
+            }
+          },
+          "task_rules": {
+            "type": "object",
+            "properties": {
+              "follow_up": {
+                "type": "object",
+                "properties": {
+                  "enabled": {
+                    "type": "boolean"
+                  },
+                  "after_business_hours": {
+                    "type": "number",
+                    "minimum": 0.05,
+                    "maximum": 720
+                  }
+                },
+                "additionalProperties": false
+              },
+              "callback": {
+                "type": "object",
+                "properties": {
+                  "enabled": {
+                    "type": "boolean"
+                  }
+                },
+                "additionalProperties": false
+              },
+              "escalate": {
+                "type": "object",
+                "properties": {
+                  "enabled": {
+                    "type": "boolean"
+                  }
+                },
+                "additionalProperties": false
+              },
+              "overdue_reminder": {
+                "type": "object",
+                "properties": {
+                  "enabled": {
+                    "type": "boolean"
+                  }
+                },
+                "additionalProperties": false
+              }
+            },
+            "additionalProperties": false
+          },
+          "digest": {
+            "type": "object",
+            "properties": {
+              "enabled": {
+                "type": "boolean"
+              },
+              "channel_id": {
+                "oneOf": [
+                  {
+                    "$ref": "#/components/schemas/Uuid"
+                  },
+                  {
+                    "type": "null"
+                  }
+                ]
+              }
+            },
+            "additionalProperties": false
+          }
+        },
+        "additionalProperties": false
+      },
+      "IngestOutgoingMessage": {
+        "type": "object",
+        "description": "Mail the mailbox itself sent (Outlook's Sent Items): logged as outgoing (delivery_status sent) in its thread, never sent again. With commhub_message_id naming a message CommHub sent, nothing new is logged: that message learns external_message_id, and the conversation and Message-ID become references of its thread (answer: updated). sender_external is the mailbox; received_at when it was sent.",
+        "required": [
+          "type",
+          "channel_id",
+          "external_message_id",
+          "sender_external",
+          "message_content",
+          "received_at"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "outgoing_message"
+          },
+          "channel_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "external_message_id": {
+            "type": "string",
+            "description": "The provider's message id; with channel_id the idempotency key."
+          },
+          "thread_reference": {
+            "$ref": "#/components/schemas/ExternalReference"
+          },
+          "in_reply_to": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "E-mail Message-IDs this message answers (In-Reply-To, References)."
+          },
+          "internet_message_id": {
+            "type": "string",
+            "description": "This e-mail's own RFC 5322 Message-ID."
+          },
+          "sender_external": {
+            "$ref": "#/components/schemas/ExternalParty"
+          },
+          "subject": {
+            "type": "string"
+          },
+          "message_content": {
+            "type": "string"
+          },
+          "message_html": {
+            "type": "string"
+          },
+          "attachments": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Attachment"
+            }
+          },
+          "received_at": {
+            "$ref": "#/components/schemas/DateTime"
+          },
+          "metadata": {
+            "type": "object",
+            "description": "What the provider says beyond the text: reply_to_external_id (the message it answers), payload (a button's), interactive {type, id, title, description}, unsupported."
+          },
+          "recipient_external": {
+            "$ref": "#/components/schemas/ExternalParty",
+            "description": "Whom it was written to: the customer the thread is matched by."
+          },
+          "commhub_message_id": {
+            "$ref": "#/components/schemas/Uuid",
+            "description": "CommHub's own message, when the mail carries x-commhub-message-id or a Message-ID <commhub.{id}@…>."
+          }
+        },
+        "additionalProperties": false
+      },
+      "IngestMessageRemoved": {
+        "type": "object",
+        "description": "A message no longer in its folder at the provider (deleted, or moved out of a synchronised folder): noted on the message as metadata.removed_at_provider; a message CommHub does not know is ignored, never created.",
+        "required": [
+          "type",
+          "channel_id",
+          "external_message_id"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "message_removed"
+          },
+          "channel_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "external_message_id": {
+            "type": "string"
+          },
+          "reason": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The provider's reason (deleted, changed)."
+          },
+          "folder": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "at": {
+            "$ref": "#/components/schemas/DateTime"
+          }
+        },
+        "additionalProperties": false
+      },
+      "IngestCalendarFollowUp": {
+        "type": "object",
+        "description": "A calendar event that marks a follow-up, as it is now. One follow_up task per channel and event_id: created, updated on a change, cancelled when cancelled is true (an event cancelled, deleted or no longer marked). Assigned to the internal person whose e-mail is organizer_email, linked to the order named in title or description (else the customer among attendee_emails) and its open thread, due at due_at in the business calendar's time zone.",
+        "required": [
+          "type",
+          "channel_id",
+          "event_id",
+          "title"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "calendar_follow_up"
+          },
+          "channel_id": {
+            "$ref": "#/components/schemas/Uuid"
+          },
+          "event_id": {
+            "type": "string"
+          },
+          "title": {
+            "type": "string"
+          },
+          "description": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "organizer_email": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "due_at": {
+            "$ref": "#/components/schemas/DateTime"
+          },
+          "cancelled": {
+            "type": "boolean",
+            "default": false
+          },
+          "attendee_emails": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          }
+        },
+        "additionalProperties": false
       }
     }
   }

@@ -66,7 +66,8 @@ extension CommHubAPI {
             let body = try await request.decodeJSON(ContactRequest.self, context: context)
             guard let name = body.name, !name.isEmpty else { throw APIError(.unprocessableContent, "invalid", "name is required") }
             let c = Contact(name: name, email: body.email, phone: body.phone, role: body.role ?? .agent, teams: body.teams ?? [],
-                            skills: body.skills ?? [], maxOpenThreads: body.maxOpenThreads ?? 25, presence: body.presence ?? .offline)
+                            skills: body.skills ?? [], maxOpenThreads: body.maxOpenThreads ?? 25, presence: body.presence ?? .offline,
+                            dailyDigestHour: body.dailyDigestHour ?? nil)
             try EntityRules.check(c)
             try await durable(try await mapped { try await supervisor.upsertContact(c) })
             try await audit(context, "contact.create", "contact", c.id.description, before: CommHubAPI.none, after: c)
@@ -82,7 +83,8 @@ extension CommHubAPI {
             patch.name = body.name; patch.email = body.email; patch.phone = body.phone; patch.role = body.role
             patch.teams = body.teams; patch.skills = body.skills; patch.maxOpenThreads = body.maxOpenThreads
             patch.presence = body.presence
-            // Anyone may set their own presence; everything else is configuration.
+            patch.dailyDigestHour = body.dailyDigestHour
+            // Anyone may set their own presence and digest hour; everything else is configuration.
             if !(patch.onlyPresence && who.contactID == id) { _ = try require(.writeConfiguration, context) }
             let change = try await mapped { try await supervisor.updateContact(id, patch) }
             try await durable(change.seq)
@@ -132,7 +134,8 @@ extension CommHubAPI {
             guard let name = body.name?.trimmingCharacters(in: .whitespaces), !name.isEmpty else {
                 throw APIError(.unprocessableContent, "invalid", "name is required")
             }
-            let t = Team(name: name, handOverOnOffline: body.handOverOnOffline ?? true, leaderID: body.leaderID)
+            let t = Team(name: name, handOverOnOffline: body.handOverOnOffline ?? true, leaderID: body.leaderID,
+                         businessHours: body.businessHours ?? nil)
             try await durable(try await mapped { try await supervisor.createTeam(t) })
             try await audit(context, "team.create", "team", t.id.description, before: CommHubAPI.none, after: t)
             return try JSONResponse.make(t, status: .created)
@@ -143,6 +146,7 @@ extension CommHubAPI {
             let body = try await request.decodeJSON(TeamRequest.self, context: context)
             var patch = TeamPatch()
             patch.name = body.name; patch.handOverOnOffline = body.handOverOnOffline; patch.leaderID = body.leaderID
+            patch.businessHours = body.businessHours
             let change = try await mapped { try await supervisor.updateTeam(id, patch) }
             try await durable(change.seq)
             try await audit(context, "team.update", "team", id.description, before: change.before, after: change.after)

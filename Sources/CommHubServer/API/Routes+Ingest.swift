@@ -51,17 +51,20 @@ extension CommHubAPI {
                 since = d
             }
             let actor = try request.uuidQuery("actor", ContactKind.self)
-            // The cursor is the offset this server gave out as next_cursor; anything else is refused.
-            var after = 0
+            // The cursor is a key this server gave out as next_cursor (a journal sequence number).
+            var after: UInt64 = 0
             if let raw = request.query("cursor") {
-                guard let n = Int(raw), n >= 0 else {
+                guard let n = UInt64(raw) else {
                     throw APIError.badRequest("cursor '\(raw.prefix(40))' is not one this server gave out")
                 }
                 after = n
             }
-            let page = await supervisor.auditTrail(entity: request.query("entity"), entityID: request.query("entity_id"),
-                                                   actor: actor, since: since, limit: try request.limit(), after: after)
-            return try JSONResponse.list(page.entries, next: page.next.map(String.init))
+            let query = AuditQuery(entity: request.query("entity"), entityID: request.query("entity_id"), actor: actor, since: since)
+            let limit = try request.limit()
+            let audit = engine.audit
+            // Read from LMDB off the request's executor.
+            let page = try await Task.detached { try audit.auditPage(after: after, limit: limit, matches: query.matches) }.value
+            return try JSONResponse.list(page.entries.map(\.entry), next: page.next.map(String.init))
         }
     }
 }

@@ -135,6 +135,11 @@ extension CommHubAPI {
             delivery = .delivered
             metadata["direction"] = .string(call.direction.rawValue)
             metadata["duration_seconds"] = .number(Double(call.durationSeconds))
+            if call.callbackRequested == true {
+                // The engine makes a callback task from these (task rule `callback`).
+                metadata["callback_requested"] = .bool(true)
+                if let at = call.callbackAt { metadata["callback_at"] = .string(at.iso8601) }
+            }
             content = content ?? call.notes ?? ""
         } else {
             switch body.messageType {

@@ -12,10 +12,16 @@ extension CommHubAPI {
             var assignee = try request.uuidQuery("assigned_to_contact_id", ContactKind.self)
             if try request.boolQuery("mine") { assignee = who.contactID }
             let thread = try request.uuidQuery("thread_id", ThreadKind.self)
+            let overdue = try request.boolQuery("overdue")
+            let dueToday = try request.boolQuery("due_today")
             let wanted = assignee
+            let now = engine.clock.now()
+            let calendar = await supervisor.workflowCalendar()
             var tasks = await supervisor.tasks { t in
                 (statuses.isEmpty || statuses.contains(t.status)) && (wanted == nil || t.assignedToContactID == wanted)
                     && (thread == nil || t.threadID == thread)
+                    && (!overdue || TaskSchedule.isOverdue(t, at: now, calendar: calendar))
+                    && (!dueToday || TaskSchedule.isDueToday(t, at: now, calendar: calendar))
             }
             if let c = who.contact, !AccessPolicy.seesAllThreads(c.role) {
                 var visible: [InternalTask] = []
@@ -27,7 +33,17 @@ extension CommHubAPI {
             }
             tasks.sort { ($0.dueDate ?? "9999", $0.dueTime ?? "99", $0.createdAt) < ($1.dueDate ?? "9999", $1.dueTime ?? "99", $1.createdAt) }
             let page = try request.offsetPage(tasks)
-            return try JSONResponse.list(page.items, next: page.next)
+            return try JSONResponse.list(page.items.map { View.task($0, now: now, calendar: calendar) }, next: page.next)
+        }
+        api.get("tasks/:id") { _, context in
+            let who = try require(.readThreads, context)
+            let id = try context.id("id", TaskKind.self)
+            guard let task = await supervisor.task(id) else { throw APIError.notFound("no task with id \(id)") }
+            if let c = who.contact, !AccessPolicy.seesAllThreads(c.role), task.assignedToContactID != c.id, task.createdByContactID != c.id {
+                // Others' tasks are visible with their thread; a task without one is its people's only.
+                guard let th = task.threadID, (try? await visibleThread(th, who)) != nil else { throw APIError.notFound("no task with id \(id)") }
+            }
+            return try JSONResponse.make(View.task(task, now: engine.clock.now(), calendar: await supervisor.workflowCalendar()))
         }
         api.post("tasks") { request, context in
             let who = try require(.writeTasks, context)
@@ -45,8 +61,11 @@ extension CommHubAPI {
             try EntityRules.check(&task, now: engine.clock.now())
             let seq = try await mapped { try await supervisor.upsertTask(task) }
             try await durable(seq)
-            try await audit(context, "task.create", "task", task.id.description, before: CommHubAPI.none, after: task)
-            return try JSONResponse.make(task, status: .created)
+            // The engine may have set the due date from the priority's response target.
+            let stored = await supervisor.task(task.id) ?? task
+            try await audit(context, "task.create", "task", task.id.description, before: CommHubAPI.none, after: stored)
+            return try JSONResponse.make(View.task(stored, now: engine.clock.now(), calendar: await supervisor.workflowCalendar()),
+                                         status: .created)
         }
         api.put("tasks/:id") { request, context in
             let who = try require(.writeTasks, context)
@@ -65,10 +84,11 @@ extension CommHubAPI {
             patch.orderID = body.orderID; patch.dueDate = body.dueDate; patch.dueTime = body.dueTime
             patch.completionNotes = body.completionNotes; patch.reminderSettings = body.reminderSettings
             let change = try await mapped { try await supervisor.updateTask(id, patch) }
-            guard change.changed else { return try JSONResponse.make(change.after) }
+            let calendar = await supervisor.workflowCalendar()
+            guard change.changed else { return try JSONResponse.make(View.task(change.after, now: engine.clock.now(), calendar: calendar)) }
             try await durable(change.seq)
             try await audit(context, "task.update", "task", id.description, before: change.before, after: change.after)
-            return try JSONResponse.make(change.after)
+            return try JSONResponse.make(View.task(change.after, now: engine.clock.now(), calendar: calendar))
         }
     }
 }

@@ -28,7 +28,8 @@ extension CommHubAPI {
         let delivery = await supervisor.outboxEntries(v.messages.filter { $0.messageType == .outgoing || $0.messageType == .autoResponse }.map(\.id))
         o["messages"] = .array(try v.messages.map { try View.message($0, body: try engine.bodies.body(for: $0.id), delivery: delivery[$0.id]) })
         let tasks = await supervisor.tasks(ofThread: v.header.id)
-        o["tasks"] = try View.json(tasks)
+        let calendar = await supervisor.workflowCalendar()
+        o["tasks"] = .array(tasks.map { View.task($0, now: engine.clock.now(), calendar: calendar) })
         // WhatsApp's 24-hour window per WhatsApp channel of the thread: when it ends, and whether it is open now.
         let now = engine.clock.now()
         var windows: [JSONValue] = []

@@ -49,6 +49,13 @@ enum View {
                  "business_entity": c.businessEntity.map { .string($0.rawValue) } ?? .null])
     }
 
+    /// A task with `overdue`: pending and past its due moment (`TaskSchedule`).
+    static func task(_ t: InternalTask, now: Date, calendar: BusinessCalendar) -> JSONValue {
+        var o = (try? json(t).objectValue) ?? [:]
+        o["overdue"] = .bool(TaskSchedule.isOverdue(t, at: now, calendar: calendar))
+        return .object(o)
+    }
+
     static func token(_ t: APIToken) throws -> JSONValue {
         var o = try json(t).objectValue ?? [:]
         o["secret_hash"] = nil

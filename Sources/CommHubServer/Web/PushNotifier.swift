@@ -58,8 +58,9 @@ public struct PushNote: Sendable, Equatable, Codable {
 
 /// Sends Web Push notifications for what the live app would show as a
 /// desktop notification: a thread that becomes urgent or critical for its
-/// assignee (or, while nobody has it, its team), and a mention for the
-/// person mentioned. Follows the event bus; a push service's 404/410
+/// assignee (or, while nobody has it, its team), a mention for the person
+/// mentioned, and the workflow's SLA alerts and task reminders for their
+/// recipients. Follows the event bus; a push service's 404/410
 /// removes the subscription (journaled), other failures are logged and the
 /// notification dropped (it is a nudge; the inbox holds the truth).
 ///
@@ -82,41 +83,18 @@ public struct PushNotifier: Service {
     public func run() async throws {
         let subscription = engine.bus.subscribe(since: engine.bus.lastSeq, capacity: options.maxQueuedPushes)
         try? await cancelWhenGracefulShutdown {
-            await withDiscardingTaskGroup { group in
-                group.addTask { await watchDeadlines() }
-                await withTaskCancellationHandler {
-                    for await item in subscription {
-                        switch item {
-                        case .event(let e):
-                            for (contact, note) in await notes(for: e) { await send(note, to: contact) }
-                        case .resync:
-                            logger.notice("push notifications fell behind the event stream; the missed ones are not sent")
-                        }
+            await withTaskCancellationHandler {
+                for await item in subscription {
+                    switch item {
+                    case .event(let e):
+                        for (contact, note) in await notes(for: e) { await send(note, to: contact) }
+                    case .resync:
+                        logger.notice("push notifications fell behind the event stream; the missed ones are not sent")
                     }
-                } onCancel: {
-                    subscription.cancel()
                 }
-                group.cancelAll()
+            } onCancel: {
+                subscription.cancel()
             }
-        }
-    }
-
-    /// SLA alerts and task reminders (`DeadlineAlerts`): every few seconds,
-    /// what fell due on the engine's clock since the last look. Starts from
-    /// the clock at start-up: deadlines that passed while the server was
-    /// down are in the inbox's Overdue filter, not a burst of pushes.
-    func watchDeadlines() async {
-        let alerts = DeadlineAlerts(engine: engine)
-        var last = engine.clock.now()
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .seconds(DeadlineAlerts.checkIntervalSeconds))
-            if Task.isCancelled { return }
-            let now = engine.clock.now()
-            guard now > last else { last = min(last, now); continue }
-            let (list, skipped) = await alerts.notes(after: last, upTo: now)
-            if skipped > 0 { logger.notice("push: deadline alerts beyond the bound not sent", metadata: ["push.skipped": "\(skipped)"]) }
-            for (contact, note) in list { await send(note, to: contact) }
-            last = now
         }
     }
 
@@ -141,6 +119,18 @@ public struct PushNotifier: Service {
                                                   url: "/#/thread/\(m.threadID)", tag: "mention-\(m.messageID)", urgent: false)))
             }
             return out
+        case .slaStepFired(let t, let step, _, let recipients, _):
+            // The escalation ladder's alerts (journaled once by the workflow timers) reach the same people's phones.
+            let subject = await s.thread(t)?.header.threadSubject ?? ""
+            let note = PushNote(title: "Deadline alert: \(subject)", body: step.rawValue.replacingOccurrences(of: "_", with: " "),
+                                url: "/#/thread/\(t)", tag: "sla-\(t)-\(step.rawValue)", urgent: true)
+            return recipients.map { ($0, note) }
+        case .taskReminderFired(let id, let key, _, let recipients, _):
+            guard let task = await s.task(id) else { return [] }
+            let note = PushNote(title: (key == "overdue" ? "Task overdue: " : "Task due soon: ") + task.taskTitle,
+                                body: [task.dueDate, task.dueTime].compactMap { $0 }.joined(separator: " "),
+                                url: task.threadID.map { "/#/thread/\($0)" } ?? "/#/tasks", tag: "task-\(id)-\(key)", urgent: false)
+            return recipients.map { ($0, note) }
         default:
             return []
         }

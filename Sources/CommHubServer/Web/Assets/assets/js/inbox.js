@@ -10,7 +10,6 @@ import { get, put, now } from './api.js';
 import { store, contactName, customerName, isUnread, isPhone } from './store.js';
 import { countdown } from './sla.js';
 import { toast } from './toast.js';
-import { notifyFrame } from './notify.js';
 
 export const CHANNEL_ICON = { email_outlook: 'email', whatsapp_business: 'whatsapp', sms: 'sms', phone_call: 'phone',
   internal_comment: 'note', internal_task: 'task', internal_ticket: 'task' };
@@ -169,13 +168,6 @@ export class Inbox {
       if (!el) continue;
       const due = countdown(li.dataset.due || null, now());
       el.textContent = due.text;
-      // Passing into overdue while on screen: an SLA alert for the person who has the thread.
-      if (due.state === 'overdue' && !el.classList.contains('sla-overdue')) {
-        const th = this.rows.find((r) => r.id === li.dataset.id);
-        if (th && th.assigned_to_contact_id === store.me.id) {
-          notifyFrame({ type: 'sla.alert', data: { thread_id: th.id, thread_subject: th.thread_subject } });
-        }
-      }
       el.className = `sla sla-${due.state}`;
     }
   }

@@ -1,0 +1,1 @@
+../../../Sources/CommHubGateways/SMS/TwilioSignature.swift
