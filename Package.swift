@@ -53,6 +53,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
         // Reply templates (sections for order lines, optional blocks); no dependencies, no I/O.
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.0"),
+        // The web app's sign-in: bcrypt password hashes, and Entra ID tokens checked against the tenant's JWKS.
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.7.1"),
     ],
     targets: [
         .systemLibrary(
@@ -146,7 +149,14 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                // The web app: password hashes, Entra ID tokens, Web Push and the OIDC token call.
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
+            // The web app's static files (HTML, CSS, JS modules), served at `/`.
+            resources: [.copy("Web/Assets")],
             swiftSettings: strict
         ),
         // The demo company (and any data shared by demos and tests): built
@@ -202,6 +212,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                // The OIDC stand-in signs RS256 ID tokens.
+                .product(name: "CryptoExtras", package: "swift-crypto"),
             ],
             path: "Tests/StandIns",
             swiftSettings: strict

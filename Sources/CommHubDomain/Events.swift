@@ -106,6 +106,8 @@ public enum EngineEvent: Codable, Sendable, Hashable {
     case csatRequested(CSATRequest)
     /// The customer's 1–5 answer, captured without reopening the thread.
     case csatCaptured(CSATAnswer)
+    /// The web app's records: passwords, invites, sessions, mentions, push subscriptions (`WebAccess.swift`).
+    case webAccess(WebAccessEvent)
 
     /// A short name for logs, metrics and the admin socket.
     public var name: String {
@@ -147,6 +149,7 @@ public enum EngineEvent: Codable, Sendable, Hashable {
         case .threadSplit: "thread.split"
         case .csatRequested: "csat.requested"
         case .csatCaptured: "csat.captured"
+        case .webAccess(let w): w.name
         }
     }
 }

@@ -12,6 +12,8 @@ public struct AuthenticationTable: Sendable {
     /// The hash of each live token, to find it when it is revoked.
     private var hashByToken: [TokenID: String] = [:]
     private var contacts: [ContactID: Contact] = [:]
+    /// The web app's browser sessions by the hex SHA-256 of their cookie secret.
+    private var web = WebAccessState()
 
     public init() {}
 
@@ -19,12 +21,14 @@ public struct AuthenticationTable: Sendable {
     public init(_ state: EngineState) {
         for t in state.tokens.values where t.revokedAt == nil { admit(t) }
         contacts = state.contacts
+        web.sessions = state.web.sessions
     }
 
     /// Whether an event changes this table (decided without the lock).
     public static func concerns(_ e: EngineEvent) -> Bool {
         switch e {
         case .tokenIssued, .tokenRevoked, .contactUpserted, .presenceChanged: true
+        case .webAccess(.sessionStarted), .webAccess(.sessionEnded), .webAccess(.sessionsEnded): true
         default: false
         }
     }
@@ -40,6 +44,8 @@ public struct AuthenticationTable: Sendable {
             contacts[c.id] = c
         case .presenceChanged(let id, let p):
             contacts[id]?.presence = p
+        case .webAccess(let w):
+            web.apply(w)
         default:
             break
         }
@@ -60,6 +66,12 @@ public struct AuthenticationTable: Sendable {
 
     /// Number of live tokens (for tests and stats).
     public var liveTokens: Int { tokenByHash.count }
+
+    /// The browser session with this cookie secret hash while it lasts, and its person.
+    public func authenticate(sessionSecretHash: String, at now: Date) -> (WebSession, Contact)? {
+        guard let s = web.session(secretHash: sessionSecretHash, at: now), let c = contacts[s.contactID] else { return nil }
+        return (s, c)
+    }
 }
 
 /// The authentication read model: answers "whose token is this?" on every
@@ -96,4 +108,9 @@ public final class AuthenticationIndex: Sendable {
     }
 
     public var liveTokens: Int { table.withLock { $0.liveTokens } }
+
+    /// A browser session (the web app's cookie), as `AuthenticationTable.authenticate(sessionSecretHash:at:)`.
+    public func authenticate(sessionSecretHash: String, at now: Date) -> (WebSession, Contact)? {
+        table.withLock { $0.authenticate(sessionSecretHash: sessionSecretHash, at: now) }
+    }
 }

@@ -72,6 +72,8 @@ public struct EngineState: Sendable {
     public var threadLinks = ThreadLinks()
     /// Satisfaction surveys by thread (the latest one of each thread).
     public var csat: [ThreadID: CSATRecord] = [:]
+    /// The web app's passwords, invites, sessions, mentions and push subscriptions.
+    public var web = WebAccessState()
     public var lastSeq: UInt64 = 0
     /// The analytics read model, fed every applied event (see `AnalyticsBook`).
     public var analytics = AnalyticsBook()
@@ -220,6 +222,8 @@ public struct EngineState: Sendable {
             retention = p
         case .templateAttached, .templateUsed, .threadsMerged, .threadSplit, .csatRequested, .csatCaptured:
             applyCase(e)
+        case .webAccess(let w):
+            web.apply(w)
         }
     }
 

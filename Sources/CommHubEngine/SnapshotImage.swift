@@ -51,6 +51,8 @@ public struct SupervisorImage: Codable, Sendable {
     /// Templates in use, merge and split links, satisfaction surveys
     /// (`SnapshotImage+Cases.swift`). Optional: older images have none.
     public var cases: CasesImage?
+    /// The web app's records. Optional: older images have none.
+    public var web: WebAccessState?
 
     public struct RoundRobin: Codable, Sendable, Hashable {
         public var members: [ContactID]
@@ -82,6 +84,7 @@ public struct SupervisorImage: Codable, Sendable {
         workflow = WorkflowImage(s.workflow)
         gatewayStates = s.gatewayStates.map { ChannelGatewayState(channel: $0.key, state: $0.value) }.sorted { $0.channel < $1.channel }
         cases = CasesImage(s)
+        web = s.web
     }
 }
 
@@ -106,6 +109,7 @@ extension EngineState {
             s.workflow.taskReminders = w.taskReminders
         }
         for g in image.gatewayStates ?? [] { s.gatewayStates[g.channel] = g.state }
+        s.web = image.web ?? WebAccessState()
         // Sized once: growing million-entry tables by doubling rehashed every key again and again.
         let messages = threads.values.reduce(0) { $0 + $1.messages.count }
         s.messageThread.reserveCapacity(messages)

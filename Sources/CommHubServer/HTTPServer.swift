@@ -38,6 +38,8 @@ public struct HTTPOptions: Sendable {
     /// Prometheus factory on this registry, so HTTP metrics (by route
     /// template) appear beside the engine's; tests leave the default.
     public var metricsRegistry = PrometheusCollectorRegistry()
+    /// The web app at `/` and its sign-in.
+    public var web = WebAppOptions()
     public init() {}
 
     /// Problems with these settings (ports, rates, timeouts, sizes), for the command line to report.
@@ -55,7 +57,7 @@ public struct HTTPOptions: Sendable {
         }
         if !(1_024...(1 << 20)).contains(maxHeaderBytes) { out.append("the HTTP header limit must be 1024 to 1048576 bytes") }
         if !(1...10_000).contains(maxHeaderFields) { out.append("the HTTP header field count must be 1 to 10000") }
-        return out
+        return out + web.problems
     }
 
     /// Any free port on loopback and rate limits no test or load test trips
@@ -68,6 +70,8 @@ public struct HTTPOptions: Sendable {
         o.addressRate = 1e9
         o.addressBurst = 1e9
         o.maxConnections = 1_000_000
+        o.web.passwordHashCost = 4
+        o.web.allowLoopbackPushEndpoints = true
         return o
     }
 }
@@ -157,10 +161,13 @@ func buildRouters(engine: Engine, durable: DurableEngine?, secrets: SecretBox, o
                                      perAddress: RateLimiter(ratePerSecond: options.addressRate, burst: options.addressBurst))
     let group = router.group("api")
         .add(middleware: limits)  // per address (no identity yet)
-        .add(middleware: AuthMiddleware(tokens: engine.authentication))
+        .add(middleware: AuthMiddleware(tokens: engine.authentication, clock: engine.clock))
         .add(middleware: limits)  // per token
     api.register(on: group)
     webhooks?.register(on: router.group("webhooks").add(middleware: limits))  // provider-signed, no bearer token
+    // The web app: the page at `/` and its files, sign-in under /auth (no token yet: the address limit), its /api routes.
+    WebApp(api: api, options: options.web, logger: logger)
+        .register(router: router, auth: router.group("auth").add(middleware: limits), apiGroup: group)
     OpenAPIContract.register(on: router.group().add(middleware: limits))  // the contract, readable without a token
 
     let wsRouter = Router(context: EventsContext.self)

@@ -122,11 +122,12 @@ public enum CommHubServe {
         }
         let leases = OutboxLeaseWatch(engine: engine, logger: logger)
         let retention = RetentionSchedule(engine: engine, logger: logger)
+        let push = PushNotifier(engine: engine, secrets: secrets, options: o.http.web, logger: logger)
         let workflow: [any Service] = o.workflowTimers ? [WorkflowTimerService(engine: engine, logger: logger)] : []
         let gateways: [any Service] = gateway.map { [GatewayService(gateway: $0)] } ?? []
         // Services stop in reverse order: HTTP, the gateway and ingest first, the snapshots last.
         let group = ServiceGroup(configuration: .init(
-            services: ([snapshots, admin, leases, retention] + workflow + ingest + gateways + [http]).map { .init(service: $0) },
+            services: ([snapshots, admin, leases, retention, push] + workflow + ingest + gateways + [http]).map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()

@@ -101,6 +101,11 @@ struct Serve: AsyncParsableCommand {
     var httpMaxConnections = 10_000
     @Option(help: "Price per message sent, in euro cents, per channel type, for the cost KPI: whatsapp_business=8,sms=7 (the default).")
     var messagePrices: String?
+    @Option(help: "The web app's public address, e.g. https://commhub.chargecars.nl (Entra redirect URL, invite links; https makes cookies Secure). Default: from each request's Host.")
+    var publicURL: String?
+    @Option(help: "Hours a web app sign-in lasts, 1 to 8784.") var sessionHours: Double = 7 * 24
+    @Option(help: "Contact URI push services may write to about Web Push problems (RFC 8292), mailto: or https:.")
+    var pushContact = "mailto:webpush@chargecars.nl"
 
     func validate() throws {
         if let messagePrices { _ = try Self.prices(messagePrices) }
@@ -123,6 +128,13 @@ struct Serve: AsyncParsableCommand {
         try checkOption(httpRequestHeadTimeout, 1...86_400, "--http-request-head-timeout", unit: "seconds")
         try checkOption(httpMaxConnections, 1...1_000_000, "--http-max-connections")
         try checkOption(httpMaxHeaderBytes, 1_024...(1 << 20), "--http-max-header-bytes")
+        try checkOption(sessionHours, 1...8_784, "--session-hours", unit: "hours")
+        var web = WebAppOptions()
+        web.publicURL = publicURL
+        if let problem = web.problems.first { throw ValidationError("--public-url: \(problem)") }
+        guard pushContact.hasPrefix("mailto:") || pushContact.hasPrefix("https://") else {
+            throw ValidationError("--push-contact must be a mailto: or https: URI")
+        }
     }
 
     func run() async throws {
@@ -135,13 +147,21 @@ struct Serve: AsyncParsableCommand {
         o.http.requestHeadTimeoutSeconds = httpRequestHeadTimeout
         o.http.maxConnections = httpMaxConnections
         o.http.maxHeaderBytes = httpMaxHeaderBytes
+        o.http.web.publicURL = publicURL
+        o.http.web.sessionLifetimeSeconds = sessionHours * 3600
+        o.http.web.pushContact = pushContact
         o.adminSocket = adminSocket
         switch ingestPort {
         case .off: o.ingestPort = nil
         case .port(let p): o.ingestPort = p
         }
         o.ingestSocket = ingestSocket
-        if demo && !noDemo { o.seedDemo = { try await DemoCompany.seed($0) } }
+        if demo && !noDemo {
+            o.seedDemo = {
+                try await DemoCompany.seed($0)
+                try await DemoSignIn.seed($0)  // every demo person signs in with DemoSignIn.password
+            }
+        }
         o.embeddedGateway = !noGateway
         o.simulatedClock = simulatedClock
         o.workflowTimers = !noWorkflowTimers

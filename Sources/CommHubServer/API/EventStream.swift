@@ -43,12 +43,19 @@ struct EventStream: Sendable {
             let request = context.request
             var iterator = inbound.messages(maxSize: 16 * 1024).makeAsyncIterator()
             var secret = request.headers[.authorization].flatMap { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }
-            if secret == nil, case .text(let first)? = try await iterator.next(),
+            // The web app's session cookie (from CommHub's own page) stands in for a token.
+            let sessionContact = secret == nil
+                ? WebSessionAuth.webSocketContact(request, tokens: engine.authentication, now: engine.clock.now()) : nil
+            if secret == nil, sessionContact == nil, case .text(let first)? = try await iterator.next(),
                let obj = try? JSONDecoder().decode([String: String].self, from: Data(first.utf8)) {
                 secret = obj["token"]
             }
-            guard let secret, let (token, contact) = engine.authentication.authenticate(secretHash: TokenSecret.hash(secret)),
-                  token.kind == .person, let contact else {
+            let tokenContact = secret.flatMap { s -> Contact? in
+                guard let (token, contact) = engine.authentication.authenticate(secretHash: TokenSecret.hash(s)),
+                      token.kind == .person else { return nil }
+                return contact
+            }
+            guard let contact = sessionContact ?? tokenContact else {
                 try await outbound.write(.text(#"{"error":{"code":"unauthorized","message":"send a person's token in the Authorization header or as {\"token\":\"...\"}"}}"#))
                 try await outbound.close(.policyViolation, reason: "unauthorized")
                 return
@@ -159,7 +166,7 @@ struct EventStream: Sendable {
 
     private func send(_ e: SequencedEvent, _ outbound: WebSocketOutboundWriter, _ contact: Contact) async throws {
         switch e.event {
-        case .threadsRebalanced, .taskUpserted, .slaStepFired, .taskReminderFired:
+        case .threadsRebalanced, .taskUpserted, .slaStepFired, .taskReminderFired, .webAccess(.mentioned), .webAccess(.mentionsSeen):
             // What these show depends on who asks (the visible moves, the task's assignee): encode per subscriber.
             guard let frame = try await frame(for: e, contact: contact) else { return }
             try await outbound.write(.text(try Self.encode(frame)))
@@ -268,6 +275,16 @@ struct EventStream: Sendable {
             return .object(["seq": .number(Double(e.seq)), "type": .string("task.assigned"), "data": try View.json(t)])
         case .slaStepFired, .taskReminderFired:
             return await WorkflowFrames.frame(for: e, contact: contact, engine: engine)
+        case .webAccess(.mentioned(let list)):
+            // Only the person mentioned hears of it (their notification).
+            let mine = list.filter { $0.contactID == contact.id }
+            guard !mine.isEmpty else { return nil }
+            return .object(["seq": .number(Double(e.seq)), "type": .string("mention.created"),
+                            "data": .object(["mentions": try View.json(mine)])])
+        case .webAccess(.mentionsSeen(let who, let thread, let at)):
+            guard who == contact.id else { return nil }
+            return .object(["seq": .number(Double(e.seq)), "type": .string("mention.seen"),
+                            "data": .object(["thread_id": .string(thread.description), "at": .string(at.iso8601)])])
         default:
             return nil  // shared by all subscribers: `sharedFrame(for:)`
         }

@@ -58,12 +58,21 @@ struct ErrorMiddleware: RouterMiddleware {
 /// Checks `Authorization: Bearer <token>` against the stored token hashes
 /// (the engine's `AuthenticationIndex`: no hop onto the supervisor, so the
 /// check never waits behind ingest). Gateway tokens may only call `/api/ingest`.
+/// Without the header, the web app's session cookie is accepted instead
+/// (`WebSessionAuth`), with a CSRF token on every change.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = APIContext
     let tokens: AuthenticationIndex
+    var clock: (any EngineClock)?
 
     func handle(_ request: Request, context: APIContext, next: (Request, APIContext) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization] else {
+            if let clock, let identity = try WebSessionAuth.identity(request, tokens: tokens, now: clock.now()) {
+                var context = context
+                context.identity = identity
+                context.logger[metadataKey: "auth.session"] = .string(identity.token.id.description)
+                return try await next(request, context)
+            }
             throw APIError.unauthorized("missing 'Authorization: Bearer <token>' header")
         }
         guard header.hasPrefix("Bearer "), case let secret = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces),

@@ -179,6 +179,7 @@ extension CommHubAPI {
             }
         }
         try await durable(events.last!.seq)
+        if messageType == .internalNote { try await recordMentions(header, text: text, thread: thread.header, by: who) }
         try await audit(context, "message.create", "message", header.id.description, before: CommHubAPI.none, after: header)
         return try JSONResponse.make(try View.message(header, body: messageBody, delivery: await supervisor.outboxEntry(header.id)),
                                      status: .created)
