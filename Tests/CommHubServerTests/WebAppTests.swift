@@ -142,6 +142,14 @@ extension Harness {
             let after = try await browser.call(live.http, .get, "/api/communication/threads")
             #expect(after.status == 401, "\(after)")
             #expect(try await browser.call(live.http, .get, "/auth/session").status == 401)
+
+            // Every sign-in, failed sign-in and sign-out is in the audit trail; the address typed for nobody is not.
+            let trail = try await live.http.get("/api/audit?entity=contact&limit=500", Harness.adminToken).items
+                .filter { ($0["action"]?.string ?? "").hasPrefix("auth.") }
+            #expect(trail.map { $0["action"]?.string ?? "" } == ["auth.sign_in_failed", "auth.sign_in_failed", "auth.sign_in", "auth.sign_out"])
+            #expect(trail.map { $0["entity_id"]?.string ?? "" } == [w.agentA, "unknown", w.agentA, w.agentA])
+            #expect(trail[0]["after"]?["reason"]?.string == "invalid_credentials" && trail[2]["after"]?["method"]?.string == "password")
+            #expect(!trail.contains { "\($0)".contains("nobody@chargecars.nl") })
         }
     }
 

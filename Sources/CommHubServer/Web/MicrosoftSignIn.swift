@@ -117,32 +117,35 @@ final class MicrosoftSignIn: Sendable {
 
     func callback(_ request: Request) async -> Response {
         let secure = WebOrigin.isHTTPS(request, options)
-        func fail(_ code: String, _ detail: String) -> Response {
+        func fail(_ code: String, _ detail: String) async -> Response {
             logger.notice("Microsoft sign-in refused", metadata: ["signin.reason": "\(code)", "signin.detail": "\(detail)"])
+            await signIn.auditSignIn("auth.sign_in_failed", contact: nil, method: .microsoft,
+                                     detail: ["reason": .string(code)], requestID: nil)
             var r = Self.failure(code)
             r.headers.append(HTTPField(name: .setCookie, value: SessionCookies.clear(SessionCookies.signIn, secure: secure, sameSite: "Lax")))
             return r
         }
         let query = request.uri.queryParameters
         if let error = query.get("error") {
-            return fail("microsoft_refused", "\(error): \(query.get("error_description")?.prefix(300) ?? "")")
+            return await fail("microsoft_refused", "\(error): \(query.get("error_description")?.prefix(300) ?? "")")
         }
         guard let state = query.get("state"), let code = query.get("code"), !code.isEmpty, code.count <= 4096 else {
-            return fail("signin_expired", "callback without state or code")
+            return await fail("signin_expired", "callback without state or code")
         }
         // The state must be the one this browser started with (its cookie), and still waiting.
         guard SessionCookies.value(SessionCookies.signIn, in: request.headers[.cookie]) == state,
               let flow = pending.take(state, now: engine.clock.now()) else {
-            return fail("signin_expired", "state unknown, used, expired or not this browser's")
+            return await fail("signin_expired", "state unknown, used, expired or not this browser's")
         }
-        guard let s = await settings() else { return fail("microsoft_not_configured", "settings removed during sign-in") }
+        guard let s = await settings() else { return await fail("microsoft_not_configured", "settings removed during sign-in") }
         do {
             let idToken = try await exchange(code: code, flow: flow, settings: s)
             let claims = try await verify(idToken, settings: s, nonce: flow.nonce)
             guard let email = claims.signInEmail, let contact = await engine.supervisor.contact(email: email) else {
-                return fail("no_such_person", "no internal person has the address \(claims.signInEmail ?? "(none in the token)")")
+                return await fail("no_such_person", "no internal person has the address \(claims.signInEmail ?? "(none in the token)")")
             }
             var response = try await signIn.startSession(contact, method: .microsoft, request: request, also: [], status: .ok)
+            await signIn.auditSignIn("auth.sign_in", contact: contact.id, method: .microsoft, detail: [:], requestID: nil)
             // Back to the app: a redirect, keeping the session cookie set above.
             response.status = .found
             response.headers[.location] = "/"
@@ -151,11 +154,11 @@ final class MicrosoftSignIn: Sendable {
             response.headers.append(HTTPField(name: .setCookie, value: SessionCookies.clear(SessionCookies.signIn, secure: secure, sameSite: "Lax")))
             return response
         } catch let p as IDTokenProblem {
-            return fail("token_invalid", p.description)
+            return await fail("token_invalid", p.description)
         } catch let e as MicrosoftCallError {
-            return fail(e.code, e.detail)
+            return await fail(e.code, e.detail)
         } catch {
-            return fail("token_invalid", "\(error)")
+            return await fail("token_invalid", "\(error)")
         }
     }
 

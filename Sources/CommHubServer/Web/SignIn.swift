@@ -72,10 +72,16 @@ struct WebSignIn: Sendable {
             limiter.recordFailure(account: body.email, address: context.remoteAddress, now: now)
             logger.notice("sign-in refused", metadata: ["signin.address": "\(context.remoteAddress)",
                                                         "signin.known_account": "\(contact != nil)"])
+            await auditSignIn("auth.sign_in_failed", contact: contact?.id, method: .password,
+                              detail: ["reason": .string("invalid_credentials"), "address": .string("\(context.remoteAddress)")],
+                              requestID: context.requestID)
             throw APIError(.unauthorized, "invalid_credentials", "the e-mail address or the password is wrong")
         }
         limiter.recordSuccess(account: body.email)
-        return try await startSession(contact, method: .password, request: request, also: [], status: .ok)
+        let response = try await startSession(contact, method: .password, request: request, also: [], status: .ok)
+        await auditSignIn("auth.sign_in", contact: contact.id, method: .password,
+                          detail: ["address": .string("\(context.remoteAddress)")], requestID: context.requestID)
+        return response
     }
 
     /// Journals a new session (with `also` in the same commit) and answers
@@ -111,6 +117,26 @@ struct WebSignIn: Sendable {
                  "server_time": .string(now.iso8601)])
     }
 
+    /// Records a sign-in, a failed sign-in or a sign-out in the audit trail
+    /// (entity `contact`; `unknown` when the address matched nobody — the
+    /// address typed is not kept: it may be a password typed in the wrong
+    /// field). A trail that cannot be written is logged, never a reason to
+    /// refuse or grant the sign-in.
+    func auditSignIn(_ action: String, contact: ContactID?, method: SignInMethod, detail: [String: JSONValue],
+                     requestID: String?) async {
+        var after = detail
+        after["method"] = .string(method.rawValue)
+        let entry = AuditEntry(at: engine.clock.now(), actorContactID: contact, actorTokenID: nil, action: action,
+                               entity: "contact", entityID: contact?.description ?? "unknown", after: .object(after),
+                               requestID: requestID, scope: .system, via: "web")
+        do {
+            let seq = try await supervisor.audit(entry)
+            try await engine.durable(seq, timeout: CommHubAPI.durableWait)
+        } catch {
+            logger.warning("sign-in audit not written", metadata: ["audit.action": "\(action)", "error": "\(ErrorText.describe(error))"])
+        }
+    }
+
     func commit(_ events: [WebAccessEvent]) async throws {
         let seq = try await mapped { try await supervisor.recordWebAccess(events) }
         do {
@@ -139,7 +165,9 @@ struct WebSignIn: Sendable {
             guard CSRFToken.matches(request.headers[HTTPField.Name(CSRFToken.header)!], sessionSecret: secret) else {
                 throw APIError(.forbidden, "csrf", "sign-out needs the page's X-CSRF-Token header; reload the page and sign out again")
             }
+            let ended = engine.authentication.authenticate(sessionSecretHash: TokenSecret.hash(secret), at: engine.clock.now())
             try await commit([.sessionEnded(secretHash: TokenSecret.hash(secret), at: engine.clock.now())])
+            await auditSignIn("auth.sign_out", contact: ended?.1.id, method: ended?.0.method ?? .password, detail: [:], requestID: context.requestID)
         }
         var response = try JSONResponse.make(JSONValue.object(["signed_out": .bool(true)]))
         response.headers.append(HTTPField(name: .setCookie, value: SessionCookies.clear(SessionCookies.session, secure: secure, sameSite: "Strict")))
