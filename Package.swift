@@ -51,6 +51,8 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.1.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
+        // TLS termination in `serve` (`--tls-cert`, `--tls-key`).
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.27.0"),
         // Reply templates (sections for order lines, optional blocks); no dependencies, no I/O.
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.0"),
         // The web app's sign-in: bcrypt password hashes, and Entra ID tokens checked against the tenant's JWKS.
@@ -139,6 +141,8 @@ let package = Package(
                 // HTTPEdge: the HTTP child channel (ServerChildChannel, HTTPServerBuilder).
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 // HTTPEdge: the first request's parse errors and deadline.
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -232,7 +236,8 @@ let package = Package(
         .testTarget(name: "CommHubProcessTests", dependencies: ["CommHubServer", "CommHubLoadTest", "CommHubStandIns",
                                                                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                                .product(name: "NIOCore", package: "swift-nio"),
-                                                               .product(name: "NIOHTTP1", package: "swift-nio")],
+                                                               .product(name: "NIOHTTP1", package: "swift-nio"),
+                                                               .product(name: "NIOSSL", package: "swift-nio-ssl")],
                     swiftSettings: strict),
         .testTarget(
             name: "CommHubServerTests",

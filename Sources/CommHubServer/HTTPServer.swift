@@ -5,9 +5,11 @@ import CommHubStore
 import Foundation
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOSSL
 import Prometheus
 
 /// HTTP settings of `serve`.
@@ -40,6 +42,9 @@ public struct HTTPOptions: Sendable {
     public var metricsRegistry = PrometheusCollectorRegistry()
     /// The web app at `/` and its sign-in.
     public var web = WebAppOptions()
+    /// Serve HTTPS with this certificate chain and key (`--tls-cert`, `--tls-key`); nil: plain HTTP
+    /// (on loopback, or behind a reverse proxy that terminates TLS).
+    public var tls: TLSConfiguration?
     public init() {}
 
     /// Problems with these settings (ports, rates, timeouts, sizes), for the command line to report.
@@ -90,9 +95,12 @@ public func buildHTTPApplication(engine: Engine, durable: DurableEngine?, secret
     precondition(options.problems.isEmpty, "invalid HTTP options: \(options.problems.joined(separator: "; "))")
     let routers = buildRouters(engine: engine, durable: durable, secrets: secrets, options: options, logger: logger,
                                webhooks: webhooks)
+    let plain = HTTPServerBuilder.guardedHTTP1WebSocketUpgrade(webSocketRouter: routers.events, options: options)
+    // `serve` checked the certificate and key by building a TLS context before it got here (`TLSFiles`).
+    let server = options.tls.map { try! HTTPServerBuilder.tls(plain, tlsConfiguration: $0) } ?? plain
     return Application(
         router: routers.http,
-        server: .guardedHTTP1WebSocketUpgrade(webSocketRouter: routers.events, options: options),
+        server: server,
         configuration: .init(address: .hostname(options.host, port: options.port), serverName: "CommHub",
                              availableConnectionsDelegate: MaximumAvailableConnections(options.maxConnections, logger: logger)),
         onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? options.port) },

@@ -108,7 +108,7 @@ public enum CommHubServe {
         }
         let http = buildHTTPApplication(engine: engine, durable: durable, secrets: secrets, options: o.http,
                                         logger: logger, webhooks: gateway?.webhooks) { port in
-            let line = "CommHub serving http://\(o.http.host):\(port)  admin socket \(adminPath)  data \(o.dataDirectory)\n"
+            let line = "CommHub serving \(o.http.tls == nil ? "http" : "https")://\(o.http.host):\(port)  admin socket \(adminPath)  data \(o.dataDirectory)\n"
             FileHandle.standardOutput.write(Data(line.utf8))
             await o.onReady?(port)
         }

@@ -99,6 +99,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest HTTP request head in bytes (then 431), 1024 to 1048576.") var httpMaxHeaderBytes = 16 * 1024
     @Option(help: "HTTP connections open at once, WebSockets included (more wait to be accepted), 1 to 1000000.")
     var httpMaxConnections = 10_000
+    @Option(help: "PEM certificate chain: serve HTTPS on --http-port (with --tls-key). Without it, plain HTTP (loopback, or behind a TLS proxy).")
+    var tlsCert: String?
+    @Option(help: "PEM private key of --tls-cert.") var tlsKey: String?
     @Option(help: "Price per message sent, in euro cents, per channel type, for the cost KPI: whatsapp_business=8,sms=7 (the default).")
     var messagePrices: String?
     @Option(help: "The web app's public address, e.g. https://commhub.chargecars.nl (Entra redirect URL, invite links; https makes cookies Secure). Default: from each request's Host.")
@@ -109,6 +112,7 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         if let messagePrices { _ = try Self.prices(messagePrices) }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         try checkOption(httpPort, 0...65_535, "--http-port")
         if let c = clockStart {
             guard simulatedClock else { throw ValidationError("--clock-start needs --simulated-clock") }
@@ -170,6 +174,13 @@ struct Serve: AsyncParsableCommand {
         o.snapshotEveryEvents = snapshotEvents
         o.keepSnapshots = keepSnapshots
         if let messagePrices { o.messagePrices = try Self.prices(messagePrices) }
+        if let tlsCert, let tlsKey {
+            do {
+                o.http.tls = try TLSFiles.configuration(certificate: tlsCert, key: tlsKey)
+            } catch let e as TLSFiles.Problem {
+                throw ValidationError(e.description)
+            }
+        }
         switch sync {
         case "nometasync": o.syncMode = .noMetaSync
         case "nosync": o.syncMode = .noSync

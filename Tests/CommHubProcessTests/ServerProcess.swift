@@ -51,7 +51,8 @@ final class ServerProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             let text = log
-            if let h = Self.port(after: "CommHub serving http://127.0.0.1:", in: text),
+            if let h = Self.port(after: "CommHub serving http://127.0.0.1:", in: text)
+                ?? Self.port(after: "CommHub serving https://127.0.0.1:", in: text),
                let i = Self.port(after: "CommHub ingest tcp://127.0.0.1:", in: text) {
                 httpPort = h
                 ingestPort = i
