@@ -330,3 +330,46 @@ def test_phone_layout_status_in_one_tap_and_a_camera_photo(rig, browser):
     assert status == 200
     w, h = jpeg_size(data)
     assert max(w, h) == 1600 and (w, h) == (1600, 1200), (w, h)
+
+
+# --- Manager dashboard ---------------------------------------------------
+
+DASHBOARD_CARDS = ["response_times", "sla_compliance", "volume", "workload", "escalation_rate",
+                   "first_contact_resolution", "template_usage", "csat", "cost"]
+
+
+def headline(d, kpi):
+    """The raw figure a dashboard card shows in its headline (data-value), or None when it shows none."""
+    raw = d.find_element(By.CSS_SELECTOR, f"#card-{kpi} .headline").get_attribute("data-value")
+    return float(raw) if raw else None
+
+
+def test_manager_dashboard_draws_the_kpis_with_targets_and_follows_live(rig, browser):
+    d = browser(DESKTOP)
+    sign_in(d, rig.server.base, email_of("Anouk Vos"))
+    d.find_element(By.ID, "nav-dashboard").click()
+    wait(d).until(lambda _: d.find_element(By.ID, "dash-grid").get_attribute("aria-busy") == "false")
+    view = d.find_element(By.ID, "dashboard-view")
+    query = f"from={view.get_attribute('data-from')}&to={view.get_attribute('data-to')}&bucket={view.get_attribute('data-bucket')}"
+    for kpi in DASHBOARD_CARDS:
+        svg = d.find_element(By.CSS_SELECTOR, f"#card-{kpi} svg[role=img]")
+        assert svg.find_element(By.TAG_NAME, "title").get_attribute("textContent"), kpi
+    # The demo's traffic is on the charts: bars per channel, per person, per day.
+    for kpi in ["volume", "workload", "sla_compliance"]:
+        assert d.find_elements(By.CSS_SELECTOR, f"#card-{kpi} svg .mark"), f"{kpi}: no data drawn"
+    # Targets are reference lines at the API's target value.
+    for kpi in ["sla_compliance", "first_contact_resolution", "template_usage", "csat"]:
+        assert d.find_elements(By.CSS_SELECTOR, f"#card-{kpi} svg .target-line"), f"{kpi}: no target line"
+    # The figures shown are the API's for the same question.
+    status, sla = rig.server.api("GET", "/api/analytics/sla_compliance?" + query)
+    assert status == 200, sla
+    assert sla["target"]["value"] == 0.95
+    assert headline(d, "sla_compliance") == sla["total"]["compliance"]
+    status, volume = rig.server.api("GET", "/api/analytics/volume?" + query)
+    shown = headline(d, "volume")
+    assert shown == volume["total"]["inbound"] + volume["total"]["outbound"] and shown > 0, (shown, volume["total"])
+    accessibility(d, "dashboard")
+    shot(d, "dashboard")
+    # Live: a customer writes on WhatsApp and the volume moves without a reload.
+    new_whatsapp_thread(rig, "Mijn laadpaal laadt niet meer")
+    wait(d).until(lambda _: headline(d, "volume") == shown + 1)
