@@ -369,7 +369,10 @@ def test_manager_dashboard_draws_the_kpis_with_targets_and_follows_live(rig, bro
     shown = headline(d, "volume")
     assert shown == volume["total"]["inbound"] + volume["total"]["outbound"] and shown > 0, (shown, volume["total"])
     accessibility(d, "dashboard")
+    d.set_window_size(DESKTOP[0], 1500)
+    d.execute_script("document.getElementById('main').scrollTop = 0")
     shot(d, "dashboard")
+    d.set_window_size(*DESKTOP)
     # Live: a customer writes on WhatsApp and the volume moves without a reload.
     new_whatsapp_thread(rig, "Mijn laadpaal laadt niet meer")
     wait(d).until(lambda _: headline(d, "volume") == shown + 1)

@@ -23,11 +23,14 @@ function s(tag, attrs = {}, ...children) {
 
 const titled = (el, text) => { el.append(s('title', {}, text)); return el; };
 
-/** The largest value to draw up to: the data, the target, and `floor` (e.g. 1 for shares), with 10% headroom for counts. */
+/** The top of the y axis: the data, the target and `floor` (e.g. 1 for shares), rounded up to 1, 2, 2.5 or 5 × 10ⁿ so the ticks read well. */
 export function scaleMax(values, target, floor = 0) {
   const finite = values.filter((v) => Number.isFinite(v));
   const top = Math.max(floor, target ?? 0, ...finite);
-  return top > 0 ? (floor && top <= floor ? floor : top * 1.1) : 1;
+  if (!(top > 0)) return 1;
+  if (floor && top <= floor) return floor;
+  const step = 10 ** Math.floor(Math.log10(top));
+  return [1, 2, 2.5, 5, 10].map((m) => m * step).find((v) => v >= top);
 }
 
 function frame(title, desc, yMax, format, target) {
@@ -99,7 +102,7 @@ export function timeChart({ title, desc, from, to, bucketMs, points, series, for
   return [svg, table(title, ['', ...series.map((sr) => sr.name)], points.map((p) => [xLabel(p.at), ...p.values.map((v) => (Number.isFinite(v) ? format(v) : '–'))]))];
 }
 
-/** Bars per category, grouped by series: categories [{label, values: [number per series]}]. */
+/** Bars per category, grouped by series: categories [{label (under the bar), name (in titles and the table; default label), values: [number per series]}]. */
 export function barChart({ title, desc, categories, series, format, yMax, target }) {
   const { svg, y, drawTarget } = frame(title, desc, yMax, format, target);
   const slot = (W - PAD.left - PAD.right) / Math.max(1, categories.length);
@@ -110,13 +113,17 @@ export function barChart({ title, desc, categories, series, format, yMax, target
       const v = c.values[si];
       if (!Number.isFinite(v)) return;
       svg.append(titled(s('rect', { x: x0 + bw * si, y: y(v), width: Math.max(1, bw - 2), height: Math.max(0, y(0) - y(v)), class: `mark series-${si}` }),
-        `${c.label}: ${sr.name} ${format(v)}`));
+        `${c.name ?? c.label}: ${sr.name} ${format(v)}`));
     });
-    svg.append(s('text', { x: x0 + (slot * 0.75) / 2, y: H - 8, 'text-anchor': 'middle', class: 'axis', 'aria-hidden': 'true' },
-      c.label.length > 12 ? `${c.label.slice(0, 11)}…` : c.label));
+    // Narrow slots (many people) label every other bar; each bar's own title has the full name.
+    const every = Math.ceil(60 / slot);
+    if (ci % every === 0) {
+      const short = c.label.length > 12 ? `${c.label.slice(0, 11)}…` : c.label;
+      svg.append(s('text', { x: x0 + (slot * 0.75) / 2, y: H - 8, 'text-anchor': 'middle', class: 'axis', 'aria-hidden': 'true' }, short));
+    }
   });
   drawTarget();
-  return [svg, table(title, ['', ...series.map((sr) => sr.name)], categories.map((c) => [c.label, ...c.values.map((v) => (Number.isFinite(v) ? format(v) : '–'))]))];
+  return [svg, table(title, ['', ...series.map((sr) => sr.name)], categories.map((c) => [c.name ?? c.label, ...c.values.map((v) => (Number.isFinite(v) ? format(v) : '–'))]))];
 }
 
 /** The legend under a chart: one swatch per series, the target when there is one. */

@@ -177,7 +177,7 @@ class DashboardView {
     const cost = byGroup(d.cost, ['cost_cents']);
     const costCats = cost.map(([g, v]) => ({ label: te('channel_type', g), values: v }));
     const loads = latestLoads(d.workloadByAgent).slice(0, maxAgentBars);
-    const loadCats = loads.map(([agent, n]) => ({ label: contactName(agent), values: [n] }));
+    const loadCats = loads.map(([agent, n]) => ({ label: contactName(agent).split(' ')[0], name: contactName(agent), values: [n] }));
 
     const T = d.response.total ?? {};
     return [
@@ -207,8 +207,10 @@ class DashboardView {
         target ? h('span', { class: 'muted' }, ` · ${t('dash_target', { v: format(target.value) })}${met === null ? '' : met ? ` (${t('dash_met')})` : ` (${t('dash_missed')})`}`) : null);
       // The chart's title and description come from the card, so screen readers hear the same words.
       const [svg, table] = chart(title, desc);
+      const empty = !svg.querySelector('.mark');
       return h('section', { class: 'dash-card', id: `card-${kpi}`, 'aria-labelledby': `h-${kpi}` },
-        h('h2', { id: `h-${kpi}` }, title), headline, svg, legend(series, line), table);
+        h('h2', { id: `h-${kpi}` }, title), headline, empty ? h('p', { class: 'muted dash-empty' }, t('dash_no_figures')) : null,
+        svg, legend(series, line), table);
     }
   }
 }

@@ -93,6 +93,7 @@ const M = {
   dashboard: ['Dashboard', 'Dashboard'],
   dash_period: ['Periode', 'Period'], dash_day: ['1 dag', '1 day'], dash_days: ['{n} dagen', '{n} days'],
   dash_own_figures: ['Je ziet je eigen cijfers.', 'You see your own figures.'],
+  dash_no_figures: ['Nog geen cijfers in deze periode.', 'No figures in this period yet.'],
   dash_updated: ['Bijgewerkt om {t}', 'Updated at {t}'],
   dash_target: ['doel {v}', 'target {v}'], dash_met: ['gehaald', 'met'], dash_missed: ['niet gehaald', 'missed'],
   dash_median: ['Mediaan', 'Median'], dash_p90: ['90e percentiel', '90th percentile'],
