@@ -376,3 +376,13 @@ def test_manager_dashboard_draws_the_kpis_with_targets_and_follows_live(rig, bro
     # Live: a customer writes on WhatsApp and the volume moves without a reload.
     new_whatsapp_thread(rig, "Mijn laadpaal laadt niet meer")
     wait(d).until(lambda _: headline(d, "volume") == shown + 1)
+    # At phone width the cards stack in one column and still draw.
+    p = browser(PHONE, phone=True)
+    sign_in(p, rig.server.base, email_of("Anouk Vos"))
+    p.execute_script("location.hash = '#/dashboard'")
+    wait(p).until(lambda _: p.find_element(By.ID, "dash-grid").get_attribute("aria-busy") == "false")
+    cards = p.find_elements(By.CSS_SELECTOR, ".dash-card")
+    assert len(cards) == len(DASHBOARD_CARDS)
+    assert all(c.size["width"] <= PHONE[0] for c in cards), [c.size for c in cards]
+    assert p.find_elements(By.CSS_SELECTOR, "#card-sla_compliance svg .target-line")
+    shot(p, "dashboard-phone")

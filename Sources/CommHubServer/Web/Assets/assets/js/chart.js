@@ -11,7 +11,7 @@ import { h } from './dom.js';
 const SVG = 'http://www.w3.org/2000/svg';
 // The drawing box in SVG units; the SVG scales to its container's width.
 const W = 640, H = 220;
-const PAD = { left: 56, right: 16, top: 14, bottom: 28 };
+const PAD = { left: 66, right: 16, top: 14, bottom: 28 };
 let nextId = 0;
 
 function s(tag, attrs = {}, ...children) {
