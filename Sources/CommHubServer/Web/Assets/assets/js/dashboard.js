@@ -120,6 +120,8 @@ class DashboardView {
 
   async load() {
     const generation = ++this.generation;
+    // `loads` counts the refreshes asked for (each is eleven requests), so the live throttle can be checked from outside.
+    this.view.dataset.loads = String(generation);
     const p = period(state.days, now());
     const asks = {
       response: this.query('response_times', p), sla: this.query('sla_compliance', p),
