@@ -168,7 +168,9 @@ class DashboardView {
 
     const rt = time(d.response, ['first_response_median_seconds', 'first_response_p90_seconds'], [t('dash_median'), t('dash_p90')], 'line', secs);
     const sla = time(d.sla, ['compliance'], [t('dash_compliance')], 'bar', pct, 1);
-    const esc = time(d.escalation, ['rate'], [t('dash_escalation_rate')], 'line', pct, 0.1);
+    // Escalations are drawn as counts: a bucket's rate is undefined when no thread opened in it (the ladder
+    // escalates threads opened earlier), so a rate chart would hide exactly the busy hours. The headline is the period's rate.
+    const esc = time(d.escalation, ['escalations'], [t('dash_escalation_count')], 'bar', num);
     const fcr = time(d.fcr, ['rate'], [t('dash_fcr_rate')], 'bar', pct, 1);
     const tpl = time(d.templates, ['share'], [t('dash_template_share')], 'bar', pct, 1);
     const csat = time(d.csat, ['average'], [t('dash_csat_average')], 'line', num, 5);
