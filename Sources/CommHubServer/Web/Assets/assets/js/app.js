@@ -1,6 +1,6 @@
 // The app shell: sign-in check, the header (navigation, language switch,
 // notifications, live state), the routes (#/inbox, #/thread/<id>, #/tasks,
-// #/order/<number>) and the live stream that keeps every screen current.
+// #/order/<number>, #/dashboard) and the live stream that keeps every screen current.
 import { h, replace, icon, announce } from './dom.js';
 import { t, language, setLanguage } from './i18n.js';
 import { get, post, setSession, APIError, syncClock } from './api.js';
@@ -11,6 +11,7 @@ import { Inbox } from './inbox.js';
 import { showThread } from './thread.js';
 import { showTasks } from './tasks.js';
 import { showOrder } from './order.js';
+import { showDashboard, showsDashboard } from './dashboard.js';
 import { notifications, notifyFrame } from './notify.js';
 import { toast } from './toast.js';
 
@@ -63,7 +64,8 @@ function renderShell() {
     h('a', { href: '#/inbox', id: 'nav-inbox' }, t(isPhone() ? 'my_work' : 'inbox')),
     h('a', { href: '#/tasks', id: 'nav-tasks' }, t('tasks')),
     h('a', { href: '#/inbox?filter=mentions', id: 'nav-mentions' }, icon('mention'), h('span', {}, t('mentions')),
-      h('span', { class: 'badge', id: 'mention-count', hidden: store.unseenMentions === 0 }, String(store.unseenMentions))));
+      h('span', { class: 'badge', id: 'mention-count', hidden: store.unseenMentions === 0 }, String(store.unseenMentions))),
+    showsDashboard(store.me.role) ? h('a', { href: '#/dashboard', id: 'nav-dashboard' }, t('dashboard')) : null);
   const lang = h('select', { id: 'lang', 'aria-label': t('language'), onchange: (e) => { setLanguage(e.target.value); location.reload(); } },
     h('option', { value: 'nl', selected: language() === 'nl' }, 'Nederlands'),
     h('option', { value: 'en', selected: language() === 'en' }, 'English'));
@@ -109,6 +111,10 @@ function route() {
     panes.dataset.view = 'full';
     document.getElementById('nav-tasks').setAttribute('aria-current', 'page');
     showTasks(main);
+  } else if (parts[0] === 'dashboard') {
+    panes.dataset.view = 'full';
+    document.getElementById('nav-dashboard')?.setAttribute('aria-current', 'page');
+    showDashboard(main);
   } else if (parts[0] === 'order' && parts[1]) {
     panes.dataset.view = 'full';
     showOrder(main, decodeURIComponent(parts[1]));
