@@ -76,7 +76,7 @@ public struct AdminConsole: Sendable {
         func object(_ values: [(String, Double?)]) -> JSONValue {
             .object(Dictionary(values.map { ($0.0, $0.1.map(JSONValue.number) ?? .null) }, uniquingKeysWith: { a, _ in a }))
         }
-        let workload = answer.cells.last(where: { !$0.workload.isEmpty })?.workload ?? [:]
+        let workload = answer.latestWorkload
         var out: [String: JSONValue] = ["kpi": .string(kpi.rawValue), "days": .number(Double(days)),
                                         "total": object(kpi.figures(answer.total, workload: workload, prices: prices))]
         if let group {

@@ -90,6 +90,13 @@ import Testing
         let total = book.figures.answer(Self.week).total
         #expect(total.autoAssigned == 1 && total.reassignedAfterAuto == 1)
         #expect(book.figures.openLoad.values.reduce(0, +) == 1, "the thread loads only its current person")
+        // A second thread for another person: grouped by person, the range's workload still counts both.
+        let u = ThreadID()
+        book.apply(Self.opened(u, team: team, at: "2026-11-23T09:30:00Z"))
+        book.apply(.threadAssigned(thread: u, team: team, agent: a, reason: "default team"))
+        var q = Self.week
+        q.groupBy = .agent
+        #expect(book.figures.answer(q).latestWorkload == [c: 1, a: 1])
     }
 
     @Test func dayBucketsAreAmsterdamDaysAcrossTheAutumnChange() {

@@ -155,6 +155,17 @@ public struct AnalyticsAnswer: Sendable {
     }
     public var cells: [Cell]
     public var total: AnalyticsTally
+
+    /// Open threads per person at the end of the range: the newest bucket
+    /// that has a workload sample, summed over every group of that bucket.
+    public var latestWorkload: [ContactID: Int] {
+        guard let last = cells.last(where: { !$0.workload.isEmpty })?.bucketStart else { return [:] }
+        var out: [ContactID: Int] = [:]
+        for c in cells where c.bucketStart == last {
+            for (agent, n) in c.workload { out[agent, default: 0] += n }
+        }
+        return out
+    }
 }
 
 extension AnalyticsFigures {

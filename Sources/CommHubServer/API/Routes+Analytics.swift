@@ -83,7 +83,7 @@ extension CommHubAPI {
             let rows = answer.cells.map { c in
                 (c.bucketStart, c.group, kpi.figures(c.tally, workload: c.workload, prices: prices))
             }
-            let latestWorkload = answer.cells.last(where: { !$0.workload.isEmpty })?.workload ?? [:]
+            let latestWorkload = answer.latestWorkload
             let total = kpi.figures(answer.total, workload: kpi == .workload ? latestWorkload : [:], prices: prices)
             let wantsCSV = request.query("format") == "csv"
                 || (request.query("format") == nil && (request.headers[.accept] ?? "").contains("text/csv"))
