@@ -24,7 +24,10 @@ import Testing
     /// Opens `/api/events`; whether the server said hello (true) or refused (false).
     static func events(_ live: Live, _ token: String) async throws -> Bool {
         let c = EventsClient.connect(port: live.port, token: token)
-        let frames = try await c.wait("hello or refusal", seconds: 30) { f in f.contains { $0.type == "hello" || $0["error"] != nil } }
+        // A refusal is an error frame, or the connection closed without a hello (an upgrade refused).
+        let frames = try await c.wait("hello or refusal", seconds: 30) { f in
+            f.contains { $0.type == "hello" || $0["error"] != nil } || c.isClosed
+        }
         await c.disconnect()
         return frames.contains { $0.type == "hello" }
     }
