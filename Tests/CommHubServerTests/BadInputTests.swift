@@ -284,7 +284,7 @@ import Testing
                 if let a = header(c.token) { h[.authorization] = a }
                 let headers = h
                 // A fresh connection each time: a refused upload may leave the connection unusable.
-                let r = try await TestClient.withClient(host: "localhost", port: live.port) { client in
+                let r = try await TestClient.withClient(host: "127.0.0.1", port: live.port) { client in
                     try await HTTP(oneOff: client)
                         .call(c.method, c.path, body: c.body, headers: headers)
                 }

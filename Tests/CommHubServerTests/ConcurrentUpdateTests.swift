@@ -20,7 +20,7 @@ import Testing
         let replies = try await withThrowingTaskGroup(of: Reply.self) { group in
             for body in bodies {
                 group.addTask {
-                    try await TestClient.withClient(host: "localhost", port: port) { c in
+                    try await TestClient.withClient(host: "127.0.0.1", port: port) { c in
                         try await HTTP(oneOff: c).put(path, token, body)
                     }
                 }
@@ -177,7 +177,7 @@ import Testing
             try await withThrowingTaskGroup(of: Reply.self) { group in
                 for i in 0..<sends {
                     group.addTask {
-                        try await TestClient.withClient(host: "localhost", port: port) { c in
+                        try await TestClient.withClient(host: "127.0.0.1", port: port) { c in
                             try await HTTP(oneOff: c).post("/api/communication/messages", admin, #"""
                                 {"thread_id":"\#(w.threadA)","message_type":"internal_note","template_id":"\#(template)","metadata":{"n":\#(i)}}
                                 """#)
@@ -185,7 +185,7 @@ import Testing
                     }
                 }
                 group.addTask {
-                    try await TestClient.withClient(host: "localhost", port: port) { c in
+                    try await TestClient.withClient(host: "127.0.0.1", port: port) { c in
                         try await HTTP(oneOff: c).put("/api/templates/\(template)", admin, #"{"subject_template":"Nieuw onderwerp"}"#)
                     }
                 }

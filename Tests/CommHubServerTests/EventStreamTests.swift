@@ -20,7 +20,7 @@ final class EventsClient: Sendable {
         var config = WebSocketClientConfiguration()
         config.closeTimeout = .milliseconds(200)
         if !firstFrame { config.additionalHeaders[.authorization] = "Bearer \(token)" }
-        let url = "ws://localhost:\(port)/api/events" + (since.map { "?since=\($0)" } ?? "")
+        let url = "ws://127.0.0.1:\(port)/api/events" + (since.map { "?since=\($0)" } ?? "")
         let task = Task {
             do {
                 _ = try await WebSocketClient.connect(url: url, configuration: config, logger: Harness.logger) { inbound, outbound, _ in

@@ -80,7 +80,7 @@ import Testing
                                               subject: "Bericht \(g)-\(i)", text: "Inhoud \(g)-\(i)-\(k) met é en 😀",
                                               email: "klant\(g)@example.nl")
                             }
-                            let r = try await TestClient.withClient(host: "localhost", port: live.port) { c in
+                            let r = try await TestClient.withClient(host: "127.0.0.1", port: live.port) { c in
                                 try await HTTP(oneOff: c).post("/api/ingest", w.gatewayToken, #"{"events":[\#(events.joined(separator: ","))]}"#)
                             }
                             try #require(r.status == 200, "\(r)")

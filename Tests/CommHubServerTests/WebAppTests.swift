@@ -319,7 +319,7 @@ enum EventClient {
         let frames = FrameBox()
         var logger = Logger(label: "ws")
         logger.logLevel = .critical
-        _ = try await WebSocketClient.connect(url: "ws://localhost:\(port)\(path)", configuration: .init(additionalHeaders: headers),
+        _ = try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)\(path)", configuration: .init(additionalHeaders: headers),
                                               logger: logger) { inbound, outbound, _ in
             if let sendFirst { try await outbound.write(.text(sendFirst)) }
             let deadline = ContinuousClock.now + .seconds(seconds)
