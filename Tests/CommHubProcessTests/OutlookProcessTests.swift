@@ -145,18 +145,25 @@ import Testing
         throw ProcessFailure("timed out waiting for \(what)")
     }
 
+    /// A port for the gateway, fixed before it starts (the channel's webhook
+    /// URL names it, across gateway restarts). Chosen below Linux's ephemeral
+    /// range (32768–60999): a port taken from there was handed out again by
+    /// `bind(0)` to a parallel test before the gateway bound it ("address
+    /// already in use", one full run in several).
     static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        guard bound == 0 else { throw ProcessFailure("bind failed") }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
+        for _ in 0..<200 {
+            let port = UInt16.random(in: 20_000..<32_000)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            addr.sin_port = port.bigEndian
+            let len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+            if bound == 0 { return Int(port) }
+        }
+        throw ProcessFailure("no free port in 20000–31999")
     }
 
     /// Runs `body` with a started stand-in, engine and gateway; always cleans up.
