@@ -77,6 +77,9 @@ export class Inbox {
   async load(more = false) {
     if (this.loading && more) return;
     this.loading = true;
+    // Loads overlap (typing, live refreshes, a burst of events): only the newest
+    // one's answer is drawn, so a slower older answer never replaces a newer list.
+    const generation = (this.generation = (this.generation || 0) + 1);
     try {
       if (this.filter === 'tasks') return await this.loadTasks();
       if (this.filter === 'mentions') return await this.loadMentions();
@@ -84,6 +87,7 @@ export class Inbox {
       p.set('limit', String(more ? PAGE : Math.max(PAGE, Math.min(500, this.rows.length || PAGE))));
       if (more && this.cursor) p.set('cursor', this.cursor);
       const page = await get(`/api/communication/threads?${p}`);
+      if (generation !== this.generation) return;
       this.rows = more ? [...this.rows, ...page.items] : page.items;
       this.cursor = page.next_cursor;
       this.kind = 'threads';
