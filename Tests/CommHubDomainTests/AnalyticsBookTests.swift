@@ -113,6 +113,17 @@ import Testing
         #expect(cells.map(\.tally.inbound) == [1, 1])
     }
 
+    @Test func hourTalliesOlderThanTwoYearsAreDropped() {
+        var book = AnalyticsBook()
+        let old = ThreadID(), new = ThreadID()
+        book.apply(Self.opened(old, at: "2024-01-10T08:00:00Z"))
+        book.apply(Self.opened(new, at: "2024-06-10T08:00:00Z"))
+        #expect(book.figures.hours.count == 2)
+        book.apply(Self.opened(ThreadID(), at: "2026-01-20T08:00:00Z"))
+        #expect(book.figures.hours.count == 2, "January 2024 is over two years old; June 2024 is not")
+        #expect(book.figures.hours[AnalyticsBook.hour(of: Self.date("2024-01-10T08:00:00Z"))] == nil)
+    }
+
     @Test func summariesAndFairness() {
         let s = SampleSummary([40, 10, 30, 20])
         #expect(s.count == 4 && s.average == 25 && s.median == 20 && s.p90 == 40)

@@ -178,8 +178,8 @@ public struct AnalyticsBook: Codable, Sendable, Equatable {
     /// Resolved threads are forgotten this long after closing; a later
     /// reopening then counts as a new episode without FCR bookkeeping.
     public static let reopenWindowSeconds: TimeInterval = 30 * 86_400
-    /// Hour samples of workload older than this are dropped (two years).
-    public static let workloadRetentionHours: Int32 = 2 * 366 * 24
+    /// Hour tallies and workload samples older than this are dropped (two years).
+    public static let retentionHours: Int32 = 2 * 366 * 24
 
     public init() {}
 
@@ -264,8 +264,13 @@ public struct AnalyticsBook: Codable, Sendable, Equatable {
         let h = hour(t)
         if let last = figures.sampledHour, h > last {
             figures.workloadSamples[last] = figures.openLoad
-            if let oldest = figures.workloadSamples.keys.min(), oldest <= h - Self.workloadRetentionHours {
-                figures.workloadSamples = figures.workloadSamples.filter { $0.key > h - Self.workloadRetentionHours }
+            // Both tables keep two years: the hour tallies grew without a bound before (one entry per
+            // active hour and slice, forever); a query reaches back at most `retentionHours`.
+            if let oldest = figures.workloadSamples.keys.min(), oldest <= h - Self.retentionHours {
+                figures.workloadSamples = figures.workloadSamples.filter { $0.key > h - Self.retentionHours }
+            }
+            if let oldest = figures.hours.keys.min(), oldest <= h - Self.retentionHours {
+                figures.hours = figures.hours.filter { $0.key > h - Self.retentionHours }
             }
             forgetClosed(before: t.addingTimeInterval(-Self.reopenWindowSeconds))
         }
