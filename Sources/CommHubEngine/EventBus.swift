@@ -77,6 +77,24 @@ public final class EventBus: Sendable {
         }
     }
 
+    /// The retained events after `seq` up to `upTo`, or nil when the bus no
+    /// longer holds all of them (the caller reads the journal instead).
+    public func retained(after seq: UInt64, upTo: UInt64) -> [SequencedEvent]? {
+        state.withLock { s in
+            guard upTo > seq else { return [] }
+            guard let first = s.recent.first, first.seq <= seq &+ 1 else { return nil }
+            var out: [SequencedEvent] = []
+            // `recent` is in sequence order: skip to the first wanted event from the end it is nearer to.
+            var i = s.recent.count
+            while i > 0, s.recent[i - 1].seq > seq { i -= 1 }
+            while i < s.recent.count, s.recent[i].seq <= upTo {
+                out.append(s.recent[i])
+                i += 1
+            }
+            return out
+        }
+    }
+
     fileprivate func remove(_ id: Int) {
         _ = state.withLock { $0.subscribers.removeValue(forKey: id) }
     }
@@ -152,6 +170,21 @@ public final class Subscription: AsyncSequence, Sendable {
             }
             if let immediate { c.resume(returning: immediate) }
         }
+    }
+
+    /// The next delivery and whatever else is already buffered, at most
+    /// `limit` in all (one wake-up per burst instead of one per event);
+    /// empty once cancelled.
+    public func next(upTo limit: Int) async -> [BusDelivery] {
+        guard let first = await next() else { return [] }
+        var out = [first]
+        state.withLock { s in
+            while out.count < Swift.max(1, limit), let item = s.buffer.popFirst() {
+                if case .resync = item { s.overflowFrom = nil }
+                out.append(item)
+            }
+        }
+        return out
     }
 
     /// Stops the subscription; a pending `next()` returns nil.

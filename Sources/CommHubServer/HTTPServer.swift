@@ -45,6 +45,8 @@ public struct HTTPOptions: Sendable {
     /// Serve HTTPS with this certificate chain and key (`--tls-cert`, `--tls-key`); nil: plain HTTP
     /// (on loopback, or behind a reverse proxy that terminates TLS).
     public var tls: TLSConfiguration?
+    /// The `/api/events` fan-out and its bound on a slow subscriber.
+    public var events = EventStreamOptions()
     public init() {}
 
     /// Problems with these settings (ports, rates, timeouts, sizes), for the command line to report.
@@ -62,7 +64,7 @@ public struct HTTPOptions: Sendable {
         }
         if !(1_024...(1 << 20)).contains(maxHeaderBytes) { out.append("the HTTP header limit must be 1024 to 1048576 bytes") }
         if !(1...10_000).contains(maxHeaderFields) { out.append("the HTTP header field count must be 1 to 10000") }
-        return out + web.problems
+        return out + web.problems + events.problems
     }
 
     /// Any free port on loopback and rate limits no test or load test trips
@@ -179,7 +181,7 @@ func buildRouters(engine: Engine, durable: DurableEngine?, secrets: SecretBox, o
     OpenAPIContract.register(on: router.group().add(middleware: limits))  // the contract, readable without a token
 
     let wsRouter = Router(context: EventsContext.self)
-    EventStream(engine: engine, journal: durable?.writer, logger: logger).register(on: wsRouter)
+    EventStream(engine: engine, journal: durable?.writer, logger: logger, options: options.events).register(on: wsRouter)
     return (router, wsRouter)
 }
 

@@ -13,9 +13,37 @@ import Synchronization
 public struct EventsContext: RequestContext, WebSocketRequestContext {
     public var coreContext: CoreRequestContextStorage
     public let webSocket: WebSocketHandlerReference<Self>
+    /// The connection, which the fan-out writes frames into directly (see `EventFanOut`).
+    public let channel: any NIOCore.Channel
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         webSocket = .init()
+        channel = source.channel
+    }
+}
+
+/// How `/api/events` delivers live events, and the bound on a slow client.
+public struct EventStreamOptions: Sendable {
+    public enum FanOut: String, Sendable, CaseIterable {
+        /// One writer per event loop writes each encoded frame to all its subscribers (`EventFanOut`).
+        case perEventLoop = "per-event-loop"
+        /// The previous design: a task per subscriber forwarding each event through Hummingbird's
+        /// writer. Kept only so a benchmark can measure both in one run (`Benchmarks/fanout.sh`).
+        case perSubscriberTask = "per-subscriber-task"
+    }
+
+    public var fanOut = FanOut.perEventLoop
+    /// Bytes of frames a subscriber's socket may hold unsent in the server
+    /// (beyond what the kernel took) before it is dropped to a resync. The
+    /// frame payloads are shared between subscribers, so this bounds how far
+    /// a client may lag more than what it costs; 4 MiB is a few thousand
+    /// message frames, enough for a burst (a bulk import) to a client that keeps reading.
+    public var maxPendingFrameBytes = 4 << 20
+    public init() {}
+
+    public var problems: [String] {
+        (4_096...(1 << 30)).contains(maxPendingFrameBytes)
+            ? [] : ["the WebSocket pending-frame bound must be 4096 to 1073741824 bytes"]
     }
 }
 
@@ -26,12 +54,34 @@ public struct EventsContext: RequestContext, WebSocketRequestContext {
 /// WebSocket). `?since=SEQ` first replays every visible event after SEQ —
 /// from the bus's memory, or from the journal when it is older — so a
 /// client that reconnects misses nothing.
+///
+/// Live events go through `EventFanOut` (one writer per event loop, see
+/// there); a subscriber whose socket holds more than
+/// `EventStreamOptions.maxPendingFrameBytes` unsent is dropped to a resync:
+/// nothing more is written to it until its socket drains, then it gets a
+/// `resync` frame (`reload: true`) and live events after that frame's `seq`.
+/// A client that never reads again is closed by the WebSocket ping timeout.
 struct EventStream: Sendable {
     let engine: Engine
     let journal: JournalWriter?
     let logger: Logger
+    let options: EventStreamOptions
     /// Frames encoded once per event for every subscriber (see `FrameCache`).
-    let frames = FrameCache()
+    let frames: FrameCache
+    let fanOut: EventFanOut
+
+    init(engine: Engine, journal: JournalWriter?, logger: Logger, options: EventStreamOptions = .init()) {
+        self.engine = engine
+        self.journal = journal
+        self.logger = logger
+        self.options = options
+        let frames = FrameCache()
+        self.frames = frames
+        fanOut = EventFanOut(engine: engine, frames: frames, maxPendingFrameBytes: options.maxPendingFrameBytes,
+                             logger: logger) { [engine] e, contact in
+            try await EventStream.personalFrame(for: e, contact: contact, engine: engine)
+        }
+    }
 
     func register(on router: Router<EventsContext>) {
         router.ws("/api/events") { request, _ in
@@ -68,7 +118,12 @@ struct EventStream: Sendable {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
                     do {
-                        try await stream(to: outbound, contact: contact, since: since)
+                        switch options.fanOut {
+                        case .perEventLoop:
+                            try await streamPerLoop(channel: context.requestContext.channel, contact: contact, since: since)
+                        case .perSubscriberTask:
+                            try await stream(to: outbound, contact: contact, since: since)
+                        }
                     } catch is CancellationError {
                     } catch {
                         // The close frame makes the client answer with its own, which ends the reading below.
@@ -107,6 +162,169 @@ struct EventStream: Sendable {
         } onCancel: {
             subscription.cancel()
         }
+    }
+
+    /// The stream of one connection with the per-loop fan-out: this task
+    /// sends the hello and whatever the client missed, then leaves the live
+    /// events to its loop's writer and sleeps until the writer reports a gap
+    /// or a full socket.
+    private func streamPerLoop(channel: any NIOCore.Channel, contact: Contact, since: UInt64?) async throws {
+        let loop = channel.eventLoop
+        let writer = fanOut.writer(for: loop)
+        let member = FanOutMember(channel: channel, contact: contact)
+        fanOut.join(contact)
+        defer { fanOut.leave(contact) }
+        // Added (queueing) before the bus position is read: nothing committed from here on can be missed.
+        try await loop.submit { writer.add(member) }.get()
+        do {
+            try await runMember(member, since: since)
+            try? await loop.submit { writer.remove(member) }.get()
+        } catch {
+            try? await loop.submit { writer.remove(member) }.get()
+            throw error
+        }
+    }
+
+    private func runMember(_ member: FanOutMember, since: UInt64?) async throws {
+        let channel = member.channel
+        let loop = channel.eventLoop
+        let bound = options.maxPendingFrameBytes
+        let current = engine.bus.lastSeq
+        var delivered = min(since ?? current, current)
+        try await write([ByteBuffer(string: #"{"type":"hello","seq":\#(delivered)}"#)], to: channel)
+        if let since, since > current {
+            try await write([try Self.reloadFrame(seq: current, reason: "since=\(since) is beyond the last event (\(current)) of this server")],
+                            to: channel)
+        }
+        while !Task.isCancelled {
+            delivered = try await catchUp(member, from: delivered)
+            let caughtUp = delivered
+            guard try await loop.submit({ member.goLive(after: caughtUp, maxPendingFrameBytes: bound) }).get() else {
+                continue  // more arrived during the replay than the queue may hold: replay again
+            }
+            switch await trouble(of: member) {
+            case nil:
+                return
+            case .gap?:
+                delivered = try await loop.submit { () -> UInt64 in
+                    member.rejoin(at: member.delivered)
+                    return member.delivered
+                }.get()
+            case .slow?:
+                delivered = try await dropToResync(member)
+            }
+        }
+    }
+
+    /// Waits (cancellably) until the member's loop writer needs this task; nil once the connection ends.
+    private func trouble(of member: FanOutMember) async -> FanOutMember.Trouble? {
+        let loop = member.channel.eventLoop
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { c in loop.execute { member.awaitTrouble(c) } }
+        } onCancel: {
+            loop.execute { member.finish() }
+        }
+    }
+
+    /// How often a dropped subscriber's socket is checked for having drained.
+    static let drainPollMilliseconds = 50
+
+    /// A subscriber whose socket holds more than `maxPendingFrameBytes`
+    /// unsent gets nothing more until it has read half of that; then a
+    /// `resync` frame (reload its state through the API), and live events
+    /// after that frame's `seq`. Returns that `seq`.
+    private func dropToResync(_ member: FanOutMember) async throws -> UInt64 {
+        let loop = member.channel.eventLoop
+        let bound = options.maxPendingFrameBytes
+        logger.notice("event subscriber too slow; dropped to resync",
+                      metadata: ["events.contact_id": "\(member.contact.id)", "events.max_pending_frame_bytes": "\(bound)"])
+        while try await loop.submit({ member.pendingBytes }).get() > bound / 2 {
+            try await Task.sleep(for: .milliseconds(Self.drainPollMilliseconds))
+        }
+        let frame = { @Sendable (seq: UInt64) in
+            try Self.reloadFrame(seq: seq, reason: "this connection fell more than \(bound) bytes behind; reload, then follow the events after seq")
+        }
+        let bus = engine.bus
+        return try await loop.submit { () -> UInt64 in
+            // On the loop, so no live frame can slip between the resync frame and the queue.
+            let upTo = bus.lastSeq
+            member.rejoin(at: upTo)
+            member.channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .text, data: try frame(upTo)), promise: nil)
+            return upTo
+        }.get()
+    }
+
+    /// Sends `member` the events after `delivered` up to the bus's last one —
+    /// from the bus's memory, else from the journal (at most
+    /// `maxCatchUpEvents`), else a reload frame — and returns where it stands.
+    private func catchUp(_ member: FanOutMember, from delivered: UInt64) async throws -> UInt64 {
+        let upTo = engine.bus.lastSeq
+        guard upTo > delivered else { return delivered }
+        let channel = member.channel
+        let missed: [SequencedEvent]
+        if let retained = engine.bus.retained(after: delivered, upTo: upTo) {
+            missed = retained
+        } else {
+            switch readJournal(after: delivered, upTo: upTo) {
+            case .events(let events):
+                missed = events
+            case .reload(let reason):
+                try await write([try Self.reloadFrame(seq: upTo, reason: reason)], to: channel)
+                return upTo
+            }
+        }
+        var chunk: [ByteBuffer] = []
+        for e in missed where e.seq > delivered {
+            if let b = try await encodedFrame(e, for: member.contact) { chunk.append(b) }
+            if chunk.count == Self.maxCatchUpChunkFrames {
+                try await write(chunk, to: channel)
+                chunk.removeAll(keepingCapacity: true)
+            }
+        }
+        try await write(chunk, to: channel)
+        return upTo
+    }
+
+    /// Frames written per loop hop while catching up; the next chunk waits until the socket took this one.
+    static let maxCatchUpChunkFrames = 256
+
+    private enum JournalRead {
+        case events([SequencedEvent])
+        case reload(reason: String)
+    }
+
+    private func readJournal(after delivered: UInt64, upTo: UInt64) -> JournalRead {
+        guard let journal else { return .reload(reason: "this server keeps no journal to replay from") }
+        guard upTo - delivered <= Self.maxCatchUpEvents else {
+            return .reload(reason: "\(upTo - delivered) events were missed; more than \(Self.maxCatchUpEvents) are not replayed")
+        }
+        var missed: [SequencedEvent] = []
+        do {
+            try journal.replay(after: delivered) { e in
+                if e.seq <= upTo { missed.append(e) }
+            }
+        } catch {
+            logger.notice("event stream cannot replay from the journal", metadata: ["since": "\(delivered)", "error": "\(error)"])
+            return .reload(reason: "the journal no longer holds the events after \(delivered)")
+        }
+        return .events(missed)
+    }
+
+    /// Writes text frames on the connection's loop, flushes, and waits until the socket took the last.
+    private func write(_ buffers: [ByteBuffer], to channel: any NIOCore.Channel) async throws {
+        guard let last = buffers.last else { return }
+        let done = channel.eventLoop.makePromise(of: Void.self)
+        channel.eventLoop.execute {
+            for b in buffers.dropLast() { channel.write(WebSocketFrame(fin: true, opcode: .text, data: b), promise: nil) }
+            channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .text, data: last), promise: done)
+        }
+        try await done.futureResult.get()
+    }
+
+    static func reloadFrame(seq: UInt64, reason: String) throws -> ByteBuffer {
+        let frame = JSONValue.object(["type": .string("resync"), "seq": .number(Double(seq)), "reload": .bool(true),
+                                      "reason": .string(reason)])
+        return ByteBuffer(string: try encode(frame))
     }
 
     /// Tells the client that the events up to `seq` will not be sent and it
@@ -165,20 +383,34 @@ struct EventStream: Sendable {
     }
 
     private func send(_ e: SequencedEvent, _ outbound: WebSocketOutboundWriter, _ contact: Contact) async throws {
-        switch e.event {
+        guard let buffer = try await encodedFrame(e, for: contact) else { return }
+        // A text frame over the buffer: a shared frame is not copied per subscriber.
+        try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: buffer)))
+    }
+
+    /// Whether what an event shows depends on who asks (the visible moves, the task's assignee, the recipients).
+    static func isPersonal(_ event: EngineEvent) -> Bool {
+        switch event {
         case .threadsRebalanced, .taskUpserted, .slaStepFired, .taskReminderFired, .webAccess(.mentioned), .webAccess(.mentionsSeen):
-            // What these show depends on who asks (the visible moves, the task's assignee): encode per subscriber.
-            guard let frame = try await frame(for: e, contact: contact) else { return }
-            try await outbound.write(.text(try Self.encode(frame)))
+            true
         default:
-            // Everything else is the same frame for everyone allowed to see its thread: encode once.
-            let shared = frames.frame(e.seq) { Self.sharedFrame(for: e) }
-            if let failure = shared.failure { throw FrameError(description: "cannot encode \(failure)") }
-            guard let buffer = shared.buffer else { return }
-            if let thread = shared.thread, !(await visible(thread, contact)) { return }
-            // A text frame over the shared buffer: no copy of the JSON per subscriber.
-            try await outbound.write(.custom(WebSocketFrame(fin: true, opcode: .text, data: buffer)))
+            false
         }
+    }
+
+    /// The frame `contact` gets for `e`, or nil when they get none.
+    func encodedFrame(_ e: SequencedEvent, for contact: Contact) async throws -> ByteBuffer? {
+        if Self.isPersonal(e.event) {
+            // Encoded per subscriber.
+            guard let frame = try await frame(for: e, contact: contact) else { return nil }
+            return ByteBuffer(string: try Self.encode(frame))
+        }
+        // Everything else is the same frame for everyone allowed to see its thread: encoded once.
+        let shared = frames.frame(e.seq) { Self.sharedFrame(for: e) }
+        if let failure = shared.failure { throw FrameError(description: "cannot encode \(failure)") }
+        guard let buffer = shared.buffer else { return nil }
+        if let thread = shared.thread, !visible(thread, contact) { return nil }
+        return buffer
     }
 
     /// The JSON text of a frame. Frames are built from engine values whose
@@ -260,17 +492,23 @@ struct EventStream: Sendable {
     /// rebalance shows only the moves this person may see; a task goes to its
     /// assignee and whoever sees its thread), or nil when this person sees nothing.
     func frame(for e: SequencedEvent, contact: Contact) async throws -> JSONValue? {
+        try await Self.personalFrame(for: e, contact: contact, engine: engine)
+    }
+
+    static func personalFrame(for e: SequencedEvent, contact: Contact, engine: Engine) async throws -> JSONValue? {
+        func visible(_ thread: ThreadID, _ c: Contact) -> Bool { Self.visible(thread, c, engine: engine) }
+        func visibleMoves(_ moves: [ThreadMove], _ c: Contact) -> [ThreadMove] { Self.visibleMoves(moves, c, engine: engine) }
         switch e.event {
         case .threadsRebalanced(let moves, let reason):
             // One frame per visible move.
-            let visible = await visibleMoves(moves, contact)
+            let visible = visibleMoves(moves, contact)
             guard !visible.isEmpty else { return nil }
             return .object(["seq": .number(Double(e.seq)), "type": .string("thread.assigned"),
                             "data": .object(["moves": try View.json(visible), "reason": .string(reason)])])
         case .taskUpserted(let t):
             guard let a = t.assignedToContactID else { return nil }
             if a != contact.id, !AccessPolicy.seesAllThreads(contact.role) {
-                guard let th = t.threadID, await visible(th, contact) else { return nil }
+                guard let th = t.threadID, visible(th, contact) else { return nil }
             }
             return .object(["seq": .number(Double(e.seq)), "type": .string("task.assigned"), "data": try View.json(t)])
         case .slaStepFired, .taskReminderFired:
@@ -290,20 +528,21 @@ struct EventStream: Sendable {
         }
     }
 
-    func visible(_ thread: ThreadID, _ c: Contact) async -> Bool {
-        if AccessPolicy.seesAllThreads(c.role) { return true }
-        guard let scope = engine.inbox.scope(of: thread) else { return false }
-        return scope.assignee == c.id || (scope.team.map(c.teams.contains) ?? false)
+    func visible(_ thread: ThreadID, _ c: Contact) -> Bool { Self.visible(thread, c, engine: engine) }
+
+    static func visible(_ thread: ThreadID, _ c: Contact, engine: Engine) -> Bool {
+        let scope = engine.inbox.scope(of: thread)
+        return Audience(team: scope?.team, assignee: scope?.assignee, known: scope != nil).admits(c)
     }
 
-    func visibleMoves(_ moves: [ThreadMove], _ c: Contact) async -> [ThreadMove] {
+    static func visibleMoves(_ moves: [ThreadMove], _ c: Contact, engine: Engine) -> [ThreadMove] {
         if AccessPolicy.seesAllThreads(c.role) { return moves }
         var out: [ThreadMove] = []
         for m in moves where m.from == c.id || m.to == c.id {
             out.append(m)
         }
         for m in moves where m.from != c.id && m.to != c.id {
-            if await visible(m.thread, c) { out.append(m) }
+            if visible(m.thread, c, engine: engine) { out.append(m) }
         }
         return out
     }
