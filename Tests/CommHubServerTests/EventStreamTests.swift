@@ -1,4 +1,5 @@
 import CommHubDomain
+import CommHubServer
 import Foundation
 import HTTPTypes
 import HummingbirdWSClient
@@ -148,6 +149,63 @@ extension JSONValue {
         }
     }
 
+    /// The bound on a slow subscriber, over real loopback sockets: a client
+    /// that stops reading is dropped to a resync (the server stops queueing
+    /// frames for it at `maxPendingFrameBytes`) while a fast client gets
+    /// every event; when it reads again it gets a `resync` frame and live
+    /// events after it.
+    @Test func aSubscriberThatStopsReadingIsDroppedToResyncWhileAFastOneGetsEverything() async throws {
+        let bound = 1 << 20
+        var options = HTTPOptions.unlimited
+        options.events.maxPendingFrameBytes = bound
+        try await Harness.run(options: options) { live in
+            let w = try await World.seed(live.http)
+            let fast = EventsClient.connect(port: live.port, token: w.token(.manager))
+            try await fast.wait("hello") { $0.contains { $0.type == "hello" } }
+            let slow = try await RawSocket.tcp(port: live.port, receiveBufferBytes: 4096)
+            defer { slow.close() }
+            await slow.send(Array(("GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                + "Authorization: Bearer \(w.token(.manager))\r\n\r\n").utf8))
+            let opened = await slow.read { webSocketTexts($0).contains { $0.contains(#""type":"hello""#) } }
+            #expect(String(decoding: opened.bytes.prefix(12), as: UTF8.self) == "HTTP/1.1 101")
+
+            // The slow client reads nothing more while 2,000 messages with long subjects (their frames and
+            // those of their new threads about 10 MB, more than the kernel's socket buffers take: Linux grows
+            // a loopback send buffer to 4 MB) are published, in bursts a reading client keeps up with.
+            let count = 2_000
+            let subject = String(repeating: "Laadpaal ", count: 110)
+            for batch in 0..<(count / 20) {
+                let events = (0..<20).map { World.inbound(channel: w.emailChannel, externalID: "slow-\(batch)-\($0)", subject: subject) }
+                try ok(await live.http.post("/api/ingest", w.gatewayToken, #"{"events":[\#(events.joined(separator: ","))]}"#))
+            }
+            let all = try await fast.wait("all \(count) messages", seconds: 60) { $0.filter { $0.type == "message.created" }.count >= count }
+            #expect(all.filter { $0.type == "message.created" }.count == count, "the fast client gets every event")
+            #expect(!all.contains { $0.type == "resync" })
+
+            // Reading again: what the sockets held, then a resync frame, then live events after its seq.
+            let marker = Array("slow-after".utf8)
+            let resyncType = Array(#""type":"resync""#.utf8)
+            let resumed = await slow.read(seconds: 30) { firstIndex(of: resyncType, in: Array($0.suffix(64 * 1024))) != nil }
+            _ = try await w.ingest(live.http, channel: w.emailChannel, externalID: "slow-after")
+            let rest = await slow.read(seconds: 30) { firstIndex(of: marker, in: Array($0.suffix(64 * 1024))) != nil }
+            let frames = webSocketTexts(opened.bytes + resumed.bytes + rest.bytes)
+                .compactMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
+            let resync = try #require(frames.firstIndex { $0.type == "resync" },
+                                      "the slow client was dropped to a resync; it got \(frames.filter { $0.type == "message.created" }.count) messages, \(opened.bytes.count + resumed.bytes.count + rest.bytes.count) bytes")
+            #expect(frames[resync]["reload"] == .bool(true))
+            #expect(frames[resync]["reason"]?.string?.contains("\(bound) bytes behind") == true)
+            let before = frames[..<resync].filter { $0.type == "message.created" }
+            #expect(before.count < count, "the server stopped queueing at the bound: \(before.count) of \(count) got through before the resync")
+            #expect(before.map(\.seq) == before.map(\.seq).sorted())
+            #expect(before.last.map { $0.seq <= frames[resync].seq } ?? true)
+            let after = frames[(resync + 1)...].filter { $0.type == "message.created" }
+            #expect(after.map { $0["data"]?["external_message_id"]?.string } == ["slow-after"], "live events follow the resync")
+            #expect(after.allSatisfy { $0.seq > frames[resync].seq })
+            await fast.disconnect()
+        }
+    }
+
     @Test func refusesWithoutAValidToken() async throws {
         try await Harness.run { live in
             let w = try await World.seed(live.http)
@@ -165,4 +223,38 @@ extension JSONValue {
             #expect(r.status != 101)
         }
     }
+}
+
+/// The text frames of a server-to-client WebSocket byte stream (after the HTTP response head); a partial last frame is left out.
+func webSocketTexts(_ bytes: [UInt8]) -> [String] {
+    let head = Array("\r\n\r\n".utf8)
+    guard let end = firstIndex(of: head, in: bytes) else { return [] }
+    var i = end + 4
+    var out: [String] = []
+    while i + 2 <= bytes.count {
+        let opcode = bytes[i] & 0x0F
+        var length = Int(bytes[i + 1] & 0x7F)
+        var p = i + 2
+        if length == 126 {
+            guard p + 2 <= bytes.count else { break }
+            length = Int(bytes[p]) << 8 | Int(bytes[p + 1])
+            p += 2
+        } else if length == 127 {
+            guard p + 8 <= bytes.count else { break }
+            length = bytes[p..<(p + 8)].reduce(0) { $0 << 8 | Int($1) }
+            p += 8
+        }
+        guard p + length <= bytes.count else { break }
+        if opcode == 1 { out.append(String(decoding: bytes[p..<(p + length)], as: UTF8.self)) }
+        i = p + length
+    }
+    return out
+}
+
+func firstIndex(of needle: [UInt8], in bytes: [UInt8]) -> Int? {
+    guard !needle.isEmpty, bytes.count >= needle.count else { return nil }
+    for i in 0...(bytes.count - needle.count) where bytes[i] == needle[0] && bytes[i..<(i + needle.count)].elementsEqual(needle) {
+        return i
+    }
+    return nil
 }
