@@ -109,8 +109,16 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Hours a web app sign-in lasts, 1 to 8784.") var sessionHours: Double = 7 * 24
     @Option(help: "Contact URI push services may write to about Web Push problems (RFC 8292), mailto: or https:.")
     var pushContact = "mailto:webpush@chargecars.nl"
+    @Option(help: "Bytes of event frames a WebSocket subscriber may leave unread in the server before it is dropped to a resync, 4096 to 1073741824.")
+    var eventsMaxPendingBytes = EventStreamOptions().maxPendingFrameBytes
+    // Benchmarks only: the previous per-subscriber-task fan-out, to measure both in one run (Benchmarks/fanout.sh).
+    @Option(help: .hidden) var eventFanOut = EventStreamOptions.FanOut.perEventLoop.rawValue
 
     func validate() throws {
+        try checkOption(eventsMaxPendingBytes, 4_096...(1 << 30), "--events-max-pending-bytes", unit: "bytes")
+        guard EventStreamOptions.FanOut(rawValue: eventFanOut) != nil else {
+            throw ValidationError("--event-fan-out must be per-event-loop or per-subscriber-task")
+        }
         if let messagePrices { _ = try Self.prices(messagePrices) }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         try checkOption(httpPort, 0...65_535, "--http-port")
@@ -151,6 +159,8 @@ struct Serve: AsyncParsableCommand {
         o.http.requestHeadTimeoutSeconds = httpRequestHeadTimeout
         o.http.maxConnections = httpMaxConnections
         o.http.maxHeaderBytes = httpMaxHeaderBytes
+        o.http.events.maxPendingFrameBytes = eventsMaxPendingBytes
+        o.http.events.fanOut = EventStreamOptions.FanOut(rawValue: eventFanOut) ?? .perEventLoop
         o.http.web.publicURL = publicURL
         o.http.web.sessionLifetimeSeconds = sessionHours * 3600
         o.http.web.pushContact = pushContact
