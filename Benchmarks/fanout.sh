@@ -18,6 +18,10 @@
 # 10,000 subscribers need more than 10,000 file descriptors in each
 # process: the script raises `ulimit -n` to the hard limit (20,000 or more
 # is enough) and the server's --http-max-connections to 30,000.
+#
+# Server and clients share the machine's cores; the table shows the CPU
+# seconds each process used during each run (connecting included), so a
+# figure limited by the clients' side is visible as such.
 set -euo pipefail
 BIN=${1:-.build/release/commhub}
 SECONDS_PER_RUN=${2:-10}
@@ -59,10 +63,13 @@ for mode in $MODES; do
   for n in $COUNTS; do
     rate=${rates[$i]:-2}
     i=$((i + 1))
-    "$BIN" loadtest --target "tcp://127.0.0.1:$INGEST_PORT" --token "$COMMHUB_ADMIN_TOKEN" --http-port "$HTTP_PORT" \
+    cpu_before=$(awk '{print $14 + $15}' "/proc/$SERVER/stat")
+    /usr/bin/time -f "%U %S" -o "$DIR/$mode-$n.clientcpu" "$BIN" loadtest --target "tcp://127.0.0.1:$INGEST_PORT" --token "$COMMHUB_ADMIN_TOKEN" --http-port "$HTTP_PORT" \
       --connections 1 --rate "$rate" --subscribers "$n" --query-rate 0 --operations-rate 0 \
       --duration "$SECONDS_PER_RUN" --warmup 2 --quiet --json "$DIR/$mode-$n.json" > /dev/null 2> "$DIR/$mode-$n.err" \
       || { echo "loadtest $mode $n failed:" >&2; tail -5 "$DIR/$mode-$n.err" >&2; }
+    cpu_after=$(awk '{print $14 + $15}' "/proc/$SERVER/stat")
+    echo "$(( cpu_after - cpu_before ))" > "$DIR/$mode-$n.servercpu"   # clock ticks
     rss=$(awk '/VmRSS/{print $2}' "/proc/$SERVER/status")
     echo "$rss" > "$DIR/$mode-$n.rss"
   done
@@ -77,9 +84,16 @@ def load(mode, n):
     if not os.path.exists(p): return None
     s = json.load(open(p))
     s["rss_kib"] = int(open(os.path.join(d, f"{mode}-{n}.rss")).read().strip() or 0)
+    tick = os.sysconf("SC_CLK_TCK")
+    s["server_cpu"] = int(open(os.path.join(d, f"{mode}-{n}.servercpu")).read().strip() or 0) / tick
+    try:
+        u, sy = open(os.path.join(d, f"{mode}-{n}.clientcpu")).read().split()[-2:]
+        s["client_cpu"] = float(u) + float(sy)
+    except Exception:
+        s["client_cpu"] = float("nan")
     return s
 ms = lambda us: f"{us / 1000:.2f} ms"
-print(f"{'fan-out':<21} {'subs':>6} {'msg/s':>6} {'frames':>9} {'errors':>6} {'ack p99':>9} {'deliver p50':>12} {'p99':>10} {'max':>10} {'p99 ÷ 1 sub':>12} {'p99 ÷ old':>10} {'server RSS':>11}")
+print(f"{'fan-out':<21} {'subs':>6} {'msg/s':>6} {'frames':>9} {'errors':>6} {'ack p99':>9} {'deliver p50':>12} {'p99':>10} {'max':>10} {'p99 ÷ 1 sub':>12} {'p99 ÷ old':>10} {'server RSS':>11} {'CPU s: server':>14} {'clients':>8}")
 for mode in modes:
     base = load(mode, counts[0])
     for i, n in enumerate(counts):
@@ -91,5 +105,5 @@ for mode in modes:
         old = load("per-subscriber-task", n) if mode != "per-subscriber-task" else None
         vs_old = f"{f['p99_micros'] / old['fanout']['p99_micros']:.2f}×" if old and old.get("fanout") and old["fanout"]["p99_micros"] else "—"
         print(f"{mode:<21} {n:>6} {rates[i] if i < len(rates) else '2':>6} {s['subscriber_frames']:>9} {s['errors']:>6} {ms(s['ingest']['p99_micros']):>9} "
-              f"{ms(f['p50_micros']):>12} {ms(f['p99_micros']):>10} {ms(f['max_micros']):>10} {ratio:>12} {vs_old:>10} {s['rss_kib'] / 1024:>8.0f} MiB")
+              f"{ms(f['p50_micros']):>12} {ms(f['p99_micros']):>10} {ms(f['max_micros']):>10} {ratio:>12} {vs_old:>10} {s['rss_kib'] / 1024:>8.0f} MiB {s['server_cpu']:>14.1f} {s['client_cpu']:>8.1f}")
 EOF

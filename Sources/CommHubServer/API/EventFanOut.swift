@@ -33,6 +33,7 @@ final class EventFanOut: Sendable {
         /// The distinct people subscribed (person-dependent frames are made once per person).
         var persons: [ContactID: (contact: Contact, connections: Int)] = [:]
         var dispatcher: Task<Void, Never>?
+        var subscription: Subscription?
     }
 
     private let engine: Engine
@@ -58,7 +59,11 @@ final class EventFanOut: Sendable {
     }
 
     deinit {
-        state.withLock { $0.dispatcher?.cancel() }
+        // Cancelling the subscription wakes the dispatcher waiting for the next event.
+        state.withLock { s in
+            s.dispatcher?.cancel()
+            s.subscription?.cancel()
+        }
     }
 
     /// The writer of `loop` (made on first use; there is one per event loop, never removed).
@@ -68,7 +73,11 @@ final class EventFanOut: Sendable {
             if let w = s.writers[key] { return w }
             let w = LoopWriter(eventLoop: loop, maxPendingFrameBytes: maxPendingFrameBytes)
             s.writers[key] = w
-            if s.dispatcher == nil { s.dispatcher = startDispatcher() }
+            if s.dispatcher == nil {
+                let subscription = engine.bus.subscribe(capacity: Self.dispatcherBufferEvents)
+                s.subscription = subscription
+                s.dispatcher = startDispatcher(subscription)
+            }
             return w
         }
     }
@@ -85,9 +94,8 @@ final class EventFanOut: Sendable {
         }
     }
 
-    private func startDispatcher() -> Task<Void, Never> {
-        let subscription = engine.bus.subscribe(capacity: Self.dispatcherBufferEvents)
-        return Task { [weak self] in
+    private func startDispatcher(_ subscription: Subscription) -> Task<Void, Never> {
+        Task { [weak self] in
             defer { subscription.cancel() }
             while !Task.isCancelled {
                 let batch = await subscription.next(upTo: Self.maxBatchEvents)
@@ -250,8 +258,6 @@ final class FanOutMember: @unchecked Sendable {
     private(set) var delivered: UInt64 = 0
     private var waiter: CheckedContinuation<Trouble?, Never>?
     private var finished = false
-    /// Times this member was dropped because its socket could not keep up (for tests and logs).
-    private(set) var slowDrops = 0
 
     init(channel: any NIOCore.Channel, contact: Contact) {
         self.channel = channel
@@ -300,7 +306,6 @@ final class FanOutMember: @unchecked Sendable {
             if pending < 0 { pending = pendingBytes }
             // One frame always fits an empty buffer, so a frame larger than the bound still goes out.
             if pending > 0, pending + buffer.readableBytes > maxPendingFrameBytes {
-                slowDrops += 1
                 fall(behind: .slow)
                 return
             }

@@ -91,9 +91,12 @@ struct WebApp: Sendable {
             let id = try context.id("id", ContactKind.self)
             guard let c = await supervisor.contact(id) else { throw APIError.notFound("no contact with id \(id)") }
             let body = try await request.decodeJSON(PasswordRequest.self, context: context)
-            if who.contactID != id {
+            // The caller's contact read once into a value: reading it through `who` on both branches
+            // crashes the Swift 6.3.1 optimizer ("Found outside of lifetime use", CopyPropagation) in release builds.
+            let caller = who.contact
+            if caller?.id != id {
                 _ = try api.require(.writeConfiguration, context)
-            } else if !(who.role.map { AccessPolicy.allows($0, .writeConfiguration) } ?? false) {
+            } else if !(caller.map { AccessPolicy.allows($0.role, .writeConfiguration) } ?? false) {
                 let stored = await supervisor.webAccess { $0.passwords[id]?.bcryptHash }
                 guard let stored, let current = body.currentPassword, await verify(current, stored) else {
                     throw APIError(.forbidden, "wrong_password", "to change your own password, send current_password as well")
