@@ -227,9 +227,23 @@ final class LoopWriter: @unchecked Sendable {
         return members.count
     }
 
+    /// Members written to in one turn of the loop; the rest of a batch goes
+    /// to the next turn, so the loop's other connections (ingest, HTTP, the
+    /// sockets of these clients) are served between slices instead of waiting
+    /// for 5,000 writes. Each member still gets every batch in order: a later
+    /// batch's slices are queued behind this one's.
+    static let maxMembersPerTurn = 256
+
     func deliver(_ items: [FanOutItem]) {
         eventLoop.preconditionInEventLoop()
-        for m in members.values { m.take(items, maxPendingFrameBytes: maxPendingFrameBytes) }
+        deliver(items, to: Array(members.values), from: 0)
+    }
+
+    private func deliver(_ items: [FanOutItem], to targets: [FanOutMember], from start: Int) {
+        let end = min(start + Self.maxMembersPerTurn, targets.count)
+        for m in targets[start..<end] { m.take(items, maxPendingFrameBytes: maxPendingFrameBytes) }
+        guard end < targets.count else { return }
+        eventLoop.execute { self.deliver(items, to: targets, from: end) }
     }
 }
 
@@ -270,6 +284,7 @@ final class FanOutMember: @unchecked Sendable {
     }
 
     func take(_ items: [FanOutItem], maxPendingFrameBytes: Int) {
+        guard !finished else { return }  // removed while a batch was being sliced
         switch mode {
         case .behind:
             return  // its connection task catches it up
