@@ -79,7 +79,11 @@ public enum CommHubServe {
             logger.info("demo company seeded", metadata: ["engine.threads": "\(count)"])
         }
         MetricsBootstrap.once(o.http.metricsRegistry)
-        let secrets = try SecretBox.load(dataDirectory: o.dataDirectory)
+        // The same master keys the store loaded (and a rotation in progress's next key).
+        let secrets = SecretBox(masters: durable.writer.masterKeys)
+        let rotation = KeyRotation(durable: durable, secrets: secrets, dataDirectory: o.dataDirectory, logger: logger)
+        await rotation.installReseal()
+        try await rotation.resumeIfInterrupted()
         if let token = try await AdminBootstrap.ensure(engine, logger: logger) {
             FileHandle.standardOutput.write(Data("""
             First admin token (shown once, only its hash is kept; set COMMHUB_ADMIN_TOKEN to choose your own):
@@ -95,7 +99,11 @@ public enum CommHubServe {
                             "bytes": .number(Double(info.byteCount))])
         }, export: { target in
             try await Backup.export(durable, dataDirectory: dataDirectory, to: target)
-        }, journal: durable.writer)
+        }, journal: durable.writer, keys: { words in
+            guard let first = words.first else { return rotation.status }
+            guard first.lowercased() == "rotate" else { throw EngineError.invalid("try 'keys' or 'keys rotate [NEW_KEY_FILE]'") }
+            return try await rotation.rotate(newKeyFile: words.dropFirst().first, via: "admin_socket")
+        })
         let admin = AdminSocketService(path: o.adminSocketPath, console: console, logger: logger)
         let snapshots = SnapshotScheduler(durable: durable, interval: o.snapshotInterval,
                                           everyEvents: o.snapshotEveryEvents, logger: logger)

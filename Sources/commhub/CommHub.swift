@@ -1,5 +1,6 @@
 import ArgumentParser
 import CommHubDomain
+import CommHubEngine
 import CommHubFixtures
 import CommHubLoadTest
 import CommHubServer
@@ -13,7 +14,7 @@ struct CommHub: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "commhub",
         abstract: "CommHub: one live inbox for every customer and partner conversation.",
-        subcommands: [Serve.self, Admin.self, LoadTestCommand.self, SnapshotCommand.self, Restore.self, JournalCommand.self, GatewayCommand.self],
+        subcommands: [Serve.self, Admin.self, LoadTestCommand.self, SnapshotCommand.self, Restore.self, JournalCommand.self, GatewayCommand.self, KeysCommand.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -361,5 +362,65 @@ struct Restore: AsyncParsableCommand {
         logger.logLevel = .warning
         let report = try await Backup.restore(from: from, to: data, logger: logger)
         print(report)
+    }
+}
+
+struct KeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys",
+        abstract: "The master key: its status, and rotation.",
+        subcommands: [Status.self, Rotate.self], defaultSubcommand: Status.self)
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Where the master key comes from, whether a rotation is in progress, the KEK generations (needs a running engine).")
+        @OptionGroup var dataOptions: DataOptions
+        func run() async throws {
+            let answer = try AdminClient.send("keys", to: (dataOptions.data as NSString).appendingPathComponent("admin.sock"))
+            print(answer)
+            if answer.contains("\"ok\":false") { throw ExitCode(1) }
+        }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move every data key and stored secret under a new master key.",
+            discussion: """
+            Through the admin socket while the engine runs (ingest and the API go on); directly on the files when it does not.
+            With master.key in the data directory a new key is made (or taken from --new-key) and replaces it.
+            With COMMHUB_MASTER_KEY, --new-key names the file for the new key (created when missing); set
+            COMMHUB_MASTER_KEY to it after the rotation. An interrupted rotation finishes at the next start.
+            """)
+        @OptionGroup var dataOptions: DataOptions
+        @Option(name: .customLong("new-key"), help: "File holding (or to receive) the new key, 32 bytes base64 or hex.") var newKey: String?
+
+        func run() async throws {
+            let socket = (dataOptions.data as NSString).appendingPathComponent("admin.sock")
+            let file = newKey.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            if FileManager.default.fileExists(atPath: socket), let answer = try? AdminClient.send("keys rotate" + (file.map { " " + $0 } ?? ""), to: socket) {
+                print(answer)
+                if answer.contains("\"ok\":false") { throw ExitCode(1) }
+                return
+            }
+            var logger = Logger(label: "commhub")
+            logger.logLevel = .warning
+            let data = dataOptions.data
+            let durable = try DurableEngine(directory: (data as NSString).appendingPathComponent("lmdb"), clock: SystemClock(),
+                                            logger: logger)
+            do {
+                try await durable.finishInterruptedProtectionWork()
+                let rotation = KeyRotation(durable: durable, secrets: SecretBox(masters: durable.writer.masterKeys),
+                                           dataDirectory: data, logger: logger)
+                await rotation.installReseal()
+                // A rotation already in progress keeps its staged key (the file is then not read).
+                let answer = try await rotation.rotate(newKeyFile: file, via: "cli")
+                var object = answer.objectValue ?? [:]
+                object["ok"] = .bool(true)
+                print(AdminConsole.encode(.object(object)))
+            } catch {
+                await durable.shutdown()
+                throw error
+            }
+            await durable.shutdown()
+        }
     }
 }
