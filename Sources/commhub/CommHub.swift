@@ -2,6 +2,7 @@ import ArgumentParser
 import CommHubDomain
 import CommHubEngine
 import CommHubFixtures
+import CommHubGateway
 import CommHubLoadTest
 import CommHubServer
 import CommHubStore
@@ -78,6 +79,10 @@ struct Serve: AsyncParsableCommand {
             transform: { try IngestPortSetting($0) })
     var ingestPort: IngestPortSetting = .port(7070)
     @Option(help: "Unix socket of the gateway ingest protocol (default: <data>/ingest.sock).") var ingestSocket: String?
+    @Option(help: "Address of the TCP ingest port. Other than loopback it needs --tls-cert/--tls-key (the port then requires TLS), or --ingest-plaintext.")
+    var ingestHost = "127.0.0.1"
+    @Flag(help: "Allow a plain-TCP ingest port on a non-loopback --ingest-host (only inside a private network or behind a TLS-terminating proxy).")
+    var ingestPlaintext = false
     @Flag(help: "Fill an empty engine with the demo company (a new data directory starts empty otherwise).") var demo = false
     @Flag(help: "Do not seed the demo company (the default; kept for scripts that pass it).") var noDemo = false
     @Flag(help: "Run no gateway inside this process: separate `commhub gateway` processes serve webhooks and deliver.")
@@ -100,7 +105,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest HTTP request head in bytes (then 431), 1024 to 1048576.") var httpMaxHeaderBytes = 16 * 1024
     @Option(help: "HTTP connections open at once, WebSockets included (more wait to be accepted), 1 to 1000000.")
     var httpMaxConnections = 10_000
-    @Option(help: "PEM certificate chain: serve HTTPS on --http-port (with --tls-key). Without it, plain HTTP (loopback, or behind a TLS proxy).")
+    @Option(help: "PEM certificate chain: serve HTTPS on --http-port and require TLS on the TCP ingest port (with --tls-key; both reloaded on SIGHUP). Without it, plain HTTP (loopback, or behind a TLS proxy).")
     var tlsCert: String?
     @Option(help: "PEM private key of --tls-cert.") var tlsKey: String?
     @Option(help: "Price per message sent, in euro cents, per channel type, for the cost KPI: whatsapp_business=8,sms=7 (the default).")
@@ -115,6 +120,11 @@ struct Serve: AsyncParsableCommand {
         if let messagePrices { _ = try Self.prices(messagePrices) }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         try checkOption(httpPort, 0...65_535, "--http-port")
+        guard !ingestHost.isEmpty else { throw ValidationError("--ingest-host must not be empty") }
+        if case .port = ingestPort, tlsCert == nil, !ingestPlaintext, !Self.isLoopback(ingestHost) {
+            throw ValidationError("--ingest-host \(ingestHost) is not loopback: gateway tokens and messages would cross the network in clear. "
+                + "Give --tls-cert and --tls-key (the port then requires TLS), or --ingest-plaintext inside a private network or behind a TLS proxy")
+        }
         if let c = clockStart {
             guard simulatedClock else { throw ValidationError("--clock-start needs --simulated-clock") }
             guard let d = Date(iso8601: c), d.timeIntervalSince1970 > 946_684_800, d.timeIntervalSince1970 < 4_102_444_800 else {
@@ -161,6 +171,7 @@ struct Serve: AsyncParsableCommand {
         case .port(let p): o.ingestPort = p
         }
         o.ingestSocket = ingestSocket
+        o.ingestHost = ingestHost
         if demo && !noDemo {
             o.seedDemo = {
                 try await DemoCompany.seed($0)
@@ -177,8 +188,10 @@ struct Serve: AsyncParsableCommand {
         if let messagePrices { o.messagePrices = try Self.prices(messagePrices) }
         if let tlsCert, let tlsKey {
             do {
-                o.http.tls = try TLSFiles.configuration(certificate: tlsCert, key: tlsKey)
-            } catch let e as TLSFiles.Problem {
+                let certificates = try TLSCertificates(certificate: tlsCert, key: tlsKey)
+                o.tls = certificates
+                o.http.tls = certificates.serverConfiguration
+            } catch let e as TLSCertificates.Problem {
                 throw ValidationError(e.description)
             }
         }
@@ -192,6 +205,10 @@ struct Serve: AsyncParsableCommand {
 }
 
 extension Serve {
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
     /// `type=cents,…`: every type a channel type, every price 0…10000 cents.
     static func prices(_ text: String) throws -> ChannelPrices {
         var out: [ChannelType: Double] = [:]
