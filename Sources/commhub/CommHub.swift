@@ -274,6 +274,8 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "Embedded engine journal sync: full, nometasync, nosync.") var sync = "full"
     @Option(help: "Write the summary as JSON to this file.") var json: String?
     @Flag(help: "Send JSON ingest frames instead of compact binary ones.") var jsonFrames = false
+    @Flag(help: "Embedded engine: keep records in the clear, only to measure what sealing costs (Benchmarks/sealing-cost.sh).")
+    var plainRecords = false
     @Option(help: "Embedded engine: take a snapshot every this many seconds during the run.") var snapshotEvery: Double?
     @Flag(help: "No progress line.") var quiet = false
 
@@ -327,6 +329,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         o.subscribers = subscribers
         o.progress = !quiet
         o.jsonFrames = jsonFrames
+        o.sealRecords = !plainRecords
         o.snapshotEvery = snapshotEvery.map { .milliseconds(Int64($0 * 1000)) }
         var logger = Logger(label: "commhub.loadtest")
         logger.logLevel = .warning
