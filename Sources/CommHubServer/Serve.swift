@@ -71,8 +71,10 @@ public enum CommHubServe {
         journalOptions.syncMode = o.syncMode
         var configuration = EngineConfiguration()
         configuration.messagePrices = o.messagePrices
-        let durable = try DurableEngine(directory: o.storeDirectory, clock: clock, configuration: configuration,
-                                        options: journalOptions, keepSnapshots: o.keepSnapshots, logger: logger)
+        let durable = try await LegacyStoreSealing.open(storeDirectory: o.storeDirectory, logger: logger) {
+            try DurableEngine(directory: o.storeDirectory, clock: clock, configuration: configuration,
+                              options: journalOptions, keepSnapshots: o.keepSnapshots, logger: logger)
+        }
         let engine = durable.engine
         // Erasures and a key roll a crash cut short are finished before anything is served.
         try await durable.finishInterruptedProtectionWork()
