@@ -278,6 +278,43 @@ public struct AssignmentBoard: Sendable {
         return moves
     }
 
+    /// What a rebalance does to each person it names: threads received
+    /// (`to`) and threads moved away (`from`), one entry per person in order
+    /// of first appearance. The people are found through the moves' hints
+    /// (and runs of the same `from`), so a plan's tally hashes nothing per move.
+    public func tally(_ moves: [ThreadMove]) -> [(person: ContactID, assigned: Int, movedAway: Int)] {
+        var out: [(person: ContactID, assigned: Int, movedAway: Int)] = []
+        var slotOfPerson = [Int32](repeating: -1, count: people.count)  // people known to the board
+        var slotOfID: [ContactID: Int] = [:]                             // ids the board never saw
+        func slot(_ id: ContactID, index: Int32?) -> Int {
+            if let index, slotOfPerson[Int(index)] >= 0 { return Int(slotOfPerson[Int(index)]) }
+            if index == nil, let k = slotOfID[id] { return k }
+            out.append((id, 0, 0))
+            if let index { slotOfPerson[Int(index)] = Int32(out.count - 1) } else { slotOfID[id] = out.count - 1 }
+            return out.count - 1
+        }
+        func index(of id: ContactID, hint: Int32?) -> Int32? {
+            if let hint, hint >= 0, Int(hint) < people.count, people[Int(hint)].id == id { return hint }
+            return personIndex[id]
+        }
+        var lastFrom: (id: ContactID, slot: Int)?
+        for m in moves {
+            if let from = m.from {
+                if let last = lastFrom, last.id == from {
+                    out[last.slot].movedAway += 1
+                } else {
+                    let k = slot(from, index: index(of: from, hint: nil))
+                    out[k].movedAway += 1
+                    lastFrom = (from, k)
+                }
+            }
+            if let to = m.to {
+                out[slot(to, index: index(of: to, hint: m.boardHint?.to))].assigned += 1
+            }
+        }
+        return out
+    }
+
     // MARK: Mutation (events only)
 
     /// Applies an event. The same code runs live and on replay.

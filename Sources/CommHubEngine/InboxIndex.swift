@@ -59,6 +59,8 @@ public final class InboxIndex: Sendable {
         var channelType: ChannelType
         var brand: Brand?
         var awaiting: Bool
+        /// Position in the assignee's row list (`State.rowsOf`); fits in the row's padding.
+        var assignedAt: UInt32 = 0
 
         init(id: ThreadID, status: ThreadStatus, priority: Priority, threadType: ThreadType, channelType: ChannelType,
              brand: Brand?, team: TeamID?, assignee: ContactID?, customer: CustomerID?, order: OrderID?, due: Date?,
@@ -98,8 +100,57 @@ public final class InboxIndex: Sendable {
         var rowOf: [ThreadID: UInt32] = [:]
         var open = SortedKeys<UrgencyKey>()
         var finished = SortedKeys<UrgencyKey>()
-        var byAssignee: [ContactID: Set<UInt32>] = [:]
+        /// Each person's rows, as lists with O(1) removal (the last entry takes
+        /// the freed place): a rebalance moves rows between lists without hashing.
+        var personOf: [ContactID: Int32] = [:]
+        var rowsOf: [[UInt32]] = []
         var lastSeq: UInt64 = 0
+
+        /// The rows of a person, for queries.
+        func rows(of person: ContactID) -> [UInt32] { personOf[person].map { rowsOf[Int($0)] } ?? [] }
+
+        mutating func person(creating id: ContactID) -> Int32 {
+            if let p = personOf[id] { return p }
+            personOf[id] = Int32(rowsOf.count)
+            rowsOf.append([])
+            return Int32(rowsOf.count - 1)
+        }
+
+        mutating func list(_ i: UInt32, for p: Int32) {
+            rows[Int(i)].assignedAt = UInt32(rowsOf[Int(p)].count)
+            rowsOf[Int(p)].append(i)
+        }
+
+        mutating func unlist(_ i: UInt32, from p: Int32) {
+            let at = rows[Int(i)].assignedAt
+            let last = rowsOf[Int(p)].removeLast()
+            if last != i {
+                rowsOf[Int(p)][Int(at)] = last
+                rows[Int(last)].assignedAt = at
+            }
+        }
+    }
+
+    /// The people met while applying one batch, searched linearly (a
+    /// rebalance names a handful, again and again) before the id table.
+    struct PersonCache {
+        private var ids: [ContactID] = []
+        private var people: [Int32] = []
+        private var next = 0
+
+        mutating func person(_ id: ContactID, in s: inout State) -> Int32 {
+            if let k = ids.firstIndex(of: id) { return people[k] }
+            let p = s.person(creating: id)
+            if ids.count < 32 {
+                ids.append(id)
+                people.append(p)
+            } else {
+                ids[next] = id
+                people[next] = p
+                next = (next + 1) % 32
+            }
+            return p
+        }
     }
 
     private let state = Mutex(State())
@@ -113,7 +164,8 @@ public final class InboxIndex: Sendable {
 
     public func apply(_ batch: [SequencedEvent]) {
         state.withLock { s in
-            for e in batch { Self.apply(e, to: &s) }
+            var people = PersonCache()
+            for e in batch { Self.apply(e, to: &s, people: &people) }
         }
     }
 
@@ -129,7 +181,7 @@ public final class InboxIndex: Sendable {
         return UrgencyKey(rankAndDue: UInt64.max - t, idHigh: hi, idLow: lo, row: i)
     }
 
-    private static func apply(_ e: SequencedEvent, to s: inout State) {
+    private static func apply(_ e: SequencedEvent, to s: inout State, people: inout PersonCache) {
         s.lastSeq = max(s.lastSeq, e.seq)
         switch e.event {
         case .threadOpened(let h):
@@ -171,7 +223,9 @@ public final class InboxIndex: Sendable {
                 r.assignee = agent
             }
         case .threadsRebalanced(let moves, _):
-            for m in moves { update(m.thread, &s) { $0.assignee = m.to } }
+            // Only the assignee changes, so the urgency key stays: the ordered
+            // indexes are left alone and the row moves between two lists.
+            for m in moves { reassign(m.thread, to: m.to, &s, &people) }
         case .dataErased(let erasure):
             // The skeleton's subject ("erased customer") and no customer or order any more.
             for t in erasure.threads {
@@ -187,7 +241,7 @@ public final class InboxIndex: Sendable {
             }
             update(m.survivor.id, &s) { $0.take(m.survivor) }
         case .threadSplit(let sp):
-            apply(SequencedEvent(seq: e.seq, event: .threadOpened(sp.newThread)), to: &s)
+            apply(SequencedEvent(seq: e.seq, event: .threadOpened(sp.newThread)), to: &s, people: &people)
             update(sp.source.id, &s) { $0.take(sp.source) }
         case .csatCaptured(let a):
             // The score's message does not start the response clock.
@@ -199,15 +253,21 @@ public final class InboxIndex: Sendable {
 
     private static func insertKey(_ r: Row, _ i: UInt32, _ s: inout State) {
         if r.status.isOpen { s.open.insert(key(r, i)) } else { s.finished.insert(key(r, i)) }
-        if let a = r.assignee { s.byAssignee[a, default: []].insert(i) }
+        if let a = r.assignee { s.list(i, for: s.person(creating: a)) }
     }
 
     private static func removeKey(_ r: Row, _ i: UInt32, _ s: inout State) {
         if r.status.isOpen { s.open.remove(key(r, i)) } else { s.finished.remove(key(r, i)) }
-        if let a = r.assignee {
-            s.byAssignee[a]?.remove(i)
-            if s.byAssignee[a]?.isEmpty == true { s.byAssignee[a] = nil }
-        }
+        if let a = r.assignee, let p = s.personOf[a] { s.unlist(i, from: p) }
+    }
+
+    private static func reassign(_ id: ThreadID, to new: ContactID?, _ s: inout State, _ people: inout PersonCache) {
+        guard let i = s.rowOf[id] else { return }
+        let old = s.rows[Int(i)].assignee
+        guard old != new else { return }
+        if let old { s.unlist(i, from: people.person(old, in: &s)) }
+        s.rows[Int(i)].assignee = new
+        if let new { s.list(i, for: people.person(new, in: &s)) }
     }
 
     private static func update(_ id: ThreadID, _ s: inout State, _ change: (inout Row) -> Void) {
@@ -261,7 +321,7 @@ public final class InboxIndex: Sendable {
             // A selective assignee filter walks that person's set instead of the whole index.
             if let a = f.assignee {
                 var keys: [(UrgencyKey, Bool)] = []
-                for i in s.byAssignee[a] ?? [] where matches(Int(i)) {
+                for i in s.rows(of: a) where matches(Int(i)) {
                     let r = s.rows[Int(i)]
                     keys.append((Self.key(r, i), r.status.isOpen))
                 }
