@@ -77,6 +77,8 @@ public actor Supervisor {
     var earlyReceipts = EarlyDeliveryReports()
     /// Workflow timers: ladder steps, follow-ups, task reminders, digests (`Supervisor+SLA.swift`).
     var timers: TimerQueue
+    /// Re-seals a secret sealed under an older master key (`Supervisor+Secrets.swift`); nil: secrets are taken as given.
+    var secretReseal: (@Sendable (Data) throws -> Data?)?
 
     public init(restored: RestoredEngine, journal: any EventJournal, clock: any EngineClock,
                 configuration: EngineConfiguration, logger: Logger) {
@@ -197,7 +199,9 @@ public actor Supervisor {
     // MARK: Configuration and directory
 
     public func upsertChannel(_ c: Channel) throws -> UInt64 {
-        try commit([.channelUpserted(c)]).last!.seq
+        var c = c
+        if let sealed = c.sealedSecrets, let again = try secretReseal?(sealed) { c.sealedSecrets = again }
+        return try commit([.channelUpserted(c)]).last!.seq
     }
 
     public func upsertTeam(_ t: Team) async throws -> UInt64 {
