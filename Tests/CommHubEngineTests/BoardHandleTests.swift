@@ -93,6 +93,22 @@ struct BoardHandleTests {
         }
     }
 
+    @Test("a move to nobody queues only open threads: a closed thread never waits in a queue")
+    func closedThreadsAreNeverQueued() {
+        let f = Fixture()
+        var board = f.board(reversed: false)
+        let closed = f.threads[0].id, open = f.threads[1].id
+        board.apply(.threadChanged(thread: closed, change: ThreadChange(status: .resolved), at: Date()))
+        // Such moves come from no plan today (plans move open threads, in the turn that makes
+        // them), but apply must keep the invariant for any journal it replays.
+        board.apply(.threadsRebalanced(moves: [ThreadMove(thread: closed, from: f.source.id, to: nil),
+                                               ThreadMove(thread: open, from: f.source.id, to: nil)], reason: "test"))
+        let queue = Array(board.teams[f.team.id]?.queue ?? [])
+        #expect(queue == [open])
+        #expect(board.assignee[closed] == nil && board.assignee[open] == nil)
+        #expect(!board.openThreads.contains(closed))
+    }
+
     @Test("a tally counts what each person's counters count from the moves")
     func tallyMatchesTheMoves() {
         let f = Fixture()
