@@ -7,7 +7,7 @@ import Logging
 // Runs one benchmark operation in a loop without the benchmark harness, for
 // `valgrind --tool=callgrind` (instruction counts: this VM exposes no
 // hardware counters) and perf. Usage: BenchProfile SCENARIO [ITERATIONS]
-//   drain500 | evenOut | inboxFiltered | ingestNew | ingestReply | matchOrder | memory
+//   drain500 | drain500Supervisor | evenOut | inboxFiltered | inboxText | ingestNew | ingestReply | matchOrder | memory
 let args = CommandLine.arguments
 let scenario = args.count > 1 ? args[1] : "drain500"
 let iterations = args.count > 2 ? Int(args[2]) ?? 10 : 10
@@ -37,6 +37,27 @@ case "evenOut":
             f.board.apply(inverse(moves))
         }
     }
+case "inboxText":
+    let (index, _) = makeInbox()
+    var f = InboxFilter()
+    f.text = "foutcode"
+    time("inboxText x\(iterations)") {
+        for _ in 0..<iterations { _ = index.page(f, limit: 50, cursor: nil) }
+    }
+case "drain500Supervisor":
+    // Rebalance.drain500.supervisor outside the harness: drain, then hand the threads back.
+    let (f, source) = try await makeDrainEngine()
+    var total = Duration.zero
+    for _ in 0..<iterations {
+        let start = ContinuousClock.now
+        let report = try await f.engine.supervisor.rebalance(agent: source)
+        total += ContinuousClock.now - start
+        precondition(report.moves.count == 500, "drained \(report.moves.count)")
+        for m in report.moves {
+            _ = try await f.engine.supervisor.updateThread(m.thread, change: ThreadChange(), assignTo: .some(source), team: nil)
+        }
+    }
+    print("drain500Supervisor x\(iterations)", total, "(drains only)")
 case "inboxFiltered":
     let (index, _) = makeInbox()
     time("inboxFiltered x\(iterations)") {

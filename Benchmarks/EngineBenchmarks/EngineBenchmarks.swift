@@ -86,21 +86,7 @@ let benchmarks: @Sendable () -> Void = {
             _ = try await f.engine.supervisor.updateThread(m.thread, change: ThreadChange(), assignTo: .some(source), team: nil)
         }
     }, setup: {
-        var f = try await makeEngine(agents: 20, capacity: 100)
-        let sup = f.engine.supervisor
-        let source = Contact(id: entityID(2, 999), name: "Source", teams: [f.team.id], skills: ["ev"],
-                             maxOpenThreads: 10_000, presence: .online)
-        _ = try await sup.upsertContact(source)
-        for i in 0..<500 {
-            _ = try await sup.createThread(header(entityID(3, i)), assignTo: source.id, team: f.team.id)
-        }
-        for (a, agent) in f.agents.enumerated() {
-            for j in 0..<10 {
-                _ = try await sup.createThread(header(entityID(3, 1000 + a * 10 + j)), assignTo: agent.id, team: f.team.id)
-            }
-        }
-        f.agents.append(source)
-        drainSource.value = (f, source.id)
+        drainSource.value = try await makeDrainEngine()
     })
 
     // MARK: Inbox

@@ -199,6 +199,27 @@ extension EngineFixture {
     }
 }
 
+/// An in-memory engine whose agent "Source" holds 500 open threads in a team
+/// of 20 colleagues with 10 threads each and room up to 100
+/// (`Rebalance.drain500.supervisor`, `BenchProfile drain500Supervisor`).
+public func makeDrainEngine() async throws -> (EngineFixture, ContactID) {
+    var f = try await makeEngine(agents: 20, capacity: 100)
+    let sup = f.engine.supervisor
+    let source = Contact(id: entityID(2, 999), name: "Source", teams: [f.team.id], skills: ["ev"],
+                         maxOpenThreads: 10_000, presence: .online)
+    _ = try await sup.upsertContact(source)
+    for i in 0..<500 {
+        _ = try await sup.createThread(header(entityID(3, i)), assignTo: source.id, team: f.team.id)
+    }
+    for (a, agent) in f.agents.enumerated() {
+        for j in 0..<10 {
+            _ = try await sup.createThread(header(entityID(3, 1000 + a * 10 + j)), assignTo: agent.id, team: f.team.id)
+        }
+    }
+    f.agents.append(source)
+    return (f, source.id)
+}
+
 /// status open + priority high + channel WhatsApp.
 public func highWhatsApp() -> InboxFilter {
     var f = InboxFilter(statuses: [.open])

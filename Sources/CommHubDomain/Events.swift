@@ -5,7 +5,33 @@ public struct ThreadMove: Codable, Sendable, Hashable {
     public var thread: ThreadID
     public var from: ContactID?
     public var to: ContactID?
-    public init(thread: ThreadID, from: ContactID?, to: ContactID?) { self.thread = thread; self.from = from; self.to = to }
+    /// Where the planner found the thread and the new person in its own
+    /// tables (the assignment board's dense handles), so that applying the
+    /// plan it just made hashes no ids. Not journaled and not part of
+    /// equality: a replayed move has none, and the board ignores one whose
+    /// positions hold other ids.
+    public var boardHint: BoardHint?
+
+    public struct BoardHint: Sendable {
+        public var thread: UInt32
+        /// The new person's index, negative for none.
+        public var to: Int32
+        public init(thread: UInt32, to: Int32) { self.thread = thread; self.to = to }
+    }
+
+    public init(thread: ThreadID, from: ContactID?, to: ContactID?, boardHint: BoardHint? = nil) {
+        self.thread = thread; self.from = from; self.to = to; self.boardHint = boardHint
+    }
+
+    enum CodingKeys: String, CodingKey { case thread, from, to }
+
+    public static func == (a: Self, b: Self) -> Bool { a.thread == b.thread && a.from == b.from && a.to == b.to }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(thread)
+        hasher.combine(from)
+        hasher.combine(to)
+    }
 }
 
 /// A change to a thread's header fields; nil means "unchanged".

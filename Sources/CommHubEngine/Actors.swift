@@ -163,14 +163,31 @@ public struct AgentState: Sendable, Hashable, Codable {
 
 /// One internal person. Holds `AgentState`; the supervisor sends it the
 /// events that concern the person.
+///
+/// Agent actors run on their supervisor's executor, like thread actors: the
+/// supervisor hands each person their events synchronously, in the turn in
+/// which it journals them (`Supervisor.deliverToAgents`), so a rebalance
+/// costs no task switch per person and no person sees events out of order.
 public actor AgentActor {
     public private(set) var state: AgentState
+    private unowned let owner: Supervisor
 
-    public init(state: AgentState) {
+    public init(state: AgentState, owner: Supervisor) {
         self.state = state
+        self.owner = owner
     }
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { owner.unownedExecutor }
 
     public func apply(_ events: [SequencedEvent], at: Date) {
         for e in events { state.record(e.event, seq: e.seq, at: at) }
+    }
+
+    /// A rebalance's effect on this person, counted once for everyone it touched
+    /// (the same counts `record` takes from the event's moves).
+    func applyRebalance(assigned: Int, movedAway: Int, seq: UInt64) {
+        state.assignedTotal += assigned
+        state.movedAway += movedAway
+        state.lastSeq = max(state.lastSeq, seq)
     }
 }

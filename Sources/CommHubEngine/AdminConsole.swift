@@ -15,12 +15,16 @@ public struct AdminConsole: Sendable {
     public let export: (@Sendable (String) async throws -> JSONValue)?
     /// The LMDB journal, when the engine has one (`journal`, `journal check`).
     public let journal: JournalWriter?
+    /// `keys` and `keys rotate [FILE]` (the words after `keys`); provided by the server, which holds the master keys.
+    public let keys: (@Sendable ([String]) async throws -> JSONValue)?
 
     public init(engine: Engine, simulatedClock: SimulatedClock? = nil,
                 snapshot: (@Sendable () async throws -> JSONValue)? = nil,
                 export: (@Sendable (String) async throws -> JSONValue)? = nil,
-                journal: JournalWriter? = nil) {
+                journal: JournalWriter? = nil,
+                keys: (@Sendable ([String]) async throws -> JSONValue)? = nil) {
         self.engine = engine
+        self.keys = keys
         self.simulatedClock = simulatedClock
         self.snapshot = snapshot
         self.export = export
@@ -48,6 +52,8 @@ public struct AdminConsole: Sendable {
         ("timers", "run the workflow timers that are due (SLA ladder, follow-ups, task reminders, digests); count the rest"),
         ("retention", "the retention policy (content of finished threads, audit trail)"),
         ("retention run", "enforce the retention policy now (it also runs on a schedule)"),
+        ("keys", "where the master key comes from, whether a rotation is in progress, the KEK generations"),
+        ("keys rotate [NEW_KEY_FILE]", "move every data key and stored secret under a new master key while serving (the file is required when the key comes from COMMHUB_MASTER_KEY)"),
     ]
 
     /// `stats kpi NAME [DAYS] [GROUP]`: the KPI's totals (and groups) from the analytics read model.
@@ -95,6 +101,7 @@ public struct AdminConsole: Sendable {
         switch words.first?.lowercased() {
         case "rebalance", "presence", "snapshot", "export", "timers": return true
         case "retention": return words.count == 2
+        case "keys": return words.count >= 2
         case "clock": return words.count == 3
         default: return false
         }
@@ -272,6 +279,10 @@ public struct AdminConsole: Sendable {
 
         case ("retention", 1):
             return .object(["retention": try Self.json(await s.retentionPolicy())])
+
+        case ("keys", 1), ("keys", 2) where w[1].lowercased() == "rotate", ("keys", 3) where w[1].lowercased() == "rotate":
+            guard let keys else { throw EngineError(.unavailable, "this engine has no store keys (in-memory engine)") }
+            return try await keys(Array(w.dropFirst()))
 
         case ("retention", 2) where w[1] == "run":
             let done = try await engine.enforceRetention()

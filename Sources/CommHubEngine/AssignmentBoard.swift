@@ -8,17 +8,21 @@ import HeapModule
 /// every agent. A value type: every decision and every rebalance plan is a
 /// plain function of it, testable without actors; `apply` is the only
 /// mutation and is shared by live operation and journal replay.
+///
+/// Inside, threads and people have dense integer handles: a thread's id is
+/// hashed once, where it enters the board, and after that its row
+/// (assignee, team, requirements, openness, place in its person's list)
+/// is an array element. A person holds their open threads as a list of
+/// handles with O(1) removal (the last one takes the freed place). Plans
+/// carry the handles they used (`ThreadMove.boardHint`), so applying a
+/// rebalance the board just planned hashes no ids at all; a move without a
+/// hint (journal replay) or with a stale one is found by its id instead.
+/// Handles are never reused, so a hint whose id matches is always right.
+///
+/// The id-keyed tables of the first version (`assignee`, `team`, `needs`,
+/// `openThreads`, `agents`) remain as read-only views for queries, snapshots
+/// and tests.
 public struct AssignmentBoard: Sendable {
-    public struct AgentSlot: Sendable, Hashable {
-        public var id: ContactID
-        public var presence: Presence
-        public var skills: Set<String>
-        public var teams: [TeamID]
-        public var maxOpenThreads: Int
-        public var open: Set<ThreadID>
-        public var load: Int { open.count }
-    }
-
     public struct TeamSlot: Sendable {
         public var team: Team
         /// Members in a stable order (join order); index = round-robin position.
@@ -37,18 +41,69 @@ public struct AssignmentBoard: Sendable {
         }
     }
 
-    public private(set) var agents: [ContactID: AgentSlot] = [:]
+    /// A person as routing sees them, with the handles of the open threads they hold.
+    struct Person: Sendable {
+        var id: ContactID
+        /// False for an id named as assignee but never upserted as a contact: the
+        /// assignment stays readable, but such a person holds no threads and is not
+        /// listed among the agents (as before handles, when only contacts had slots).
+        var isAgent: Bool
+        var presence: Presence
+        var skills: Set<String>
+        var teams: [TeamID]
+        var maxOpenThreads: Int
+        /// Handles of the open threads this person handles, in no particular order.
+        var held: [UInt32]
+    }
+
+    /// One thread's place on the board, at its handle.
+    struct ThreadRow: Sendable {
+        static let nobody: Int32 = -1
+        static let notHeld: UInt32 = .max
+        /// Index in `people`, or `nobody`.
+        var assignee: Int32 = nobody
+        /// Index in `teamIDs`, or -1.
+        var team: Int32 = -1
+        /// Index in `needsTable`; 0 is "no requirements".
+        var needs: UInt32 = 0
+        /// Position in the assignee's `held` list, or `notHeld`.
+        var heldAt: UInt32 = notHeld
+        var open = false
+    }
+
+    // Threads by handle.
+    private var handleOf: [ThreadID: UInt32] = [:]
+    private var threadIDs: [ThreadID] = []
+    private var rows: [ThreadRow] = []
+    private var openCount = 0
+    // People by index (never removed, so indices stay valid).
+    private var people: [Person] = []
+    private var personIndex: [ContactID: Int32] = [:]
+    // Teams named by threads, whether or not the team exists (yet).
+    private var teamIDs: [TeamID] = []
+    private var teamIndex: [TeamID: Int32] = [:]
+    // Distinct requirements (a handful: teams' skill sets), index 0 = none. Grows
+    // with distinct skill lists ever seen on a thread, which headers bound.
+    private var needsTable: [Needs] = [Needs()]
+    private var needsIndex: [Needs: UInt32] = [Needs(): 0]
+
     public private(set) var teams: [TeamID: TeamSlot] = [:]
-    /// Open threads and their assignee (absent = waiting in a queue or unrouted).
-    public private(set) var assignee: [ThreadID: ContactID] = [:]
-    /// The team each routed thread belongs to.
-    public private(set) var team: [ThreadID: TeamID] = [:]
-    /// Requirements of threads that have any, kept for queueing and moves.
-    public private(set) var needs: [ThreadID: Needs] = [:]
-    /// Open threads (assigned or queued); resolved and closed threads leave the board.
-    public private(set) var openThreads: Set<ThreadID> = []
 
     public init() {}
+
+    // MARK: Views by id
+
+    /// Threads and their assignee (absent = waiting in a queue or unrouted).
+    /// Kept for closed threads too: a reopened thread goes back to its person.
+    public var assignee: Assignees { Assignees(handleOf: handleOf, rows: rows, threadIDs: threadIDs, people: people) }
+    /// The team each routed thread belongs to.
+    public var team: ThreadTeams { ThreadTeams(handleOf: handleOf, rows: rows, threadIDs: threadIDs, teamIDs: teamIDs) }
+    /// Requirements of threads that have any.
+    public var needs: ThreadNeeds { ThreadNeeds(handleOf: handleOf, rows: rows, threadIDs: threadIDs, table: needsTable) }
+    /// Open threads (assigned or queued); resolved and closed threads leave it.
+    public var openThreads: OpenThreads { OpenThreads(handleOf: handleOf, rows: rows, threadIDs: threadIDs, count: openCount) }
+    /// The people who are contacts, with their routing data and open threads.
+    public var agents: Agents { Agents(people: people, personIndex: personIndex, threadIDs: threadIDs) }
 
     // MARK: Queries
 
@@ -69,9 +124,10 @@ public struct AssignmentBoard: Sendable {
                        pending: [ContactID: Int] = [:], lastPicked: Int?? = nil) -> ContactID? {
         guard let slot = teams[team] else { return nil }
         let candidates = slot.members.enumerated().lazy.compactMap { (i, id) -> AgentCandidate? in
-            guard id != excluding, let a = agents[id] else { return nil }
+            guard id != excluding, let p = personIndex[id], people[Int(p)].isAgent else { return nil }
+            let a = people[Int(p)]
             return AgentCandidate(id: id, presence: a.presence, skills: a.skills,
-                                  openThreads: a.load + (pending[id] ?? 0),
+                                  openThreads: a.held.count + (pending[id] ?? 0),
                                   maxOpenThreads: a.maxOpenThreads, order: i)
         }
         return AgentPicker.pick(candidates, requiredSkills: needs.skills, skillMatching: needs.skillMatching,
@@ -101,55 +157,63 @@ public struct AssignmentBoard: Sendable {
     /// when `queueLeftovers` is set (an agent going offline in a team that
     /// hands over). Threads are grouped by (team, needs); each group keeps
     /// its candidates in a heap of (load, rotation distance), so a drain
-    /// costs O(members + threads · log members) and reads the board without
-    /// copying it.
+    /// costs O(members + threads · log members), reads the board without
+    /// copying it and hashes only the members' ids.
     public func planDrain(agent: ContactID, queueLeftovers: Bool) -> [ThreadMove] {
-        guard let slot = agents[agent] else { return [] }
-        struct Group: Hashable { var team: TeamID?; var needs: Needs }
-        // Few distinct groups (teams × skill sets): a linear search beats hashing the key per thread.
-        var groupKeys: [Group] = []
-        var groupThreads: [[ThreadID]] = []
-        for thread in slot.open {
-            let g = Group(team: team[thread], needs: needsOf(thread))
-            if let k = groupKeys.firstIndex(of: g) {
-                groupThreads[k].append(thread)
+        guard let source = personIndex[agent], people[Int(source)].isAgent else { return [] }
+        let held = people[Int(source)].held
+        struct Group { var team: Int32; var needs: UInt32; var threads: [UInt32] }
+        // Few distinct groups (teams × skill sets): a linear search on two integers.
+        var groups: [Group] = []
+        for h in held {
+            let r = rows[Int(h)]
+            if let k = groups.firstIndex(where: { $0.team == r.team && $0.needs == r.needs }) {
+                groups[k].threads.append(h)
             } else {
-                groupKeys.append(g)
-                groupThreads.append([thread])
+                groups.append(Group(team: r.team, needs: r.needs, threads: [h]))
             }
         }
-        let groups = zip(groupKeys, groupThreads).map { (key: $0, value: $1) }
-        var planned: [ContactID: Int] = [:]
-        var moves: [ThreadMove] = []
-        moves.reserveCapacity(slot.open.count)
         // Stable order of groups and threads, so a plan is reproducible.
-        for (group, threads) in groups.sorted(by: { ($0.key.team?.description ?? "", $0.value.count) < ($1.key.team?.description ?? "", $1.value.count) }) {
+        let ordered = groups.map { (name: $0.team < 0 ? "" : teamIDs[Int($0.team)].description, group: $0) }
+            .sorted { ($0.name, $0.group.threads.count) < ($1.name, $1.group.threads.count) }
+        // Load planned for a person by earlier groups, written back when a candidate leaves a group.
+        var planned: [Int32: Int] = [:]
+        var moves: [ThreadMove] = []
+        moves.reserveCapacity(held.count)
+        for (_, group) in ordered {
             var heap = Heap<Slot>()
-            if let t = group.team, let teamSlot = teams[t] {
+            let needs = needsTable[Int(group.needs)]
+            if group.team >= 0, let teamSlot = teams[teamIDs[Int(group.team)]] {
                 for (i, id) in teamSlot.members.enumerated() where id != agent {
-                    guard let a = agents[id], a.presence == .online else { continue }
-                    if group.needs.skillMatching, !group.needs.skills.allSatisfy(a.skills.contains) { continue }
-                    let load = a.load + (planned[id] ?? 0)
+                    guard let p = personIndex[id] else { continue }
+                    let a = people[Int(p)]
+                    guard a.isAgent, a.presence == .online else { continue }
+                    if needs.skillMatching, !needs.skills.allSatisfy(a.skills.contains) { continue }
+                    let added = planned[p] ?? 0
+                    let load = a.held.count + added
                     guard load < a.maxOpenThreads else { continue }
                     heap.insert(Slot(load: load, distance: AgentPicker.roundRobinDistance(i, after: teamSlot.lastPicked),
-                                     id: id, capacity: a.maxOpenThreads))
+                                     person: p, added: added, capacity: a.maxOpenThreads))
                 }
             }
-            // Stable order (a plan must be reproducible), sorted on the ids' words.
-            let ordered = threads.map { t -> (UInt64, UInt64, ThreadID) in
-                let w = t.words
-                return (w.0.bigEndian, w.1.bigEndian, t)
+            // Sorted on the ids' words, as the ids sort.
+            let threads = group.threads.map { h -> (UInt64, UInt64, UInt32) in
+                let w = threadIDs[Int(h)].words
+                return (w.0.bigEndian, w.1.bigEndian, h)
             }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
-            for (_, _, thread) in ordered {
+            for (_, _, h) in threads {
                 if var best = heap.popMin() {
-                    moves.append(ThreadMove(thread: thread, from: agent, to: best.id))
-                    planned[best.id, default: 0] += 1
+                    moves.append(ThreadMove(thread: threadIDs[Int(h)], from: agent, to: people[Int(best.person)].id,
+                                            boardHint: .init(thread: h, to: best.person)))
                     best.load += 1
-                    if best.load < best.capacity { heap.insert(best) }
+                    best.added += 1
+                    if best.load < best.capacity { heap.insert(best) } else { planned[best.person] = best.added }
                 } else if queueLeftovers {
-                    moves.append(ThreadMove(thread: thread, from: agent, to: nil))
+                    moves.append(ThreadMove(thread: threadIDs[Int(h)], from: agent, to: nil,
+                                            boardHint: .init(thread: h, to: ThreadRow.nobody)))
                 }
             }
+            while let s = heap.popMin() { planned[s.person] = s.added }
         }
         return moves
     }
@@ -158,7 +222,9 @@ public struct AssignmentBoard: Sendable {
     struct Slot: Comparable {
         var load: Int
         var distance: Int
-        var id: ContactID
+        var person: Int32
+        /// Threads planned for this person so far, this group and earlier ones.
+        var added: Int
         var capacity: Int
         static func < (a: Slot, b: Slot) -> Bool { (a.load, a.distance) < (b.load, b.distance) }
         static func == (a: Slot, b: Slot) -> Bool { a.load == b.load && a.distance == b.distance }
@@ -168,15 +234,16 @@ public struct AssignmentBoard: Sendable {
     /// move from members above their fair share to members below it, until
     /// no one carries more than one thread above another (as far as skills
     /// and capacity allow). Only threads of this team move.
-    /// Cost: O(members · log members + moves · skill checks).
+    /// Cost: O(members · log members + moves · skill checks); the threads
+    /// are visited through their handles, without hashing.
     public func planEvenOut(team teamID: TeamID) -> [ThreadMove] {
-        guard let slot = teams[teamID] else { return [] }
-        struct Member { var id: ContactID; var load: Int; var target: Int; var skills: Set<String> }
+        guard let slot = teams[teamID], let teamHandle = teamIndex[teamID] else { return [] }
+        struct Member { var person: Int32; var load: Int; var target: Int; var skills: Set<String> }
         var members: [Member] = []
         members.reserveCapacity(slot.members.count)
         for id in slot.members {
-            guard let a = agents[id], a.presence == .online else { continue }
-            members.append(Member(id: id, load: a.load, target: 0, skills: a.skills))
+            guard let p = personIndex[id], people[Int(p)].isAgent, people[Int(p)].presence == .online else { continue }
+            members.append(Member(person: p, load: people[Int(p)].held.count, target: 0, skills: people[Int(p)].skills))
         }
         guard members.count > 1 else { return [] }
         members.sort { $0.load > $1.load }
@@ -184,27 +251,68 @@ public struct AssignmentBoard: Sendable {
         let base = total / members.count
         let extra = total % members.count
         for i in members.indices {
-            let cap = agents[members[i].id]!.maxOpenThreads
+            let cap = people[Int(members[i].person)].maxOpenThreads
             members[i].target = min(base + (i < extra ? 1 : 0), max(cap, 0))
         }
         var receivers = members.indices.filter { members[$0].load < members[$0].target }
         var moves: [ThreadMove] = []
         for d in members.indices where members[d].load > members[d].target {
             guard !receivers.isEmpty else { break }
-            for thread in agents[members[d].id]!.open where team[thread] == teamID {
+            let donor = people[Int(members[d].person)]
+            for h in donor.held where rows[Int(h)].team == teamHandle {
                 guard members[d].load > members[d].target, !receivers.isEmpty else { break }
-                let need = needs.isEmpty ? nil : needs[thread]
+                let n = rows[Int(h)].needs
+                let need = n == 0 ? nil : needsTable[Int(n)]
                 guard let ri = receivers.firstIndex(where: { r in
                     need.map { !$0.skillMatching || $0.skills.allSatisfy(members[r].skills.contains) } ?? true
                 }) else { continue }
                 let r = receivers[ri]
-                moves.append(ThreadMove(thread: thread, from: members[d].id, to: members[r].id))
+                let receiver = members[r].person
+                moves.append(ThreadMove(thread: threadIDs[Int(h)], from: donor.id, to: people[Int(receiver)].id,
+                                        boardHint: .init(thread: h, to: receiver)))
                 members[d].load -= 1
                 members[r].load += 1
                 if members[r].load >= members[r].target { receivers.remove(at: ri) }
             }
         }
         return moves
+    }
+
+    /// What a rebalance does to each person it names: threads received
+    /// (`to`) and threads moved away (`from`), one entry per person in order
+    /// of first appearance. The people are found through the moves' hints
+    /// (and runs of the same `from`), so a plan's tally hashes nothing per move.
+    public func tally(_ moves: [ThreadMove]) -> [(person: ContactID, assigned: Int, movedAway: Int)] {
+        var out: [(person: ContactID, assigned: Int, movedAway: Int)] = []
+        var slotOfPerson = [Int32](repeating: -1, count: people.count)  // people known to the board
+        var slotOfID: [ContactID: Int] = [:]                             // ids the board never saw
+        func slot(_ id: ContactID, index: Int32?) -> Int {
+            if let index, slotOfPerson[Int(index)] >= 0 { return Int(slotOfPerson[Int(index)]) }
+            if index == nil, let k = slotOfID[id] { return k }
+            out.append((id, 0, 0))
+            if let index { slotOfPerson[Int(index)] = Int32(out.count - 1) } else { slotOfID[id] = out.count - 1 }
+            return out.count - 1
+        }
+        func index(of id: ContactID, hint: Int32?) -> Int32? {
+            if let hint, hint >= 0, Int(hint) < people.count, people[Int(hint)].id == id { return hint }
+            return personIndex[id]
+        }
+        var lastFrom: (id: ContactID, slot: Int)?
+        for m in moves {
+            if let from = m.from {
+                if let last = lastFrom, last.id == from {
+                    out[last.slot].movedAway += 1
+                } else {
+                    let k = slot(from, index: index(of: from, hint: nil))
+                    out[k].movedAway += 1
+                    lastFrom = (from, k)
+                }
+            }
+            if let to = m.to {
+                out[slot(to, index: index(of: to, hint: m.boardHint?.to))].assigned += 1
+            }
+        }
+        return out
     }
 
     // MARK: Mutation (events only)
@@ -216,7 +324,7 @@ public struct AssignmentBoard: Sendable {
             if teams[t.id] == nil {
                 teams[t.id] = TeamSlot(team: t, members: [], queue: [], lastPicked: nil)
                 // Agents that named this team before it existed join now.
-                for a in agents.values.sorted(by: { $0.id < $1.id }) where a.teams.contains(t.id) {
+                for a in people.filter(\.isAgent).sorted(by: { $0.id < $1.id }) where a.teams.contains(t.id) {
                     teams[t.id]!.members.append(a.id)
                 }
             } else {
@@ -225,59 +333,47 @@ public struct AssignmentBoard: Sendable {
         case .contactUpserted(let c):
             upsertAgent(c)
         case .presenceChanged(let id, let presence):
-            agents[id]?.presence = presence
+            if let p = personIndex[id], people[Int(p)].isAgent { people[Int(p)].presence = presence }
         case .threadOpened(let h):
-            if h.status.isOpen { openThreads.insert(h.id) }
-            setNeeds(Needs(skills: h.requiredSkills.map { $0.lowercased() }), for: h.id)
+            let handle = handle(creating: h.id)
+            if h.status.isOpen { setOpen(handle, true) }
+            setNeeds(Needs(skills: h.requiredSkills.map { $0.lowercased() }), at: handle)
         case .threadAssigned(let thread, let t, let agent, _):
-            if let t { team[thread] = t }
+            let h = handle(creating: thread)
+            if let t { rows[Int(h)].team = teamHandle(creating: t) }
             if let agent {
-                assign(thread, team: team[thread], agent: agent)
+                assign(h, to: person(creating: agent))
             } else {
-                move(thread, to: nil)
-                if let t = team[thread], openThreads.contains(thread), teams[t]?.queue.contains(thread) == false {
-                    teams[t]?.queue.append(thread)
-                }
+                move(h, to: ThreadRow.nobody)
+                if rows[Int(h)].open { enqueue(h) }
             }
         case .threadsRebalanced(let moves, _):
-            // A rebalance moves many threads between a few people: their slots
-            // are found once (indices stay valid while only values change), and
-            // each move costs one assignee update and the two set operations.
-            var slots = SlotCache()
+            // Each move: its row and the two people's lists, found by handle.
             for m in moves {
-                let old = m.to.map { assignee.updateValue($0, forKey: m.thread) } ?? assignee.removeValue(forKey: m.thread)
-                // A person's set holds only open threads, so finding the thread there
-                // answers "is it open" without probing the million-entry set.
-                var open: Bool?
-                if let old, let i = slots.index(of: old, in: agents) {
-                    if agents.values[i].open.remove(m.thread) != nil { open = true }
-                }
-                if let to = m.to {
-                    if open ?? openThreads.contains(m.thread), let i = slots.index(of: to, in: agents) {
-                        agents.values[i].open.insert(m.thread)
-                    }
-                } else if let t = team[m.thread], teams[t]?.queue.contains(m.thread) == false {
-                    teams[t]?.queue.append(m.thread)
-                }
+                let h = handle(of: m)
+                let to = m.to.map { person(of: $0, hint: m.boardHint) } ?? ThreadRow.nobody
+                move(h, to: to)
+                if to == ThreadRow.nobody, rows[Int(h)].open { enqueue(h) }
             }
         case .threadChanged(let thread, let change, _):
             guard let status = change.status else { return }
             if status.isOpen {
-                guard !openThreads.contains(thread) else { return }
-                openThreads.insert(thread)
+                let h = handle(creating: thread)
+                guard !rows[Int(h)].open else { return }
+                setOpen(h, true)
                 // A reopened thread goes back to its previous person when they still exist.
-                if let a = assignee[thread], agents[a] != nil {
-                    agents[a]!.open.insert(thread)
-                } else if let t = team[thread] {
-                    assignee[thread] = nil
+                let a = rows[Int(h)].assignee
+                if a != ThreadRow.nobody, people[Int(a)].isAgent {
+                    hold(h, by: a)
+                } else if let t = teamID(of: h) {
+                    rows[Int(h)].assignee = ThreadRow.nobody
                     teams[t]?.queue.append(thread)
                 }
             } else {
-                guard openThreads.remove(thread) != nil else { return }
-                if let a = assignee[thread] { agents[a]?.open.remove(thread) }
-                if let t = team[thread], let i = teams[t]?.queue.firstIndex(of: thread) {
-                    teams[t]!.queue.remove(at: i)
-                }
+                guard let h = handleOf[thread], rows[Int(h)].open else { return }
+                setOpen(h, false)
+                release(h)
+                if let t = teamID(of: h) { removeFromQueue(thread, team: t) }
             }
         default:
             return
@@ -286,38 +382,17 @@ public struct AssignmentBoard: Sendable {
 
     /// Makes room for `n` threads (snapshot restore).
     mutating func reserve(threads n: Int) {
-        assignee.reserveCapacity(n)
-        team.reserveCapacity(n)
-        openThreads.reserveCapacity(n)
+        handleOf.reserveCapacity(n)
+        threadIDs.reserveCapacity(n)
+        rows.reserveCapacity(n)
     }
 
-    /// The agents' table indices met during one rebalance, searched linearly
-    /// (a handful of people) instead of hashing their ids per move.
-    struct SlotCache {
-        private var ids: [ContactID] = []
-        private var indices: [Dictionary<ContactID, AgentSlot>.Index] = []
-
-        mutating func index(of id: ContactID, in agents: [ContactID: AgentSlot]) -> Dictionary<ContactID, AgentSlot>.Index? {
-            if let k = ids.firstIndex(of: id) { return indices[k] }
-            guard let i = agents.index(forKey: id) else { return nil }
-            if ids.count < 64 {
-                ids.append(id)
-                indices.append(i)
-            }
-            return i
-        }
-    }
-
-    /// A thread's requirements; most threads have none, and then the table is
-    /// often empty, so skip hashing the id.
+    /// A thread's requirements; most threads have none, and then the table
+    /// holds only the empty entry, so skip hashing the id.
     @inline(__always)
     func needsOf(_ thread: ThreadID) -> Needs {
-        needs.isEmpty ? Needs() : needs[thread] ?? Needs()
-    }
-
-    /// Records the routing requirements of a thread (from its header).
-    mutating func setNeeds(_ n: Needs, for thread: ThreadID) {
-        if n.skills.isEmpty && n.skillMatching { needs[thread] = nil } else { needs[thread] = n }
+        guard needsTable.count > 1, let h = handleOf[thread] else { return Needs() }
+        return needsTable[Int(rows[Int(h)].needs)]
     }
 
     /// Restores a team's round-robin order and last pick (snapshot restore).
@@ -334,33 +409,263 @@ public struct AssignmentBoard: Sendable {
         if let i = teams[t]?.queue.firstIndex(of: thread) { teams[t]!.queue.remove(at: i) }
     }
 
-    private mutating func upsertAgent(_ c: Contact) {
-        let skills = Set(c.skills.map { $0.lowercased() })
-        if var a = agents[c.id] {
-            let removed = a.teams.filter { !c.teams.contains($0) }
-            for t in removed { teams[t]?.members.removeAll { $0 == c.id } }
-            for t in c.teams where !a.teams.contains(t) { teams[t]?.members.append(c.id) }
-            a.skills = skills
-            a.teams = c.teams
-            a.maxOpenThreads = c.maxOpenThreads
-            a.presence = c.presence
-            agents[c.id] = a
+    // MARK: Handles
+
+    private mutating func handle(creating thread: ThreadID) -> UInt32 {
+        if let h = handleOf[thread] { return h }
+        let h = UInt32(threadIDs.count)
+        handleOf[thread] = h
+        threadIDs.append(thread)
+        rows.append(ThreadRow())
+        return h
+    }
+
+    /// The handle of a move's thread: the planner's hint when it names this thread.
+    private mutating func handle(of m: ThreadMove) -> UInt32 {
+        if let hint = m.boardHint, Int(hint.thread) < threadIDs.count, threadIDs[Int(hint.thread)] == m.thread {
+            return hint.thread
+        }
+        return handle(creating: m.thread)
+    }
+
+    private mutating func person(creating id: ContactID) -> Int32 {
+        if let p = personIndex[id] { return p }
+        let p = Int32(people.count)
+        personIndex[id] = p
+        people.append(Person(id: id, isAgent: false, presence: .offline, skills: [], teams: [], maxOpenThreads: 0, held: []))
+        return p
+    }
+
+    /// The index of a move's new person: the planner's hint when it names them.
+    private mutating func person(of id: ContactID, hint: ThreadMove.BoardHint?) -> Int32 {
+        if let p = hint?.to, p >= 0, Int(p) < people.count, people[Int(p)].id == id { return p }
+        return person(creating: id)
+    }
+
+    private mutating func teamHandle(creating t: TeamID) -> Int32 {
+        if let i = teamIndex[t] { return i }
+        let i = Int32(teamIDs.count)
+        teamIndex[t] = i
+        teamIDs.append(t)
+        return i
+    }
+
+    private func teamID(of h: UInt32) -> TeamID? {
+        let t = rows[Int(h)].team
+        return t < 0 ? nil : teamIDs[Int(t)]
+    }
+
+    // MARK: Rows and lists
+
+    private mutating func setOpen(_ h: UInt32, _ open: Bool) {
+        guard rows[Int(h)].open != open else { return }
+        rows[Int(h)].open = open
+        openCount += open ? 1 : -1
+    }
+
+    /// Records the routing requirements of a thread (from its header).
+    private mutating func setNeeds(_ n: Needs, at h: UInt32) {
+        if let i = needsIndex[n] {
+            rows[Int(h)].needs = i
         } else {
-            agents[c.id] = AgentSlot(id: c.id, presence: c.presence, skills: skills, teams: c.teams,
-                                     maxOpenThreads: c.maxOpenThreads, open: [])
-            for t in c.teams { teams[t]?.members.append(c.id) }
+            let i = UInt32(needsTable.count)
+            needsTable.append(n)
+            needsIndex[n] = i
+            rows[Int(h)].needs = i
         }
     }
 
-    private mutating func assign(_ thread: ThreadID, team t: TeamID?, agent: ContactID) {
-        if let t, let i = teams[t]?.queue.firstIndex(of: thread) { teams[t]!.queue.remove(at: i) }
-        move(thread, to: agent)
-        if let t, let order = teams[t]?.members.firstIndex(of: agent) { teams[t]!.lastPicked = order }
+    /// Puts an open thread in its person's list.
+    private mutating func hold(_ h: UInt32, by p: Int32) {
+        guard rows[Int(h)].heldAt == ThreadRow.notHeld else { return }
+        rows[Int(h)].heldAt = UInt32(people[Int(p)].held.count)
+        people[Int(p)].held.append(h)
     }
 
-    private mutating func move(_ thread: ThreadID, to agent: ContactID?) {
-        if let old = assignee[thread] { agents[old]?.open.remove(thread) }
-        assignee[thread] = agent
-        if let agent, openThreads.contains(thread) { agents[agent]?.open.insert(thread) }
+    /// Takes a thread out of its person's list: the last entry takes its place.
+    private mutating func release(_ h: UInt32) {
+        let at = rows[Int(h)].heldAt
+        guard at != ThreadRow.notHeld else { return }
+        let p = Int(rows[Int(h)].assignee)
+        let last = people[p].held.removeLast()
+        if last != h {
+            people[p].held[Int(at)] = last
+            rows[Int(last)].heldAt = at
+        }
+        rows[Int(h)].heldAt = ThreadRow.notHeld
+    }
+
+    /// Gives a thread to a person (or to nobody); an open thread joins an agent's list.
+    private mutating func move(_ h: UInt32, to p: Int32) {
+        release(h)
+        rows[Int(h)].assignee = p
+        if p != ThreadRow.nobody, rows[Int(h)].open, people[Int(p)].isAgent { hold(h, by: p) }
+    }
+
+    /// Queues a thread in its team, once.
+    private mutating func enqueue(_ h: UInt32) {
+        guard let t = teamID(of: h), teams[t]?.queue.contains(threadIDs[Int(h)]) == false else { return }
+        teams[t]?.queue.append(threadIDs[Int(h)])
+    }
+
+    private mutating func assign(_ h: UInt32, to p: Int32) {
+        let team = teamID(of: h)
+        if let team { removeFromQueue(threadIDs[Int(h)], team: team) }
+        move(h, to: p)
+        if let team, let order = teams[team]?.members.firstIndex(of: people[Int(p)].id) { teams[team]!.lastPicked = order }
+    }
+
+    private mutating func upsertAgent(_ c: Contact) {
+        let skills = Set(c.skills.map { $0.lowercased() })
+        let p = Int(person(creating: c.id))
+        let before = people[p].isAgent ? people[p].teams : []
+        for t in before where !c.teams.contains(t) { teams[t]?.members.removeAll { $0 == c.id } }
+        for t in c.teams where !before.contains(t) { teams[t]?.members.append(c.id) }
+        people[p].isAgent = true
+        people[p].skills = skills
+        people[p].teams = c.teams
+        people[p].maxOpenThreads = c.maxOpenThreads
+        people[p].presence = c.presence
+    }
+}
+
+// MARK: - Views by id
+
+extension AssignmentBoard {
+    /// One person's routing data and open threads, as the board holds them.
+    public struct AgentSlot: Sendable, Hashable {
+        public var id: ContactID
+        public var presence: Presence
+        public var skills: Set<String>
+        public var teams: [TeamID]
+        public var maxOpenThreads: Int
+        public var load: Int { held.count }
+        /// The person's open threads (built on each use).
+        public var open: Set<ThreadID> { Set(held.map { threadIDs[Int($0)] }) }
+        let held: [UInt32]
+        let threadIDs: [ThreadID]
+
+        init(_ p: Person, threadIDs: [ThreadID]) {
+            id = p.id; presence = p.presence; skills = p.skills; teams = p.teams
+            maxOpenThreads = p.maxOpenThreads; held = p.held; self.threadIDs = threadIDs
+        }
+
+        public static func == (a: Self, b: Self) -> Bool {
+            a.id == b.id && a.presence == b.presence && a.skills == b.skills && a.teams == b.teams
+                && a.maxOpenThreads == b.maxOpenThreads && a.open == b.open
+        }
+
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(id)
+            hasher.combine(load)
+        }
+    }
+
+    /// The agents by contact id.
+    public struct Agents: Sendable, Equatable {
+        let people: [Person]
+        let personIndex: [ContactID: Int32]
+        let threadIDs: [ThreadID]
+
+        public subscript(_ id: ContactID) -> AgentSlot? {
+            guard let p = personIndex[id], people[Int(p)].isAgent else { return nil }
+            return AgentSlot(people[Int(p)], threadIDs: threadIDs)
+        }
+
+        public var values: [AgentSlot] { people.filter(\.isAgent).map { AgentSlot($0, threadIDs: threadIDs) } }
+        public var count: Int { people.reduce(0) { $0 + ($1.isAgent ? 1 : 0) } }
+        public var dictionary: [ContactID: AgentSlot] { Dictionary(uniqueKeysWithValues: values.map { ($0.id, $0) }) }
+
+        public static func == (a: Self, b: Self) -> Bool { a.dictionary == b.dictionary }
+    }
+
+    /// Thread → assignee.
+    public struct Assignees: Sendable, Equatable, Sequence {
+        let handleOf: [ThreadID: UInt32]
+        let rows: [ThreadRow]
+        let threadIDs: [ThreadID]
+        let people: [Person]
+
+        public subscript(_ thread: ThreadID) -> ContactID? {
+            guard let h = handleOf[thread] else { return nil }
+            let p = rows[Int(h)].assignee
+            return p == ThreadRow.nobody ? nil : people[Int(p)].id
+        }
+
+        public var dictionary: [ThreadID: ContactID] {
+            var out: [ThreadID: ContactID] = [:]
+            for (h, r) in rows.enumerated() where r.assignee != ThreadRow.nobody { out[threadIDs[h]] = people[Int(r.assignee)].id }
+            return out
+        }
+
+        public var count: Int { rows.reduce(0) { $0 + ($1.assignee == ThreadRow.nobody ? 0 : 1) } }
+        public func makeIterator() -> Dictionary<ThreadID, ContactID>.Iterator { dictionary.makeIterator() }
+        public static func == (a: Self, b: Self) -> Bool { a.dictionary == b.dictionary }
+    }
+
+    /// Thread → team.
+    public struct ThreadTeams: Sendable, Equatable, Sequence {
+        let handleOf: [ThreadID: UInt32]
+        let rows: [ThreadRow]
+        let threadIDs: [ThreadID]
+        let teamIDs: [TeamID]
+
+        public subscript(_ thread: ThreadID) -> TeamID? {
+            guard let h = handleOf[thread] else { return nil }
+            let t = rows[Int(h)].team
+            return t < 0 ? nil : teamIDs[Int(t)]
+        }
+
+        public var dictionary: [ThreadID: TeamID] {
+            var out: [ThreadID: TeamID] = [:]
+            for (h, r) in rows.enumerated() where r.team >= 0 { out[threadIDs[h]] = teamIDs[Int(r.team)] }
+            return out
+        }
+
+        public func makeIterator() -> Dictionary<ThreadID, TeamID>.Iterator { dictionary.makeIterator() }
+        public static func == (a: Self, b: Self) -> Bool { a.dictionary == b.dictionary }
+    }
+
+    /// Thread → requirements, for threads that have any.
+    public struct ThreadNeeds: Sendable, Equatable {
+        let handleOf: [ThreadID: UInt32]
+        let rows: [ThreadRow]
+        let threadIDs: [ThreadID]
+        let table: [Needs]
+
+        public subscript(_ thread: ThreadID) -> Needs? {
+            guard let h = handleOf[thread] else { return nil }
+            let n = rows[Int(h)].needs
+            return n == 0 ? nil : table[Int(n)]
+        }
+
+        public var isEmpty: Bool { !rows.contains { $0.needs != 0 } }
+
+        public var dictionary: [ThreadID: Needs] {
+            var out: [ThreadID: Needs] = [:]
+            for (h, r) in rows.enumerated() where r.needs != 0 { out[threadIDs[h]] = table[Int(r.needs)] }
+            return out
+        }
+
+        public static func == (a: Self, b: Self) -> Bool { a.dictionary == b.dictionary }
+    }
+
+    /// The open threads.
+    public struct OpenThreads: Sendable, Equatable, Sequence {
+        let handleOf: [ThreadID: UInt32]
+        let rows: [ThreadRow]
+        let threadIDs: [ThreadID]
+        public let count: Int
+
+        public func contains(_ thread: ThreadID) -> Bool { handleOf[thread].map { rows[Int($0)].open } ?? false }
+        public var isEmpty: Bool { count == 0 }
+        public var set: Set<ThreadID> {
+            var out = Set<ThreadID>(minimumCapacity: count)
+            for (h, r) in rows.enumerated() where r.open { out.insert(threadIDs[h]) }
+            return out
+        }
+
+        public func makeIterator() -> Set<ThreadID>.Iterator { set.makeIterator() }
+        public static func == (a: Self, b: Self) -> Bool { a.set == b.set }
     }
 }

@@ -73,7 +73,7 @@ public struct SupervisorImage: Codable, Sendable {
         templates = Array(s.templates.values)
         tokens = Array(s.tokens.values)
         audit = nil  // the trail lives in the store's audit table
-        var teamOf = s.board.team
+        var teamOf = s.board.team.dictionary
         assignments = s.board.assignee.map { (t, a) in
             Assignment(thread: t, team: teamOf.removeValue(forKey: t), agent: a)
         } + teamOf.map { Assignment(thread: $0.key, team: $0.value, agent: nil) }

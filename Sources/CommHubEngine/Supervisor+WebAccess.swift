@@ -9,7 +9,7 @@ extension Supervisor {
     /// the last, for the caller to wait until it is durable.
     public func recordWebAccess(_ events: [WebAccessEvent]) throws -> UInt64 {
         precondition(!events.isEmpty, "recordWebAccess needs at least one event")
-        return try commit(events.map(EngineEvent.webAccess)).last!.seq
+        return try commit(try events.map { .webAccess(try resealedSecrets(in: $0)) }).last!.seq
     }
 
     /// A copy of what `read` takes from the web app's records.

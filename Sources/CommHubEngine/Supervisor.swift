@@ -61,7 +61,10 @@ public actor Supervisor {
     /// into actors on first use (a restored engine does not build a million
     /// actors before it can serve).
     private var dormant: [ThreadID: ThreadState]
-    private var agents: [ContactID: AgentActor]
+    private var agents: [ContactID: AgentActor] = [:]
+    /// Restored people whose actor is not made yet: an agent actor runs on this
+    /// supervisor's executor, so it is made after `init`, on first use.
+    private var restingAgents: [ContactID: AgentState]
     nonisolated let journal: any EventJournal
     let clock: any EngineClock
     public let configuration: EngineConfiguration
@@ -70,12 +73,12 @@ public actor Supervisor {
     /// Supervisor events are applied in sequence order, so every one up to
     /// here is in `state`: the watermark a snapshot of `state` reflects.
     private(set) var lastCommittedSeq: UInt64
-    /// Events produced for each person and not yet handed to their actor.
-    private var agentOutbox: [ContactID: [SequencedEvent]] = [:]
     /// Provider receipts that came before the send report naming their message's provider id.
     var earlyReceipts = EarlyDeliveryReports()
     /// Workflow timers: ladder steps, follow-ups, task reminders, digests (`Supervisor+SLA.swift`).
     var timers: TimerQueue
+    /// Re-seals a secret sealed under an older master key (`Supervisor+Secrets.swift`); nil: secrets are taken as given.
+    var secretReseal: (@Sendable (Data) throws -> Data?)?
 
     public init(restored: RestoredEngine, journal: any EventJournal, clock: any EngineClock,
                 configuration: EngineConfiguration, logger: Logger) {
@@ -88,9 +91,16 @@ public actor Supervisor {
         self.dormant = restored.threads
         self.timers = Self.initialTimers(state: restored.state, threads: restored.threads, configuration: configuration,
                                          now: clock.now())
-        var agents: [ContactID: AgentActor] = [:]
-        for (id, a) in restored.agents { agents[id] = AgentActor(state: a) }
-        self.agents = agents
+        self.restingAgents = restored.agents
+    }
+
+    /// The actor of a person, making it for a restored one.
+    private func agentActor(_ id: ContactID) -> AgentActor? {
+        if let a = agents[id] { return a }
+        guard let s = restingAgents.removeValue(forKey: id) else { return nil }
+        let a = AgentActor(state: s, owner: self)
+        agents[id] = a
+        return a
     }
 
     // MARK: Thread actors
@@ -155,40 +165,43 @@ public actor Supervisor {
 
     /// Hands the events that concern people to their agent actors.
     func notifyAgents(_ events: [SequencedEvent]) async {
+        deliverToAgents(events)
+    }
+
+    /// Hands the events that concern people to their agent actors, in this
+    /// turn: the actors run on this executor, so each delivery is a plain call
+    /// (`assumeIsolated`), every person receives events in the order the
+    /// supervisor produced them, and operations cannot interleave between a
+    /// commit and its delivery. A rebalance is counted once for all the people
+    /// it touches, instead of each person scanning every move.
+    func deliverToAgents(_ events: [SequencedEvent]) {
         guard !events.isEmpty else { return }
-        var byAgent: [ContactID: [SequencedEvent]] = [:]
+        let now = clock.now()
+        func deliver(_ e: SequencedEvent, to id: ContactID) {
+            agentActor(id)?.assumeIsolated { $0.apply([e], at: now) }
+        }
         for e in events {
             switch e.event {
-            case .contactUpserted(let c): byAgent[c.id, default: []].append(e)
-            case .presenceChanged(let id, _): byAgent[id, default: []].append(e)
-            case .threadAssigned(_, _, let a?, _): byAgent[a, default: []].append(e)
+            case .contactUpserted(let c): deliver(e, to: c.id)
+            case .presenceChanged(let id, _): deliver(e, to: id)
+            case .threadAssigned(_, _, let a?, _): deliver(e, to: a)
             case .threadsRebalanced(let moves, _):
-                var touched = Set<ContactID>()
-                for m in moves {
-                    if let f = m.from { touched.insert(f) }
-                    if let t = m.to { touched.insert(t) }
+                for t in state.board.tally(moves) {
+                    agentActor(t.person)?.assumeIsolated { $0.applyRebalance(assigned: t.assigned, movedAway: t.movedAway, seq: e.seq) }
                 }
-                for a in touched { byAgent[a, default: []].append(e) }
             case .messageAdded(let m, _, _) where m.messageType == .outgoing:
-                if let s = m.senderContactID { byAgent[s, default: []].append(e) }
+                if let s = m.senderContactID { deliver(e, to: s) }
             default: continue
             }
-        }
-        // Queue first, then deliver: whoever delivers to a person takes all
-        // that waits for them, so each person receives events in the order the
-        // supervisor produced them even when operations interleave at the await.
-        for (id, list) in byAgent { agentOutbox[id, default: []] += list }
-        let now = clock.now()
-        for id in byAgent.keys {
-            guard let list = agentOutbox.removeValue(forKey: id) else { continue }
-            await agents[id]?.apply(list, at: now)
         }
     }
 
     // MARK: Configuration and directory
 
     public func upsertChannel(_ c: Channel) throws -> UInt64 {
-        try commit([.channelUpserted(c)]).last!.seq
+        var c = c
+        if let sealed = c.sealedSecrets, let again = try secretReseal?(sealed) { c.sealedSecrets = again }
+        return try commit([.channelUpserted(c)]).last!.seq
     }
 
     public func upsertTeam(_ t: Team) async throws -> UInt64 {
@@ -211,7 +224,7 @@ public actor Supervisor {
     func contactEvents(_ c: Contact) throws -> [SequencedEvent] {
         for t in c.teams where state.teams[t] == nil { throw EngineError.notFound("team", t) }
         guard c.maxOpenThreads >= 0 else { throw EngineError.invalid("max_open_threads must be 0 or more") }
-        if agents[c.id] == nil { agents[c.id] = AgentActor(state: AgentState(contact: c, lastSeq: 0)) }
+        if agentActor(c.id) == nil { agents[c.id] = AgentActor(state: AgentState(contact: c, lastSeq: 0), owner: self) }
         var events = try commit([.contactUpserted(c)])
         for t in c.teams { events += try drainQueue(t) }
         return events
@@ -276,14 +289,15 @@ public actor Supervisor {
         return try await rebalance(reason: "rebalance team") { $0.planEvenOut(team: id) }
     }
 
-    /// Plans on the board, journals the moves as one event, then tells the
-    /// people concerned; the report times the engine's part (plan + journal + apply).
+    /// Plans on the board, journals the moves as one event and tells the
+    /// people concerned, in one step; the report times the engine's part
+    /// (plan + journal + apply + notify).
     private func rebalance(reason: String, plan: (AssignmentBoard) -> [ThreadMove]) async throws -> RebalanceReport {
         let start = ContinuousClock.now
         let moves = plan(state.board)
         let events = moves.isEmpty ? [] : try commit([.threadsRebalanced(moves: moves, reason: reason)])
+        deliverToAgents(events)
         let elapsed = ContinuousClock.now - start
-        await notifyAgents(events)
         return RebalanceReport(moves: moves, seq: events.last?.seq, nanoseconds: elapsed.nanoseconds)
     }
 
@@ -585,17 +599,19 @@ public actor Supervisor {
     }
 
     public func agentState(_ id: ContactID) async -> AgentState? {
-        await agents[id]?.state
+        if let resting = restingAgents[id] { return resting }
+        return await agents[id]?.state
     }
 
     public var threadCount: Int { threads.count + dormant.count }
-    public var agentCount: Int { agents.count }
+    public var agentCount: Int { agents.count + restingAgents.count }
 
     /// Copies of every thread and agent state, each with the sequence number it
     /// reflects, for a fuzzy snapshot. Traffic continues between the copies.
     func snapshotSources() -> (state: EngineState, watermark: UInt64, threads: [ThreadActor],
                                dormant: [ThreadState], agents: [AgentActor]) {
-        (state, lastCommittedSeq, Array(threads.values), Array(dormant.values), Array(agents.values))
+        for id in Array(restingAgents.keys) { _ = agentActor(id) }
+        return (state, lastCommittedSeq, Array(threads.values), Array(dormant.values), Array(agents.values))
     }
 
     static func subjectLine(from body: String) -> String {

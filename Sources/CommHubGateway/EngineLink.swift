@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// Where a gateway finds its engine: the ingest protocol on TCP or a Unix socket.
 public enum EngineEndpoint: Sendable, CustomStringConvertible, Equatable {
@@ -79,7 +80,13 @@ public actor EngineLink {
     public static let minBackoff: Duration = .milliseconds(100)
     public static let maxBackoff: Duration = .seconds(5)
 
-    public init(endpoint: EngineEndpoint, token: String, gatewayName: String, directory: ChannelDirectory, logger: Logger) {
+    /// TLS to a TCP endpoint (`commhub gateway --engine-tls`): the engine's
+    /// certificate is checked against these trust roots and the host name.
+    private let tls: NIOSSLContext?
+
+    public init(endpoint: EngineEndpoint, token: String, gatewayName: String, directory: ChannelDirectory, logger: Logger,
+                tls: NIOSSLContext? = nil) {
+        self.tls = tls
         self.endpoint = endpoint
         self.token = token
         self.gatewayName = gatewayName
@@ -124,8 +131,15 @@ public actor EngineLink {
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(5))
+        let tlsContext: NIOSSLContext? = if case .tcp = endpoint { tls } else { nil }
+        let serverName: String? = if case .tcp(let host, _) = endpoint, !host.allSatisfy({ $0.isNumber || $0 == "." || $0 == ":" }) { host } else { nil }
         let wrap: @Sendable (any NIOCore.Channel) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> = { ch in
-            ch.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: ch) }
+            ch.eventLoop.makeCompletedFuture {
+                if let tlsContext {
+                    try ch.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tlsContext, serverHostname: serverName))
+                }
+                return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: ch)
+            }
         }
         let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         switch endpoint {

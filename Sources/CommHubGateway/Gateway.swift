@@ -3,6 +3,9 @@ import CommHubGateways
 import CommHubWire
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 import Logging
 import ServiceLifecycle
 
@@ -27,10 +30,10 @@ public struct Gateway: Sendable {
 
     public init(endpoint: EngineEndpoint, token: String, name: String, logger: Logger,
                 providerTimeouts: (connect: Duration, read: Duration) = (.seconds(5), .seconds(30)),
-                leaseSeconds: Int? = nil, concurrencyPerChannel: Int = 4) {
+                leaseSeconds: Int? = nil, concurrencyPerChannel: Int = 4, engineTLS: NIOSSLContext? = nil) {
         self.logger = logger
         let directory = ChannelDirectory()
-        let link = EngineLink(endpoint: endpoint, token: token, gatewayName: name, directory: directory, logger: logger)
+        let link = EngineLink(endpoint: endpoint, token: token, gatewayName: name, directory: directory, logger: logger, tls: engineTLS)
         let http = ProviderHTTP(connectTimeout: .init(providerTimeouts.connect), readTimeout: .init(providerTimeouts.read))
         let fetchFile: @Sendable (String, Int) async throws -> [UInt8] = { sha, size in try await link.fetchAttachment(sha256: sha, sizeBytes: size) }
         let whatsapp = WhatsAppSender(http: http, fetchFile: fetchFile)
@@ -88,8 +91,8 @@ public struct GatewayService: Service {
 
 /// The HTTP side of a standalone gateway: `/webhooks/*` and `/healthz`
 /// (200 while connected to the engine, 503 otherwise).
-public func buildGatewayApplication(_ gateway: Gateway, host: String, port: Int, logger: Logger,
-                                    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) -> some ApplicationProtocol {
+public func buildGatewayApplication(_ gateway: Gateway, host: String, port: Int, logger: Logger, tls: TLSCertificates? = nil,
+                                    onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws -> some ApplicationProtocol {
     let router = Router(context: BasicRequestContext.self)
     router.get("/healthz") { _, _ -> Response in
         let up = await gateway.link.isConnected
@@ -100,6 +103,8 @@ public func buildGatewayApplication(_ gateway: Gateway, host: String, port: Int,
                         body: .init(byteBuffer: .init(bytes: try ContractJSON.sharedEncoder.encode(body))))
     }
     gateway.webhooks.register(on: router.group("webhooks"))
-    return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "CommHub gateway"),
+    let plain = HTTPServerBuilder.http1()
+    let server = try tls.map { try HTTPServerBuilder.tls(plain, tlsConfiguration: $0.serverConfiguration) } ?? plain
+    return Application(router: router, server: server, configuration: .init(address: .hostname(host, port: port), serverName: "CommHub gateway"),
                        onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) }, logger: logger)
 }

@@ -43,6 +43,10 @@ public struct LoadTestOptions: Sendable {
     /// Presence changes (HTTP) plus team rebalances (admin socket or the
     /// embedded engine) per second, alternating (0: none).
     public var operationsRate: Double = 2
+    /// Embedded engine: seal journal records, bodies and snapshots (the
+    /// default, as `serve` does); false stores them in the clear, only to
+    /// measure what sealing costs (`Benchmarks/sealing-cost.sh`).
+    public var sealRecords = true
     /// WebSocket clients of `/api/events` (a person's token: the admin's in
     /// embedded mode). Each receives every event it may see; the summary's
     /// `fanout` is the time from an event's ingest until a subscriber has it.
@@ -151,12 +155,16 @@ public enum LoadTest {
         quiet.logLevel = .warning
         var jo = JournalOptions()
         jo.syncMode = sync
+        jo.sealRecords = o.sealRecords
+        // A key of this run only: nothing is written beside the scratch directory.
+        let masterKey = SymmetricKey(size: .bits256)
+        jo.masterKeys = MasterKeys(current: masterKey, source: .environment)
         let durable = try DurableEngine(directory: dir, clock: SystemClock(), options: jo, logger: quiet)
         let engine = durable.engine
         let token = "loadtest-" + UUID().uuidString
         _ = try await AdminBootstrap.ensure(engine, environment: ["COMMHUB_ADMIN_TOKEN": token], logger: quiet)
         let (channels, team) = try await seed(engine)
-        let secrets = SecretBox(key: SymmetricKey(size: .bits256))
+        let secrets = SecretBox(key: masterKey)
         let ports = PortBox()
         let listener = IngestListener(engine: engine, secrets: secrets, endpoint: .tcp(host: "127.0.0.1", port: 0), logger: quiet) {
             if case .tcp(_, let p) = $0 { ports.set(ingest: p) }

@@ -2,11 +2,13 @@ import CommHubDomain
 import CommHubWire
 import CommHubEngine
 import CommHubStore
+import CommHubGateway
 import CommHubGateways
 import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 
 /// Serves the gateway ingest protocol (`IngestProtocol`) on a TCP port
@@ -39,9 +41,14 @@ public struct IngestListener: Service {
     /// A credential that exists only in this process's memory: the gateway
     /// `commhub serve` runs inside itself says hello with it (no token is stored for it).
     let embeddedGatewaySecret: String?
+    /// TLS on a TCP endpoint: every connection must complete a handshake
+    /// before a frame is read (plain TCP clients are refused in it).
+    let tls: TLSCertificates?
 
     public init(engine: Engine, secrets: SecretBox, endpoint: Endpoint, limits: IngestLimits = IngestLimits(), logger: Logger,
-                embeddedGatewaySecret: String? = nil, onBound: @escaping @Sendable (Endpoint) async -> Void = { _ in }) {
+                embeddedGatewaySecret: String? = nil, tls: TLSCertificates? = nil,
+                onBound: @escaping @Sendable (Endpoint) async -> Void = { _ in }) {
+        self.tls = tls
         precondition(limits.problems.isEmpty, "invalid ingest limits: \(limits.problems.joined(separator: "; "))")
         self.api = CommHubAPI(engine: engine, secrets: secrets, logger: logger)
         self.ingestService = IngestService(engine: engine)
@@ -62,10 +69,14 @@ public struct IngestListener: Service {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
+        let tlsContext: NIOSSLContext? = if case .tcp = endpoint { try tls?.serverContext() } else { nil }
         let wrap: @Sendable (any NIOCore.Channel) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> = { channel in
             channel.eventLoop.makeCompletedFuture {
-                try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel,
-                                                            configuration: .init(isOutboundHalfClosureEnabled: true))
+                if let tlsContext {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tlsContext))
+                }
+                return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel,
+                                                                   configuration: .init(isOutboundHalfClosureEnabled: true))
             }
         }
         let server: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>

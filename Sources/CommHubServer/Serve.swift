@@ -18,6 +18,9 @@ public struct ServeOptions: Sendable {
     public var adminSocket: String?
     /// Gateway ingest protocol on TCP (nil: off) and on a Unix socket (default `<data>/ingest.sock`).
     public var ingestHost = "127.0.0.1"
+    /// The certificate and key of `--tls-cert`/`--tls-key`: HTTPS, TLS on
+    /// the TCP ingest port (required there), reloaded on SIGHUP.
+    public var tls: TLSCertificates?
     public var ingestPort: Int? = 7070
     public var ingestSocket: String?
     public var simulatedClock = false
@@ -68,8 +71,10 @@ public enum CommHubServe {
         journalOptions.syncMode = o.syncMode
         var configuration = EngineConfiguration()
         configuration.messagePrices = o.messagePrices
-        let durable = try DurableEngine(directory: o.storeDirectory, clock: clock, configuration: configuration,
-                                        options: journalOptions, keepSnapshots: o.keepSnapshots, logger: logger)
+        let durable = try await LegacyStoreSealing.open(storeDirectory: o.storeDirectory, logger: logger) {
+            try DurableEngine(directory: o.storeDirectory, clock: clock, configuration: configuration,
+                              options: journalOptions, keepSnapshots: o.keepSnapshots, logger: logger)
+        }
         let engine = durable.engine
         // Erasures and a key roll a crash cut short are finished before anything is served.
         try await durable.finishInterruptedProtectionWork()
@@ -79,7 +84,11 @@ public enum CommHubServe {
             logger.info("demo company seeded", metadata: ["engine.threads": "\(count)"])
         }
         MetricsBootstrap.once(o.http.metricsRegistry)
-        let secrets = try SecretBox.load(dataDirectory: o.dataDirectory)
+        // The same master keys the store loaded (and a rotation in progress's next key).
+        let secrets = SecretBox(masters: durable.writer.masterKeys)
+        let rotation = KeyRotation(durable: durable, secrets: secrets, dataDirectory: o.dataDirectory, logger: logger)
+        await rotation.installReseal()
+        try await rotation.resumeIfInterrupted()
         if let token = try await AdminBootstrap.ensure(engine, logger: logger) {
             FileHandle.standardOutput.write(Data("""
             First admin token (shown once, only its hash is kept; set COMMHUB_ADMIN_TOKEN to choose your own):
@@ -95,7 +104,11 @@ public enum CommHubServe {
                             "bytes": .number(Double(info.byteCount))])
         }, export: { target in
             try await Backup.export(durable, dataDirectory: dataDirectory, to: target)
-        }, journal: durable.writer)
+        }, journal: durable.writer, keys: { words in
+            guard let first = words.first else { return rotation.status }
+            guard first.lowercased() == "rotate" else { throw EngineError.invalid("try 'keys' or 'keys rotate [NEW_KEY_FILE]'") }
+            return try await rotation.rotate(newKeyFile: words.dropFirst().first, via: "admin_socket")
+        })
         let admin = AdminSocketService(path: o.adminSocketPath, console: console, logger: logger)
         let snapshots = SnapshotScheduler(durable: durable, interval: o.snapshotInterval,
                                           everyEvents: o.snapshotEveryEvents, logger: logger)
@@ -116,18 +129,19 @@ public enum CommHubServe {
                                                     limits: o.ingestLimits, logger: logger, embeddedGatewaySecret: embeddedSecret)]
         if let port = o.ingestPort {
             ingest.append(IngestListener(engine: engine, secrets: secrets, endpoint: .tcp(host: o.ingestHost, port: port),
-                                         limits: o.ingestLimits, logger: logger) { bound in
-                FileHandle.standardOutput.write(Data("CommHub ingest \(bound)\n".utf8))
+                                         limits: o.ingestLimits, logger: logger, tls: o.tls) { bound in
+                FileHandle.standardOutput.write(Data("CommHub ingest \(bound)\(o.tls == nil ? "" : " (TLS required)")\n".utf8))
             })
         }
         let leases = OutboxLeaseWatch(engine: engine, logger: logger)
         let retention = RetentionSchedule(engine: engine, logger: logger)
         let push = PushNotifier(engine: engine, secrets: secrets, options: o.http.web, logger: logger)
+        let reload: [any Service] = o.tls.map { [TLSReloadOnHangup(certificates: [$0], logger: logger)] } ?? []
         let workflow: [any Service] = o.workflowTimers ? [WorkflowTimerService(engine: engine, logger: logger)] : []
         let gateways: [any Service] = gateway.map { [GatewayService(gateway: $0)] } ?? []
         // Services stop in reverse order: HTTP, the gateway and ingest first, the snapshots last.
         let group = ServiceGroup(configuration: .init(
-            services: ([snapshots, admin, leases, retention, push] + workflow + ingest + gateways + [http]).map { .init(service: $0) },
+            services: ([snapshots, admin, leases, retention, push] + reload + workflow + ingest + gateways + [http]).map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         do {
             try await group.run()

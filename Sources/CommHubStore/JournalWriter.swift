@@ -202,6 +202,10 @@ public final class JournalWriter: Sendable {
     let env: LMDBEnvironment
     /// The data keys and the KEK (see `KeyRing`).
     let keys: KeyRing
+    /// Scopes of erasures journaled whose keys are not destroyed yet
+    /// (`destroyKeys` removes them): their later events are sealed under
+    /// the system key. Written by the writer thread, read there too.
+    let erasingScopes = Mutex<Set<[UInt8]>>([])
     let options: JournalOptions
     let logger: Logger
     let onCommit: @Sendable ([SequencedEvent]) -> Void
@@ -740,11 +744,20 @@ public final class JournalWriter: Sendable {
             }
             let start = DispatchTime.now().uptimeNanoseconds
             do {
-                let created = try env.write("journal.commit") { txn -> KeyRing.Pending in
+                let (created, erasing) = try env.write("journal.commit") { txn -> (KeyRing.Pending, Set<[UInt8]>) in
                     // Keys created here exist only if this transaction commits (the body may run again after map growth).
                     var pending = KeyRing.Pending()
+                    var erasing = erasingScopes.withLock { $0 }
                     for p in group {
-                        let key = try p.scope.map { try keys.sealingKey($0, txn, env, &pending) }
+                        let key = try p.scope.map { scope in
+                            // After an erasure and until its keys are destroyed, events of its
+                            // scopes (a late receipt on a skeleton thread) go under the system
+                            // key: under the scope's key they would be destroyed with it.
+                            try keys.sealingKey(erasing.contains(scope.bytes) ? .system : scope, txn, env, &pending)
+                        }
+                        if p.erasure, case .dataErased(let erasure) = p.event {
+                            for scope in erasure.scopes { erasing.insert(scope.bytes) }
+                        }
                         if let body = p.body {
                             let value = try key.map { [StoreFormat.sealedBodyMarker] + (try KeyRing.seal(body.value, with: $0, aad: StoreFormat.bodyAAD(body.key))) } ?? body.value
                             try txn.put(bodies, body.key, value, "mdb_put(bodies)")
@@ -765,9 +778,10 @@ public final class JournalWriter: Sendable {
                         // with this flag will cause a MDB_KEYEXIST error."
                         try txn.put(journal, StoreFormat.seqKey(p.seq), record, flags: UInt32(MDB_APPEND), "mdb_put(journal)")
                     }
-                    return pending
+                    return (pending, erasing)
                 }
                 keys.publish(created)
+                erasingScopes.withLock { $0.formUnion(erasing) }
                 if attempt > 0 {
                     state.withLock { $0.degraded = nil }
                     logger.notice("journal writes again", metadata: ["journal.attempts": "\(attempt + 1)",

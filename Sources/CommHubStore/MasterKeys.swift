@@ -37,6 +37,8 @@ public struct MasterKeys: Sendable {
     public static let fileName = "master.key"
     public static let nextFileName = "master.key.next"
     public static let rotationFileName = "master.key.rotation"
+    /// The old key's second name while a finished rotation replaces `master.key` (see `finishRotation`).
+    public static let retiredFileName = "master.key.old"
 
     /// The newest key: the one new things are sealed with.
     public var newest: SymmetricKey { next ?? current }
@@ -55,6 +57,7 @@ public struct MasterKeys: Sendable {
             keys = MasterKeys(current: SymmetricKey(data: bytes), source: .environment)
         } else {
             let path = (dataDirectory as NSString).appendingPathComponent(fileName)
+            try removeRetiredFile(dataDirectory: dataDirectory)
             keys = MasterKeys(current: try readOrCreate(path), source: .file(path))
         }
         let nextFile = (dataDirectory as NSString).appendingPathComponent(nextFileName)
@@ -120,6 +123,97 @@ public struct MasterKeys: Sendable {
             return out
         }
         return nil
+    }
+}
+
+// MARK: Rotation files
+
+extension MasterKeys {
+    /// The key a rotation moves to, and where it lives, written durably
+    /// before anything uses it (so a rotation killed at any point finds it at
+    /// the next start). A rotation already staged (`next` is set) keeps its key.
+    ///
+    /// - `master.key` in the data directory: the new key is `newKeyFile`'s
+    ///   when given, else a new random one, written to `master.key.next`.
+    /// - `COMMHUB_MASTER_KEY`: the new key lives in the operator's file
+    ///   `newKeyFile` (created 0600 with a new random key when missing) and
+    ///   never in the data directory; `master.key.rotation` names that file.
+    public static func stageNext(dataDirectory: String, current: MasterKeys, newKeyFile: String?) throws -> (key: SymmetricKey, path: String) {
+        if let next = current.next, let path = current.nextPath { return (next, path) }
+        switch current.source {
+        case .file:
+            let path = (dataDirectory as NSString).appendingPathComponent(nextFileName)
+            let key = try newKeyFile.map(read) ?? SymmetricKey(size: .bits256)
+            try writeKeyFile(key, to: path, replacing: true)
+            return (try read(path), path)
+        case .environment:
+            guard let file = newKeyFile, !file.isEmpty else {
+                throw StoreError(.invalidArgument, operation: "keys.rotate", detail: "the master key comes from \(environmentVariable): "
+                    + "name the file for the new key (`commhub keys rotate --new-key FILE`; it is created when missing) "
+                    + "and set \(environmentVariable) to its content after the rotation")
+            }
+            let absolute = file.hasPrefix("/") ? file : FileManager.default.currentDirectoryPath + "/" + file
+            if !FileManager.default.fileExists(atPath: absolute) {
+                try writeKeyFile(SymmetricKey(size: .bits256), to: absolute, replacing: false)
+            }
+            let key = try read(absolute)
+            if current.all.contains(where: { same($0, key) }) {
+                throw StoreError(.invalidArgument, operation: "keys.rotate", detail: "\(absolute) holds the current master key; a rotation needs a new one")
+            }
+            let rotation = (dataDirectory as NSString).appendingPathComponent(rotationFileName)
+            try DurableFile.write(Array((absolute + "\n").utf8), to: rotation, replacing: true)
+            return (key, absolute)
+        }
+    }
+
+    /// Makes the staged next key the master key, durably, and destroys the
+    /// old one. `master.key`: linked to `master.key.old`, the next key renamed
+    /// over it, then the old file overwritten and deleted (a start that finds
+    /// `master.key.old` finishes that, `removeRetiredFile`). Environment: the
+    /// rotation file goes; the operator sets `COMMHUB_MASTER_KEY` to the new key.
+    /// `pause` runs between the steps (fault injection in tests).
+    public static func finishRotation(dataDirectory: String, keys: MasterKeys, pause: (String) -> Void = { _ in }) throws -> MasterKeys {
+        guard let next = keys.next else { return keys }
+        switch keys.source {
+        case .file(let path):
+            let retired = (dataDirectory as NSString).appendingPathComponent(retiredFileName)
+            let nextPath = (dataDirectory as NSString).appendingPathComponent(nextFileName)
+            unlink(retired)
+            guard link(path, retired) == 0 else { throw StoreError(.io, code: errno, operation: "link", detail: retired) }
+            pause("old-key-linked")
+            guard rename(nextPath, path) == 0 else { throw StoreError(.io, code: errno, operation: "rename", detail: path) }
+            DurableFile.syncDirectory(dataDirectory)
+            pause("new-key-in-place")
+            try DurableFile.shred(retired)
+        case .environment:
+            let rotation = (dataDirectory as NSString).appendingPathComponent(rotationFileName)
+            guard unlink(rotation) == 0 || errno == ENOENT else { throw StoreError(.io, code: errno, operation: "unlink", detail: rotation) }
+            DurableFile.syncDirectory(dataDirectory)
+        }
+        return MasterKeys(current: next, source: keys.source)
+    }
+
+    /// A start after `finishRotation` was cut short: `master.key.old` is the
+    /// old key's second name. With `master.key.next` still there the rename
+    /// did not happen and it is only a link to the current key (unlinked);
+    /// otherwise it is the old key alone, overwritten and deleted.
+    static func removeRetiredFile(dataDirectory: String) throws {
+        let retired = (dataDirectory as NSString).appendingPathComponent(retiredFileName)
+        var old = stat(), current = stat()
+        guard lstat(retired, &old) == 0 else { return }
+        let path = (dataDirectory as NSString).appendingPathComponent(fileName)
+        let nextPath = (dataDirectory as NSString).appendingPathComponent(nextFileName)
+        let sameFile = lstat(path, &current) == 0 && current.st_ino == old.st_ino && current.st_dev == old.st_dev
+        if sameFile || FileManager.default.fileExists(atPath: nextPath) {
+            unlink(retired)
+            DurableFile.syncDirectory(dataDirectory)
+        } else {
+            try DurableFile.shred(retired)
+        }
+    }
+
+    static func same(_ a: SymmetricKey, _ b: SymmetricKey) -> Bool {
+        a.withUnsafeBytes { x in b.withUnsafeBytes { y in x.elementsEqual(y) } }
     }
 }
 

@@ -219,6 +219,7 @@ extension JournalWriter {
                 }
                 return total
             }
+            erasingScopes.withLock { $0.subtract(scopes.map(\.bytes)) }
             try await rollUnlocked()
             logger.notice("data keys destroyed", metadata: ["keys.destroyed": "\(destroyed)", "keys.kek_generation": "\(keys.kekGenerations.last ?? 0)"])
             return destroyed

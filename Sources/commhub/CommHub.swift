@@ -1,6 +1,8 @@
 import ArgumentParser
 import CommHubDomain
+import CommHubEngine
 import CommHubFixtures
+import CommHubGateway
 import CommHubLoadTest
 import CommHubServer
 import CommHubStore
@@ -13,7 +15,7 @@ struct CommHub: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "commhub",
         abstract: "CommHub: one live inbox for every customer and partner conversation.",
-        subcommands: [Serve.self, Admin.self, LoadTestCommand.self, SnapshotCommand.self, Restore.self, JournalCommand.self, GatewayCommand.self],
+        subcommands: [Serve.self, Admin.self, LoadTestCommand.self, SnapshotCommand.self, Restore.self, JournalCommand.self, GatewayCommand.self, KeysCommand.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -77,6 +79,10 @@ struct Serve: AsyncParsableCommand {
             transform: { try IngestPortSetting($0) })
     var ingestPort: IngestPortSetting = .port(7070)
     @Option(help: "Unix socket of the gateway ingest protocol (default: <data>/ingest.sock).") var ingestSocket: String?
+    @Option(help: "Address of the TCP ingest port. Other than loopback it needs --tls-cert/--tls-key (the port then requires TLS), or --ingest-plaintext.")
+    var ingestHost = "127.0.0.1"
+    @Flag(help: "Allow a plain-TCP ingest port on a non-loopback --ingest-host (only inside a private network or behind a TLS-terminating proxy).")
+    var ingestPlaintext = false
     @Flag(help: "Fill an empty engine with the demo company (a new data directory starts empty otherwise).") var demo = false
     @Flag(help: "Do not seed the demo company (the default; kept for scripts that pass it).") var noDemo = false
     @Flag(help: "Run no gateway inside this process: separate `commhub gateway` processes serve webhooks and deliver.")
@@ -99,7 +105,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Largest HTTP request head in bytes (then 431), 1024 to 1048576.") var httpMaxHeaderBytes = 16 * 1024
     @Option(help: "HTTP connections open at once, WebSockets included (more wait to be accepted), 1 to 1000000.")
     var httpMaxConnections = 10_000
-    @Option(help: "PEM certificate chain: serve HTTPS on --http-port (with --tls-key). Without it, plain HTTP (loopback, or behind a TLS proxy).")
+    @Option(help: "PEM certificate chain: serve HTTPS on --http-port and require TLS on the TCP ingest port (with --tls-key; both reloaded on SIGHUP). Without it, plain HTTP (loopback, or behind a TLS proxy).")
     var tlsCert: String?
     @Option(help: "PEM private key of --tls-cert.") var tlsKey: String?
     @Option(help: "Price per message sent, in euro cents, per channel type, for the cost KPI: whatsapp_business=8,sms=7 (the default).")
@@ -122,6 +128,11 @@ struct Serve: AsyncParsableCommand {
         if let messagePrices { _ = try Self.prices(messagePrices) }
         guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
         try checkOption(httpPort, 0...65_535, "--http-port")
+        guard !ingestHost.isEmpty else { throw ValidationError("--ingest-host must not be empty") }
+        if case .port = ingestPort, tlsCert == nil, !ingestPlaintext, !Self.isLoopback(ingestHost) {
+            throw ValidationError("--ingest-host \(ingestHost) is not loopback: gateway tokens and messages would cross the network in clear. "
+                + "Give --tls-cert and --tls-key (the port then requires TLS), or --ingest-plaintext inside a private network or behind a TLS proxy")
+        }
         if let c = clockStart {
             guard simulatedClock else { throw ValidationError("--clock-start needs --simulated-clock") }
             guard let d = Date(iso8601: c), d.timeIntervalSince1970 > 946_684_800, d.timeIntervalSince1970 < 4_102_444_800 else {
@@ -170,6 +181,7 @@ struct Serve: AsyncParsableCommand {
         case .port(let p): o.ingestPort = p
         }
         o.ingestSocket = ingestSocket
+        o.ingestHost = ingestHost
         if demo && !noDemo {
             o.seedDemo = {
                 try await DemoCompany.seed($0)
@@ -186,8 +198,10 @@ struct Serve: AsyncParsableCommand {
         if let messagePrices { o.messagePrices = try Self.prices(messagePrices) }
         if let tlsCert, let tlsKey {
             do {
-                o.http.tls = try TLSFiles.configuration(certificate: tlsCert, key: tlsKey)
-            } catch let e as TLSFiles.Problem {
+                let certificates = try TLSCertificates(certificate: tlsCert, key: tlsKey)
+                o.tls = certificates
+                o.http.tls = certificates.serverConfiguration
+            } catch let e as TLSCertificates.Problem {
                 throw ValidationError(e.description)
             }
         }
@@ -201,6 +215,10 @@ struct Serve: AsyncParsableCommand {
 }
 
 extension Serve {
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
     /// `type=cents,…`: every type a channel type, every price 0…10000 cents.
     static func prices(_ text: String) throws -> ChannelPrices {
         var out: [ChannelType: Double] = [:]
@@ -266,6 +284,8 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "Embedded engine journal sync: full, nometasync, nosync.") var sync = "full"
     @Option(help: "Write the summary as JSON to this file.") var json: String?
     @Flag(help: "Send JSON ingest frames instead of compact binary ones.") var jsonFrames = false
+    @Flag(help: "Embedded engine: keep records in the clear, only to measure what sealing costs (Benchmarks/sealing-cost.sh).")
+    var plainRecords = false
     @Option(help: "Embedded engine: take a snapshot every this many seconds during the run.") var snapshotEvery: Double?
     @Flag(help: "No progress line.") var quiet = false
 
@@ -319,6 +339,7 @@ struct LoadTestCommand: AsyncParsableCommand {
         o.subscribers = subscribers
         o.progress = !quiet
         o.jsonFrames = jsonFrames
+        o.sealRecords = !plainRecords
         o.snapshotEvery = snapshotEvery.map { .milliseconds(Int64($0 * 1000)) }
         var logger = Logger(label: "commhub.loadtest")
         logger.logLevel = .warning
@@ -371,5 +392,65 @@ struct Restore: AsyncParsableCommand {
         logger.logLevel = .warning
         let report = try await Backup.restore(from: from, to: data, logger: logger)
         print(report)
+    }
+}
+
+struct KeysCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keys",
+        abstract: "The master key: its status, and rotation.",
+        subcommands: [Status.self, Rotate.self], defaultSubcommand: Status.self)
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Where the master key comes from, whether a rotation is in progress, the KEK generations (needs a running engine).")
+        @OptionGroup var dataOptions: DataOptions
+        func run() async throws {
+            let answer = try AdminClient.send("keys", to: (dataOptions.data as NSString).appendingPathComponent("admin.sock"))
+            print(answer)
+            if answer.contains("\"ok\":false") { throw ExitCode(1) }
+        }
+    }
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move every data key and stored secret under a new master key.",
+            discussion: """
+            Through the admin socket while the engine runs (ingest and the API go on); directly on the files when it does not.
+            With master.key in the data directory a new key is made (or taken from --new-key) and replaces it.
+            With COMMHUB_MASTER_KEY, --new-key names the file for the new key (created when missing); set
+            COMMHUB_MASTER_KEY to it after the rotation. An interrupted rotation finishes at the next start.
+            """)
+        @OptionGroup var dataOptions: DataOptions
+        @Option(name: .customLong("new-key"), help: "File holding (or to receive) the new key, 32 bytes base64 or hex.") var newKey: String?
+
+        func run() async throws {
+            let socket = (dataOptions.data as NSString).appendingPathComponent("admin.sock")
+            let file = newKey.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            if FileManager.default.fileExists(atPath: socket), let answer = try? AdminClient.send("keys rotate" + (file.map { " " + $0 } ?? ""), to: socket) {
+                print(answer)
+                if answer.contains("\"ok\":false") { throw ExitCode(1) }
+                return
+            }
+            var logger = Logger(label: "commhub")
+            logger.logLevel = .warning
+            let data = dataOptions.data
+            let durable = try DurableEngine(directory: (data as NSString).appendingPathComponent("lmdb"), clock: SystemClock(),
+                                            logger: logger)
+            do {
+                try await durable.finishInterruptedProtectionWork()
+                let rotation = KeyRotation(durable: durable, secrets: SecretBox(masters: durable.writer.masterKeys),
+                                           dataDirectory: data, logger: logger)
+                await rotation.installReseal()
+                // A rotation already in progress keeps its staged key (the file is then not read).
+                let answer = try await rotation.rotate(newKeyFile: file, via: "cli")
+                var object = answer.objectValue ?? [:]
+                object["ok"] = .bool(true)
+                print(AdminConsole.encode(.object(object)))
+            } catch {
+                await durable.shutdown()
+                throw error
+            }
+            await durable.shutdown()
+        }
     }
 }

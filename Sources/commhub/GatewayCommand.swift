@@ -2,6 +2,7 @@ import ArgumentParser
 import CommHubGateway
 import Foundation
 import Logging
+import NIOSSL
 import ServiceLifecycle
 
 /// `commhub gateway`: a stateless gateway process beside the engine.
@@ -30,9 +31,17 @@ struct GatewayCommand: AsyncParsableCommand {
     @Option(help: "Seconds a claim is leased (default: connect + read timeout + 60). A claim not reported in time becomes 'delivery unknown'.")
     var leaseSeconds: Int?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
+    @Flag(help: "Speak TLS to a tcp:// engine (whose `serve` has --tls-cert/--tls-key); its certificate is checked.")
+    var engineTLS = false
+    @Option(help: "PEM trust roots for the engine's certificate (default: the system's).") var engineCA: String?
+    @Option(help: "PEM certificate chain: serve the webhooks over HTTPS (with --tls-key; reloaded on SIGHUP).") var tlsCert: String?
+    @Option(help: "PEM private key of --tls-cert.") var tlsKey: String?
 
     func validate() throws {
-        guard EngineEndpoint(engine) != nil else { throw ValidationError("--engine must be tcp://HOST:PORT or unix:PATH") }
+        guard let endpoint = EngineEndpoint(engine) else { throw ValidationError("--engine must be tcp://HOST:PORT or unix:PATH") }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together") }
+        if engineCA != nil, !engineTLS { throw ValidationError("--engine-ca needs --engine-tls") }
+        if engineTLS, case .unix = endpoint { throw ValidationError("--engine-tls needs a tcp:// engine (a Unix socket stays on this machine)") }
         guard (0...65_535).contains(httpPort) else { throw ValidationError("--http-port must be 0 to 65535") }
         guard (1...64).contains(concurrency) else { throw ValidationError("--concurrency must be 1 to 64") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be trace, debug, info, notice, warning or error") }
@@ -54,15 +63,40 @@ struct GatewayCommand: AsyncParsableCommand {
         }
         let endpoint = EngineEndpoint(engine)!
         let gatewayName = name ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+        var engineTLSContext: NIOSSLContext?
+        if engineTLS {
+            var c = TLSConfiguration.makeClientConfiguration()
+            c.minimumTLSVersion = .tlsv12
+            if let engineCA {
+                do {
+                    c.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(engineCA))
+                } catch {
+                    throw ValidationError("--engine-ca \(engineCA): not a readable PEM certificate file (\(error))")
+                }
+            }
+            engineTLSContext = try NIOSSLContext(configuration: c)
+        }
+        var certificates: TLSCertificates?
+        if let tlsCert, let tlsKey {
+            do {
+                certificates = try TLSCertificates(certificate: tlsCert, key: tlsKey)
+            } catch let e as TLSCertificates.Problem {
+                throw ValidationError(e.description)
+            }
+        }
         let gateway = Gateway(endpoint: endpoint, token: secret, name: gatewayName, logger: logger,
                               providerTimeouts: (.seconds(providerConnectTimeout), .seconds(providerReadTimeout)),
-                              leaseSeconds: leaseSeconds, concurrencyPerChannel: concurrency)
-        let http = buildGatewayApplication(gateway, host: httpHost, port: httpPort, logger: logger) { port in
-            let line = "CommHub gateway serving http://\(httpHost):\(port)  engine \(endpoint)\n"
+                              leaseSeconds: leaseSeconds, concurrencyPerChannel: concurrency, engineTLS: engineTLSContext)
+        let scheme = certificates == nil ? "http" : "https"
+        let http = try buildGatewayApplication(gateway, host: httpHost, port: httpPort, logger: logger, tls: certificates) { port in
+            let line = "CommHub gateway serving \(scheme)://\(httpHost):\(port)  engine \(endpoint)\(engineTLS ? " (TLS)" : "")\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
+        let reload: [ServiceGroupConfiguration.ServiceConfiguration] = certificates.map {
+            [.init(service: TLSReloadOnHangup(certificates: [$0], logger: logger))]
+        } ?? []
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: GatewayService(gateway: gateway)), .init(service: http)],
+            services: [.init(service: GatewayService(gateway: gateway)), .init(service: http)] + reload,
             gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }

@@ -38,7 +38,8 @@ final class GatewayProcess: @unchecked Sendable {
     func waitReady(timeout: Duration = .seconds(60)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if let p = ServerProcess.port(after: "CommHub gateway serving http://127.0.0.1:", in: log) {
+            if let p = ServerProcess.port(after: "CommHub gateway serving http://127.0.0.1:", in: log)
+                ?? ServerProcess.port(after: "CommHub gateway serving https://127.0.0.1:", in: log) {
                 httpPort = p
                 return
             }

@@ -43,6 +43,21 @@ import Testing
             let differences = Self.diff(want, got, path: path)
             #expect(differences.isEmpty, "\(version) differs:\n\(differences.prefix(20).joined(separator: "\n"))")
         }
+        // The golden stores predate encryption at rest: the first start sealed
+        // them in place and compacted the file, so the customer's address the
+        // golden data holds in the clear is in no file of the data directory.
+        #expect(Self.filesContaining("jan@example.nl", under: work.path).isEmpty,
+                "\(version): records written before encryption are still readable in the clear")
+        #expect(!FileManager.default.fileExists(atPath: work.path + "/lmdb.sealing"), "the upgrade finished")
+    }
+
+    static func filesContaining(_ text: String, under dir: String) -> [String] {
+        let needle = Data(text.utf8)
+        let files = FileManager.default.enumerator(atPath: dir)?.compactMap { $0 as? String } ?? []
+        return files.filter { name in
+            guard let data = FileManager.default.contents(atPath: dir + "/" + name) else { return false }
+            return data.range(of: needle) != nil
+        }
     }
 
     /// Fields the API added after a golden directory was made: present now, absent from its expected.json.

@@ -20,13 +20,15 @@ final class ServerProcess: @unchecked Sendable {
     /// `workflowTimers`: off by default, so that tests reading state that
     /// was written days ago see it as it was written (the SLA ladder of an
     /// old thread would fire at start); the workflow tests turn them on.
-    init(data: String, token: String, demo: Bool = false, workflowTimers: Bool = false, extra: [String] = []) throws {
+    init(data: String, token: String, demo: Bool = false, workflowTimers: Bool = false, extra: [String] = [],
+         environment: [String: String] = [:]) throws {
         self.data = data
         process.executableURL = URL(fileURLWithPath: Self.binary)
         process.arguments = ["serve", "--data", data, "--http-port", "0", "--ingest-port", "0", demo ? "--demo" : "--no-demo",
                              "--log-level", "warning"] + (workflowTimers ? [] : ["--no-workflow-timers"]) + extra
         var env = ProcessInfo.processInfo.environment
         env["COMMHUB_ADMIN_TOKEN"] = token
+        env.merge(environment) { _, new in new }
         process.environment = env
         let pipe = Pipe()
         process.standardOutput = pipe

@@ -129,9 +129,15 @@ public struct WallTimeMeasure: BusinessTimeMeasure {
 public struct AnalyticsBook: Codable, Sendable, Equatable {
     /// What the book remembers of a thread while it is open or may reopen.
     public struct ThreadFacts: Codable, Sendable, Equatable {
+        // What an assignment reads and writes comes first, within one cache
+        // line of the 272-byte value: a rebalance touches every moved thread's
+        // facts, and the fields further on cost it another miss each.
         var slice: AnalyticsSlice
-        var customer: CustomerID?
         var open = true
+        var autoAgent: ContactID?
+        var autoCounted = false
+        var reassignedCounted = false
+        var customer: CustomerID?
         var episodeStart: Date
         var waitingSince: Date?
         var waitFirst = false
@@ -140,9 +146,6 @@ public struct AnalyticsBook: Codable, Sendable, Equatable {
         var episodeMessages = 0
         var everReplied = false
         var reopened = false
-        var autoAgent: ContactID?
-        var autoCounted = false
-        var reassignedCounted = false
         /// Where this thread's FCR was counted, to take it back on reopening.
         var fcrHour: Int32?
         var fcrSlice: AnalyticsSlice?
@@ -198,7 +201,7 @@ public struct AnalyticsBook: Codable, Sendable, Equatable {
             advance(to: h.createdAt)
             let slice = AnalyticsSlice(channel: h.channelType, team: h.assignedTeamID, agent: h.assignedToContactID,
                                        brand: h.businessEntity, threadType: h.threadType)
-            threads[h.id] = ThreadFacts(slice: slice, customer: h.customerID, open: h.status.isOpen, episodeStart: h.createdAt)
+            threads[h.id] = ThreadFacts(slice: slice, open: h.status.isOpen, customer: h.customerID, episodeStart: h.createdAt)
             add(hour(h.createdAt), slice) { $0.threadsOpened += 1 }
             if h.status.isOpen, let a = h.assignedToContactID { figures.openLoad[AnalyticsFigures.WorkloadKey(team: h.assignedTeamID, agent: a), default: 0] += 1 }
         case .threadChanged(let id, let change, let at):
@@ -210,7 +213,7 @@ public struct AnalyticsBook: Codable, Sendable, Equatable {
         case .threadAssigned(let id, let team, let agent, let reason):
             assign(id, team: team, agent: agent, manual: reason == "manual")
         case .threadsRebalanced(let moves, _):
-            for mv in moves { assign(mv.thread, team: threads[mv.thread]?.slice.team, agent: mv.to, manual: false) }
+            rebalance(moves)
         case .taskUpserted(let t):
             if let done = t.completedAt { advance(to: done) }
             task(t)
@@ -406,27 +409,104 @@ public struct AnalyticsBook: Codable, Sendable, Equatable {
 
     private mutating func assign(_ id: ThreadID, team: TeamID?, agent: ContactID?, manual: Bool) {
         guard var f = threads[id] else { return }
+        var load = LoadChanges()
+        let tally = Self.assign(&f, team: team, agent: agent, manual: manual, load: &load, openLoad: figures.openLoad)
+        load.write(to: &figures.openLoad)
+        threads[id] = f
+        if let tally { count(tally) }
+    }
+
+    /// A rebalance: each moved thread's facts are changed in place (one
+    /// lookup), and the open load of the few (team, person) keys involved is
+    /// counted in `LoadChanges` and written once per key, not twice per move.
+    private mutating func rebalance(_ moves: [ThreadMove]) {
+        var load = LoadChanges()
+        for mv in moves {
+            guard let i = threads.index(forKey: mv.thread) else { continue }
+            let team = threads.values[i].slice.team
+            let tally = Self.assign(&threads.values[i], team: team, agent: mv.to, manual: false, load: &load,
+                                    openLoad: figures.openLoad)
+            if let tally { count(tally) }
+            if load.isFull { load.write(to: &figures.openLoad) }
+        }
+        load.write(to: &figures.openLoad)
+    }
+
+    /// Open-load changes of one operation, per (team, person) key, applied
+    /// step by step exactly as the table would be (a decrement at zero does
+    /// nothing), then written back: a linear search over a few keys instead of
+    /// two hash look-ups per moved thread.
+    struct LoadChanges {
+        private var keys: [AnalyticsFigures.WorkloadKey] = []
+        private var values: [Int] = []
+        private var last = 0
+        static let maxKeys = 64
+        var isFull: Bool { keys.count >= Self.maxKeys }
+
+        private mutating func slot(_ k: AnalyticsFigures.WorkloadKey, in table: [AnalyticsFigures.WorkloadKey: Int]) -> Int {
+            if last < keys.count, keys[last] == k { return last }
+            if let i = keys.firstIndex(of: k) { last = i; return i }
+            keys.append(k)
+            values.append(table[k] ?? 0)
+            last = keys.count - 1
+            return last
+        }
+
+        mutating func add(_ k: AnalyticsFigures.WorkloadKey, in table: [AnalyticsFigures.WorkloadKey: Int]) {
+            values[slot(k, in: table)] += 1
+        }
+
+        mutating func remove(_ k: AnalyticsFigures.WorkloadKey, in table: [AnalyticsFigures.WorkloadKey: Int]) {
+            let i = slot(k, in: table)
+            if values[i] > 0 { values[i] -= 1 }
+        }
+
+        mutating func write(to table: inout [AnalyticsFigures.WorkloadKey: Int]) {
+            for (k, v) in zip(keys, values) { table[k] = v > 0 ? v : nil }
+            keys.removeAll(keepingCapacity: true)
+            values.removeAll(keepingCapacity: true)
+            last = 0
+        }
+    }
+
+    /// What an assignment adds to the current hour's tallies.
+    private enum AssignmentTally {
+        case autoAssigned(AnalyticsSlice)
+        case reassignedAfterAuto(AnalyticsSlice)
+    }
+
+    private mutating func count(_ tally: AssignmentTally) {
+        switch tally {
+        case .autoAssigned(let slice): add(hour(now), slice) { $0.autoAssigned += 1 }
+        case .reassignedAfterAuto(let slice): add(hour(now), slice) { $0.reassignedAfterAuto += 1 }
+        }
+    }
+
+    /// One thread's assignment: its facts, its open-load change, and the tally it adds.
+    private static func assign(_ f: inout ThreadFacts, team: TeamID?, agent: ContactID?, manual: Bool,
+                               load: inout LoadChanges, openLoad: [AnalyticsFigures.WorkloadKey: Int]) -> AssignmentTally? {
+        var tally: AssignmentTally?
         if f.open {
-            if let a = f.slice.agent { unload(AnalyticsFigures.WorkloadKey(team: f.slice.team, agent: a)) }
-            if let a = agent { figures.openLoad[AnalyticsFigures.WorkloadKey(team: team, agent: a), default: 0] += 1 }
+            if let a = f.slice.agent { load.remove(AnalyticsFigures.WorkloadKey(team: f.slice.team, agent: a), in: openLoad) }
+            if let a = agent { load.add(AnalyticsFigures.WorkloadKey(team: team, agent: a), in: openLoad) }
         }
         if let a = agent, !f.autoCounted, f.autoAgent == nil {
             if !manual {
                 f.autoAgent = a
                 f.autoCounted = true
-                add(hour(now), AnalyticsSlice(channel: f.slice.channel, team: team, agent: a, brand: f.slice.brand,
-                                              threadType: f.slice.threadType)) { $0.autoAssigned += 1 }
+                tally = .autoAssigned(AnalyticsSlice(channel: f.slice.channel, team: team, agent: a, brand: f.slice.brand,
+                                                     threadType: f.slice.threadType))
             } else {
                 f.autoCounted = true  // first given by a person: not part of routing accuracy
             }
         } else if manual, let a = agent, let auto = f.autoAgent, a != auto, !f.reassignedCounted {
             f.reassignedCounted = true
-            add(hour(now), AnalyticsSlice(channel: f.slice.channel, team: f.slice.team, agent: auto, brand: f.slice.brand,
-                                          threadType: f.slice.threadType)) { $0.reassignedAfterAuto += 1 }
+            tally = .reassignedAfterAuto(AnalyticsSlice(channel: f.slice.channel, team: f.slice.team, agent: auto,
+                                                        brand: f.slice.brand, threadType: f.slice.threadType))
         }
         f.slice.team = team
         f.slice.agent = agent
-        threads[id] = f
+        return tally
     }
 
     private mutating func task(_ t: InternalTask) {

@@ -1,66 +1,97 @@
 import CommHubDomain
 import Crypto
+import CommHubStore
 import Foundation
+import Synchronization
 
-/// Seals channel secrets (provider tokens, app secrets) with AES-GCM.
-/// The key comes from `COMMHUB_MASTER_KEY` (32 bytes, base64 or hex) or a
-/// 0600 key file created in the data directory on first start. Sealed
+/// Seals channel secrets (provider tokens, app secrets, the Microsoft
+/// sign-in client secret, the Web Push key) with AES-GCM under the master
+/// key (`MasterKeys`: `COMMHUB_MASTER_KEY` or `<data>/master.key`). Sealed
 /// secrets are what the journal and snapshots store; the API never returns
 /// them, only the names of the secrets that are set. Which configuration
 /// keys are secrets is declared per channel type by `ChannelConfigurationSchema`.
-public struct SecretBox: Sendable {
-    private let key: SymmetricKey
+///
+/// A reference type, shared by every holder, because a key rotation
+/// (`commhub keys rotate`, `KeyRotation`) changes its keys while the server
+/// runs: `useNext` makes the new master key the sealing key (the old one
+/// still opens), `retireOlder` ends the old one's use for opening stored
+/// secrets. A retired key stays in this process's memory only to re-seal a
+/// secret that a request sealed just before the switch and hands in after
+/// it (`resealed`); it is never written anywhere and is gone at the next start.
+public final class SecretBox: Sendable {
+    private struct Keys {
+        /// Newest first: `[0]` seals.
+        var active: [SymmetricKey]
+        var retired: [SymmetricKey] = []
+    }
 
-    public init(key: SymmetricKey) { self.key = key }
+    private let keys: Mutex<Keys>
 
-    /// Loads the key from the environment or `<data>/master.key`, creating the file when neither exists.
+    public init(key: SymmetricKey) { keys = Mutex(Keys(active: [key])) }
+
+    /// The store's master keys: the newest seals, every one opens.
+    public init(masters: MasterKeys) { keys = Mutex(Keys(active: masters.all)) }
+
+    /// Loads the master keys of a data directory (as the store does), creating `master.key` when there is none.
     public static func load(dataDirectory: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> SecretBox {
-        if let text = environment["COMMHUB_MASTER_KEY"], !text.isEmpty {
-            guard let bytes = decodeKey(text) else {
-                throw SecretError("COMMHUB_MASTER_KEY must be 32 bytes, base64 or hex encoded")
-            }
-            return SecretBox(key: SymmetricKey(data: bytes))
-        }
-        let path = (dataDirectory as NSString).appendingPathComponent("master.key")
-        if let data = FileManager.default.contents(atPath: path) {
-            guard let bytes = decodeKey(String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
-                throw SecretError("\(path) does not hold a 32-byte key")
-            }
-            return SecretBox(key: SymmetricKey(data: bytes))
-        }
-        let key = SymmetricKey(size: .bits256)
-        let text = key.withUnsafeBytes { Data($0).base64EncodedString() } + "\n"
-        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600]) else {
-            throw SecretError("cannot create \(path)")
-        }
-        return SecretBox(key: key)
+        SecretBox(masters: try MasterKeys.load(dataDirectory: dataDirectory, environment: environment))
     }
 
-    static func decodeKey(_ text: String) -> [UInt8]? {
-        if let d = Data(base64Encoded: text), d.count == 32 { return Array(d) }
-        if text.count == 64 {
-            var out: [UInt8] = []
-            var i = text.startIndex
-            while i < text.endIndex {
-                let j = text.index(i, offsetBy: 2)
-                guard let b = UInt8(text[i..<j], radix: 16) else { return nil }
-                out.append(b)
-                i = j
-            }
-            return out
+    /// A rotation starts: `key` seals from now on; the others still open.
+    public func useNext(_ key: SymmetricKey) {
+        keys.withLock { k in
+            if let first = k.active.first, Self.same(first, key) { return }
+            k.active.insert(key, at: 0)
         }
-        return nil
     }
+
+    /// A rotation finished: only the newest key opens stored secrets.
+    public func retireOlder() {
+        keys.withLock { k in
+            k.retired += k.active.dropFirst()
+            k.active = Array(k.active.prefix(1))
+        }
+    }
+
+    /// How many keys open secrets (2 while a rotation runs).
+    public var activeKeyCount: Int { keys.withLock { $0.active.count } }
 
     public func seal(_ secrets: [String: String]) throws -> Data {
         let plain = try JSONEncoder().encode(secrets)
+        let key = keys.withLock { $0.active[0] }
         guard let combined = try AES.GCM.seal(plain, using: key).combined else { throw SecretError("sealing failed") }
         return combined
     }
 
     public func open(_ sealed: Data) throws -> [String: String] {
         let box = try AES.GCM.SealedBox(combined: sealed)
-        return try JSONDecoder().decode([String: String].self, from: AES.GCM.open(box, using: key))
+        let active = keys.withLock { $0.active }
+        for key in active {
+            if let plain = try? AES.GCM.open(box, using: key) {
+                return try JSONDecoder().decode([String: String].self, from: plain)
+            }
+        }
+        throw SecretError("a sealed secret does not open with the master key")
+    }
+
+    /// `sealed` under the newest key: nil when it already is (nothing to
+    /// journal), the re-sealed bytes when an older (or retired) key sealed it.
+    /// Throws when no key this process has opens it.
+    public func resealed(_ sealed: Data) throws -> Data? {
+        let box = try AES.GCM.SealedBox(combined: sealed)
+        let (active, retired) = keys.withLock { ($0.active, $0.retired) }
+        if (try? AES.GCM.open(box, using: active[0])) != nil { return nil }
+        for key in active.dropFirst() + retired {
+            if let plain = try? AES.GCM.open(box, using: key) {
+                guard let combined = try AES.GCM.seal(plain, using: active[0]).combined else { throw SecretError("sealing failed") }
+                return combined
+            }
+        }
+        throw SecretError("a sealed secret does not open with any master key this process has")
+    }
+
+    static func same(_ a: SymmetricKey, _ b: SymmetricKey) -> Bool {
+        a.withUnsafeBytes { x in b.withUnsafeBytes { y in x.elementsEqual(y) } }
     }
 }
 

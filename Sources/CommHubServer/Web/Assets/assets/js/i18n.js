@@ -67,6 +67,8 @@ const M = {
   tasks_mine: ['Mijn taken', 'My tasks'], tasks_team: ['Taken van mijn team', 'My team\'s tasks'],
   due_today: ['Vandaag', 'Due today'], overdue: ['Te laat', 'Overdue'], later: ['Later', 'Later'], no_tasks: ['Geen open taken.', 'No open tasks.'],
   linked_thread: ['Gesprek openen', 'Open thread'],
+  more_notifications: ['En nog {n} meldingen', 'And {n} more notifications'],
+  open_inbox: ['Inbox openen', 'Open inbox'],
   notifications: ['Meldingen', 'Notifications'], enable_notifications: ['Meldingen aanzetten', 'Turn on notifications'],
   notifications_on: ['Meldingen staan aan', 'Notifications are on'], push_test: ['Testmelding sturen', 'Send a test notification'],
   live: ['Live', 'Live'], offline: ['Verbinding verbroken, opnieuw verbinden…', 'Connection lost, reconnecting…'],

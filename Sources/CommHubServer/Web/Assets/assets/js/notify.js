@@ -43,11 +43,38 @@ function base64url(s) {
   return Uint8Array.from(b, (c) => c.charCodeAt(0));
 }
 
+// A burst (a clock jump over many deadlines, a reconnect catching up) shows
+// its first `burstShown` notifications and then one summary that counts the
+// rest, instead of a flood of toasts and desktop notifications.
+const burstWindowMs = 3000;
+const burstShown = 2;
+const burst = { since: 0, count: 0, extra: 0, summary: null, notification: null };
+
 function show(title, body, url, tag) {
+  const now = Date.now();
+  if (now - burst.since > burstWindowMs) Object.assign(burst, { since: now, count: 0, extra: 0, summary: null });
+  burst.count += 1;
+  if (burst.count > burstShown) {
+    burst.extra += 1;
+    summarize();
+    return;
+  }
   toast(title + (body ? ` — ${body}` : ''), url ? { action: { label: t('linked_thread'), run: () => { location.hash = url.replace(/^\/?/, ''); } } } : {});
   if (!('Notification' in window) || Notification.permission !== 'granted' || document.hasFocus()) return;
   const n = new Notification(title, { body, tag, icon: '/assets/icon.svg' });
   n.onclick = () => { window.focus(); if (url) location.hash = url.replace(/^\/?#?/, '#'); n.close(); };
+}
+
+function summarize() {
+  const text = t('more_notifications', { n: burst.extra });
+  if (burst.summary?.isConnected) {
+    burst.summary.querySelector('span').textContent = text;
+  } else {
+    burst.summary = toast(text, { action: { label: t('open_inbox'), run: () => { location.hash = '#/inbox'; } } });
+  }
+  if (!('Notification' in window) || Notification.permission !== 'granted' || document.hasFocus()) return;
+  // One tag: each update replaces the previous summary instead of adding one.
+  burst.notification = new Notification(text, { tag: 'commhub-burst', icon: '/assets/icon.svg' });
 }
 
 /** The live frames that deserve a notification. */

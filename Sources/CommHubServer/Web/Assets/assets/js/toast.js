@@ -8,4 +8,5 @@ export function toast(text, { kind = 'info', action } = {}) {
     action ? h('button', { type: 'button', class: 'link', onclick: () => { action.run(); el.remove(); } }, action.label) : null);
   box.append(el);
   setTimeout(() => el.remove(), action ? 12000 : 6000);
+  return el;
 }
