@@ -132,7 +132,8 @@ public actor EngineLink {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(5))
         let tlsContext: NIOSSLContext? = if case .tcp = endpoint { tls } else { nil }
-        let serverName: String? = if case .tcp(let host, _) = endpoint, !host.allSatisfy({ $0.isNumber || $0 == "." || $0 == ":" }) { host } else { nil }
+        // SNI and the name check take a host name; an IP address (v4 or v6) is checked against the certificate's IP entries.
+        let serverName: String? = if case .tcp(let host, _) = endpoint, (try? SocketAddress(ipAddress: host, port: 0)) == nil { host } else { nil }
         let wrap: @Sendable (any NIOCore.Channel) -> EventLoopFuture<NIOAsyncChannel<ByteBuffer, ByteBuffer>> = { ch in
             ch.eventLoop.makeCompletedFuture {
                 if let tlsContext {
