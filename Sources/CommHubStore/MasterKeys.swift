@@ -144,6 +144,9 @@ extension MasterKeys {
         case .file:
             let path = (dataDirectory as NSString).appendingPathComponent(nextFileName)
             let key = try newKeyFile.map(read) ?? SymmetricKey(size: .bits256)
+            if current.all.contains(where: { same($0, key) }) {
+                throw StoreError(.invalidArgument, operation: "keys.rotate", detail: "\(newKeyFile ?? path) holds the current master key; a rotation needs a new one")
+            }
             try writeKeyFile(key, to: path, replacing: true)
             return (try read(path), path)
         case .environment:
