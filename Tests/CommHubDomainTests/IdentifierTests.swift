@@ -25,4 +25,22 @@ struct IdentifierTests {
         let table = Dictionary(uniqueKeysWithValues: ids.enumerated().map { ($1, $0) })
         #expect(copy.enumerated().allSatisfy { table[$1] == $0 })
     }
+
+    @Test("new ids are version-4 UUIDs with the RFC 4122 variant, all different, every nibble used")
+    func newIDsAreRandomVersion4() {
+        let ids = (0..<20_000).map { _ in ThreadID() }
+        #expect(Set(ids).count == ids.count)
+        for id in ids.prefix(2_000) {
+            let s = id.description
+            #expect(s.count == 36)
+            #expect(Array(s)[14] == "4", "version nibble: \(s)")
+            #expect("89ab".contains(Array(s)[19]), "variant nibble: \(s)")
+            #expect(UUID(uuidString: s) == id.uuid)
+        }
+        // Outside the version and variant nibbles every hex digit occurs at every position.
+        let strings = ids.map { Array($0.description) }
+        for position in [0, 7, 9, 15, 20, 24, 35] {
+            #expect(Set(strings.map { $0[position] }).count == 16, "position \(position)")
+        }
+    }
 }
