@@ -378,8 +378,17 @@ final class KeyRing: Sendable {
     /// `[key id u64 LE][nonce 12][ciphertext][tag 16]`
     static let envelopeOverhead = 8 + 12 + 16
 
+    /// A random 96-bit nonce from the standard library's generator (arc4random
+    /// on glibc 2.36+: no system call); `AES.GCM.Nonce()` asks the kernel
+    /// (`getrandom`) for every record, 2.4% of the ingest CPU in a profile.
+    static func randomNonce() throws -> AES.GCM.Nonce {
+        var g = SystemRandomNumberGenerator()
+        var words = (g.next() as UInt64, g.next() as UInt32)
+        return try withUnsafeBytes(of: &words) { try AES.GCM.Nonce(data: $0.prefix(12)) }
+    }
+
     static func seal(_ plain: some DataProtocol, with key: DataKey, aad: [UInt8]) throws -> [UInt8] {
-        let box = try AES.GCM.seal(plain, using: key.key, authenticating: aad)
+        let box = try AES.GCM.seal(plain, using: key.key, nonce: try randomNonce(), authenticating: aad)
         var out = [UInt8]()
         out.reserveCapacity(envelopeOverhead + plain.count)
         withUnsafeBytes(of: key.id.littleEndian) { out.append(contentsOf: $0) }
