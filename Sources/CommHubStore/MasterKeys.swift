@@ -215,7 +215,8 @@ extension MasterKeys {
         }
     }
 
-    static func same(_ a: SymmetricKey, _ b: SymmetricKey) -> Bool {
+    /// Whether two keys hold the same bytes.
+    public static func same(_ a: SymmetricKey, _ b: SymmetricKey) -> Bool {
         a.withUnsafeBytes { x in b.withUnsafeBytes { y in x.elementsEqual(y) } }
     }
 }

@@ -40,7 +40,7 @@ public final class SecretBox: Sendable {
     /// A rotation starts: `key` seals from now on; the others still open.
     public func useNext(_ key: SymmetricKey) {
         keys.withLock { k in
-            if let first = k.active.first, Self.same(first, key) { return }
+            if let first = k.active.first, MasterKeys.same(first, key) { return }
             k.active.insert(key, at: 0)
         }
     }
@@ -88,10 +88,6 @@ public final class SecretBox: Sendable {
             }
         }
         throw SecretError("a sealed secret does not open with any master key this process has")
-    }
-
-    static func same(_ a: SymmetricKey, _ b: SymmetricKey) -> Bool {
-        a.withUnsafeBytes { x in b.withUnsafeBytes { y in x.elementsEqual(y) } }
     }
 }
 
