@@ -24,6 +24,26 @@ public protocol MatchingDirectory {
     func customer(phone: PhoneNumber) -> Customer?
     /// The most recently active open thread of this customer on this brand.
     func openThread(customer: CustomerID, brand: Brand?) -> ThreadMatchInfo?
+    /// The customer and order of a thread that is linked to a customer, an
+    /// order and an organisation; nil when a link is missing. A message
+    /// matched to such a thread has nothing left to link, so the matcher
+    /// skips the customer and order look-ups for it.
+    func completeLinks(of thread: ThreadID) -> CompleteLinks?
+}
+
+/// A thread's links when it has all three (customer, order, organisation).
+public struct CompleteLinks: Sendable, Hashable {
+    public var customer: CustomerID
+    public var order: OrderID
+
+    public init(customer: CustomerID, order: OrderID) {
+        self.customer = customer; self.order = order
+    }
+}
+
+extension MatchingDirectory {
+    /// Directories that do not track links never let the matcher skip a look-up.
+    public func completeLinks(of thread: ThreadID) -> CompleteLinks? { nil }
 }
 
 /// Which rule matched.
@@ -68,27 +88,35 @@ public struct ThreadMatcher: Sendable {
     }
 
     public func match(_ message: InboundMessage, brand: Brand?, in directory: some MatchingDirectory) -> MatchResult {
-        var refs: [ExternalReference] = []
-        if let r = message.threadReference { refs.append(r) }
-        refs += message.inReplyTo.map { ExternalReference(.emailMessageID, $0) }
-
+        // 1. external references, looked at first: a reply to a thread that
+        // has all its links needs neither the customer nor the order look-up.
         var resolvedCandidate: ThreadMatchInfo?
+        var openByReference: ThreadMatchInfo?
+        func consider(_ ref: ExternalReference) -> Bool {
+            guard let info = directory.thread(forReference: ref) else { return false }
+            if info.status.isOpen { openByReference = info; return true }
+            if info.status == .resolved, resolvedCandidate == nil { resolvedCandidate = info }
+            return false
+        }
+        if let r = message.threadReference, consider(r) {
+        } else {
+            for id in message.inReplyTo where consider(ExternalReference(.emailMessageID, id)) { break }
+        }
+        if let info = openByReference, let links = directory.completeLinks(of: info.id) {
+            // The thread keeps the links it has (ThreadState only fills missing ones): report them.
+            return MatchResult(decision: .existing(info.id), rule: .externalReference, customerID: links.customer,
+                               organizationID: nil, orderID: links.order)
+        }
+
         var customer = findCustomer(message.senderExternal, in: directory)
         // The first known order number in subject or body: rule 2, and a link
         // to record on the thread whichever rule matches.
-        let text = (message.subject ?? "") + "\n" + message.messageContent
-        let order = orderPattern.candidates(in: text).lazy.compactMap { directory.order(number: $0) }.first
+        let order = firstKnownOrder(message, in: directory)
         if customer == nil, let cid = order?.customerID {
             customer = CustomerRef(id: cid, organizationID: order?.organizationID)
         }
-
-        // 1. external references
-        for ref in refs {
-            guard let info = directory.thread(forReference: ref) else { continue }
-            if info.status.isOpen {
-                return result(.existing(info.id), .externalReference, customer, order)
-            }
-            if info.status == .resolved, resolvedCandidate == nil { resolvedCandidate = info }
+        if let info = openByReference {
+            return result(.existing(info.id), .externalReference, customer, order)
         }
 
         // 2. order number
@@ -107,6 +135,12 @@ public struct ThreadMatcher: Sendable {
             return result(.reopen(info.id), .reopened, customer, order)
         }
         return result(.new, .newThread, customer, order)
+    }
+
+    /// The first order number in subject or body that the directory knows.
+    private func firstKnownOrder(_ message: InboundMessage, in directory: some MatchingDirectory) -> Order? {
+        let text = (message.subject ?? "") + "\n" + message.messageContent
+        return orderPattern.candidates(in: text).lazy.compactMap { directory.order(number: $0) }.first
     }
 
     struct CustomerRef {

@@ -328,6 +328,10 @@ public actor Supervisor {
         }
 
         var match = configuration.matcher.match(m, brand: channel.businessEntity, in: state.index)
+        // A reply to a thread with customer, order and organisation comes back
+        // with the thread's own links (`completeLinks`): no directory look-up ran,
+        // and no customer is created from the sender's address either (decided:
+        // the thread already has its customer; issue 17).
         if match.customerID == nil { match.customerID = try mailCustomer(for: m.senderExternal, channel: channel) }
         if let answered = try await captureSatisfaction(m, channel: channel, match: match, key: key) { return answered }
         let messageID = MessageID()
