@@ -38,10 +38,42 @@ public enum AutoReplyDetection {
 
     /// Whether a subject is that of an out-of-office reply or a bounce.
     public static func isOutOfOfficeSubject(_ subject: String?) -> Bool {
+        // Every inbound message asks (up to three times): an ASCII subject is
+        // judged on its bytes, anything else as before (issue 17; the same
+        // answer for every subject, `OutOfOfficeSubjectOracleTests`).
+        if var ascii = subject, let answer = ascii.withUTF8(isOutOfOfficeASCII) { return answer }
         guard var s = subject?.lowercased().trimmingCharacters(in: .whitespaces), !s.isEmpty else { return false }
         // "RE: Automatic reply: …" is still automatic; a person's "Re: …" is not.
         while s.hasPrefix("re:") || s.hasPrefix("aw:") || s.hasPrefix("fw:") { s = String(s.dropFirst(3)).trimmingCharacters(in: .whitespaces) }
         return prefixes.contains { s.hasPrefix($0) }
+    }
+
+    /// `prefixes` as bytes (all lower-case ASCII).
+    private static let prefixBytes = prefixes.map { Array($0.utf8) }
+    /// Reply and forward markers dropped in front of a subject, as bytes.
+    private static let markerBytes = ["re:", "aw:", "fw:"].map { Array($0.utf8) }
+
+    /// `isOutOfOfficeSubject` for an all-ASCII subject: lower-cased, trimmed of
+    /// spaces and tabs, `re:`/`aw:`/`fw:` dropped, compared byte by byte.
+    /// nil when a byte is outside ASCII.
+    static func isOutOfOfficeASCII(_ b: UnsafeBufferPointer<UInt8>) -> Bool? {
+        for byte in b where byte >= 0x80 { return nil }
+        @inline(__always) func lower(_ x: UInt8) -> UInt8 { x &- UInt8(ascii: "A") < 26 ? x | 0x20 : x }
+        @inline(__always) func blank(_ x: UInt8) -> Bool { x == UInt8(ascii: " ") || x == UInt8(ascii: "\t") }
+        var lo = 0, hi = b.count
+        while hi > lo, blank(b[hi - 1]) { hi -= 1 }
+        while lo < hi, blank(b[lo]) { lo += 1 }
+        func starts(with p: [UInt8]) -> Bool {
+            guard hi - lo >= p.count else { return false }
+            for i in 0..<p.count where lower(b[lo + i]) != p[i] { return false }
+            return true
+        }
+        guard lo < hi else { return false }
+        while markerBytes.contains(where: starts(with:)) {
+            lo += 3
+            while lo < hi, blank(b[lo]) { lo += 1 }
+        }
+        return prefixBytes.contains(where: starts(with:))
     }
 
     /// An inbound message that a machine wrote: flagged by its gateway, or

@@ -619,7 +619,9 @@ public actor Supervisor {
     }
 
     static func subjectLine(from body: String) -> String {
-        let line = body.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+        // The first non-empty line, without splitting the whole body.
+        let start = body.firstIndex { !$0.isNewline } ?? body.endIndex
+        let line = String(body[start..<(body[start...].firstIndex(where: \.isNewline) ?? body.endIndex)])
         let trimmed = line.trimmingCharacters(in: .whitespaces)
         if trimmed.isEmpty { return "(no subject)" }
         return trimmed.count > 80 ? String(trimmed.prefix(77)) + "..." : trimmed

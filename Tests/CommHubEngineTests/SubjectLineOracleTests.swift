@@ -1,0 +1,34 @@
+import CommHubDomain
+@testable import CommHubEngine
+import Foundation
+import Testing
+
+/// Round 1's `Supervisor.subjectLine(from:)`, unchanged: the oracle.
+private func oracleSubjectLine(_ body: String) -> String {
+    let line = body.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+    let trimmed = line.trimmingCharacters(in: .whitespaces)
+    if trimmed.isEmpty { return "(no subject)" }
+    return trimmed.count > 80 ? String(trimmed.prefix(77)) + "..." : trimmed
+}
+
+@Suite("Subject line of a message without a subject: first line found without splitting the body")
+struct SubjectLineOracleTests {
+    @Test("the same line as splitting the whole body, for random bodies")
+    func random() {
+        let pieces = ["\n", "\r\n", "\r", "\u{2028}", "\u{85}", "\u{0B}", " ", "\t", "Hallo", "mijn laadpaal", "é", "\u{0301}",
+                      String(repeating: "x", count: 90), "😀", ""]
+        var state: UInt64 = 7
+        func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+        for _ in 0..<20_000 {
+            var s = ""
+            for _ in 0..<Int(next() % 8) { s += pieces[Int(next() % UInt64(pieces.count))] }
+            #expect(Supervisor.subjectLine(from: s) == oracleSubjectLine(s), "\(s.debugDescription)")
+        }
+    }
+}
