@@ -138,9 +138,16 @@ public struct ThreadMatcher: Sendable {
     }
 
     /// The first order number in subject or body that the directory knows.
+    /// Subject first, then body: the same answer as scanning "subject\nbody"
+    /// (a line break is no separator in `OrderNumberPattern`, so no number
+    /// spans the two), without building that text for every message.
     private func firstKnownOrder(_ message: InboundMessage, in directory: some MatchingDirectory) -> Order? {
-        let text = (message.subject ?? "") + "\n" + message.messageContent
-        return orderPattern.candidates(in: text).lazy.compactMap { directory.order(number: $0) }.first
+        if let subject = message.subject, let o = firstKnownOrder(in: subject, directory) { return o }
+        return firstKnownOrder(in: message.messageContent, directory)
+    }
+
+    private func firstKnownOrder(in text: String, _ directory: some MatchingDirectory) -> Order? {
+        orderPattern.candidates(in: text).lazy.compactMap { directory.order(number: $0) }.first
     }
 
     struct CustomerRef {

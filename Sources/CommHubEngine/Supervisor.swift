@@ -619,12 +619,35 @@ public actor Supervisor {
     }
 
     static func subjectLine(from body: String) -> String {
+        var bytes = body
+        if let line = bytes.withUTF8(asciiSubjectLine) { return line }
         // The first non-empty line, without splitting the whole body.
         let start = body.firstIndex { !$0.isNewline } ?? body.endIndex
         let line = String(body[start..<(body[start...].firstIndex(where: \.isNewline) ?? body.endIndex)])
         let trimmed = line.trimmingCharacters(in: .whitespaces)
         if trimmed.isEmpty { return "(no subject)" }
         return trimmed.count > 80 ? String(trimmed.prefix(77)) + "..." : trimmed
+    }
+
+    /// `subjectLine` on bytes when the first non-empty line is ASCII (a
+    /// newline is a grapheme cluster of its own, so the line ends where the
+    /// Character path ends it); nil otherwise. Spaces and tabs are what
+    /// Foundation's `.whitespaces` trims among ASCII (`SubjectLineOracleTests`).
+    static func asciiSubjectLine(_ b: UnsafeBufferPointer<UInt8>) -> String? {
+        @inline(__always) func newline(_ x: UInt8) -> Bool { x &- 0x0A < 4 }  // LF, VT, FF, CR
+        @inline(__always) func blank(_ x: UInt8) -> Bool { x == 0x20 || x == 0x09 }
+        var lo = 0
+        while lo < b.count, newline(b[lo]) { lo += 1 }
+        var hi = lo
+        while hi < b.count, !newline(b[hi]) {
+            guard b[hi] < 0x80 else { return nil }
+            hi += 1
+        }
+        while lo < hi, blank(b[lo]) { lo += 1 }
+        while hi > lo, blank(b[hi - 1]) { hi -= 1 }
+        if lo == hi { return "(no subject)" }
+        if hi - lo > 80 { return String(decoding: UnsafeBufferPointer(rebasing: b[lo..<(lo + 77)]), as: UTF8.self) + "..." }
+        return String(decoding: UnsafeBufferPointer(rebasing: b[lo..<hi]), as: UTF8.self)
     }
 }
 
