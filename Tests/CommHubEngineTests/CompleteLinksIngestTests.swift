@@ -66,4 +66,9 @@ struct CompleteLinksIngestTests {
         #expect(try await w.header(first.threadID).customerOrganizationID == d.org.id)
         #expect(await w.sup.state.index.completeLinks(of: first.threadID) == CompleteLinks(customer: kees.id, order: order.id))
     }
+
+    @Test("the organisation flag fits in the match-index row's padding: no bytes per thread added")
+    func rowSize() {
+        #expect(MemoryLayout<MatchIndex.Row>.stride <= 56)
+    }
 }
