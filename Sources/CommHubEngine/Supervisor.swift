@@ -13,6 +13,12 @@ public struct EngineConfiguration: Sendable {
     public var outboxMaxAttempts: Int
     /// Prices per message sent, for the cost KPI (`serve --message-prices`).
     public var messagePrices = ChannelPrices.defaults
+    /// Entries per generation of the recent provider-id and message → thread
+    /// tables (`RecentIndex`; memory holds at most two generations, the
+    /// store's message index every id). Only with a store (`serve
+    /// --recent-message-ids`); `recentMessageIDsRange` bounds it.
+    public var recentMessageIDs = 131_072
+    public static let recentMessageIDsRange = 16...(1 << 24)
 
     public init(matcher: ThreadMatcher = ThreadMatcher(), sla: SLAPolicy = SLAPolicy(), maxMessageBytes: Int = 1 << 20,
                 outboxMaxAttempts: Int = 5) {
@@ -66,6 +72,8 @@ public actor Supervisor {
     /// supervisor's executor, so it is made after `init`, on first use.
     private var restingAgents: [ContactID: AgentState]
     nonisolated let journal: any EventJournal
+    /// The store's index of every message (nil: an in-memory engine, which keeps every id in `state`).
+    nonisolated let messageIndex: (any MessageIndexReader)?
     let clock: any EngineClock
     public let configuration: EngineConfiguration
     let logger: Logger
@@ -80,10 +88,11 @@ public actor Supervisor {
     /// Re-seals a secret sealed under an older master key (`Supervisor+Secrets.swift`); nil: secrets are taken as given.
     var secretReseal: (@Sendable (Data) throws -> Data?)?
 
-    public init(restored: RestoredEngine, journal: any EventJournal, clock: any EngineClock,
-                configuration: EngineConfiguration, logger: Logger) {
+    public init(restored: RestoredEngine, journal: any EventJournal, messageIndex: (any MessageIndexReader)? = nil,
+                clock: any EngineClock, configuration: EngineConfiguration, logger: Logger) {
         self.state = restored.state
         self.journal = journal
+        self.messageIndex = messageIndex
         self.clock = clock
         self.configuration = configuration
         self.logger = logger
@@ -141,6 +150,7 @@ public actor Supervisor {
             updateTimers(afterCommitting: e)
             out.append(s)
         }
+        rotateRecentMessageIDs()
         return out
     }
 
@@ -160,6 +170,7 @@ public actor Supervisor {
     /// Projects events a thread actor recorded into the supervisor's state.
     func project(_ events: [SequencedEvent]) {
         for e in events { state.apply(e) }
+        rotateRecentMessageIDs()
         countTemplateSends(in: events)
     }
 
@@ -315,7 +326,7 @@ public actor Supervisor {
     /// acknowledges after `journal.waitDurable(result.seq)`.
     public func ingest(_ m: InboundMessage) async throws -> IngestResult {
         let key = EngineState.ExternalKey(channel: m.channelID, externalID: m.externalMessageID)
-        if let ref = state.external[key] {
+        if let ref = try knownMessage(key) {
             var seq = ref.seq
             if seq == 0 { seq = await actor(ref.thread)?.seq(ofMessage: ref.message) ?? journal.lastAssignedSeq }
             return IngestResult(threadID: ref.thread, messageID: ref.message, seq: seq, duplicate: true, rule: nil)
@@ -426,7 +437,7 @@ public actor Supervisor {
     public func updateDelivery(channel: ChannelID, externalMessageID: String, status: DeliveryStatus, at: Date,
                                failure: (code: String?, title: String?)? = nil) async throws -> UInt64? {
         let key = EngineState.ExternalKey(channel: channel, externalID: externalMessageID)
-        guard let ref = state.external[key] else {
+        guard let ref = try knownMessage(key) else {
             // Perhaps ours, its send report still on the way: held for a while, applied when it names this id.
             earlyReceipts.hold(key, .init(status: status, at: at, failureCode: failure?.code, failureTitle: failure?.title,
                                           heldAt: clock.now()))
@@ -452,7 +463,7 @@ public actor Supervisor {
     }
 
     public func setDelivery(message: MessageID, status: DeliveryStatus, at: Date) async throws -> UInt64 {
-        guard let thread = state.messageThread[message] else { throw EngineError.notFound("message", message) }
+        guard let thread = try knownThread(ofMessage: message) else { throw EngineError.notFound("message", message) }
         return try await setDelivery(message: message, thread: thread, status: status, at: at)
     }
 

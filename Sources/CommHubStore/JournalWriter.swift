@@ -767,6 +767,7 @@ public final class JournalWriter: Sendable {
                             try txn.put(audit, StoreFormat.seqKey(p.seq), try Self.encodeAuditRow(entry, seq: p.seq, key: key), "mdb_put(audit)")
                         }
                         for ref in p.fileRefs { try Self.putFileRef(txn, env, sha256: ref.sha256, thread: ref.thread) }
+                        try indexMessages(txn, p.event, seq: p.seq)
                         let record = try key.map {
                             StoreFormat.frameRecord(try KeyRing.seal(p.payload, with: $0, aad: StoreFormat.journalAAD(p.seq)),
                                                     version: StoreFormat.sealedRecordVersion)

@@ -117,11 +117,14 @@ struct Serve: AsyncParsableCommand {
     var pushContact = "mailto:webpush@chargecars.nl"
     @Option(help: "Bytes of event frames a WebSocket subscriber may leave unread in the server before it is dropped to a resync, 4096 to 1073741824.")
     var eventsMaxPendingBytes = EventStreamOptions().maxPendingFrameBytes
+    @Option(name: .customLong("recent-message-ids"), help: "Recent provider message ids (and message → thread entries) kept in memory per generation, at most two generations; older ones are read from the store's message index. 16 to 16777216.")
+    var recentMessageIDs = EngineConfiguration().recentMessageIDs
     // Benchmarks only: the previous per-subscriber-task fan-out, to measure both in one run (Benchmarks/fanout.sh).
     @Option(help: .hidden) var eventFanOut = EventStreamOptions.FanOut.perEventLoop.rawValue
 
     func validate() throws {
         try checkOption(eventsMaxPendingBytes, 4_096...(1 << 30), "--events-max-pending-bytes", unit: "bytes")
+        try checkOption(recentMessageIDs, EngineConfiguration.recentMessageIDsRange, "--recent-message-ids")
         guard EventStreamOptions.FanOut(rawValue: eventFanOut) != nil else {
             throw ValidationError("--event-fan-out must be per-event-loop or per-subscriber-task")
         }
@@ -196,6 +199,7 @@ struct Serve: AsyncParsableCommand {
         o.snapshotEveryEvents = snapshotEvents
         o.keepSnapshots = keepSnapshots
         if let messagePrices { o.messagePrices = try Self.prices(messagePrices) }
+        o.recentMessageIDs = recentMessageIDs
         if let tlsCert, let tlsKey {
             do {
                 let certificates = try TLSCertificates(certificate: tlsCert, key: tlsKey)
