@@ -197,7 +197,7 @@ public struct AdminConsole: Sendable {
 
         case ("thread", 2):
             guard let id = ThreadID(w[1]) else { throw EngineError.invalid("'\(w[1])' is not a thread id") }
-            guard let v = await s.thread(id) else { throw EngineError.notFound("thread", w[1]) }
+            guard let v = await s.thread(id, history: true) else { throw EngineError.notFound("thread", w[1]) }
             return .object(["thread": try Self.json(v.header), "messages": try Self.json(v.messages)])
 
         case ("queues", 1):

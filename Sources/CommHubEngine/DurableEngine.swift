@@ -97,9 +97,14 @@ public final class DurableEngine: Sendable {
                 logger.notice("message index built from the restored engine (once, for a store written before it)",
                               metadata: ["messages.indexed": "\(entries.count)"])
             }
-            // Every restored id is durable and in the store's message index: memory keeps only what comes next.
+            // Every restored id is durable and in the store's message index: memory keeps only what comes next;
+            // every restored message is in the store's history: threads keep their recent ones.
             restored.state.external.removeAll()
             restored.state.messageThread.removeAll()
+            let keep = configuration.recentMessagesPerThread
+            for id in Array(restored.threads.keys) where restored.threads[id]!.messages.count > keep {
+                restored.threads[id]!.trimMessages(keep: keep, durableThrough: .max)
+            }
             self.writer = writer
             self.keepSnapshots = keepSnapshots
             self.logger = logger
@@ -129,8 +134,9 @@ public final class DurableEngine: Sendable {
         var byMessage: [MessageID: JournalWriter.MessageIndexEntry] = [:]
         for t in r.threads.values {
             for (m, seq) in zip(t.messages, t.messageSeqs) {
-                byMessage[m.id] = JournalWriter.MessageIndexEntry(message: m.id, thread: r.state.messageThread[m.id] ?? t.id, seq: seq,
-                                                                  channel: m.channelID, providerIDs: [])
+                var h = m
+                h.threadID = t.id
+                byMessage[m.id] = JournalWriter.MessageIndexEntry(header: h, seq: seq, providerIDs: [])
             }
         }
         r.state.external.forEach { key, ref in

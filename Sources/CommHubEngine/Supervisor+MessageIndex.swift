@@ -51,4 +51,28 @@ extension Supervisor {
     public func recentMessageIDCounts() -> (external: Int, messageThread: Int, rotations: Int) {
         (state.external.count, state.messageThread.count, state.external.rotations + state.messageThread.rotations)
     }
+
+    /// `s` with every message: the stored ones older than what it holds
+    /// first (in journal order), then its own. A store that cannot be read
+    /// leaves the recent ones (logged).
+    func withHistory(_ s: ThreadState) -> ThreadState {
+        guard let messageIndex else { return s }
+        do {
+            let older = try messageIndex.historyMessages(thread: s.id, excluding: Set(s.messageSeqs), limit: .max)
+            guard !older.isEmpty else { return s }
+            var full = s
+            full.messages = older.map(\.header) + s.messages
+            full.messageSeqs = older.map(\.seq) + s.messageSeqs
+            return full
+        } catch {
+            logger.error("message history unreadable", metadata: ["thread.id": "\(s.id)", "error": "\(ErrorText.describe(error))"])
+            return s
+        }
+    }
+
+    /// A message's delivery status: from its thread's recent messages, else from the store's history.
+    func deliveryStatus(of message: MessageID, in actor: ThreadActor) async -> DeliveryStatus? {
+        if let s = await actor.deliveryStatus(ofMessage: message) { return s }
+        return (try? messageIndex?.historyMessage(message))??.header.deliveryStatus
+    }
 }

@@ -19,6 +19,12 @@ public struct EngineConfiguration: Sendable {
     /// --recent-message-ids`); `recentMessageIDsRange` bounds it.
     public var recentMessageIDs = 131_072
     public static let recentMessageIDsRange = 16...(1 << 24)
+    /// Message headers a thread actor keeps in memory (the newest); older
+    /// ones are read from the store's history when a view asks for them
+    /// (`Supervisor.thread(_:history:)`). Only with a store (`serve
+    /// --recent-messages-per-thread`).
+    public var recentMessagesPerThread = 64
+    public static let recentMessagesPerThreadRange = 4...1_000_000
 
     public init(matcher: ThreadMatcher = ThreadMatcher(), sla: SLAPolicy = SLAPolicy(), maxMessageBytes: Int = 1 << 20,
                 outboxMaxAttempts: Int = 5) {
@@ -445,7 +451,7 @@ public actor Supervisor {
                 + "(held \(Int(EarlyDeliveryReports.lifetime / 60)) minutes in case its send report is still on its way)")
         }
         guard let actor = actor(ref.thread) else { throw EngineError.notFound("thread", ref.thread) }
-        if let current = await actor.deliveryStatus(ofMessage: ref.message), !status.advances(from: current) { return nil }
+        if let current = await deliveryStatus(of: ref.message, in: actor), !status.advances(from: current) { return nil }
         var events = try await actor.record(
             [.deliveryStatusChanged(message: ref.message, thread: ref.thread, status: status, at: at)]
                 + (status == .failed || status == .bounced
@@ -581,11 +587,18 @@ public actor Supervisor {
 
     // MARK: Views
 
-    public func thread(_ id: ThreadID) async -> ThreadView? {
-        if let s = dormant[id] { return view(s) }
-        guard let actor = threads[id] else { return nil }
-        let s = await actor.state
-        return view(s)
+    /// A thread's header and messages: its recent messages, or with
+    /// `history` every message (older ones from the store's history).
+    public func thread(_ id: ThreadID, history: Bool = false) async -> ThreadView? {
+        let s: ThreadState
+        if let d = dormant[id] {
+            s = d
+        } else if let actor = threads[id] {
+            s = await actor.state
+        } else {
+            return nil
+        }
+        return view(history ? withHistory(s) : s)
     }
 
     /// Headers of several threads, in the given order (for an inbox page).

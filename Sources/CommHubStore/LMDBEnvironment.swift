@@ -160,6 +160,8 @@ final class LMDBEnvironment: @unchecked Sendable {
         /// Provider message id → message, and message → thread (`MessageIndex.swift`).
         var providerIDs: MDB_dbi = 0
         var messageIndex: MDB_dbi = 0
+        /// Message headers by thread and seq (`MessageHistory.swift`).
+        var threadMessages: MDB_dbi = 0
     }
 
     let path: String
@@ -252,7 +254,8 @@ final class LMDBEnvironment: @unchecked Sendable {
         var d = Databases()
         for (name, slot) in [("journal", \Databases.journal), ("bodies", \.bodies), ("snapshots", \.snapshots), ("meta", \.meta),
                                 ("audit", \.audit), ("keys", \.keys),
-                                ("provider_ids", \.providerIDs), ("message_index", \.messageIndex)] {
+                                ("provider_ids", \.providerIDs), ("message_index", \.messageIndex),
+                                ("thread_messages", \.threadMessages)] {
             var dbi: MDB_dbi = 0
             rc = mdb_dbi_open(txn, name, UInt32(MDB_CREATE), &dbi)
             guard rc == 0 else {

@@ -107,7 +107,8 @@ enum MessageIndexFormat {
 extension JournalWriter {
     /// Applies to the message index what `event`, journaled at `seq`,
     /// changes (inside the commit transaction that writes its record).
-    func indexMessages(_ txn: LMDBTxn, _ event: EngineEvent, seq: UInt64) throws {
+    func indexMessages(_ txn: LMDBTxn, _ event: EngineEvent, seq: UInt64, rowKey: (ThreadID) throws -> DataKey?) throws {
+        try recordHistory(txn, event, seq: seq, rowKey: rowKey)
         switch event {
         case .messageAdded(let h, _, _):
             var row = MessageIndexFormat.MessageRow(thread: h.threadID, seq: seq, channel: h.channelID)
@@ -207,69 +208,79 @@ extension JournalWriter {
         }
     }
 
-    /// Whether the message index holds every message of the store (false
-    /// for a store written before it existed, until `buildMessageIndex`).
+    /// Whether the message index and the history (`MessageHistory.swift`)
+    /// hold every message of the store (false for a store written before
+    /// them, until `buildMessageIndex`).
     public func messageIndexBuilt() throws -> Bool {
-        try env.read { txn in try txn.get(env.dbs.meta, Array(StoreFormat.metaMessagesIndexedKey.utf8)) != nil }
-    }
-
-    /// One message for `buildMessageIndex`: where it is, and the provider ids that name it.
-    public struct MessageIndexEntry: Sendable {
-        public var message: MessageID
-        public var thread: ThreadID
-        public var seq: UInt64
-        public var channel: ChannelID?
-        public var providerIDs: [(channel: ChannelID, externalID: String, seq: UInt64)]
-
-        public init(message: MessageID, thread: ThreadID, seq: UInt64, channel: ChannelID?,
-                    providerIDs: [(channel: ChannelID, externalID: String, seq: UInt64)]) {
-            self.message = message; self.thread = thread; self.seq = seq; self.channel = channel; self.providerIDs = providerIDs
+        try env.read { txn in
+            try txn.get(env.dbs.meta, Array(StoreFormat.metaMessagesIndexedKey.utf8)) == Array(StoreFormat.messagesIndexVersion.utf8)
         }
     }
 
-    /// Fills the message index of a store written before it existed, from
-    /// the restored engine's tables (every message and provider id it
-    /// holds), `indexBuildBatch` rows per transaction, then marks it built.
-    /// Runs before the engine serves; repeating it after a crash writes the
-    /// same rows again.
+    /// One message for `buildMessageIndex`: its header, where it is, and the provider ids that name it.
+    public struct MessageIndexEntry: Sendable {
+        public var header: MessageHeader
+        public var seq: UInt64
+        public var providerIDs: [(channel: ChannelID, externalID: String, seq: UInt64)]
+
+        public init(header: MessageHeader, seq: UInt64, providerIDs: [(channel: ChannelID, externalID: String, seq: UInt64)]) {
+            self.header = header; self.seq = seq; self.providerIDs = providerIDs
+        }
+    }
+
+    /// Fills the message index and the history of a store written before
+    /// them, from the restored engine (every message and provider id it
+    /// holds), `deleteBatch` messages per transaction, then marks them
+    /// built. Runs before the engine serves; repeating it after a crash
+    /// writes the same rows again.
     public func buildMessageIndex(_ entries: [MessageIndexEntry]) throws {
         let batch = max(1, options.deleteBatch)
-        try performBlocking("messages.index") { env in
+        try performBlocking("messages.index") { [self] env in
             var start = 0
             while start < entries.count {
                 let slice = entries[start..<min(entries.count, start + batch)]
-                try env.write("messages.index") { txn in
+                let created = try env.write("messages.index") { txn -> KeyRing.Pending in
+                    var pending = KeyRing.Pending()
                     for e in slice {
-                        var row = MessageIndexFormat.MessageRow(thread: e.thread, seq: e.seq, channel: e.channel)
+                        let h = e.header
+                        var row = MessageIndexFormat.MessageRow(thread: h.threadID, seq: e.seq, channel: h.channelID)
                         for p in e.providerIDs {
                             let key = MessageIndexFormat.providerKey(channel: p.channel, externalID: p.externalID)
                             if !row.providerKeys.contains(key) { row.providerKeys.append(key) }
                             try txn.put(env.dbs.providerIDs, key,
-                                        MessageIndexFormat.providerValue(IndexedMessage(thread: e.thread, message: e.message, seq: p.seq)),
+                                        MessageIndexFormat.providerValue(IndexedMessage(thread: h.threadID, message: h.id, seq: p.seq)),
                                         "mdb_put(provider_ids build)")
                         }
-                        try txn.put(env.dbs.messageIndex, MessageIndexFormat.idBytes(e.message), row.bytes, "mdb_put(message_index build)")
+                        try txn.put(env.dbs.messageIndex, MessageIndexFormat.idBytes(h.id), row.bytes, "mdb_put(message_index build)")
+                        try putHistoryForBuild(txn, h, seq: e.seq, &pending)
                     }
+                    return pending
                 }
+                keys.publish(created)
                 start += slice.count
             }
             try env.write("messages.index.done") { txn in
-                try txn.put(env.dbs.meta, Array(StoreFormat.metaMessagesIndexedKey.utf8), Array("1".utf8), "mdb_put(meta messages)")
+                try txn.put(env.dbs.meta, Array(StoreFormat.metaMessagesIndexedKey.utf8), Array(StoreFormat.messagesIndexVersion.utf8),
+                            "mdb_put(meta messages)")
             }
         }
     }
 
-    /// Repair: index rows of events a repair voided point at messages that
-    /// are gone; a provider's retry of one must be taken as new, not as a
-    /// duplicate of nothing. Scans both tables (repairs are rare and offline).
+    /// Repair: index and history rows of events a repair voided point at
+    /// messages that are gone; a provider's retry of one must be taken as
+    /// new, not as a duplicate of nothing, and no view may list it. Scans
+    /// the three tables (repairs are rare and offline).
     func dropIndexRows(voided: (UInt64) -> Bool) throws -> Int {
         var dropped = 0
         try env.write("journal.repair.index") { txn in
-            for (dbi, seqOffset) in [(env.dbs.providerIDs, 32), (env.dbs.messageIndex, 16)] {
+            // Where each table keeps the seq: provider_ids and message_index in the value, thread_messages in the key.
+            for (dbi, seqOffset, inKey) in [(env.dbs.providerIDs, 32, false), (env.dbs.messageIndex, 16, false),
+                                            (env.dbs.threadMessages, 16, true)] {
                 try txn.withCursor(dbi) { c in
                     var entry = try c.get(MDB_FIRST)
                     while let e = entry {
-                        if e.value.count >= seqOffset + 8, voided(MessageIndexFormat.seq(e.value, at: seqOffset)) {
+                        let bytes = inKey ? e.key : e.value
+                        if bytes.count >= seqOffset + 8, voided(MessageIndexFormat.seq(bytes, at: seqOffset)) {
                             try c.deleteCurrent("mdb_cursor_del(index repair)")
                             dropped += 1
                         }
