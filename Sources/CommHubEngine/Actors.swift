@@ -35,7 +35,19 @@ public actor ThreadActor {
             state.apply(e, seq: seq)
             out.append(SequencedEvent(seq: seq, event: e))
         }
+        trimMessages()
         return out
+    }
+
+    /// Keeps the recent messages only, with a store that holds the rest
+    /// (`EngineConfiguration.recentMessagesPerThread`). Trims a quarter of
+    /// the window at a time, so a busy thread does not shift its array on
+    /// every message.
+    private func trimMessages() {
+        guard owner.messageIndex != nil else { return }
+        let keep = owner.configuration.recentMessagesPerThread
+        guard state.messages.count >= keep + max(1, keep / 4) else { return }
+        state.trimMessages(keep: keep, durableThrough: journal.durableSeq)
     }
 
     /// Records an inbound message (see `ThreadState.eventsForInbound`).
@@ -91,11 +103,15 @@ public actor ThreadActor {
     /// this state. Thread actors share the supervisor's executor, so the
     /// supervisor applies it to both before anything else runs.
     func applyJournaled(_ e: SequencedEvent) -> Bool {
-        state.applyIfNewer(e.event, seq: e.seq)
+        defer { trimMessages() }
+        return state.applyIfNewer(e.event, seq: e.seq)
     }
 
     /// Replaces the state (an erasure leaves the skeleton).
-    func replaceState(_ s: ThreadState) { state = s }
+    func replaceState(_ s: ThreadState) {
+        state = s
+        trimMessages()
+    }
 
     public func message(_ id: MessageID) -> MessageHeader? {
         state.messages.last { $0.id == id }

@@ -156,6 +156,7 @@ public struct AdminConsole: Sendable {
             let queues = await s.teamWorkloads().reduce(into: [String: JSONValue]()) { $0[$1.name] = .number(Double($1.queueDepth)) }
             let mem = ProcessMemory.residentBytes()
             let threadCount = await s.threadCount
+            let recent = await s.recentMessageIDCounts()
             return .object([
                 "threads": .number(Double(threadCount)),
                 "threads_by_status": .object(byStatus),
@@ -166,6 +167,8 @@ public struct AdminConsole: Sendable {
                 "events_committed": .number(Double(engine.committedEvents)),
                 "last_seq": .number(Double(engine.journal.lastAssignedSeq)),
                 "bus_subscribers": .number(Double(engine.bus.subscriberCount)),
+                "recent_provider_ids": .number(Double(recent.external)),
+                "recent_message_threads": .number(Double(recent.messageThread)),
                 "memory_rss_bytes": .number(Double(mem)),
                 "memory_rss_per_thread_bytes": .number(threadCount > 0 ? (Double(mem) / Double(threadCount)).rounded() : 0),
                 "uptime_seconds": .number(engine.clock.now().timeIntervalSince(engine.startedAt).rounded()),
@@ -194,7 +197,7 @@ public struct AdminConsole: Sendable {
 
         case ("thread", 2):
             guard let id = ThreadID(w[1]) else { throw EngineError.invalid("'\(w[1])' is not a thread id") }
-            guard let v = await s.thread(id) else { throw EngineError.notFound("thread", w[1]) }
+            guard let v = await s.thread(id, history: true) else { throw EngineError.notFound("thread", w[1]) }
             return .object(["thread": try Self.json(v.header), "messages": try Self.json(v.messages)])
 
         case ("queues", 1):

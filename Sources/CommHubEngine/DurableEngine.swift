@@ -91,13 +91,27 @@ public final class DurableEngine: Sendable {
                               metadata: ["audit.entries": "\(restored.legacyAudit.count + replayedAudit.count)"])
             }
             restored.legacyAudit = []
+            if try !writer.messageIndexBuilt() {
+                let entries = Self.messageIndexEntries(restored)
+                try writer.buildMessageIndex(entries)
+                logger.notice("message index built from the restored engine (once, for a store written before it)",
+                              metadata: ["messages.indexed": "\(entries.count)"])
+            }
+            // Every restored id is durable and in the store's message index: memory keeps only what comes next;
+            // every restored message is in the store's history: threads keep their recent ones.
+            restored.state.external.removeAll()
+            restored.state.messageThread.removeAll()
+            let keep = configuration.recentMessagesPerThread
+            for id in Array(restored.threads.keys) where restored.threads[id]!.messages.count > keep {
+                restored.threads[id]!.trimMessages(keep: keep, durableThrough: .max)
+            }
             self.writer = writer
             self.keepSnapshots = keepSnapshots
             self.logger = logger
             // Files live beside the store: <data>/attachments next to <data>/lmdb.
             let files = try AttachmentStore(root: ((directory as NSString).deletingLastPathComponent as NSString)
                 .appendingPathComponent("attachments"), keys: options.sealRecords ? writer : nil)
-            self.engine = Engine(restored: restored, journal: writer, relay: relay, bodies: writer, audit: writer, attachments: files,
+            self.engine = Engine(restored: restored, journal: writer, messageIndex: writer, relay: relay, bodies: writer, audit: writer, attachments: files,
                                  clock: clock, configuration: configuration, logger: logger)
             engine.install(StoreProtection(writer: writer, attachments: files))
             let ms = Int((ContinuousClock.now - started).nanoseconds / 1_000_000)
@@ -112,6 +126,25 @@ public final class DurableEngine: Sendable {
             writer.close()
             throw error
         }
+    }
+
+    /// Every message of a restored engine and the provider ids that name it,
+    /// for `JournalWriter.buildMessageIndex`.
+    static func messageIndexEntries(_ r: RestoredEngine) -> [JournalWriter.MessageIndexEntry] {
+        var byMessage: [MessageID: JournalWriter.MessageIndexEntry] = [:]
+        for t in r.threads.values {
+            for (m, seq) in zip(t.messages, t.messageSeqs) {
+                var h = m
+                h.threadID = t.id
+                byMessage[m.id] = JournalWriter.MessageIndexEntry(header: h, seq: seq, providerIDs: [])
+            }
+        }
+        r.state.external.forEach { key, ref in
+            guard var e = byMessage[ref.message] else { return }
+            e.providerIDs.append((key.channel, key.externalID, ref.seq == 0 ? e.seq : ref.seq))
+            byMessage[ref.message] = e
+        }
+        return Array(byMessage.values)
     }
 
     private static func load(_ info: SnapshotInfo, from writer: JournalWriter) throws -> RestoredEngine {

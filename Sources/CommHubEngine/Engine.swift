@@ -47,7 +47,8 @@ public final class Engine: Sendable {
 
     /// Builds an engine from a restored state. `relay` must be the relay the
     /// journal calls after each commit.
-    public init(restored: RestoredEngine, journal: any EventJournal, relay: CommitRelay, bodies: any BodyReader,
+    public init(restored: RestoredEngine, journal: any EventJournal, messageIndex: (any MessageIndexReader)? = nil,
+                relay: CommitRelay, bodies: any BodyReader,
                 audit: (any AuditReader)? = nil, attachments: AttachmentStore? = nil, clock: any EngineClock,
                 configuration: EngineConfiguration = EngineConfiguration(), logger: Logger) {
         self.attachments = attachments
@@ -65,7 +66,7 @@ public final class Engine: Sendable {
         self.configuration = configuration
         self.startedAt = clock.now()
         self.rateSample = Mutex((ContinuousClock.now, 0, 0))
-        self.supervisor = Supervisor(restored: restored, journal: journal, clock: clock,
+        self.supervisor = Supervisor(restored: restored, journal: journal, messageIndex: messageIndex, clock: clock,
                                      configuration: configuration, logger: logger)
         Self.seed(inbox, from: restored)
         let memoryBodies = bodies as? MemoryBodies

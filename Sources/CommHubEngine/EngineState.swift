@@ -47,8 +47,10 @@ public struct EngineState: Sendable {
     public var rules = AutoAssignmentRules()
     public var board = AssignmentBoard()
     public var index = MatchIndex()
-    public var external = ShardedTable<ExternalKey, MessageRef>()
-    public var messageThread = ShardedTable<MessageID, ThreadID>()
+    /// Recent provider ids and message → thread entries (older ones: the
+    /// store's message index, see `Supervisor+MessageIndex.swift`).
+    public var external = RecentIndex<ExternalKey, MessageRef>()
+    public var messageThread = RecentIndex<MessageID, ThreadID>()
     /// Outgoing messages a gateway delivers, until the provider reports them
     /// delivered: the outbox (see `OutboxEntry` for the stages).
     public var outbox: [MessageID: OutboxEntry] = [:]

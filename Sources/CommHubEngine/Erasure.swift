@@ -140,7 +140,7 @@ extension Supervisor {
     /// A thread's current state, from its actor or dormant.
     func threadState(_ id: ThreadID) async -> ThreadState? {
         guard let a = actor(id) else { return nil }
-        return await a.state
+        return withHistory(await a.state)
     }
 
     /// Threads whose content a retention policy expires at `now`.
@@ -170,7 +170,7 @@ extension Supervisor {
         let orderIDs = Set(orders.map(\.id))
         var threads: [ThreadView] = []
         for t in threadIDs(ofCustomer: id, orders: orderIDs) {
-            if let v = await thread(t) { threads.append(v) }
+            if let v = await thread(t, history: true) { threads.append(v) }
         }
         threads.sort { $0.header.createdAt < $1.header.createdAt }
         let threadSet = Set(threads.map(\.header.id))

@@ -16,6 +16,8 @@ public protocol EventJournal: AnyObject, Sendable {
     /// Like `waitDurable`, giving up after `timeout` (the event stays queued).
     func waitDurable(_ seq: UInt64, timeout: Duration?) async throws
     var lastAssignedSeq: UInt64 { get }
+    /// Every event up to here is on stable storage (and in the store's message index).
+    var durableSeq: UInt64 { get }
 }
 
 /// The LMDB group-commit journal of CommHubStore.
@@ -56,6 +58,7 @@ public final class MemoryJournal: EventJournal {
     public func waitDurable(_ seq: UInt64, timeout: Duration?) async throws {}
 
     public var lastAssignedSeq: UInt64 { state.withLock { $0 } }
+    public var durableSeq: UInt64 { lastAssignedSeq }
 }
 
 /// Lets the journal's commit hook reach the engine, which is built after

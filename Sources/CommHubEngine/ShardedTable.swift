@@ -36,6 +36,10 @@ public struct ShardedTable<Key: ShardedKey, Value: Sendable>: Sendable {
         }
     }
 
+    public func forEach(_ body: (Key, Value) throws -> Void) rethrows {
+        for shard in shards { for (k, v) in shard { try body(k, v) } }
+    }
+
     /// Room for `n` entries in all, spread evenly.
     public mutating func reserveCapacity(_ n: Int) {
         let each = (max(0, n) + Self.shardCount - 1) / Self.shardCount

@@ -96,7 +96,7 @@ extension Supervisor {
         let now = clock.now()
         // Thread actors run on this executor: reading both states, planning,
         // journaling and applying happen with nothing in between.
-        let aState = await a.state, bState = await b.state
+        let aState = withHistory(await a.state), bState = withHistory(await b.state)
         let plan = try ThreadMerging.merge(aState, into: bState, by: person, at: now)
         var events = try commit([.threadsMerged(plan)])
         for (id, actor) in [(merged, a), (survivor, b)] where !(await actor.applyJournaled(events[0])) {
@@ -123,7 +123,7 @@ extension Supervisor {
         }
         guard let src = actor(source) else { throw EngineError.notFound("thread", source) }
         let now = clock.now()
-        let before = await src.state
+        let before = withHistory(await src.state)
         let plan = try ThreadMerging.split(before, from: message, newID: ThreadID(), by: person, at: now)
         var events = try commit([.threadSplit(plan)])
         let newActor = adopt(ThreadState(split: plan, seq: events[0].seq))

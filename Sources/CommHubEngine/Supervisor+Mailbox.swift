@@ -46,7 +46,7 @@ extension Supervisor {
     public func recordOutgoingMail(_ o: OutgoingMail) async throws -> IngestItemOutcome {
         let m = o.message
         let key = EngineState.ExternalKey(channel: m.channelID, externalID: m.externalMessageID)
-        if let ref = state.external[key] {
+        if let ref = try knownMessage(key) {
             var seq = ref.seq
             if seq == 0 { seq = await actor(ref.thread)?.seq(ofMessage: ref.message) ?? journal.lastAssignedSeq }
             return .duplicate(IngestResult(threadID: ref.thread, messageID: ref.message, seq: seq, duplicate: true, rule: nil))
@@ -57,7 +57,7 @@ extension Supervisor {
         guard m.messageContent.utf8.count + (m.messageHtml?.utf8.count ?? 0) <= configuration.maxMessageBytes else {
             throw EngineError.invalid("message is larger than \(configuration.maxMessageBytes) bytes")
         }
-        if let own = o.commhubMessageID, let thread = state.messageThread[own],
+        if let own = o.commhubMessageID, let thread = try knownThread(ofMessage: own),
            let learnt = try await learnProviderCopy(of: own, thread: thread, m, key: key) {
             return learnt
         }
@@ -158,7 +158,7 @@ extension Supervisor {
     /// Notes on a known message that it left its folder at the provider; an unknown one is ignored (never created).
     public func recordRemoval(_ r: MessageRemoval) async throws -> IngestItemOutcome {
         guard state.channels[r.channelID] != nil else { throw EngineError.notFound("channel", r.channelID) }
-        guard let ref = state.external[EngineState.ExternalKey(channel: r.channelID, externalID: r.externalMessageID)] else {
+        guard let ref = try knownMessage(EngineState.ExternalKey(channel: r.channelID, externalID: r.externalMessageID)) else {
             return .ignored(reason: "no message with external_message_id \(r.externalMessageID) on channel \(r.channelID)")
         }
         return .updated(seq: try await annotate(ref.message, .removedAtProvider(reason: r.reason, folder: r.folder)))

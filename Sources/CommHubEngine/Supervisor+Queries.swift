@@ -167,13 +167,13 @@ extension Supervisor {
     }
 
     /// The thread a message belongs to.
-    public func threadOf(message id: MessageID) -> ThreadID? { state.messageThread[id] }
+    public func threadOf(message id: MessageID) -> ThreadID? { try? knownThread(ofMessage: id) }
 }
 
 extension Supervisor {
     /// The message a provider id names on a channel.
     public func message(channel: ChannelID, externalID: String) -> (thread: ThreadID, message: MessageID)? {
-        state.external[EngineState.ExternalKey(channel: channel, externalID: externalID)].map { ($0.thread, $0.message) }
+        (try? knownMessage(EngineState.ExternalKey(channel: channel, externalID: externalID)))?.map { ($0.thread, $0.message) }
     }
 
     /// Records something learnt about a message after it was recorded (a file
@@ -181,7 +181,7 @@ extension Supervisor {
     /// thread so the thread's events stay in order. The stored body is patched
     /// in the same journal transaction.
     public func annotate(_ message: MessageID, _ annotation: MessageAnnotation) async throws -> UInt64 {
-        guard let thread = state.messageThread[message], let actor = actor(thread) else {
+        guard let thread = try knownThread(ofMessage: message), let actor = actor(thread) else {
             throw EngineError.notFound("message", message)
         }
         let events = try await actor.record([.messageAnnotated(message: message, thread: thread, annotation: annotation,

@@ -67,7 +67,3 @@ extension Supervisor {
     }
 }
 
-extension Supervisor {
-    /// Every message's thread (a copy), for sealing an older store's bodies under their thread's key.
-    public func messageThreads() -> ShardedTable<MessageID, ThreadID> { state.messageThread }
-}

@@ -13,6 +13,18 @@ public struct EngineConfiguration: Sendable {
     public var outboxMaxAttempts: Int
     /// Prices per message sent, for the cost KPI (`serve --message-prices`).
     public var messagePrices = ChannelPrices.defaults
+    /// Entries per generation of the recent provider-id and message → thread
+    /// tables (`RecentIndex`; memory holds at most two generations, the
+    /// store's message index every id). Only with a store (`serve
+    /// --recent-message-ids`); `recentMessageIDsRange` bounds it.
+    public var recentMessageIDs = 131_072
+    public static let recentMessageIDsRange = 16...(1 << 24)
+    /// Message headers a thread actor keeps in memory (the newest); older
+    /// ones are read from the store's history when a view asks for them
+    /// (`Supervisor.thread(_:history:)`). Only with a store (`serve
+    /// --recent-messages-per-thread`).
+    public var recentMessagesPerThread = 64
+    public static let recentMessagesPerThreadRange = 4...1_000_000
 
     public init(matcher: ThreadMatcher = ThreadMatcher(), sla: SLAPolicy = SLAPolicy(), maxMessageBytes: Int = 1 << 20,
                 outboxMaxAttempts: Int = 5) {
@@ -66,6 +78,8 @@ public actor Supervisor {
     /// supervisor's executor, so it is made after `init`, on first use.
     private var restingAgents: [ContactID: AgentState]
     nonisolated let journal: any EventJournal
+    /// The store's index of every message (nil: an in-memory engine, which keeps every id in `state`).
+    nonisolated let messageIndex: (any MessageIndexReader)?
     let clock: any EngineClock
     public let configuration: EngineConfiguration
     let logger: Logger
@@ -80,10 +94,11 @@ public actor Supervisor {
     /// Re-seals a secret sealed under an older master key (`Supervisor+Secrets.swift`); nil: secrets are taken as given.
     var secretReseal: (@Sendable (Data) throws -> Data?)?
 
-    public init(restored: RestoredEngine, journal: any EventJournal, clock: any EngineClock,
-                configuration: EngineConfiguration, logger: Logger) {
+    public init(restored: RestoredEngine, journal: any EventJournal, messageIndex: (any MessageIndexReader)? = nil,
+                clock: any EngineClock, configuration: EngineConfiguration, logger: Logger) {
         self.state = restored.state
         self.journal = journal
+        self.messageIndex = messageIndex
         self.clock = clock
         self.configuration = configuration
         self.logger = logger
@@ -141,6 +156,7 @@ public actor Supervisor {
             updateTimers(afterCommitting: e)
             out.append(s)
         }
+        rotateRecentMessageIDs()
         return out
     }
 
@@ -160,6 +176,7 @@ public actor Supervisor {
     /// Projects events a thread actor recorded into the supervisor's state.
     func project(_ events: [SequencedEvent]) {
         for e in events { state.apply(e) }
+        rotateRecentMessageIDs()
         countTemplateSends(in: events)
     }
 
@@ -315,7 +332,7 @@ public actor Supervisor {
     /// acknowledges after `journal.waitDurable(result.seq)`.
     public func ingest(_ m: InboundMessage) async throws -> IngestResult {
         let key = EngineState.ExternalKey(channel: m.channelID, externalID: m.externalMessageID)
-        if let ref = state.external[key] {
+        if let ref = try knownMessage(key) {
             var seq = ref.seq
             if seq == 0 { seq = await actor(ref.thread)?.seq(ofMessage: ref.message) ?? journal.lastAssignedSeq }
             return IngestResult(threadID: ref.thread, messageID: ref.message, seq: seq, duplicate: true, rule: nil)
@@ -430,7 +447,7 @@ public actor Supervisor {
     public func updateDelivery(channel: ChannelID, externalMessageID: String, status: DeliveryStatus, at: Date,
                                failure: (code: String?, title: String?)? = nil) async throws -> UInt64? {
         let key = EngineState.ExternalKey(channel: channel, externalID: externalMessageID)
-        guard let ref = state.external[key] else {
+        guard let ref = try knownMessage(key) else {
             // Perhaps ours, its send report still on the way: held for a while, applied when it names this id.
             earlyReceipts.hold(key, .init(status: status, at: at, failureCode: failure?.code, failureTitle: failure?.title,
                                           heldAt: clock.now()))
@@ -438,7 +455,7 @@ public actor Supervisor {
                 + "(held \(Int(EarlyDeliveryReports.lifetime / 60)) minutes in case its send report is still on its way)")
         }
         guard let actor = actor(ref.thread) else { throw EngineError.notFound("thread", ref.thread) }
-        if let current = await actor.deliveryStatus(ofMessage: ref.message), !status.advances(from: current) { return nil }
+        if let current = await deliveryStatus(of: ref.message, in: actor), !status.advances(from: current) { return nil }
         var events = try await actor.record(
             [.deliveryStatusChanged(message: ref.message, thread: ref.thread, status: status, at: at)]
                 + (status == .failed || status == .bounced
@@ -456,7 +473,7 @@ public actor Supervisor {
     }
 
     public func setDelivery(message: MessageID, status: DeliveryStatus, at: Date) async throws -> UInt64 {
-        guard let thread = state.messageThread[message] else { throw EngineError.notFound("message", message) }
+        guard let thread = try knownThread(ofMessage: message) else { throw EngineError.notFound("message", message) }
         return try await setDelivery(message: message, thread: thread, status: status, at: at)
     }
 
@@ -574,11 +591,18 @@ public actor Supervisor {
 
     // MARK: Views
 
-    public func thread(_ id: ThreadID) async -> ThreadView? {
-        if let s = dormant[id] { return view(s) }
-        guard let actor = threads[id] else { return nil }
-        let s = await actor.state
-        return view(s)
+    /// A thread's header and messages: its recent messages, or with
+    /// `history` every message (older ones from the store's history).
+    public func thread(_ id: ThreadID, history: Bool = false) async -> ThreadView? {
+        let s: ThreadState
+        if let d = dormant[id] {
+            s = d
+        } else if let actor = threads[id] {
+            s = await actor.state
+        } else {
+            return nil
+        }
+        return view(history ? withHistory(s) : s)
     }
 
     /// Headers of several threads, in the given order (for an inbox page).

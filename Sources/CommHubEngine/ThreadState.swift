@@ -45,6 +45,20 @@ public struct ThreadState: Sendable, Hashable, Codable {
 
     public var id: ThreadID { header.id }
 
+    /// Drops the oldest message headers beyond `keep` whose events are
+    /// durable through `durableThrough` (the store's history holds them;
+    /// `Supervisor.withHistory` reads them back). `header.messageCount`
+    /// still counts every message.
+    public mutating func trimMessages(keep: Int, durableThrough: UInt64) {
+        let excess = messages.count - max(0, keep)
+        guard excess > 0 else { return }
+        var drop = 0
+        while drop < excess, messageSeqs[drop] <= durableThrough { drop += 1 }
+        guard drop > 0 else { return }
+        messages.removeFirst(drop)
+        messageSeqs.removeFirst(drop)
+    }
+
     /// `apply` when `seq` is newer than what this state reflects; says whether it was.
     public mutating func applyIfNewer(_ event: EngineEvent, seq: UInt64) -> Bool {
         guard seq > lastSeq else { return false }
@@ -85,30 +99,12 @@ public struct ThreadState: Sendable, Hashable, Codable {
             sla = p
         case .slaClockSet(let t, let progress, _) where t == id:
             sla = progress
-        case .deliveryStatusChanged(let mid, let t, let status, let at) where t == id:
-            if let i = messages.lastIndex(where: { $0.id == mid }) {
-                messages[i].deliveryStatus = status
-                if status == .read, messages[i].readAt == nil { messages[i].readAt = at }
-            }
-        case .outboxReported(let mid, let t, _, let report, _) where t == id:
-            // A gateway's report moves the message forward only (a provider's
-            // delivered/read report may have arrived first).
-            if let i = messages.lastIndex(where: { $0.id == mid }) {
-                switch report {
-                case .sent(let provider):
-                    if let provider, messages[i].externalMessageID == nil { messages[i].externalMessageID = provider }
-                    if DeliveryStatus.sent.advances(from: messages[i].deliveryStatus) { messages[i].deliveryStatus = .sent }
-                case .failed:
-                    if DeliveryStatus.failed.advances(from: messages[i].deliveryStatus) { messages[i].deliveryStatus = .failed }
-                case .retryAfter, .unknown:
-                    break
-                }
-            }
-        case .messageAnnotated(let mid, let t, .providerCopy(_, let provider, _), _) where t == id:
-            // The provider's id of a message CommHub sent, learnt from the provider's copy (Outlook's Sent Items).
-            if let i = messages.lastIndex(where: { $0.id == mid }), messages[i].externalMessageID == nil {
-                messages[i].externalMessageID = provider
-            }
+        case .deliveryStatusChanged(let mid, let t, _, _) where t == id:
+            if let i = messages.lastIndex(where: { $0.id == mid }) { messages[i].apply(event) }
+        case .outboxReported(let mid, let t, _, _, _) where t == id:
+            if let i = messages.lastIndex(where: { $0.id == mid }) { messages[i].apply(event) }
+        case .messageAnnotated(let mid, let t, .providerCopy, _) where t == id:
+            if let i = messages.lastIndex(where: { $0.id == mid }) { messages[i].apply(event) }
         case .threadsMerged(let m) where m.merged == id || m.survivor.id == id:
             applyMerge(m)
         case .threadSplit(let s) where s.source.id == id:

@@ -31,7 +31,8 @@ public enum LegacyStoreSealing {
         let began = ContinuousClock.now
         do {
             try DurableFile.write(Array("sealing records written before encryption at rest\n".utf8), to: marker, replacing: true)
-            let threads = await durable.engine.supervisor.messageThreads()
+            // Every message's thread, from the store's message index (the engine keeps only recent ones).
+            let threads = try durable.writer.indexedThreads()
             let report = try await durable.writer.sealLegacyRecords(threadOf: { threads[$0] })
             _ = try await durable.snapshot()
             try await durable.writer.dropOlderSnapshots()

@@ -46,6 +46,10 @@ public struct ServeOptions: Sendable {
     public var syncMode: SyncMode = .full
     /// Prices per message sent for the cost KPI (`--message-prices`).
     public var messagePrices = ChannelPrices.defaults
+    /// `EngineConfiguration.recentMessageIDs` (`--recent-message-ids`).
+    public var recentMessageIDs = EngineConfiguration().recentMessageIDs
+    /// `EngineConfiguration.recentMessagesPerThread` (`--recent-messages-per-thread`).
+    public var recentMessagesPerThread = EngineConfiguration().recentMessagesPerThread
     /// Called once HTTP listens, with its port (tests use port 0).
     public var onReady: (@Sendable (Int) async -> Void)?
 
@@ -71,6 +75,8 @@ public enum CommHubServe {
         journalOptions.syncMode = o.syncMode
         var configuration = EngineConfiguration()
         configuration.messagePrices = o.messagePrices
+        configuration.recentMessageIDs = o.recentMessageIDs
+        configuration.recentMessagesPerThread = o.recentMessagesPerThread
         let durable = try await LegacyStoreSealing.open(storeDirectory: o.storeDirectory, logger: logger) {
             try DurableEngine(directory: o.storeDirectory, clock: clock, configuration: configuration,
                               options: journalOptions, keepSnapshots: o.keepSnapshots, logger: logger)

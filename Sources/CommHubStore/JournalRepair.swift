@@ -219,6 +219,15 @@ extension JournalWriter {
                     try env.write("journal.repair") { txn in _ = try txn.delete(journal, key, "mdb_del(journal key)") }
                 }
             }
+            var voided: [ClosedRange<UInt64>] = []
+            for action in planned {
+                switch action {
+                case .voidRecord(let seq, _): voided.append(seq...seq)
+                case .fillGap(let from, let through): voided.append(from...through)
+                case .deleteKey: break
+                }
+            }
+            if !voided.isEmpty { _ = try self.dropIndexRows { seq in voided.contains { $0.contains(seq) } } }
             let record = Self.repairRecord(repair, at: now)
             try env.write("journal.repair.record") { txn in
                 try txn.put(meta, Array((StoreFormat.metaRepairPrefix + ISO8601DateFormatter().string(from: now)).utf8),

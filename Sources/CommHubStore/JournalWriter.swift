@@ -767,6 +767,12 @@ public final class JournalWriter: Sendable {
                             try txn.put(audit, StoreFormat.seqKey(p.seq), try Self.encodeAuditRow(entry, seq: p.seq, key: key), "mdb_put(audit)")
                         }
                         for ref in p.fileRefs { try Self.putFileRef(txn, env, sha256: ref.sha256, thread: ref.thread) }
+                        // History rows go under the key of the thread they belong to (a split's moved messages: the new thread's).
+                        try indexMessages(txn, p.event, seq: p.seq) { thread in
+                            guard options.sealRecords else { return nil }
+                            let scope = DataScope.thread(thread)
+                            return try keys.sealingKey(erasing.contains(scope.bytes) ? .system : scope, txn, env, &pending)
+                        }
                         let record = try key.map {
                             StoreFormat.frameRecord(try KeyRing.seal(p.payload, with: $0, aad: StoreFormat.journalAAD(p.seq)),
                                                     version: StoreFormat.sealedRecordVersion)

@@ -157,6 +157,11 @@ final class LMDBEnvironment: @unchecked Sendable {
         var audit: MDB_dbi = 0
         /// Data keys wrapped under the KEK, scope → key id, attachment references (`KeyRing`).
         var keys: MDB_dbi = 0
+        /// Provider message id → message, and message → thread (`MessageIndex.swift`).
+        var providerIDs: MDB_dbi = 0
+        var messageIndex: MDB_dbi = 0
+        /// Message headers by thread and seq (`MessageHistory.swift`).
+        var threadMessages: MDB_dbi = 0
     }
 
     let path: String
@@ -208,7 +213,7 @@ final class LMDBEnvironment: @unchecked Sendable {
         defer { if !opened { mdb_env_close(env) } }
 
         let initial = Self.roundToPage(mapSize)
-        rc = mdb_env_set_maxdbs(env, 8)
+        rc = mdb_env_set_maxdbs(env, 16)
         guard rc == 0 else { throw StoreError.lmdb(rc, "mdb_env_set_maxdbs") }
         rc = mdb_env_set_maxreaders(env, maxReaders)
         guard rc == 0 else { throw StoreError.lmdb(rc, "mdb_env_set_maxreaders") }
@@ -248,7 +253,9 @@ final class LMDBEnvironment: @unchecked Sendable {
         guard rc == 0, let txn else { throw StoreError.lmdb(rc, "mdb_txn_begin(open)") }
         var d = Databases()
         for (name, slot) in [("journal", \Databases.journal), ("bodies", \.bodies), ("snapshots", \.snapshots), ("meta", \.meta),
-                                ("audit", \.audit), ("keys", \.keys)] {
+                                ("audit", \.audit), ("keys", \.keys),
+                                ("provider_ids", \.providerIDs), ("message_index", \.messageIndex),
+                                ("thread_messages", \.threadMessages)] {
             var dbi: MDB_dbi = 0
             rc = mdb_dbi_open(txn, name, UInt32(MDB_CREATE), &dbi)
             guard rc == 0 else {

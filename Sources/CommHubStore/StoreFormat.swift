@@ -121,6 +121,10 @@ public enum StoreFormat {
     /// Present once the `audit` table holds the whole trail (written by a version with the table,
     /// or filled from an older store's snapshot and journal at its first start).
     static let metaAuditIndexedKey = "audit/indexed"
+    /// Set once the message index (`MessageIndex.swift`) holds every message of the store.
+    static let metaMessagesIndexedKey = "messages/indexed"
+    /// "2": the message index and the message history (`MessageHistory.swift`).
+    static let messagesIndexVersion = "2"
     /// Present once no plaintext record is left in the store (a new store
     /// from its creation; an older one once `sealLegacyRecords` ran).
     static let metaSealedKey = "protection/sealed"

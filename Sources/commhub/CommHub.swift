@@ -117,11 +117,17 @@ struct Serve: AsyncParsableCommand {
     var pushContact = "mailto:webpush@chargecars.nl"
     @Option(help: "Bytes of event frames a WebSocket subscriber may leave unread in the server before it is dropped to a resync, 4096 to 1073741824.")
     var eventsMaxPendingBytes = EventStreamOptions().maxPendingFrameBytes
+    @Option(name: .customLong("recent-message-ids"), help: "Recent provider message ids (and message → thread entries) kept in memory per generation, at most two generations; older ones are read from the store's message index. 16 to 16777216.")
+    var recentMessageIDs = EngineConfiguration().recentMessageIDs
+    @Option(help: "Message headers each thread keeps in memory (the newest); older ones are read from the store's history when a view lists them. 4 to 1000000.")
+    var recentMessagesPerThread = EngineConfiguration().recentMessagesPerThread
     // Benchmarks only: the previous per-subscriber-task fan-out, to measure both in one run (Benchmarks/fanout.sh).
     @Option(help: .hidden) var eventFanOut = EventStreamOptions.FanOut.perEventLoop.rawValue
 
     func validate() throws {
         try checkOption(eventsMaxPendingBytes, 4_096...(1 << 30), "--events-max-pending-bytes", unit: "bytes")
+        try checkOption(recentMessageIDs, EngineConfiguration.recentMessageIDsRange, "--recent-message-ids")
+        try checkOption(recentMessagesPerThread, EngineConfiguration.recentMessagesPerThreadRange, "--recent-messages-per-thread")
         guard EventStreamOptions.FanOut(rawValue: eventFanOut) != nil else {
             throw ValidationError("--event-fan-out must be per-event-loop or per-subscriber-task")
         }
@@ -196,6 +202,8 @@ struct Serve: AsyncParsableCommand {
         o.snapshotEveryEvents = snapshotEvents
         o.keepSnapshots = keepSnapshots
         if let messagePrices { o.messagePrices = try Self.prices(messagePrices) }
+        o.recentMessageIDs = recentMessageIDs
+        o.recentMessagesPerThread = recentMessagesPerThread
         if let tlsCert, let tlsKey {
             do {
                 let certificates = try TLSCertificates(certificate: tlsCert, key: tlsKey)

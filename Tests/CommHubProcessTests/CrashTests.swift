@@ -50,7 +50,9 @@ final class Book: Sendable {
 
         for round in 0...rounds {
             let server = try ServerProcess(data: dir, token: Self.token,
-                                           extra: ["--snapshot-interval", "1", "--snapshot-events", "400"])
+                                           // A recent-id window of 16: most acknowledged ids are found again
+                                           // through the store's message index, across every kill -9.
+                                           extra: ["--snapshot-interval", "1", "--snapshot-events", "400", "--recent-message-ids", "16"])
             try await server.waitReady()
             let http = HTTPTestClient(port: server.httpPort)
             if round == 0 {

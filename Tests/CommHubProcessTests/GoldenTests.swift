@@ -32,7 +32,10 @@ import Testing
         let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: source.appendingPathComponent("expected.json"))) as! [String: Any]
 
         // No gateway: the golden data's pending answers must stay as they were restored, not be delivered.
-        let server = try ServerProcess(data: work.path, token: "golden-admin-token", extra: ["--snapshot-interval", "3600", "--no-gateway"])
+        // A recent-id window of 16: the golden messages' provider ids must come from the store's
+        // message index, which the first start builds for a store written before it.
+        let server = try ServerProcess(data: work.path, token: "golden-admin-token",
+                                       extra: ["--snapshot-interval", "3600", "--no-gateway", "--recent-message-ids", "16"])
         defer { server.kill9() }
         try await server.waitReady()
         let http = HTTPTestClient(port: server.httpPort)
@@ -43,12 +46,43 @@ import Testing
             let differences = Self.diff(want, got, path: path)
             #expect(differences.isEmpty, "\(version) differs:\n\(differences.prefix(20).joined(separator: "\n"))")
         }
+        // Every provider id the golden data holds is still known: a provider's retry is a duplicate of its message.
+        let known = Self.incomingMessages(in: expected)
+        #expect(!known.isEmpty, "\(version): the golden data has inbound messages")
+        for m in known {
+            let retry: [String: Any] = ["events": [["type": "message", "channel_id": m.channel, "external_message_id": m.external,
+                                                    "sender_external": ["email": "retry@example.nl"], "message_content": "retry",
+                                                    "received_at": "2026-11-27T10:00:00Z"]]]
+            let r = try await http.request("POST", "/api/ingest", token: "golden-admin-token",
+                                           body: Array(try JSONSerialization.data(withJSONObject: retry)))
+            let result = ((try? r.json() as? [String: Any])?["results"] as? [[String: Any]])?.first
+            #expect(result?["status"] as? String == "duplicate" && result?["message_id"] as? String == m.id,
+                    "\(version): a retry of \(m.external) is not the duplicate of \(m.id): \(r.text)")
+        }
         // The golden stores predate encryption at rest: the first start sealed
         // them in place and compacted the file, so the customer's address the
         // golden data holds in the clear is in no file of the data directory.
         #expect(Self.filesContaining("jan@example.nl", under: work.path).isEmpty,
                 "\(version): records written before encryption are still readable in the clear")
         #expect(!FileManager.default.fileExists(atPath: work.path + "/lmdb.sealing"), "the upgrade finished")
+    }
+
+    /// Inbound messages with a provider id anywhere in the expected answers (thread views), each once.
+    static func incomingMessages(in json: Any) -> [(id: String, channel: String, external: String)] {
+        var out: [String: (id: String, channel: String, external: String)] = [:]
+        func walk(_ v: Any) {
+            if let o = v as? [String: Any] {
+                if o["message_type"] as? String == "incoming", let id = o["id"] as? String, let c = o["channel_id"] as? String,
+                   let e = o["external_message_id"] as? String {
+                    out[id] = (id, c, e)
+                }
+                o.values.forEach(walk)
+            } else if let a = v as? [Any] {
+                a.forEach(walk)
+            }
+        }
+        walk(json)
+        return out.values.sorted { $0.id < $1.id }
     }
 
     static func filesContaining(_ text: String, under dir: String) -> [String] {

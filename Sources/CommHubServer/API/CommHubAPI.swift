@@ -78,8 +78,9 @@ public struct CommHubAPI: Sendable {
     }
 
     /// The thread, or 404 (also when the caller may not see it: no existence leak).
-    func visibleThread(_ id: ThreadID, _ who: Identity) async throws -> ThreadView {
-        guard let v = await supervisor.thread(id), canSee(v.header, who) else {
+    /// `history`: every message, older ones from the store (else the thread's recent messages).
+    func visibleThread(_ id: ThreadID, _ who: Identity, history: Bool = false) async throws -> ThreadView {
+        guard let v = await supervisor.thread(id, history: history), canSee(v.header, who) else {
             throw APIError.notFound("no thread with id \(id)")
         }
         return v

@@ -17,13 +17,13 @@ extension CommHubAPI {
             let who = try require(.writeThreads, context)
             let id = try context.id("id", MessageKind.self)
             guard let threadID = await supervisor.threadOf(message: id) else { throw APIError.notFound("no message with id \(id)") }
-            let thread = try await visibleThread(threadID, who)
+            let thread = try await visibleThread(threadID, who, history: true)
             let body = try await request.decodeJSON(UpdateMessageRequest.self, context: context)
             guard let status = body.deliveryStatus else { throw APIError.badRequest("nothing to change: send delivery_status") }
             let before = thread.header.id == threadID ? thread.messages.last { $0.id == id } : nil
             let seq = try await mapped { try await supervisor.setDelivery(message: id, status: status, at: engine.clock.now()) }
             try await durable(seq)
-            let after = await supervisor.thread(threadID)!.messages.last { $0.id == id }!
+            let after = await supervisor.thread(threadID, history: true)!.messages.last { $0.id == id }!
             try await audit(context, "message.update", "message", id.description, before: before, after: after)
             return try JSONResponse.make(try View.message(after, body: try engine.bodies.body(for: id),
                                                           delivery: await supervisor.outboxEntry(id)))
@@ -55,7 +55,7 @@ extension CommHubAPI {
         _ = try request.limit()  // validated up front, before any work
         var headers: [MessageHeader] = []
         if let threadID = try request.uuidQuery("thread_id", ThreadKind.self) {
-            headers = try await visibleThread(threadID, who).messages
+            headers = try await visibleThread(threadID, who, history: true).messages
         } else if !statuses.isEmpty, statuses.allSatisfy(EngineState.inOutbox) {
             // The outbox: undelivered outgoing messages across threads, oldest first.
             for (t, ids) in await supervisor.outboxByThread() {
@@ -112,7 +112,8 @@ extension CommHubAPI {
             }
         }
         if let reply = body.replyToMessageID {
-            guard thread.messages.contains(where: { $0.id == reply }) else {
+            let ofThread = thread.messages.contains { $0.id == reply } ? true : await supervisor.threadOf(message: reply) == thread.header.id
+            guard ofThread else {
                 throw APIError(.unprocessableContent, "invalid", "reply_to_message_id \(reply) is not a message of this thread")
             }
             metadata["reply_to_message_id"] = .string(reply.description)

@@ -14,7 +14,7 @@ extension CommHubAPI {
         }
         api.get("communication/threads/:id") { _, context in
             let who = try require(.readThreads, context)
-            let v = try await visibleThread(try context.id("id", ThreadKind.self), who)
+            let v = try await visibleThread(try context.id("id", ThreadKind.self), who, history: true)
             if who.contact != nil { await markRead(v) }
             return try JSONResponse.make(try await threadDetail(v))
         }

@@ -15,7 +15,7 @@ extension CommHubAPI {
     func registerContext(_ api: RouterGroup<APIContext>) {
         api.get("communication/threads/:id/context") { _, context in
             let who = try require(.readThreads, context)
-            let v = try await visibleThread(try context.id("id", ThreadKind.self), who)
+            let v = try await visibleThread(try context.id("id", ThreadKind.self), who, history: true)
             let h = v.header
             var o: [String: JSONValue] = ["thread_id": .string(h.id.description)]
             let customer = await h.customerID.asyncMap { await supervisor.customer($0) } ?? nil

@@ -1,0 +1,78 @@
+import CommHubDomain
+import CommHubStore
+import Foundation
+
+/// Look-ups of message ids that reach beyond the recent window: the
+/// supervisor's `external` and `messageThread` tables hold recent entries
+/// (`RecentIndex`, at most two generations of `recentMessageIDs`); the
+/// store's message index holds every message ever committed. A provider's
+/// retry after a month is still a duplicate.
+extension Supervisor {
+    /// The message a provider id names on a channel: recent ones from
+    /// memory, older ones from the store. Throws when the store cannot be
+    /// read (a caller then refuses rather than take a duplicate as new).
+    func knownMessage(_ key: EngineState.ExternalKey) throws -> EngineState.MessageRef? {
+        if let ref = state.external[key] { return ref }
+        guard let messageIndex else { return nil }
+        do {
+            return try messageIndex.indexedMessage(channel: key.channel, externalID: key.externalID)
+                .map { EngineState.MessageRef(thread: $0.thread, message: $0.message, seq: $0.seq) }
+        } catch {
+            logger.error("message index unreadable", metadata: ["error": "\(ErrorText.describe(error))"])
+            throw EngineError(.unavailable, "the message index cannot be read now; try again")
+        }
+    }
+
+    /// The thread a message was recorded in (before any merge or split moved it: see `ThreadLinks`).
+    func knownThread(ofMessage id: MessageID) throws -> ThreadID? {
+        if let t = state.messageThread[id] { return t }
+        guard let messageIndex else { return nil }
+        do {
+            return try messageIndex.indexedThread(of: id)?.thread
+        } catch {
+            logger.error("message index unreadable", metadata: ["error": "\(ErrorText.describe(error))"])
+            throw EngineError(.unavailable, "the message index cannot be read now; try again")
+        }
+    }
+
+    /// Starts a new generation of the recent-id tables when one is full and
+    /// the generation it drops is durable (the store's index has it). Only
+    /// with a store index; an in-memory engine keeps every id.
+    func rotateRecentMessageIDs() {
+        guard messageIndex != nil else { return }
+        let limit = configuration.recentMessageIDs
+        guard state.external.count >= limit || state.messageThread.count >= limit else { return }
+        let assigned = journal.lastAssignedSeq, durable = journal.durableSeq
+        state.external.rotate(limit: limit, assignedThrough: assigned, durableThrough: durable)
+        state.messageThread.rotate(limit: limit, assignedThrough: assigned, durableThrough: durable)
+    }
+
+    /// Sizes of the recent-id tables, for the admin socket and tests.
+    public func recentMessageIDCounts() -> (external: Int, messageThread: Int, rotations: Int) {
+        (state.external.count, state.messageThread.count, state.external.rotations + state.messageThread.rotations)
+    }
+
+    /// `s` with every message: the stored ones older than what it holds
+    /// first (in journal order), then its own. A store that cannot be read
+    /// leaves the recent ones (logged).
+    func withHistory(_ s: ThreadState) -> ThreadState {
+        guard let messageIndex else { return s }
+        do {
+            let older = try messageIndex.historyMessages(thread: s.id, excluding: Set(s.messageSeqs), limit: .max)
+            guard !older.isEmpty else { return s }
+            var full = s
+            full.messages = older.map(\.header) + s.messages
+            full.messageSeqs = older.map(\.seq) + s.messageSeqs
+            return full
+        } catch {
+            logger.error("message history unreadable", metadata: ["thread.id": "\(s.id)", "error": "\(ErrorText.describe(error))"])
+            return s
+        }
+    }
+
+    /// A message's delivery status: from its thread's recent messages, else from the store's history.
+    func deliveryStatus(of message: MessageID, in actor: ThreadActor) async -> DeliveryStatus? {
+        if let s = await actor.deliveryStatus(ofMessage: message) { return s }
+        return (try? messageIndex?.historyMessage(message))??.header.deliveryStatus
+    }
+}
