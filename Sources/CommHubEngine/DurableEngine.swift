@@ -181,7 +181,8 @@ public final class DurableEngine: Sendable {
         image.orders += orders
         image.tasks += tasks
         var r = RestoredEngine()
-        r.state = EngineState.rebuilt(from: image, threads: threads)
+        // With the store's message index built, the ids stay in the store (see `MessageIndex.swift`).
+        r.state = EngineState.rebuilt(from: image, threads: threads, messageIDs: try !writer.messageIndexBuilt())
         r.threads = threads
         r.agents = agents
         r.supervisorWatermark = image.watermark

@@ -90,8 +90,10 @@ public struct SupervisorImage: Codable, Sendable {
 
 extension EngineState {
     /// Rebuilds the supervisor's state from a snapshot image and the thread
-    /// states of the same snapshot.
-    public static func rebuilt(from image: SupervisorImage, threads: [ThreadID: ThreadState]) -> EngineState {
+    /// states of the same snapshot. `messageIDs`: fill the provider-id and
+    /// message → thread tables from the threads' messages (not when the
+    /// store's message index answers for them: a restore then keeps none).
+    public static func rebuilt(from image: SupervisorImage, threads: [ThreadID: ThreadState], messageIDs: Bool = true) -> EngineState {
         var s = EngineState()
         func apply(_ e: EngineEvent) { s.apply(SequencedEvent(seq: 0, event: e)) }
         for o in image.organizations { apply(.organizationUpserted(o)) }
@@ -111,7 +113,7 @@ extension EngineState {
         for g in image.gatewayStates ?? [] { s.gatewayStates[g.channel] = g.state }
         s.web = image.web ?? WebAccessState()
         // Sized once: growing million-entry tables by doubling rehashed every key again and again.
-        let messages = threads.values.reduce(0) { $0 + $1.messages.count }
+        let messages = messageIDs ? threads.values.reduce(0) { $0 + $1.messages.count } : 0
         s.messageThread.reserveCapacity(messages)
         s.external.reserveCapacity(messages)
         s.board.reserve(threads: threads.count)
@@ -121,11 +123,11 @@ extension EngineState {
             s.index.restore(t.header)
             s.board.apply(.threadOpened(t.header))
             for (m, seq) in zip(t.messages, t.messageSeqs) {
-                s.messageThread[m.id] = m.threadID
+                if messageIDs { s.messageThread[m.id] = m.threadID }
                 if image.outbox == nil, EngineState.entersOutbox(m), let channel = m.channelID {
                     s.outbox[m.id] = OutboxEntry(message: m.id, thread: m.threadID, channel: channel, queuedAt: m.createdAt, addedSeq: seq)
                 }
-                if let ext = m.externalMessageID, let ch = m.channelID {
+                if messageIDs, let ext = m.externalMessageID, let ch = m.channelID {
                     s.external[ExternalKey(channel: ch, externalID: ext)] = MessageRef(thread: m.threadID, message: m.id, seq: seq)
                 }
             }

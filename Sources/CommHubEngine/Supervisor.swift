@@ -23,7 +23,7 @@ public struct EngineConfiguration: Sendable {
     /// ones are read from the store's history when a view asks for them
     /// (`Supervisor.thread(_:history:)`). Only with a store (`serve
     /// --recent-messages-per-thread`).
-    public var recentMessagesPerThread = 64
+    public var recentMessagesPerThread = 32
     public static let recentMessagesPerThreadRange = 4...1_000_000
 
     public init(matcher: ThreadMatcher = ThreadMatcher(), sla: SLAPolicy = SLAPolicy(), maxMessageBytes: Int = 1 << 20,

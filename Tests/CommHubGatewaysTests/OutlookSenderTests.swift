@@ -39,7 +39,7 @@ import Testing
     static func withStandIn(_ body: (GraphStandIn, OutlookSender, GraphTokenCache) async throws -> Void) async throws {
         let g = GraphStandIn()
         try await g.start()
-        let http = ProviderHTTP(connectTimeout: .seconds(2), readTimeout: .seconds(5))
+        let http = ProviderHTTP(connectTimeout: .seconds(2), readTimeout: .seconds(30))
         let tokens = GraphTokenCache(http: http)
         do {
             try await body(g, OutlookSender(http: http, tokens: tokens), tokens)
@@ -68,7 +68,7 @@ import Testing
         let g = GraphStandIn()
         try await g.start()
         g.tokenLifetime(3600)
-        let http = ProviderHTTP(connectTimeout: .seconds(2), readTimeout: .seconds(5))
+        let http = ProviderHTTP(connectTimeout: .seconds(2), readTimeout: .seconds(30))
         let clock = Mutex(Date())
         let tokens = GraphTokenCache(http: http, now: { clock.withLock { $0 } })
         let credentials = try #require(GraphCredentials(channel: Self.channel(g)))

@@ -14,7 +14,7 @@ import Testing
                             _ body: (TwilioStandIn, TwilioMediaDownloader, TwilioCredentials) async throws -> Void) async throws {
         let standIn = TwilioStandIn()
         try await standIn.start()
-        let http = ProviderHTTP(connectTimeout: .seconds(2), readTimeout: .seconds(5))
+        let http = ProviderHTTP(connectTimeout: .seconds(2), readTimeout: .seconds(30))
         let credentials = TwilioCredentials(accountSid: standIn.accountSid, authToken: standIn.authToken, apiBaseURL: standIn.baseURL)
         do {
             try await body(standIn, TwilioMediaDownloader(http: http, maxMediaBytes: maxBytes), credentials)

@@ -21,7 +21,7 @@ import Testing
                        threadReferences: [.whatsapp(business: "106540352242922", customer: "+31612345678")], replyTo: nil)
     }
 
-    static func withStandIn(readTimeout: TimeAmount = .seconds(5),
+    static func withStandIn(readTimeout: TimeAmount = .seconds(30),
                             _ body: (StandInServer, WhatsAppSender, GatewayChannelSettings) async throws -> Void) async throws {
         let standIn = WhatsAppStandIn.make()
         try await standIn.start()
