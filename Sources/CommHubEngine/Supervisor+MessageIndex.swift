@@ -23,7 +23,7 @@ extension Supervisor {
         }
     }
 
-    /// The thread a message was recorded in (before any merge or split moved it: see `ThreadLinks`).
+    /// The thread a message belongs to (a merge or a split moves it with its message, in memory and in the index).
     func knownThread(ofMessage id: MessageID) throws -> ThreadID? {
         if let t = state.messageThread[id] { return t }
         guard let messageIndex else { return nil }
