@@ -227,9 +227,10 @@ let package = Package(
             path: "Tests/StandIns",
             swiftSettings: strict
         ),
-        .testTarget(name: "CommHubDomainTests", dependencies: ["CommHubDomain"], swiftSettings: strict),
+        // CommHubFixtures: the seeded SplitMix of the oracle tests.
+        .testTarget(name: "CommHubDomainTests", dependencies: ["CommHubDomain", "CommHubFixtures"], swiftSettings: strict),
         .testTarget(name: "CommHubStoreTests", dependencies: ["CommHubStore"], swiftSettings: strict),
-        .testTarget(name: "CommHubEngineTests", dependencies: ["CommHubEngine"], swiftSettings: strict),
+        .testTarget(name: "CommHubEngineTests", dependencies: ["CommHubEngine", "CommHubFixtures"], swiftSettings: strict),
         // CommHubFixtures: the seeded SplitMix of the fuzz test.
         .testTarget(name: "CommHubGatewaysTests", dependencies: ["CommHubGateways", "CommHubFixtures", "CommHubStandIns"],
                     swiftSettings: strict),

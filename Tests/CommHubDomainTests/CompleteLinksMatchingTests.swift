@@ -1,4 +1,5 @@
 import CommHubDomain
+import CommHubFixtures
 import Foundation
 import Testing
 
@@ -111,14 +112,8 @@ struct OrderCandidatesSplitTests {
         let pattern = OrderNumberPattern()
         let pieces = ["order", "Order", "#", "ordernummer", "bestelling", "nr", "no", " ", ":", ".", "-", "\n", "\r\n", "1234",
                       "56789", "123", "12345678901", "x", "é", "12345", "opdracht#", "order:"]
-        var state: UInt64 = 99
-        func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var rng = SplitMix(seed: 99)
+        func next() -> UInt64 { rng.next() }
         func text() -> String { (0..<Int(next() % 7)).map { _ in pieces[Int(next() % UInt64(pieces.count))] }.joined() }
         for _ in 0..<30_000 {
             let subject = text(), body = text()

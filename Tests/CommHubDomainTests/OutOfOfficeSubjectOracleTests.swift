@@ -1,4 +1,5 @@
 @testable import CommHubDomain
+import CommHubFixtures
 import Foundation
 import Testing
 
@@ -19,14 +20,8 @@ struct OutOfOfficeSubjectOracleTests {
 
     @Test("random subjects from adversarial pieces, nil and empty")
     func random() {
-        var state: UInt64 = 42
-        func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var rng = SplitMix(seed: 42)
+        func next() -> UInt64 { rng.next() }
         #expect(AutoReplyDetection.isOutOfOfficeSubject(nil) == oracleOutOfOffice(nil))
         for _ in 0..<50_000 {
             var s = ""

@@ -1,4 +1,5 @@
 import CommHubDomain
+import CommHubFixtures
 @testable import CommHubEngine
 import Foundation
 import Testing
@@ -17,14 +18,8 @@ struct SubjectLineOracleTests {
     func random() {
         let pieces = ["\n", "\u{0C}", "\u{2029}", "a\u{0301}", "Re: vraag", String(repeating: "y", count: 77), "\u{00A0}", "\u{2003}", "\r\n", "\r", "\u{2028}", "\u{85}", "\u{0B}", " ", "\t", "Hallo", "mijn laadpaal", "é", "\u{0301}",
                       String(repeating: "x", count: 90), "😀", ""]
-        var state: UInt64 = 7
-        func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+        var rng = SplitMix(seed: 7)
+        func next() -> UInt64 { rng.next() }
         for _ in 0..<20_000 {
             var s = ""
             for _ in 0..<Int(next() % 10) { s += pieces[Int(next() % UInt64(pieces.count))] }
