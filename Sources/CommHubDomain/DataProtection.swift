@@ -114,6 +114,18 @@ extension DataScope {
         }
     }
 
+    /// Whether `event`'s one journal record carries more than one thread's
+    /// data (a merge: the merged thread's messages join the survivor; a
+    /// split: messages leave for a new thread). It is sealed under one of
+    /// them, so destroying that key would lose the other's part on a replay
+    /// (see `JournalWriter.replayNeedsKeys(of:)`).
+    public static func carriesSeveralThreads(_ event: EngineEvent) -> Bool {
+        switch event {
+        case .threadsMerged, .threadSplit: true
+        default: false
+        }
+    }
+
     /// The default for events this file does not list: the first `ThreadID`
     /// in the payload, else the first `CustomerID`, else `.system`.
     public static func named(in value: Any) -> DataScope {

@@ -113,12 +113,16 @@ public final class DurableEngine: Sendable {
                 .appendingPathComponent("attachments"), keys: options.sealRecords ? writer : nil)
             self.engine = Engine(restored: restored, journal: writer, messageIndex: writer, relay: relay, bodies: writer, audit: writer, attachments: files,
                                  clock: clock, configuration: configuration, logger: logger)
-            engine.install(StoreProtection(writer: writer, attachments: files))
             let ms = Int((ContinuousClock.now - started).nanoseconds / 1_000_000)
             restoreReport = RestoreReport(snapshotID: used?.id, snapshotStartSeq: startSeq, snapshotsSkipped: skipped,
                                           replayedEvents: replay.applied, voidRecords: replay.voided,
                                           lastSeq: max(restored.lastSeq, writer.lastAssignedSeq),
                                           threads: restored.threads.count, milliseconds: ms)
+            // Erasures snapshot through it inside their gate (see `StoreProtection.shred`).
+            engine.install(StoreProtection(writer: writer, attachments: files) { [weak self] in
+                guard let self else { throw EngineError(.unavailable, "the engine is closed") }
+                _ = try await self.writeSnapshot()
+            })
             logger.info("engine restored", metadata: [
                 "snapshot.id": "\(used?.id ?? 0)", "journal.replayed": "\(replay.applied)",
                 "engine.threads": "\(restored.threads.count)", "restore.ms": "\(ms)"])

@@ -106,6 +106,7 @@ extension Supervisor {
 
     private func erase(_ threadIDs: [ThreadID], reason: DataErasure.Reason, customer: CustomerID?, orders: Set<OrderID>,
                        audit: AuditEntry) async throws -> ErasureOutcome {
+        try await settleHistory(threadIDs)
         let set = Set(threadIDs)
         var skeletons: [ThreadSkeleton] = []
         var messages: [MessageID] = []
@@ -206,10 +207,13 @@ public final class StoreProtection: Sendable {
     public let writer: JournalWriter
     public let attachments: AttachmentStore?
     let gate = SerialWork()
+    /// Writes a snapshot; called inside `gate` (the durable engine's own, without the gate).
+    let snapshot: @Sendable () async throws -> Void
 
-    init(writer: JournalWriter, attachments: AttachmentStore?) {
+    init(writer: JournalWriter, attachments: AttachmentStore?, snapshot: @escaping @Sendable () async throws -> Void) {
         self.writer = writer
         self.attachments = attachments
+        self.snapshot = snapshot
     }
 
     /// Bodies deleted, files no other thread uses shredded, the data keys of
@@ -217,7 +221,14 @@ public final class StoreProtection: Sendable {
     /// journal, snapshots and backups made afterwards can no longer be
     /// opened), the KEK rolled, the pending mark cleared. Idempotent: a start
     /// after a crash runs it again.
+    ///
+    /// A merge or a split since the newest snapshot sealed under one of the
+    /// erased keys would be unreadable on the next replay and take the
+    /// *other* thread's part with it (the messages a split moved out, the
+    /// messages a merge moved in): then a snapshot comes first, so replay
+    /// starts after the erasure (its skeletons go under the system key).
     func shred(_ erasure: DataErasure, messages: [MessageID], seq: UInt64) async throws {
+        if writer.replayNeedsKeys(of: erasure.scopes) { try await snapshot() }
         let threads = erasure.threads.map(\.header.id)
         let files = try await writer.releaseFiles(of: threads)
         try await writer.deleteBodies(messages)
@@ -260,6 +271,7 @@ extension DurableEngine {
     public func finishInterruptedProtectionWork() async throws {
         guard let p = engine.protection else { return }
         for (seq, erasure) in try writer.pendingErasures() {
+            writer.resumeErasing(erasure.scopes)
             let messages = erasure.threads.flatMap { $0.messages.map(\.id) }
             try await p.gate.run { try await p.shred(erasure, messages: messages, seq: seq) }
         }

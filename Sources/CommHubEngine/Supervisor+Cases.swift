@@ -93,6 +93,7 @@ extension Supervisor {
         }
         guard let a = actor(merged) else { throw EngineError.notFound("thread", merged) }
         guard let b = actor(survivor) else { throw EngineError.notFound("thread", survivor) }
+        try await settleHistory([merged, survivor])
         let now = clock.now()
         // Thread actors run on this executor: reading both states, planning,
         // journaling and applying happen with nothing in between.
@@ -122,6 +123,7 @@ extension Supervisor {
             throw EngineError(.conflict, "thread \(source) was merged into \(state.threadLinks.survivor(of: source)); split that thread")
         }
         guard let src = actor(source) else { throw EngineError.notFound("thread", source) }
+        try await settleHistory([source])
         let now = clock.now()
         let before = withHistory(await src.state)
         let plan = try ThreadMerging.split(before, from: message, newID: ThreadID(), by: person, at: now)

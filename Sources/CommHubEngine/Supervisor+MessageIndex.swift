@@ -52,6 +52,29 @@ extension Supervisor {
         (state.external.count, state.messageThread.count, state.external.rotations + state.messageThread.rotations)
     }
 
+    /// Waits until every event of these threads is durable, so their rows
+    /// in the store's history are current: a merge or a split moves rows
+    /// only in its commit, and until then the store still lists the moved
+    /// messages under the thread they left. Merges, splits and erasures
+    /// call it before they read the states they plan from (an erasure
+    /// planned from a stale row would delete a message that had moved to a
+    /// thread it does not erase). A thread that takes new events all the
+    /// while is waited for at most `settleRounds` commits; a stale row can
+    /// only come from a move, and moves go through this actor.
+    func settleHistory(_ ids: [ThreadID]) async throws {
+        guard messageIndex != nil else { return }
+        for _ in 0..<Self.settleRounds {
+            var last: UInt64 = 0
+            for id in ids {
+                if let a = threads[id] { last = max(last, await a.state.lastSeq) }
+            }
+            if journal.durableSeq >= last { return }
+            try await journal.waitDurable(last)
+        }
+    }
+
+    static let settleRounds = 8
+
     /// `s` with every message: the stored ones older than what it holds
     /// first (in journal order), then its own. A store that cannot be read
     /// leaves the recent ones (logged).

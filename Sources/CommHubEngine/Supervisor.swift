@@ -602,7 +602,12 @@ public actor Supervisor {
         } else {
             return nil
         }
-        return view(history ? withHistory(s) : s)
+        guard history else { return view(s) }
+        // Right after a merge or split of this thread, its rows in the store move only at their commit.
+        if s.lastSeq > journal.durableSeq, (try? await settleHistory([id])) != nil, let actor = threads[id] {
+            return view(withHistory(await actor.state))
+        }
+        return view(withHistory(s))
     }
 
     /// Headers of several threads, in the given order (for an inbox page).

@@ -206,6 +206,10 @@ public final class JournalWriter: Sendable {
     /// (`destroyKeys` removes them): their later events are sealed under
     /// the system key. Written by the writer thread, read there too.
     let erasingScopes = Mutex<Set<[UInt8]>>([])
+    /// Records that carry more than one thread's data (merges, splits)
+    /// sealed under a thread's key since the newest snapshot began; see
+    /// `replayNeedsKeys(of:)`.
+    let crossThreadSeals: Mutex<CrossThreadSeals>
     let options: JournalOptions
     let logger: Logger
     let onCommit: @Sendable ([SequencedEvent]) -> Void
@@ -252,7 +256,7 @@ public final class JournalWriter: Sendable {
         }
         let headerDecoder = JSONDecoder()
         headerDecoder.dateDecodingStrategy = .secondsSince1970
-        let (last, pruned, maxSnapshot, snapshotEnd) = try env.read { txn -> (UInt64, UInt64, UInt64, UInt64) in
+        let (last, pruned, maxSnapshot, snapshotEnd, snapshotStart) = try env.read { txn -> (UInt64, UInt64, UInt64, UInt64, UInt64) in
             let last = try txn.withCursor(env.dbs.journal) { c in
                 try c.get(MDB_LAST).flatMap { StoreFormat.seq(fromKey: $0.key) } ?? 0
             }
@@ -261,7 +265,7 @@ public final class JournalWriter: Sendable {
             try txn.withCursor(env.dbs.snapshots) { c in
                 if let e = try c.get(MDB_LAST), let parts = StoreFormat.chunkKeyParts(e.key) { maxID = parts.id }
             }
-            var endSeq: UInt64 = 0
+            var endSeq: UInt64 = 0, startSeq: UInt64 = 0
             try txn.withCursor(env.dbs.meta) { c in
                 var e = try c.seek(Array(StoreFormat.metaSnapshotPrefix.utf8))
                 while let entry = e {
@@ -270,11 +274,12 @@ public final class JournalWriter: Sendable {
                     if let id = UInt64(key.dropFirst(StoreFormat.metaSnapshotPrefix.count)) { maxID = max(maxID, id) }
                     if let info = try? headerDecoder.decode(SnapshotInfo.self, from: Data(entry.value)), info.valid {
                         endSeq = max(endSeq, info.endSeq)
+                        startSeq = max(startSeq, info.startSeq)
                     }
                     e = try c.get(MDB_NEXT)
                 }
             }
-            return (last, pruned, maxID, endSeq)
+            return (last, pruned, maxID, endSeq, startSeq)
         }
         // Sequence numbers are never handed out twice: every number a snapshot
         // reflects was committed, so numbering continues after the highest of
@@ -290,6 +295,8 @@ public final class JournalWriter: Sendable {
         s.stats.durableSeq = durable
         s.stats.lastAssignedSeq = durable
         state = Mutex(s)
+        // What the journal holds after the newest snapshot began was written by an earlier process: unknown here.
+        crossThreadSeals = Mutex(CrossThreadSeals(unknownThrough: last > snapshotStart ? last : 0))
         logger.info("journal opened", metadata: ["path": "\(directory)", "lastSeq": "\(durable)",
                                                  "mapSize": "\(env.mapSize)", "sync": "\(options.syncMode)"])
         let thread = Thread { [self] in
@@ -744,16 +751,20 @@ public final class JournalWriter: Sendable {
             }
             let start = DispatchTime.now().uptimeNanoseconds
             do {
-                let (created, erasing) = try env.write("journal.commit") { txn -> (KeyRing.Pending, Set<[UInt8]>) in
+                let (created, erasing, crossSeals) = try env.write("journal.commit") { txn -> (KeyRing.Pending, Set<[UInt8]>, [([UInt8], UInt64)]) in
                     // Keys created here exist only if this transaction commits (the body may run again after map growth).
                     var pending = KeyRing.Pending()
                     var erasing = erasingScopes.withLock { $0 }
+                    var crossSeals: [([UInt8], UInt64)] = []
                     for p in group {
                         let key = try p.scope.map { scope in
                             // After an erasure and until its keys are destroyed, events of its
                             // scopes (a late receipt on a skeleton thread) go under the system
                             // key: under the scope's key they would be destroyed with it.
-                            try keys.sealingKey(erasing.contains(scope.bytes) ? .system : scope, txn, env, &pending)
+                            let bytes = scope.bytes
+                            if erasing.contains(bytes) { return try keys.sealingKey(.system, txn, env, &pending) }
+                            if DataScope.carriesSeveralThreads(p.event), case .thread = scope { crossSeals.append((bytes, p.seq)) }
+                            return try keys.sealingKey(scope, txn, env, &pending)
                         }
                         if p.erasure, case .dataErased(let erasure) = p.event {
                             for scope in erasure.scopes { erasing.insert(scope.bytes) }
@@ -767,12 +778,15 @@ public final class JournalWriter: Sendable {
                             try txn.put(audit, StoreFormat.seqKey(p.seq), try Self.encodeAuditRow(entry, seq: p.seq, key: key), "mdb_put(audit)")
                         }
                         for ref in p.fileRefs { try Self.putFileRef(txn, env, sha256: ref.sha256, thread: ref.thread) }
-                        // History rows go under the key of the thread they belong to (a split's moved messages: the new thread's).
-                        try indexMessages(txn, p.event, seq: p.seq) { thread in
+                        // History rows and moved bodies go under the key of the thread they belong to
+                        // (a split's moved messages: the new thread's).
+                        func threadKey(_ thread: ThreadID) throws -> DataKey? {
                             guard options.sealRecords else { return nil }
                             let scope = DataScope.thread(thread)
                             return try keys.sealingKey(erasing.contains(scope.bytes) ? .system : scope, txn, env, &pending)
                         }
+                        try indexMessages(txn, p.event, seq: p.seq, rowKey: threadKey)
+                        try moveBodies(txn, p.event, sealWith: threadKey)
                         let record = try key.map {
                             StoreFormat.frameRecord(try KeyRing.seal(p.payload, with: $0, aad: StoreFormat.journalAAD(p.seq)),
                                                     version: StoreFormat.sealedRecordVersion)
@@ -784,10 +798,13 @@ public final class JournalWriter: Sendable {
                         // with this flag will cause a MDB_KEYEXIST error."
                         try txn.put(journal, StoreFormat.seqKey(p.seq), record, flags: UInt32(MDB_APPEND), "mdb_put(journal)")
                     }
-                    return (pending, erasing)
+                    return (pending, erasing, crossSeals)
                 }
                 keys.publish(created)
                 erasingScopes.withLock { $0.formUnion(erasing) }
+                if !crossSeals.isEmpty {
+                    crossThreadSeals.withLock { for (scope, seq) in crossSeals { $0.seqs[scope] = max($0.seqs[scope] ?? 0, seq) } }
+                }
                 if attempt > 0 {
                     state.withLock { $0.degraded = nil }
                     logger.notice("journal writes again", metadata: ["journal.attempts": "\(attempt + 1)",
@@ -835,6 +852,30 @@ public final class JournalWriter: Sendable {
         let encoded = try codec.encodeBody(body.applying(annotation))
         let value = try dataKey.map { [StoreFormat.sealedBodyMarker] + (try KeyRing.seal(encoded, with: $0, aad: StoreFormat.bodyAAD(key))) } ?? encoded
         try txn.put(bodies, key, value, "mdb_put(bodies annotation)")
+    }
+
+    /// A merge or a split moved messages to another thread: their bodies go
+    /// under that thread's key and the thread refers to their files, in the
+    /// event's own commit. Erasing the thread they left (a merged thread
+    /// expires first) then destroys nothing that moved.
+    func moveBodies(_ txn: LMDBTxn, _ event: EngineEvent, sealWith threadKey: (ThreadID) throws -> DataKey?) throws {
+        let moved: [MessageHeader]
+        switch event {
+        case .threadsMerged(let m): moved = m.messages
+        case .threadSplit(let s): moved = s.messages
+        default: return
+        }
+        let bodies = env.dbs.bodies, codec = EventCodec()
+        for h in moved {
+            let key = Self.bodyKey(h.id)
+            guard let raw = try txn.get(bodies, key), let plain = try openBody(raw, key: key) else { continue }
+            if let body = try? codec.decodeBody(plain) {
+                for a in body.attachments { if let sha = a.sha256 { try Self.putFileRef(txn, env, sha256: sha, thread: h.threadID) } }
+            }
+            guard let dataKey = try threadKey(h.threadID) else { continue }
+            let value = [StoreFormat.sealedBodyMarker] + (try KeyRing.seal(plain, with: dataKey, aad: StoreFormat.bodyAAD(key)))
+            try txn.put(bodies, key, value, "mdb_put(bodies move)")
+        }
     }
 
     /// A stored body's encoded bytes: opened when sealed, nil when its key was destroyed.

@@ -114,6 +114,42 @@ extension JournalWriter {
         }
     }
 
+    /// Whether a journal replay from the newest snapshot would need the
+    /// data keys of `scopes` to rebuild a thread *outside* them: a merge or
+    /// a split is one record, sealed under one of its threads' keys, that
+    /// also carries the other thread's messages. Destroying that key first
+    /// would lose the other thread on the next replay, so an erasure of
+    /// such a scope writes a snapshot before it destroys keys
+    /// (`StoreProtection.shred`). Records written before this process
+    /// opened the store count as unknown: true until a snapshot covers them.
+    public func replayNeedsKeys(of scopes: [DataScope]) -> Bool {
+        crossThreadSeals.withLock { seals in
+            seals.unknownThrough > 0 || (!seals.seqs.isEmpty && scopes.contains { seals.seqs[$0.bytes] != nil })
+        }
+    }
+
+    /// Erasures found pending at a start (`pendingErasures`): until their
+    /// keys are destroyed, new records of their scopes, and a snapshot's
+    /// records of them, go under the system key.
+    public func resumeErasing(_ scopes: [DataScope]) {
+        erasingScopes.withLock { $0.formUnion(scopes.map(\.bytes)) }
+    }
+
+    /// A snapshot began at `startSeq` is durable: records up to it are never replayed again.
+    func snapshotCovers(through startSeq: UInt64) {
+        crossThreadSeals.withLock { seals in
+            if seals.unknownThrough <= startSeq { seals.unknownThrough = 0 }
+            seals.seqs = seals.seqs.filter { $0.value > startSeq }
+        }
+    }
+
+    /// The sealing scope a snapshot record of `scope` takes: the system key
+    /// while the scope is being erased (its skeleton holds nothing personal,
+    /// and its own key is about to be destroyed).
+    func snapshotScope(_ scope: DataScope) -> DataScope {
+        erasingScopes.withLock { $0.isEmpty || !$0.contains(scope.bytes) } ? scope : .system
+    }
+
     public func finishErasure(seq: UInt64) async throws {
         let key = Array((StoreFormat.metaErasurePrefix + Self.decimal20(seq)).utf8)
         try await perform("erasure.finish") { env in
@@ -521,4 +557,13 @@ public enum StoreCompaction {
         }
         try? FileManager.default.removeItem(atPath: dir)
     }
+}
+
+
+/// See `JournalWriter.replayNeedsKeys(of:)`.
+struct CrossThreadSeals {
+    /// Scope bytes → the newest seq of a several-thread record sealed under its key.
+    var seqs: [[UInt8]: UInt64] = [:]
+    /// Journal records through this seq predate the process (0: none after the newest snapshot).
+    var unknownThrough: UInt64
 }

@@ -88,7 +88,7 @@ public final class SnapshotWriter: Sendable {
     /// destroyed: a snapshot taken before an erasure brings nothing back.
     public func append(_ record: [UInt8], scope: DataScope) throws {
         guard journal.options.sealRecords else { return append(record) }
-        let key = try journal.dataKey(for: scope)
+        let key = try journal.dataKey(for: journal.snapshotScope(scope))
         // The index the record will have: appends of one snapshot come from one task, in order.
         let index = state.withLock { $0.records }
         let sealed = [Self.sealedRecordMarker] + (try KeyRing.seal(record, with: key, aad: StoreFormat.snapshotAAD(id, index)))
@@ -208,6 +208,7 @@ public final class SnapshotWriter: Sendable {
             }
             state.withLock { $0.phase = .finished }
             journal.state.withLock { _ = $0.snapshotsInProgress.remove(id) }
+            journal.snapshotCovers(through: startSeq)
             journal.logger.info("snapshot written", metadata: [
                 "id": "\(id)", "startSeq": "\(startSeq)", "endSeq": "\(endSeq)", "records": "\(info.recordCount)",
                 "bytes": "\(info.byteCount)", "chunks": "\(info.chunkCount)"])

@@ -1,6 +1,7 @@
 import CommHubDomain
 @testable import CommHubEngine
-import CommHubStore
+@testable import CommHubStore
+import Dispatch
 import Foundation
 import Logging
 import Testing
@@ -131,9 +132,7 @@ struct MessageIndexTests {
     /// the store with 4 recent messages per thread: after status reports on
     /// old messages, a merge, a split from an old message and an erasure,
     /// and after restarts, every thread lists the same messages in both.
-    /// (The erased thread is not the split's source: a split event is sealed
-    /// under its source's key, so a journal replay after erasing the source
-    /// loses the split-off thread — a limit of erasure recorded in the README.)
+    /// (Erasing a split's source or a merged thread is the next test's.)
     @Test func threadsKeepTheirRecentMessagesAndListEveryOneFromTheStore() async throws {
         let site = Site()
         defer { site.remove() }
@@ -218,6 +217,85 @@ struct MessageIndexTests {
         durable = try openDurable()
         let snapshotted = await listing(durable.engine, stored)
         #expect(snapshotted == expected, "after a restart from a snapshot: \(Self.difference(snapshotted, expected))")
+        await durable.shutdown(snapshot: false)
+    }
+
+    /// A split is journaled under its source's key and a merge under the
+    /// merged thread's, yet each record also carries the other thread's
+    /// messages. Retention expires exactly those threads first (a merged
+    /// thread is closed at once; a split's source is the older case), so
+    /// their keys are destroyed while the split-off thread and the survivor
+    /// live on. Every later replay must still rebuild those two: from the
+    /// records of this process and, after a restart, of an earlier one.
+    @Test func erasingASplitsSourceOrAMergedThreadKeepsTheOtherThreadAcrossReplays() async throws {
+        let site = Site()
+        defer { site.remove() }
+        let c = Self.whatsApp()
+        var durable = try site.open()
+        var sup = durable.engine.supervisor
+        _ = try await sup.upsertChannel(c)
+        let now = site.clock.now()
+        var threads: [Int: ThreadID] = [:]
+        for (chat, count) in [(1, 6), (2, 4), (3, 3)] {
+            for i in 0..<count {
+                let r = try await sup.ingest(Self.inbound(c, "wamid.\(chat).\(i)", chat: chat, at: now.addingTimeInterval(Double(chat * 100 + i))))
+                try await sup.journal.waitDurable(r.seq)
+                threads[chat] = r.threadID
+            }
+        }
+        let (source, survivor, merged) = (threads[1]!, threads[2]!, threads[3]!)
+        let from = try #require(await sup.message(channel: c.id, externalID: "wamid.1.3")?.message)
+        // The writer held busy: the split, the merge and the erasure are planned before either move is committed,
+        // so the store still lists the moved messages under the threads they left.
+        let writerHeld = DispatchSemaphore(value: 0)
+        let writer = durable.writer
+        let hold = Task { try await writer.perform("test.hold") { _ in writerHeld.wait() } }
+        try await Task.sleep(for: .milliseconds(20))
+        let split = try await sup.splitThread(source, from: from, by: nil).thread
+        _ = try await sup.mergeThread(merged, into: survivor, by: nil)
+        let release = Task { try await Task.sleep(for: .milliseconds(300)); writerHeld.signal() }
+
+        func listing(_ sup: Supervisor, _ id: ThreadID) async -> [String] {
+            (await sup.thread(id, history: true)?.messages ?? []).compactMap(\.externalMessageID).sorted()
+        }
+        func expire(_ engine: Engine, _ ids: [ThreadID]) async throws {
+            let audit = AuditEntry(at: now, actorContactID: nil, actorTokenID: nil, action: "retention.expire", entity: "thread",
+                                   entityID: "\(ids.count) threads")
+            _ = try await engine.expireThreads(ids, audit: audit)
+        }
+        try await expire(durable.engine, [source, merged])
+        _ = try await (hold.value, release.value)
+        let expected = (split: ["wamid.1.3", "wamid.1.4", "wamid.1.5"],
+                        survivor: ["wamid.2.0", "wamid.2.1", "wamid.2.2", "wamid.2.3", "wamid.3.0", "wamid.3.1", "wamid.3.2"])
+        #expect(await listing(sup, split) == expected.split)
+        #expect(await listing(sup, survivor) == expected.survivor)
+        #expect(try !durable.writer.hasDataKey(.thread(source)) && !durable.writer.hasDataKey(.thread(merged)), "the erased keys are destroyed")
+        #expect(await listing(sup, source).isEmpty)
+        await durable.shutdown(snapshot: false)
+        durable = try site.open()
+        sup = durable.engine.supervisor
+        #expect(await listing(sup, split) == expected.split, "the split-off thread after a replay")
+        #expect(await listing(sup, survivor) == expected.survivor, "the survivor after a replay")
+        #expect(await listing(sup, source).isEmpty, "the erased source stays erased")
+        #expect(await listing(sup, merged).isEmpty, "the erased merged thread stays erased")
+
+        // A split journaled by an earlier process, its source erased after a restart.
+        for id in expected.split + expected.survivor {
+            let m = await sup.message(channel: c.id, externalID: id)?.message
+            #expect(m != nil, "\(id) is still known (a retry is a duplicate)")
+            #expect(try m.flatMap { try durable.writer.body(for: $0) } != nil, "\(id) keeps its body \(durable.restoreReport.replayedEvents)")
+        }
+        let from2 = try #require(await sup.message(channel: c.id, externalID: "wamid.1.4")?.message)
+        let split2 = try await sup.splitThread(split, from: from2, by: nil).thread
+        await durable.shutdown(snapshot: false)
+        durable = try site.open()
+        sup = durable.engine.supervisor
+        try await expire(durable.engine, [split])
+        await durable.shutdown(snapshot: false)
+        durable = try site.open()
+        sup = durable.engine.supervisor
+        #expect(await listing(sup, split2) == ["wamid.1.4", "wamid.1.5"], "a split of an earlier process after its source was erased")
+        #expect(await listing(sup, survivor) == expected.survivor)
         await durable.shutdown(snapshot: false)
     }
 
