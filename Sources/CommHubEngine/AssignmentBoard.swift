@@ -72,8 +72,8 @@ public struct AssignmentBoard: Sendable {
     }
 
     // Threads by handle.
-    private var handleOf: [ThreadID: UInt32] = [:]
-    private var threadIDs: [ThreadID] = []
+    fileprivate var handleOf: [ThreadID: UInt32] = [:]
+    fileprivate var threadIDs: [ThreadID] = []
     private var rows: [ThreadRow] = []
     private var openCount = 0
     // People by index (never removed, so indices stay valid).
@@ -411,7 +411,7 @@ public struct AssignmentBoard: Sendable {
 
     // MARK: Handles
 
-    private mutating func handle(creating thread: ThreadID) -> UInt32 {
+    fileprivate mutating func handle(creating thread: ThreadID) -> UInt32 {
         if let h = handleOf[thread] { return h }
         let h = UInt32(threadIDs.count)
         handleOf[thread] = h
@@ -526,6 +526,20 @@ public struct AssignmentBoard: Sendable {
         people[p].teams = c.teams
         people[p].maxOpenThreads = c.maxOpenThreads
         people[p].presence = c.presence
+    }
+}
+
+// MARK: - Shared thread handles
+
+/// The board's handles are the engine's thread handles: the analytics book
+/// keeps its facts at them (`EngineState.apply`), so one id hash per thread
+/// serves both, and a planned move reaches both by its hint.
+extension AssignmentBoard: ThreadHandles {
+    public mutating func threadHandle(creating thread: ThreadID) -> UInt32 { handle(creating: thread) }
+
+    public func threadHandle(of thread: ThreadID, hint: UInt32?) -> UInt32? {
+        if let hint, Int(hint) < threadIDs.count, threadIDs[Int(hint)] == thread { return hint }
+        return handleOf[thread]
     }
 }
 

@@ -108,7 +108,8 @@ public struct EngineState: Sendable {
 
     public mutating func apply(_ e: SequencedEvent) {
         lastSeq = max(lastSeq, e.seq)
-        analytics.apply(e.event, measure: CalendarMeasure(workflow: workflow))
+        // The book keeps its per-thread facts at the board's thread handles (`ThreadHandles`).
+        analytics.apply(e.event, measure: CalendarMeasure(workflow: workflow), handles: &board)
         workflow.apply(e.event)
         switch e.event {
         case .channelUpserted(let c):

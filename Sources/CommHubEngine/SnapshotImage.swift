@@ -153,6 +153,13 @@ extension EngineState {
         s.rebuildOutboxIndexes()
         // Replaces what the replayed tasks above fed into the book.
         s.analytics = image.analytics ?? AnalyticsBook()
+        // The book decodes with handles of its own; it takes the board's (`s`
+        // is captured by a closure above, so the board is swapped out rather
+        // than passed beside the book).
+        var board = AssignmentBoard()
+        swap(&board, &s.board)
+        s.analytics.adopt(handles: &board)
+        swap(&board, &s.board)
         image.cases?.restore(into: &s)
         s.lastSeq = image.watermark
         return s

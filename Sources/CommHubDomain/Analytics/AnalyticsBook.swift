@@ -126,52 +126,26 @@ public struct WallTimeMeasure: BusinessTimeMeasure {
 /// - a task is *on time* when completed at or before the end of its due
 ///   date (or its due time), Europe/Amsterdam; tasks without a due date are
 ///   on time.
-public struct AnalyticsBook: Codable, Sendable, Equatable {
-    /// What the book remembers of a thread while it is open or may reopen.
-    public struct ThreadFacts: Codable, Sendable, Equatable {
-        // What an assignment reads and writes comes first, within one cache
-        // line of the 272-byte value: a rebalance touches every moved thread's
-        // facts, and the fields further on cost it another miss each.
-        var slice: AnalyticsSlice
-        var open = true
-        var autoAgent: ContactID?
-        var autoCounted = false
-        var reassignedCounted = false
-        var customer: CustomerID?
-        var episodeStart: Date
-        var waitingSince: Date?
-        var waitFirst = false
-        var dueAt: Date?
-        var replies = 0
-        var episodeMessages = 0
-        var everReplied = false
-        var reopened = false
-        /// Where this thread's FCR was counted, to take it back on reopening.
-        var fcrHour: Int32?
-        var fcrSlice: AnalyticsSlice?
-        var closedAt: Date?
-        /// The inbound message that started the current wait (a CSAT answer takes it back).
-        var waitingMessage: MessageID?
-        /// The newest reply and where it was counted (a template attached to it counts there).
-        var lastReply: MessageID?
-        var lastReplyHour: Int32?
-        var lastReplySlice: AnalyticsSlice?
-    }
-
+public struct AnalyticsBook: Sendable {
     /// What queries read, apart from the per-thread bookkeeping: handed out
     /// by value, so a query runs off the supervisor at the cost of one copy
     /// of the hour table on the next change.
-    public private(set) var figures = AnalyticsFigures()
+    public internal(set) var figures = AnalyticsFigures()
     /// Inbound messages per customer and channel (channel preference).
     var customerInbound: [CustomerID: [ChannelType: Int]] = [:]
-    var threads: [ThreadID: ThreadFacts] = [:]
+    /// Per-thread facts at the handles of `ThreadHandles` (`FactsTable`).
+    var threads = FactsTable()
+    /// The handles of a book used on its own; empty once the engine gave the
+    /// book the board's handles (`adopt`). A book takes its handles from one
+    /// source only.
+    var localHandles = LocalThreadHandles()
     var completedTasks: Set<TaskID> = []
     /// Threads in the order they closed, to forget them after the reopen
     /// window without scanning every thread (an entry whose thread reopened
     /// or closed again since is skipped).
     var closings: [Closing] = []
     var closingsHead = 0
-    public private(set) var now: Date = .distantPast
+    public internal(set) var now: Date = .distantPast
 
     struct Closing: Codable, Sendable, Equatable {
         var thread: ThreadID
@@ -195,43 +169,61 @@ public struct AnalyticsBook: Codable, Sendable, Equatable {
 
     // MARK: Applying events
 
+    /// Applies an event to a book used on its own (its own thread handles).
     public mutating func apply(_ event: EngineEvent, measure: some BusinessTimeMeasure = WallTimeMeasure()) {
+        var handles = localHandles
+        localHandles = LocalThreadHandles()  // moved out, so the table is not copied
+        apply(event, measure: measure, handles: &handles)
+        localHandles = handles
+    }
+
+    /// Gives a book decoded on its own (a snapshot's) the engine's handles.
+    public mutating func adopt(handles: inout some ThreadHandles) {
+        guard !localHandles.isEmpty || threads.count > 0 else { return }
+        threads.rehandle { handles.threadHandle(creating: $0) }
+        localHandles = LocalThreadHandles()
+    }
+
+    /// Applies an event, keeping per-thread facts at `handles`' handles (the
+    /// assignment board's, in the engine: see `ThreadHandles`).
+    public mutating func apply<H: ThreadHandles>(_ event: EngineEvent, measure: some BusinessTimeMeasure, handles: inout H) {
         switch event {
         case .threadOpened(let h):
-            advance(to: h.createdAt)
+            advance(to: h.createdAt, &handles)
             let slice = AnalyticsSlice(channel: h.channelType, team: h.assignedTeamID, agent: h.assignedToContactID,
                                        brand: h.businessEntity, threadType: h.threadType)
-            threads[h.id] = ThreadFacts(slice: slice, open: h.status.isOpen, customer: h.customerID, episodeStart: h.createdAt)
+            threads[handles.threadHandle(creating: h.id)] = ThreadFacts(id: h.id, slice: slice, open: h.status.isOpen,
+                                                                       customer: h.customerID, episodeStart: h.createdAt)
             add(hour(h.createdAt), slice) { $0.threadsOpened += 1 }
             if h.status.isOpen, let a = h.assignedToContactID { figures.openLoad[AnalyticsFigures.WorkloadKey(team: h.assignedTeamID, agent: a), default: 0] += 1 }
         case .threadChanged(let id, let change, let at):
-            advance(to: at)
-            changed(id, change, at: at, measure: measure)
+            advance(to: at, &handles)
+            changed(id, change, at: at, measure: measure, &handles)
         case .messageAdded(let m, let body, let due):
-            advance(to: m.createdAt)
-            message(m, body: body, due: due, measure: measure)
+            advance(to: m.createdAt, &handles)
+            message(m, body: body, due: due, measure: measure, &handles)
         case .threadAssigned(let id, let team, let agent, let reason):
-            assign(id, team: team, agent: agent, manual: reason == "manual")
+            assign(id, team: team, agent: agent, manual: reason == "manual", handles)
         case .threadsRebalanced(let moves, _):
-            rebalance(moves)
+            rebalance(moves, handles)
         case .taskUpserted(let t):
-            if let done = t.completedAt { advance(to: done) }
+            if let done = t.completedAt { advance(to: done, &handles) }
             task(t)
         case .slaStepFired(let thread, let step, _, _, let at):
-            recordLadderStep(thread: thread, step: step.rawValue, at: at)
+            recordLadderStep(thread: thread, step: step.rawValue, at: at, &handles)
         case .templateAttached(let a):
             // Journaled with its message: a reply counts as sent from a template where the reply counted.
-            if let f = threads[a.thread], f.lastReply == a.message, let h = f.lastReplyHour, let slice = f.lastReplySlice {
+            if let f = facts(of: a.thread, handles), f.lastReply == a.message, let h = f.lastReplyHour, let slice = f.lastReplySlice {
                 add(h, slice) { $0.templated += 1 }
             }
         case .csatCaptured(let a):
-            advance(to: a.at)
+            advance(to: a.at, &handles)
             // The score's message starts no wait.
-            if var f = threads[a.thread], f.waitingMessage == a.message {
+            if let th = handles.threadHandle(of: a.thread, hint: nil), var f = threads[th], f.waitingMessage == a.message {
                 f.waitingSince = nil; f.dueAt = nil; f.waitingMessage = nil
-                threads[a.thread] = f
+                threads[th] = f
             }
-            recordSatisfaction(thread: a.thread, score: a.score, agent: a.agent, at: a.at)
+            recordSatisfaction(thread: a.thread, score: a.score, agent: a.agent, at: a.at, &handles)
         default:
             break
         }
@@ -240,18 +232,37 @@ public struct AnalyticsBook: Codable, Sendable, Equatable {
     /// Records a CSAT answer (1…5) for a thread at `at`, in the slice of
     /// the agent who resolved it.
     public mutating func recordSatisfaction(thread: ThreadID, score: Int, agent: ContactID?, at: Date) {
+        var handles = localHandles
+        localHandles = LocalThreadHandles()
+        recordSatisfaction(thread: thread, score: score, agent: agent, at: at, &handles)
+        localHandles = handles
+    }
+
+    private mutating func recordSatisfaction<H: ThreadHandles>(thread: ThreadID, score: Int, agent: ContactID?, at: Date,
+                                                              _ handles: inout H) {
         guard (1...5).contains(score) else { return }
-        advance(to: at)
-        var slice = threads[thread]?.slice ?? AnalyticsSlice(channel: .internalComment)
+        advance(to: at, &handles)
+        var slice = facts(of: thread, handles)?.slice ?? AnalyticsSlice(channel: .internalComment)
         if let agent { slice.agent = agent }
         add(hour(at), slice) { $0.csatScores[score - 1] += 1 }
     }
 
     /// Records that a thread reached an escalation-ladder step (a breach of that step).
     public mutating func recordLadderStep(thread: ThreadID, step: String, at: Date) {
-        advance(to: at)
-        guard let slice = threads[thread]?.slice else { return }
+        var handles = localHandles
+        localHandles = LocalThreadHandles()
+        recordLadderStep(thread: thread, step: step, at: at, &handles)
+        localHandles = handles
+    }
+
+    private mutating func recordLadderStep<H: ThreadHandles>(thread: ThreadID, step: String, at: Date, _ handles: inout H) {
+        advance(to: at, &handles)
+        guard let slice = facts(of: thread, handles)?.slice else { return }
         add(hour(at), slice) { $0.ladderSteps[step, default: 0] += 1 }
+    }
+
+    private func facts(of id: ThreadID, _ handles: some ThreadHandles) -> ThreadFacts? {
+        handles.threadHandle(of: id, hint: nil).flatMap { threads[$0] }
     }
 
     private func hour(_ d: Date) -> Int32 { Self.hour(of: d) }
@@ -262,7 +273,7 @@ public struct AnalyticsBook: Codable, Sendable, Equatable {
 
     /// Moves the book's clock; when an hour ends, samples the workload and
     /// forgets threads closed longer than the reopen window.
-    private mutating func advance(to t: Date) {
+    private mutating func advance<H: ThreadHandles>(to t: Date, _ handles: inout H) {
         guard t > now else { return }
         let h = hour(t)
         if let last = figures.sampledHour, h > last {
@@ -275,16 +286,18 @@ public struct AnalyticsBook: Codable, Sendable, Equatable {
             if let oldest = figures.hours.keys.min(), oldest <= h - Self.retentionHours {
                 figures.hours = figures.hours.filter { $0.key > h - Self.retentionHours }
             }
-            forgetClosed(before: t.addingTimeInterval(-Self.reopenWindowSeconds))
+            forgetClosed(before: t.addingTimeInterval(-Self.reopenWindowSeconds), handles)
         }
         figures.sampledHour = h
         now = t
     }
 
-    private mutating func forgetClosed(before cutoff: Date) {
+    private mutating func forgetClosed(before cutoff: Date, _ handles: some ThreadHandles) {
         while closingsHead < closings.count, closings[closingsHead].at <= cutoff {
             let c = closings[closingsHead]
-            if let f = threads[c.thread], !f.open, f.closedAt == c.at { threads[c.thread] = nil }
+            if let h = handles.threadHandle(of: c.thread, hint: nil), let f = threads[h], !f.open, f.closedAt == c.at {
+                threads[h] = nil
+            }
             closingsHead += 1
         }
         if closingsHead > 1024, closingsHead * 2 > closings.count {
@@ -293,12 +306,10 @@ public struct AnalyticsBook: Codable, Sendable, Equatable {
         }
     }
 
-    private mutating func facts(_ id: ThreadID, channel: ChannelType, at: Date) -> ThreadFacts {
-        threads[id] ?? ThreadFacts(slice: AnalyticsSlice(channel: channel), episodeStart: at)
-    }
-
-    private mutating func message(_ m: MessageHeader, body: MessageBody?, due: Date?, measure: some BusinessTimeMeasure) {
-        var f = facts(m.threadID, channel: m.channelType, at: m.createdAt)
+    private mutating func message<H: ThreadHandles>(_ m: MessageHeader, body: MessageBody?, due: Date?,
+                                                    measure: some BusinessTimeMeasure, _ handles: inout H) {
+        let th = handles.threadHandle(creating: m.threadID)
+        var f = threads[th] ?? ThreadFacts(id: m.threadID, slice: AnalyticsSlice(channel: m.channelType), episodeStart: m.createdAt)
         var slice = f.slice
         slice.channel = m.channelType
         let h = hour(m.createdAt)
@@ -316,7 +327,7 @@ public struct AnalyticsBook: Codable, Sendable, Equatable {
         case .outgoing:
             if let sender = m.senderContactID { slice.agent = sender }
             add(h, slice) { $0.outbound += 1; $0.sentPerChannel[m.channelType.rawValue, default: 0] += 1 }
-            f.lastReply = m.id; f.lastReplyHour = h; f.lastReplySlice = slice
+            f.setLastReply(m.id, hour: h, slice: slice)
             f.replies += 1
             f.everReplied = true
             f.episodeMessages += 1
@@ -341,11 +352,12 @@ public struct AnalyticsBook: Codable, Sendable, Equatable {
         case .systemNotification:
             break
         }
-        threads[m.threadID] = f
+        threads[th] = f
     }
 
-    private mutating func changed(_ id: ThreadID, _ c: ThreadChange, at: Date, measure: some BusinessTimeMeasure) {
-        guard var f = threads[id] else { return }
+    private mutating func changed<H: ThreadHandles>(_ id: ThreadID, _ c: ThreadChange, at: Date, measure: some BusinessTimeMeasure,
+                                                    _ handles: inout H) {
+        guard let th = handles.threadHandle(of: id, hint: nil), var f = threads[th] else { return }
         if let t = c.threadType { f.slice.threadType = t }
         if let cust = c.customerID { f.customer = cust }
         if c.clearResponseDue == true { f.dueAt = nil } else if let d = c.responseDueAt, f.waitingSince != nil { f.dueAt = d }
@@ -366,7 +378,7 @@ public struct AnalyticsBook: Codable, Sendable, Equatable {
                     t.resolutions += 1; t.resolutionSeconds.append(seconds); t.messagesInResolutions += messages
                     if fcr { t.firstContactResolutions += 1 }
                 }
-                if fcr { f.fcrHour = h; f.fcrSlice = f.slice }
+                if fcr { f.setFCR(hour: h, slice: f.slice) }
                 f.waitingSince = nil; f.dueAt = nil
                 f.open = false
                 f.closedAt = at
@@ -375,7 +387,7 @@ public struct AnalyticsBook: Codable, Sendable, Equatable {
             } else if !wasOpen, s.isOpen {
                 // Reopening: a new episode; an FCR counted before is taken back.
                 if let h = f.fcrHour, let slice = f.fcrSlice { add(h, slice) { $0.firstContactResolutions -= 1 } }
-                f.fcrHour = nil; f.fcrSlice = nil
+                f.setFCR(hour: nil, slice: nil)
                 f.reopened = true
                 f.open = true
                 f.closedAt = nil
@@ -385,7 +397,7 @@ public struct AnalyticsBook: Codable, Sendable, Equatable {
                 if let a = f.slice.agent { figures.openLoad[AnalyticsFigures.WorkloadKey(team: f.slice.team, agent: a), default: 0] += 1 }
             }
         }
-        threads[id] = f
+        threads[th] = f
     }
 
     /// Counts a customer's inbound message and keeps `figures.preferredChannel`
@@ -407,24 +419,26 @@ public struct AnalyticsBook: Codable, Sendable, Equatable {
         figures.openLoad[k] = n > 1 ? n - 1 : nil
     }
 
-    private mutating func assign(_ id: ThreadID, team: TeamID?, agent: ContactID?, manual: Bool) {
-        guard var f = threads[id] else { return }
+    private mutating func assign(_ id: ThreadID, team: TeamID?, agent: ContactID?, manual: Bool, _ handles: some ThreadHandles) {
+        guard let th = handles.threadHandle(of: id, hint: nil), var f = threads[th] else { return }
         var load = LoadChanges()
         let tally = Self.assign(&f, team: team, agent: agent, manual: manual, load: &load, openLoad: figures.openLoad)
         load.write(to: &figures.openLoad)
-        threads[id] = f
+        threads[th] = f
         if let tally { count(tally) }
     }
 
-    /// A rebalance: each moved thread's facts are changed in place (one
-    /// lookup), and the open load of the few (team, person) keys involved is
-    /// counted in `LoadChanges` and written once per key, not twice per move.
-    private mutating func rebalance(_ moves: [ThreadMove]) {
+    /// A rebalance: each moved thread's facts are found at the planner's
+    /// handle (`ThreadMove.boardHint`, checked against the board; no id is
+    /// hashed) and changed in place, and the open load of the few (team,
+    /// person) keys involved is counted in `LoadChanges` and written once per
+    /// key, not twice per move.
+    private mutating func rebalance(_ moves: [ThreadMove], _ handles: some ThreadHandles) {
         var load = LoadChanges()
         for mv in moves {
-            guard let i = threads.index(forKey: mv.thread) else { continue }
-            let team = threads.values[i].slice.team
-            let tally = Self.assign(&threads.values[i], team: team, agent: mv.to, manual: false, load: &load,
+            guard let h = handles.threadHandle(of: mv.thread, hint: mv.boardHint?.thread), let i = threads.slot(h) else { continue }
+            let team = threads.facts[i].slice.team
+            let tally = Self.assign(&threads.facts[i], team: team, agent: mv.to, manual: false, load: &load,
                                     openLoad: figures.openLoad)
             if let tally { count(tally) }
             if load.isFull { load.write(to: &figures.openLoad) }
