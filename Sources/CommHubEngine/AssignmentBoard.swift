@@ -173,9 +173,17 @@ public struct AssignmentBoard: Sendable {
                 groups.append(Group(team: r.team, needs: r.needs, threads: [h]))
             }
         }
-        // Stable order of groups and threads, so a plan is reproducible.
-        let ordered = groups.map { (name: $0.team < 0 ? "" : teamIDs[Int($0.team)].description, group: $0) }
-            .sorted { ($0.name, $0.group.threads.count) < ($1.name, $1.group.threads.count) }
+        // Stable order of groups and threads, so a plan is reproducible. Groups go by
+        // their team's id text (none first), compared as the id's words: lowercase hex
+        // sorts as the bytes do, without making the text.
+        let ordered = groups.map { g -> (name: (Bool, UInt64, UInt64), group: Group) in
+            guard g.team >= 0 else { return ((false, 0, 0), g) }
+            let w = teamIDs[Int(g.team)].words
+            return ((true, w.0.bigEndian, w.1.bigEndian), g)
+        }.sorted { a, b in
+            if a.name != b.name { return (a.name.0 ? 1 : 0, a.name.1, a.name.2) < (b.name.0 ? 1 : 0, b.name.1, b.name.2) }
+            return a.group.threads.count < b.group.threads.count
+        }
         // Load planned for a person by earlier groups, written back when a candidate leaves a group.
         var planned: [Int32: Int] = [:]
         var moves: [ThreadMove] = []
@@ -197,11 +205,12 @@ public struct AssignmentBoard: Sendable {
                 }
             }
             // Sorted on the ids' words, as the ids sort.
-            let threads = group.threads.map { h -> (UInt64, UInt64, UInt32) in
+            var threads = group.threads.map { h -> IDOrder in
                 let w = threadIDs[Int(h)].words
-                return (w.0.bigEndian, w.1.bigEndian, h)
-            }.sorted { ($0.0, $0.1) < ($1.0, $1.1) }
-            for (_, _, h) in threads {
+                return IDOrder(high: w.0.bigEndian, low: w.1.bigEndian, handle: h)
+            }
+            threads.sort()
+            for h in threads.lazy.map(\.handle) {
                 if var best = heap.popMin() {
                     moves.append(ThreadMove(thread: threadIDs[Int(h)], from: agent, to: people[Int(best.person)].id,
                                             boardHint: .init(thread: h, to: best.person)))
@@ -216,6 +225,15 @@ public struct AssignmentBoard: Sendable {
             while let s = heap.popMin() { planned[s.person] = s.added }
         }
         return moves
+    }
+
+    /// A thread in id order (a plan's order does not depend on handles).
+    struct IDOrder: Comparable {
+        var high: UInt64
+        var low: UInt64
+        var handle: UInt32
+        static func < (a: IDOrder, b: IDOrder) -> Bool { a.high != b.high ? a.high < b.high : a.low < b.low }
+        static func == (a: IDOrder, b: IDOrder) -> Bool { a.high == b.high && a.low == b.low }
     }
 
     /// A candidate in a drain: least load first, then round-robin order.

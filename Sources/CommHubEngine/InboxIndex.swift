@@ -98,6 +98,12 @@ public final class InboxIndex: Sendable {
     struct State: Sendable {
         var rows: [Row] = []
         var rowOf: [ThreadID: UInt32] = [:]
+        /// Rows by the engine's thread handle (the assignment board's, `ThreadHandles`),
+        /// learnt from the first planned move of each thread (`ThreadMove.boardHint`):
+        /// later rebalances of it find the row without hashing the id. `noRow` where
+        /// not learnt; an entry is used only when the row holds that very thread.
+        var rowOfHandle: [UInt32] = []
+        static let noRow = UInt32.max
         var open = SortedKeys<UrgencyKey>()
         var finished = SortedKeys<UrgencyKey>()
         /// Each person's rows, as lists with O(1) removal (the last entry takes
@@ -132,20 +138,30 @@ public final class InboxIndex: Sendable {
     }
 
     /// The people met while applying one batch, searched linearly (a
-    /// rebalance names a handful, again and again) before the id table.
+    /// rebalance names a handful, again and again) before the id table; the
+    /// ids are compared as two words, and the last hit is tried first (a
+    /// drain takes every thread from one person).
     struct PersonCache {
-        private var ids: [ContactID] = []
+        private var ids: [IDWords] = []
         private var people: [Int32] = []
         private var next = 0
+        private var last = 0
+
+        struct IDWords: Equatable {
+            var high: UInt64, low: UInt64
+            init(_ id: ContactID) { (high, low) = id.words }
+        }
 
         mutating func person(_ id: ContactID, in s: inout State) -> Int32 {
-            if let k = ids.firstIndex(of: id) { return people[k] }
+            let w = IDWords(id)
+            if last < ids.count, ids[last] == w { return people[last] }
+            if let k = ids.firstIndex(of: w) { last = k; return people[k] }
             let p = s.person(creating: id)
             if ids.count < 32 {
-                ids.append(id)
+                ids.append(w)
                 people.append(p)
             } else {
-                ids[next] = id
+                ids[next] = w
                 people[next] = p
                 next = (next + 1) % 32
             }
@@ -225,7 +241,7 @@ public final class InboxIndex: Sendable {
         case .threadsRebalanced(let moves, _):
             // Only the assignee changes, so the urgency key stays: the ordered
             // indexes are left alone and the row moves between two lists.
-            for m in moves { reassign(m.thread, to: m.to, &s, &people) }
+            for m in moves { reassign(m.thread, to: m.to, handle: m.boardHint?.thread, &s, &people) }
         case .dataErased(let erasure):
             // The skeleton's subject ("erased customer") and no customer or order any more.
             for t in erasure.threads {
@@ -261,13 +277,32 @@ public final class InboxIndex: Sendable {
         if let a = r.assignee, let p = s.personOf[a] { s.unlist(i, from: p) }
     }
 
-    private static func reassign(_ id: ThreadID, to new: ContactID?, _ s: inout State, _ people: inout PersonCache) {
-        guard let i = s.rowOf[id] else { return }
+    private static func reassign(_ id: ThreadID, to new: ContactID?, handle: UInt32?, _ s: inout State,
+                                 _ people: inout PersonCache) {
+        guard let i = row(of: id, handle: handle, &s) else { return }
         let old = s.rows[Int(i)].assignee
         guard old != new else { return }
         if let old { s.unlist(i, from: people.person(old, in: &s)) }
         s.rows[Int(i)].assignee = new
         if let new { s.list(i, for: people.person(new, in: &s)) }
+    }
+
+    /// The row of a moved thread: by the engine's handle when learnt, else by id (and learnt then).
+    private static func row(of id: ThreadID, handle: UInt32?, _ s: inout State) -> UInt32? {
+        guard let handle else { return s.rowOf[id] }
+        let h = Int(handle)
+        if h < s.rowOfHandle.count {
+            let i = s.rowOfHandle[h]
+            if i != State.noRow, s.rows[Int(i)].id == id { return i }
+        }
+        guard let i = s.rowOf[id] else { return nil }
+        // Bounded by the board's handles, which count threads: a hint far beyond
+        // the rows is not learnt (it cannot be a handle of this engine's board).
+        if h >= s.rowOfHandle.count, h < s.rows.count * 2 + 1024 {
+            s.rowOfHandle.append(contentsOf: repeatElement(State.noRow, count: h + 1 - s.rowOfHandle.count))
+        }
+        if h < s.rowOfHandle.count { s.rowOfHandle[h] = i }
+        return i
     }
 
     private static func update(_ id: ThreadID, _ s: inout State, _ change: (inout Row) -> Void) {

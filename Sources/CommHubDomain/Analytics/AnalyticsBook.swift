@@ -452,34 +452,60 @@ public struct AnalyticsBook: Sendable {
     /// two hash look-ups per moved thread.
     struct LoadChanges {
         private var keys: [AnalyticsFigures.WorkloadKey] = []
+        /// The keys as integers, searched instead of `keys`: comparing two
+        /// words per id is a fraction of the derived equality of optional UUIDs.
+        private var packed: [PackedKey] = []
         private var values: [Int] = []
-        private var last = 0
+        /// The slots found last for a removal and for an addition: a drain
+        /// removes from one person again and again.
+        private var lastRemove = 0
+        private var lastAdd = 0
         static let maxKeys = 64
         var isFull: Bool { keys.count >= Self.maxKeys }
 
-        private mutating func slot(_ k: AnalyticsFigures.WorkloadKey, in table: [AnalyticsFigures.WorkloadKey: Int]) -> Int {
-            if last < keys.count, keys[last] == k { return last }
-            if let i = keys.firstIndex(of: k) { last = i; return i }
+        struct PackedKey: Equatable {
+            var agent0: UInt64, agent1: UInt64, team0: UInt64, team1: UInt64, hasTeam: Bool
+
+            init(_ k: AnalyticsFigures.WorkloadKey) {
+                (agent0, agent1) = Self.words(k.agent.uuid)
+                (team0, team1) = k.team.map { Self.words($0.uuid) } ?? (0, 0)
+                hasTeam = k.team != nil
+            }
+
+            @inline(__always) static func words(_ u: UUID) -> (UInt64, UInt64) {
+                withUnsafeBytes(of: u.uuid) { ($0.loadUnaligned(fromByteOffset: 0, as: UInt64.self),
+                                               $0.loadUnaligned(fromByteOffset: 8, as: UInt64.self)) }
+            }
+        }
+
+        private mutating func slot(_ k: AnalyticsFigures.WorkloadKey, last: Int,
+                                   in table: [AnalyticsFigures.WorkloadKey: Int]) -> Int {
+            let p = PackedKey(k)
+            if last < packed.count, packed[last] == p { return last }
+            if let i = packed.firstIndex(of: p) { return i }
             keys.append(k)
+            packed.append(p)
             values.append(table[k] ?? 0)
-            last = keys.count - 1
-            return last
+            return keys.count - 1
         }
 
         mutating func add(_ k: AnalyticsFigures.WorkloadKey, in table: [AnalyticsFigures.WorkloadKey: Int]) {
-            values[slot(k, in: table)] += 1
+            lastAdd = slot(k, last: lastAdd, in: table)
+            values[lastAdd] += 1
         }
 
         mutating func remove(_ k: AnalyticsFigures.WorkloadKey, in table: [AnalyticsFigures.WorkloadKey: Int]) {
-            let i = slot(k, in: table)
-            if values[i] > 0 { values[i] -= 1 }
+            lastRemove = slot(k, last: lastRemove, in: table)
+            if values[lastRemove] > 0 { values[lastRemove] -= 1 }
         }
 
         mutating func write(to table: inout [AnalyticsFigures.WorkloadKey: Int]) {
             for (k, v) in zip(keys, values) { table[k] = v > 0 ? v : nil }
             keys.removeAll(keepingCapacity: true)
+            packed.removeAll(keepingCapacity: true)
             values.removeAll(keepingCapacity: true)
-            last = 0
+            lastRemove = 0
+            lastAdd = 0
         }
     }
 
