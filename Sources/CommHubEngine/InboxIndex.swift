@@ -109,7 +109,12 @@ public final class InboxIndex: Sendable {
         /// Each person's rows, as lists with O(1) removal (the last entry takes
         /// the freed place): a rebalance moves rows between lists without hashing.
         var personOf: [ContactID: Int32] = [:]
+        var personIDs: [ContactID] = []
         var rowsOf: [[UInt32]] = []
+        /// People by the board's person index (`ThreadMove.BoardHint.to`), learnt
+        /// like `rowOfHandle`; -1 where not learnt, checked against `personIDs`.
+        var personOfHint: [Int32] = []
+        static let maxPersonHints: Int32 = 65_536
         var lastSeq: UInt64 = 0
 
         /// The rows of a person, for queries.
@@ -118,6 +123,7 @@ public final class InboxIndex: Sendable {
         mutating func person(creating id: ContactID) -> Int32 {
             if let p = personOf[id] { return p }
             personOf[id] = Int32(rowsOf.count)
+            personIDs.append(id)
             rowsOf.append([])
             return Int32(rowsOf.count - 1)
         }
@@ -150,6 +156,21 @@ public final class InboxIndex: Sendable {
         struct IDWords: Equatable {
             var high: UInt64, low: UInt64
             init(_ id: ContactID) { (high, low) = id.words }
+        }
+
+        /// The inbox's person for a move's new assignee, by the board's index when learnt.
+        mutating func person(_ id: ContactID, hint: Int32?, in s: inout State) -> Int32 {
+            guard let hint, hint >= 0, hint < State.maxPersonHints else { return person(id, in: &s) }
+            let h = Int(hint)
+            if h < s.personOfHint.count {
+                let p = s.personOfHint[h]
+                if p >= 0, IDWords(s.personIDs[Int(p)]) == IDWords(id) { return p }
+            } else {
+                s.personOfHint.append(contentsOf: repeatElement(-1, count: h + 1 - s.personOfHint.count))
+            }
+            let p = person(id, in: &s)
+            s.personOfHint[h] = p
+            return p
         }
 
         mutating func person(_ id: ContactID, in s: inout State) -> Int32 {
@@ -241,7 +262,7 @@ public final class InboxIndex: Sendable {
         case .threadsRebalanced(let moves, _):
             // Only the assignee changes, so the urgency key stays: the ordered
             // indexes are left alone and the row moves between two lists.
-            for m in moves { reassign(m.thread, to: m.to, handle: m.boardHint?.thread, &s, &people) }
+            for m in moves { reassign(m.thread, to: m.to, hint: m.boardHint, &s, &people) }
         case .dataErased(let erasure):
             // The skeleton's subject ("erased customer") and no customer or order any more.
             for t in erasure.threads {
@@ -277,14 +298,14 @@ public final class InboxIndex: Sendable {
         if let a = r.assignee, let p = s.personOf[a] { s.unlist(i, from: p) }
     }
 
-    private static func reassign(_ id: ThreadID, to new: ContactID?, handle: UInt32?, _ s: inout State,
+    private static func reassign(_ id: ThreadID, to new: ContactID?, hint: ThreadMove.BoardHint?, _ s: inout State,
                                  _ people: inout PersonCache) {
-        guard let i = row(of: id, handle: handle, &s) else { return }
+        guard let i = row(of: id, handle: hint?.thread, &s) else { return }
         let old = s.rows[Int(i)].assignee
         guard old != new else { return }
         if let old { s.unlist(i, from: people.person(old, in: &s)) }
         s.rows[Int(i)].assignee = new
-        if let new { s.list(i, for: people.person(new, in: &s)) }
+        if let new { s.list(i, for: people.person(new, hint: hint?.to, in: &s)) }
     }
 
     /// The row of a moved thread: by the engine's handle when learnt, else by id (and learnt then).

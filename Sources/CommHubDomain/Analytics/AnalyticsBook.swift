@@ -439,7 +439,7 @@ public struct AnalyticsBook: Sendable {
             guard let h = handles.threadHandle(of: mv.thread, hint: mv.boardHint?.thread), let i = threads.slot(h) else { continue }
             let team = threads.facts[i].slice.team
             let tally = Self.assign(&threads.facts[i], team: team, agent: mv.to, manual: false, load: &load,
-                                    openLoad: figures.openLoad)
+                                    openLoad: figures.openLoad, personHint: mv.boardHint?.to)
             if let tally { count(tally) }
             if load.isFull { load.write(to: &figures.openLoad) }
         }
@@ -461,6 +461,9 @@ public struct AnalyticsBook: Sendable {
         private var lastRemove = 0
         private var lastAdd = 0
         static let maxKeys = 64
+        /// Slots by person hint; stale entries are caught by comparing the key.
+        private var slotOfHint: [UInt8] = []
+        static let maxHints: Int32 = 4096
         var isFull: Bool { keys.count >= Self.maxKeys }
 
         struct PackedKey: Equatable {
@@ -489,8 +492,22 @@ public struct AnalyticsBook: Sendable {
             return keys.count - 1
         }
 
-        mutating func add(_ k: AnalyticsFigures.WorkloadKey, in table: [AnalyticsFigures.WorkloadKey: Int]) {
-            lastAdd = slot(k, last: lastAdd, in: table)
+        /// Adds one to a key; `hint` (the board's index of the person, from a
+        /// planned move) finds the key's slot directly after its first use.
+        mutating func add(_ k: AnalyticsFigures.WorkloadKey, hint: Int32? = nil, in table: [AnalyticsFigures.WorkloadKey: Int]) {
+            if let hint, hint >= 0, hint < Self.maxHints {
+                let h = Int(hint)
+                if h < slotOfHint.count {
+                    let s = Int(slotOfHint[h])
+                    if s < packed.count, packed[s] == PackedKey(k) { values[s] += 1; return }
+                } else {
+                    slotOfHint.append(contentsOf: repeatElement(UInt8.max, count: h + 1 - slotOfHint.count))
+                }
+                lastAdd = slot(k, last: lastAdd, in: table)
+                slotOfHint[h] = UInt8(lastAdd)  // below maxKeys (64)
+            } else {
+                lastAdd = slot(k, last: lastAdd, in: table)
+            }
             values[lastAdd] += 1
         }
 
@@ -524,11 +541,12 @@ public struct AnalyticsBook: Sendable {
 
     /// One thread's assignment: its facts, its open-load change, and the tally it adds.
     private static func assign(_ f: inout ThreadFacts, team: TeamID?, agent: ContactID?, manual: Bool,
-                               load: inout LoadChanges, openLoad: [AnalyticsFigures.WorkloadKey: Int]) -> AssignmentTally? {
+                               load: inout LoadChanges, openLoad: [AnalyticsFigures.WorkloadKey: Int],
+                               personHint: Int32? = nil) -> AssignmentTally? {
         var tally: AssignmentTally?
         if f.open {
             if let a = f.slice.agent { load.remove(AnalyticsFigures.WorkloadKey(team: f.slice.team, agent: a), in: openLoad) }
-            if let a = agent { load.add(AnalyticsFigures.WorkloadKey(team: team, agent: a), in: openLoad) }
+            if let a = agent { load.add(AnalyticsFigures.WorkloadKey(team: team, agent: a), hint: personHint, in: openLoad) }
         }
         if let a = agent, !f.autoCounted, f.autoAgent == nil {
             if !manual {
