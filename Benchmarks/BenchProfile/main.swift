@@ -46,18 +46,24 @@ case "inboxText":
     }
 case "drain500Supervisor":
     // Rebalance.drain500.supervisor outside the harness: drain, then hand the threads back.
+    // Prints the total and the p50 / p99 of single drains (as the benchmark harness reports them).
     let (f, source) = try await makeDrainEngine()
     var total = Duration.zero
+    var each: [Duration] = []
     for _ in 0..<iterations {
         let start = ContinuousClock.now
         let report = try await f.engine.supervisor.rebalance(agent: source)
-        total += ContinuousClock.now - start
+        let took = ContinuousClock.now - start
+        total += took
+        each.append(took)
         precondition(report.moves.count == 500, "drained \(report.moves.count)")
         for m in report.moves {
             _ = try await f.engine.supervisor.updateThread(m.thread, change: ThreadChange(), assignTo: .some(source), team: nil)
         }
     }
-    print("drain500Supervisor x\(iterations)", total, "(drains only)")
+    each.sort()
+    func micros(_ d: Duration) -> String { String(format: "%.1f", Double(d.components.attoseconds) / 1e12 + Double(d.components.seconds) * 1e6) }
+    print("drain500Supervisor x\(iterations)", total, "(drains only), p50 \(micros(each[each.count / 2])) µs, p99 \(micros(each[each.count * 99 / 100])) µs")
 case "inboxFiltered":
     let (index, _) = makeInbox()
     time("inboxFiltered x\(iterations)") {

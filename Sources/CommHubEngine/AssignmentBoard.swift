@@ -72,7 +72,8 @@ public struct AssignmentBoard: Sendable {
     }
 
     // Threads by handle.
-    fileprivate var handleOf: [ThreadID: UInt32] = [:]
+    /// Thread id → handle, keyed through `threadIDs` (`HandleIndex`: 16 bytes a thread, not 40).
+    fileprivate var handleOf = HandleIndex<ThreadID>()
     fileprivate var threadIDs: [ThreadID] = []
     private var rows: [ThreadRow] = []
     private var openCount = 0
@@ -388,7 +389,7 @@ public struct AssignmentBoard: Sendable {
                     teams[t]?.queue.append(thread)
                 }
             } else {
-                guard let h = handleOf[thread], rows[Int(h)].open else { return }
+                guard let h = handleOf.find(thread, idAt: { threadIDs[Int($0)] }), rows[Int(h)].open else { return }
                 setOpen(h, false)
                 release(h)
                 if let t = teamID(of: h) { removeFromQueue(thread, team: t) }
@@ -400,7 +401,8 @@ public struct AssignmentBoard: Sendable {
 
     /// Makes room for `n` threads (snapshot restore).
     mutating func reserve(threads n: Int) {
-        handleOf.reserveCapacity(n)
+        let ids = threadIDs
+        handleOf.reserve(n) { ids[Int($0)] }
         threadIDs.reserveCapacity(n)
         rows.reserveCapacity(n)
     }
@@ -409,7 +411,7 @@ public struct AssignmentBoard: Sendable {
     /// holds only the empty entry, so skip hashing the id.
     @inline(__always)
     func needsOf(_ thread: ThreadID) -> Needs {
-        guard needsTable.count > 1, let h = handleOf[thread] else { return Needs() }
+        guard needsTable.count > 1, let h = handleOf.find(thread, idAt: { threadIDs[Int($0)] }) else { return Needs() }
         return needsTable[Int(rows[Int(h)].needs)]
     }
 
@@ -430,10 +432,11 @@ public struct AssignmentBoard: Sendable {
     // MARK: Handles
 
     fileprivate mutating func handle(creating thread: ThreadID) -> UInt32 {
-        if let h = handleOf[thread] { return h }
+        if let h = handleOf.find(thread, idAt: { threadIDs[Int($0)] }) { return h }
         let h = UInt32(threadIDs.count)
-        handleOf[thread] = h
         threadIDs.append(thread)
+        let ids = threadIDs
+        handleOf.insert(thread, handle: h) { ids[Int($0)] }
         rows.append(ThreadRow())
         return h
     }
@@ -557,7 +560,7 @@ extension AssignmentBoard: ThreadHandles {
 
     public func threadHandle(of thread: ThreadID, hint: UInt32?) -> UInt32? {
         if let hint, Int(hint) < threadIDs.count, threadIDs[Int(hint)] == thread { return hint }
-        return handleOf[thread]
+        return handleOf.find(thread, idAt: { threadIDs[Int($0)] })
     }
 }
 
@@ -613,13 +616,13 @@ extension AssignmentBoard {
 
     /// Thread → assignee.
     public struct Assignees: Sendable, Equatable, Sequence {
-        let handleOf: [ThreadID: UInt32]
+        let handleOf: HandleIndex<ThreadID>
         let rows: [ThreadRow]
         let threadIDs: [ThreadID]
         let people: [Person]
 
         public subscript(_ thread: ThreadID) -> ContactID? {
-            guard let h = handleOf[thread] else { return nil }
+            guard let h = handleOf.find(thread, idAt: { threadIDs[Int($0)] }) else { return nil }
             let p = rows[Int(h)].assignee
             return p == ThreadRow.nobody ? nil : people[Int(p)].id
         }
@@ -637,13 +640,13 @@ extension AssignmentBoard {
 
     /// Thread → team.
     public struct ThreadTeams: Sendable, Equatable, Sequence {
-        let handleOf: [ThreadID: UInt32]
+        let handleOf: HandleIndex<ThreadID>
         let rows: [ThreadRow]
         let threadIDs: [ThreadID]
         let teamIDs: [TeamID]
 
         public subscript(_ thread: ThreadID) -> TeamID? {
-            guard let h = handleOf[thread] else { return nil }
+            guard let h = handleOf.find(thread, idAt: { threadIDs[Int($0)] }) else { return nil }
             let t = rows[Int(h)].team
             return t < 0 ? nil : teamIDs[Int(t)]
         }
@@ -660,13 +663,13 @@ extension AssignmentBoard {
 
     /// Thread → requirements, for threads that have any.
     public struct ThreadNeeds: Sendable, Equatable {
-        let handleOf: [ThreadID: UInt32]
+        let handleOf: HandleIndex<ThreadID>
         let rows: [ThreadRow]
         let threadIDs: [ThreadID]
         let table: [Needs]
 
         public subscript(_ thread: ThreadID) -> Needs? {
-            guard let h = handleOf[thread] else { return nil }
+            guard let h = handleOf.find(thread, idAt: { threadIDs[Int($0)] }) else { return nil }
             let n = rows[Int(h)].needs
             return n == 0 ? nil : table[Int(n)]
         }
@@ -684,12 +687,12 @@ extension AssignmentBoard {
 
     /// The open threads.
     public struct OpenThreads: Sendable, Equatable, Sequence {
-        let handleOf: [ThreadID: UInt32]
+        let handleOf: HandleIndex<ThreadID>
         let rows: [ThreadRow]
         let threadIDs: [ThreadID]
         public let count: Int
 
-        public func contains(_ thread: ThreadID) -> Bool { handleOf[thread].map { rows[Int($0)].open } ?? false }
+        public func contains(_ thread: ThreadID) -> Bool { handleOf.find(thread, idAt: { threadIDs[Int($0)] }).map { rows[Int($0)].open } ?? false }
         public var isEmpty: Bool { count == 0 }
         public var set: Set<ThreadID> {
             var out = Set<ThreadID>(minimumCapacity: count)

@@ -97,7 +97,10 @@ public final class InboxIndex: Sendable {
 
     struct State: Sendable {
         var rows: [Row] = []
-        var rowOf: [ThreadID: UInt32] = [:]
+        /// Thread id → row, keyed through the rows' ids (`HandleIndex`: 16 bytes a thread, not 40).
+        var rowOf = HandleIndex<ThreadID>()
+
+        func row(_ id: ThreadID) -> UInt32? { rowOf.find(id, idAt: { rows[Int($0)].id }) }
         /// Rows by the engine's thread handle (the assignment board's, `ThreadHandles`),
         /// learnt from the first planned move of each thread (`ThreadMove.boardHint`):
         /// later rebalances of it find the row without hashing the id. `noRow` where
@@ -222,7 +225,7 @@ public final class InboxIndex: Sendable {
         s.lastSeq = max(s.lastSeq, e.seq)
         switch e.event {
         case .threadOpened(let h):
-            guard s.rowOf[h.id] == nil else { return }
+            guard s.row(h.id) == nil else { return }
             let i = UInt32(s.rows.count)
             let r = Row(id: h.id, status: h.status, priority: h.priority, threadType: h.threadType,
                         channelType: h.channelType, brand: h.businessEntity, team: h.assignedTeamID,
@@ -230,7 +233,10 @@ public final class InboxIndex: Sendable {
                         awaiting: h.awaitingResponseSince != nil, updatedAt: h.updatedAt,
                         subject: h.threadSubject)
             s.rows.append(r)
-            s.rowOf[h.id] = i
+            do {
+                let rows = s.rows  // released before the rows change again (no copy)
+                s.rowOf.insert(h.id, handle: i, idAt: { rows[Int($0)].id })
+            }
             insertKey(r, i, &s)
         case .threadChanged(let t, let c, let at):
             update(t, &s) { r in
@@ -310,13 +316,13 @@ public final class InboxIndex: Sendable {
 
     /// The row of a moved thread: by the engine's handle when learnt, else by id (and learnt then).
     private static func row(of id: ThreadID, handle: UInt32?, _ s: inout State) -> UInt32? {
-        guard let handle else { return s.rowOf[id] }
+        guard let handle else { return s.row(id) }
         let h = Int(handle)
         if h < s.rowOfHandle.count {
             let i = s.rowOfHandle[h]
             if i != State.noRow, s.rows[Int(i)].id == id { return i }
         }
-        guard let i = s.rowOf[id] else { return nil }
+        guard let i = s.row(id) else { return nil }
         // Bounded by the board's handles, which count threads: a hint far beyond
         // the rows is not learnt (it cannot be a handle of this engine's board).
         if h >= s.rowOfHandle.count, h < s.rows.count * 2 + 1024 {
@@ -327,7 +333,7 @@ public final class InboxIndex: Sendable {
     }
 
     private static func update(_ id: ThreadID, _ s: inout State, _ change: (inout Row) -> Void) {
-        guard let i = s.rowOf[id] else { return }
+        guard let i = s.row(id) else { return }
         removeKey(s.rows[Int(i)], i, &s)
         change(&s.rows[Int(i)])
         insertKey(s.rows[Int(i)], i, &s)
@@ -450,7 +456,7 @@ public final class InboxIndex: Sendable {
     /// The team and assignee of a thread as committed (for event filtering).
     public func scope(of thread: ThreadID) -> (team: TeamID?, assignee: ContactID?)? {
         state.withLock { s in
-            s.rowOf[thread].map { (s.rows[Int($0)].team, s.rows[Int($0)].assignee) }
+            s.row(thread).map { (s.rows[Int($0)].team, s.rows[Int($0)].assignee) }
         }
     }
 
