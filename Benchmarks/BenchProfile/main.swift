@@ -106,7 +106,8 @@ case "snapshot":
 case "layout":
     // Sizes of the per-thread values (what Memory.engine1MOpenThreads adds up).
     print("ThreadHeader", MemoryLayout<ThreadHeader>.size, "ThreadState", MemoryLayout<ThreadState>.size,
-          "AgentSlot", MemoryLayout<AssignmentBoard.AgentSlot>.size)
+          "AgentSlot", MemoryLayout<AssignmentBoard.AgentSlot>.size,
+          "AnalyticsBook.ThreadFacts", MemoryLayout<AnalyticsBook.ThreadFacts>.stride)
 case "memory":
     // Same as Memory.engine1MOpenThreads, without the benchmark's malloc interposer.
     let r = try await measureEngineMemory(threads: iterations)

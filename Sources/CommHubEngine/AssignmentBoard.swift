@@ -156,10 +156,11 @@ public struct AssignmentBoard: Sendable {
     /// room, ties in round-robin order from the team's last pick. Threads
     /// nobody can take stay with the agent, or go back to the team queue
     /// when `queueLeftovers` is set (an agent going offline in a team that
-    /// hands over). Threads are grouped by (team, needs); each group keeps
-    /// its candidates in a heap of (load, rotation distance), so a drain
-    /// costs O(members + threads · log members), reads the board without
-    /// copying it and hashes only the members' ids.
+    /// hands over). Threads are grouped by (team, needs); each group picks
+    /// the least (load, rotation distance) of its candidates, by a scan of
+    /// their keys up to `scanCandidates` and from a heap above, so a drain
+    /// costs O(members + threads · min(members, log members · c)), reads the
+    /// board without copying it and hashes only the members' ids.
     public func planDrain(agent: ContactID, queueLeftovers: Bool) -> [ThreadMove] {
         guard let source = personIndex[agent], people[Int(source)].isAgent else { return [] }
         let held = people[Int(source)].held
@@ -190,7 +191,12 @@ public struct AssignmentBoard: Sendable {
         var moves: [ThreadMove] = []
         moves.reserveCapacity(held.count)
         for (_, group) in ordered {
-            var heap = Heap<Slot>()
+            // Candidates with their order as one integer each, (load, distance): a team has
+            // a few dozen members, and a scan of their keys for the least is cheaper per
+            // thread than a heap's pop and push (what this replaced; same picks, as no
+            // two members share a distance). Full candidates get the key `closed`.
+            var slots: [Slot] = []
+            var keys: [UInt64] = []
             let needs = needsTable[Int(group.needs)]
             if group.team >= 0, let teamSlot = teams[teamIDs[Int(group.team)]] {
                 for (i, id) in teamSlot.members.enumerated() where id != agent {
@@ -201,10 +207,14 @@ public struct AssignmentBoard: Sendable {
                     let added = planned[p] ?? 0
                     let load = a.held.count + added
                     guard load < a.maxOpenThreads else { continue }
-                    heap.insert(Slot(load: load, distance: AgentPicker.roundRobinDistance(i, after: teamSlot.lastPicked),
-                                     person: p, added: added, capacity: a.maxOpenThreads))
+                    let slot = Slot(load: load, distance: AgentPicker.roundRobinDistance(i, after: teamSlot.lastPicked),
+                                    person: p, added: added, capacity: a.maxOpenThreads)
+                    slots.append(slot)
+                    keys.append(slot.key)
                 }
             }
+            var heap = slots.count > Self.scanCandidates
+                ? Heap(keys.indices.map { Keyed(key: keys[$0], slot: $0) }) : nil
             // Sorted on the ids' words, as the ids sort.
             var threads = group.threads.map { h -> IDOrder in
                 let w = threadIDs[Int(h)].words
@@ -212,20 +222,42 @@ public struct AssignmentBoard: Sendable {
             }
             threads.sort()
             for h in threads.lazy.map(\.handle) {
-                if var best = heap.popMin() {
-                    moves.append(ThreadMove(thread: threadIDs[Int(h)], from: agent, to: people[Int(best.person)].id,
-                                            boardHint: .init(thread: h, to: best.person)))
-                    best.load += 1
-                    best.added += 1
-                    if best.load < best.capacity { heap.insert(best) } else { planned[best.person] = best.added }
+                var best = -1
+                if heap != nil {
+                    if let k = heap!.popMin() { best = k.slot }
+                } else {
+                    var bestKey = Slot.closed
+                    for k in keys.indices where keys[k] < bestKey {
+                        best = k
+                        bestKey = keys[k]
+                    }
+                }
+                if best >= 0 {
+                    moves.append(ThreadMove(thread: threadIDs[Int(h)], from: agent, to: people[Int(slots[best].person)].id,
+                                            boardHint: .init(thread: h, to: slots[best].person)))
+                    slots[best].load += 1
+                    slots[best].added += 1
+                    keys[best] = slots[best].load < slots[best].capacity ? slots[best].key : Slot.closed
+                    if keys[best] != Slot.closed { heap?.insert(Keyed(key: keys[best], slot: best)) }
                 } else if queueLeftovers {
                     moves.append(ThreadMove(thread: threadIDs[Int(h)], from: agent, to: nil,
                                             boardHint: .init(thread: h, to: ThreadRow.nobody)))
                 }
             }
-            while let s = heap.popMin() { planned[s.person] = s.added }
+            for slot in slots { planned[slot.person] = slot.added }
         }
         return moves
+    }
+
+    /// Above this many candidates a drain picks from a heap instead of scanning.
+    static let scanCandidates = 64
+
+    /// A candidate's key and place, for the heap.
+    struct Keyed: Comparable {
+        var key: UInt64
+        var slot: Int
+        static func < (a: Keyed, b: Keyed) -> Bool { a.key < b.key }
+        static func == (a: Keyed, b: Keyed) -> Bool { a.key == b.key }
     }
 
     /// A thread in id order (a plan's order does not depend on handles).
@@ -246,6 +278,9 @@ public struct AssignmentBoard: Sendable {
         var added: Int
         var capacity: Int
         static func < (a: Slot, b: Slot) -> Bool { (a.load, a.distance) < (b.load, b.distance) }
+        /// (load, distance) as one integer, in the same order; `closed` is above every key.
+        var key: UInt64 { UInt64(UInt32(clamping: load)) << 32 | UInt64(UInt32(clamping: distance)) }
+        static let closed = UInt64.max
         static func == (a: Slot, b: Slot) -> Bool { a.load == b.load && a.distance == b.distance }
     }
 

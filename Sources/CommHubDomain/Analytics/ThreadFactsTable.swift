@@ -41,28 +41,28 @@ extension AnalyticsBook {
     ///
     /// Packed (issue 17, memory per open thread): one value was 272 bytes in
     /// a dictionary of twice as many buckets as threads, the largest part of
-    /// the engine's memory per thread. Now the identifiers (alignment 1) come
-    /// first, with what an assignment reads and writes (id, slice, auto
-    /// agent, flags) at the front; the four moments are stored as bit patterns
-    /// of seconds (`Moment`); the two counters are 32-bit; and the fields set
-    /// only once a thread is answered (FCR place, last reply and its slice,
-    /// ≈ 100 bytes) are in one shared box that unanswered threads do not
-    /// have. The properties and the JSON coding are those of the old value,
+    /// the engine's memory per thread; now 144. The identifiers (alignment 1)
+    /// come first, with what an assignment reads and writes (id, slice, auto
+    /// agent) at the front; three moments are stored as bit patterns of
+    /// seconds (`Moment`); the two counters are 32-bit, with the six flags in
+    /// the replies' top bits; and the fields set only once a thread is
+    /// answered or closed (FCR place, last reply and its slice, closing time,
+    /// ≈ 110 bytes) are in one shared box that open, unanswered threads do
+    /// not have. The properties and the JSON coding are those of the old value,
     /// so the book's logic reads the same and older snapshots decode.
     public struct ThreadFacts: Codable, Sendable, Equatable {
         /// The thread (the key of the snapshot's `threads` table; not coded in the value).
         var id: ThreadID
         var slice: AnalyticsSlice
         var autoAgent: ContactID?
-        private var flags: UInt8
         var customer: CustomerID?
         /// The inbound message that started the current wait (a CSAT answer takes it back).
         var waitingMessage: MessageID?
         private var episodeStartBits: Moment
         private var waitingSinceBits: Moment
         private var dueAtBits: Moment
-        private var closedAtBits: Moment
-        private var replyCount: Int32 = 0
+        /// The six flags in the top bits, the episode's replies below (`replyMask`).
+        private var replyWord: UInt32 = 0
         private var episodeMessageCount: Int32 = 0
         private var answered: Answered?
 
@@ -70,20 +70,22 @@ extension AnalyticsBook {
             self.id = id
             self.slice = slice
             self.customer = customer
-            flags = open ? Flag.open : 0
+            replyWord = open ? Flag.open : 0
             episodeStartBits = Moment(episodeStart)
-            waitingSinceBits = .none; dueAtBits = .none; closedAtBits = .none
+            waitingSinceBits = .none; dueAtBits = .none
         }
 
         // MARK: Flags
 
         private enum Flag {
-            static let open: UInt8 = 1, autoCounted: UInt8 = 2, reassignedCounted: UInt8 = 4
-            static let waitFirst: UInt8 = 8, everReplied: UInt8 = 16, reopened: UInt8 = 32
+            static let open: UInt32 = 1 << 26, autoCounted: UInt32 = 1 << 27, reassignedCounted: UInt32 = 1 << 28
+            static let waitFirst: UInt32 = 1 << 29, everReplied: UInt32 = 1 << 30, reopened: UInt32 = 1 << 31
         }
+        /// Replies in an episode saturate at 2^26 − 1 (67 million, which no thread reaches).
+        private static let replyMask: UInt32 = (1 << 26) - 1
 
-        @inline(__always) private func flag(_ f: UInt8) -> Bool { flags & f != 0 }
-        @inline(__always) private mutating func set(_ f: UInt8, _ on: Bool) { flags = on ? flags | f : flags & ~f }
+        @inline(__always) private func flag(_ f: UInt32) -> Bool { replyWord & f != 0 }
+        @inline(__always) private mutating func set(_ f: UInt32, _ on: Bool) { replyWord = on ? replyWord | f : replyWord & ~f }
 
         var open: Bool { get { flag(Flag.open) } set { set(Flag.open, newValue) } }
         var autoCounted: Bool { get { flag(Flag.autoCounted) } set { set(Flag.autoCounted, newValue) } }
@@ -97,12 +99,14 @@ extension AnalyticsBook {
         var episodeStart: Date { get { episodeStartBits.date ?? .distantPast } set { episodeStartBits = Moment(newValue) } }
         var waitingSince: Date? { get { waitingSinceBits.date } set { waitingSinceBits = Moment(newValue) } }
         var dueAt: Date? { get { dueAtBits.date } set { dueAtBits = Moment(newValue) } }
-        var closedAt: Date? { get { closedAtBits.date } set { closedAtBits = Moment(newValue) } }
-        /// Replies in the current episode (saturates at `Int32.max`, which no thread reaches).
-        var replies: Int { get { Int(replyCount) } set { replyCount = Int32(clamping: newValue) } }
+        /// Replies in the current episode.
+        var replies: Int {
+            get { Int(replyWord & Self.replyMask) }
+            set { replyWord = replyWord & ~Self.replyMask | UInt32(clamping: max(0, min(newValue, Int(Self.replyMask)))) }
+        }
         var episodeMessages: Int { get { Int(episodeMessageCount) } set { episodeMessageCount = Int32(clamping: newValue) } }
 
-        // MARK: Set once answered
+        // MARK: Set once answered or closed
 
         /// Where this thread's FCR was counted, to take it back on reopening.
         var fcrHour: Int32? { answered?.fcrHour }
@@ -111,19 +115,27 @@ extension AnalyticsBook {
         var lastReply: MessageID? { answered?.lastReply }
         var lastReplyHour: Int32? { answered?.lastReplyHour }
         var lastReplySlice: AnalyticsSlice? { answered?.lastReplySlice }
+        var closedAt: Date? {
+            get { answered?.closedAt }
+            set {
+                answered = Answered.make(fcrHour: fcrHour, fcrSlice: fcrSlice, lastReply: lastReply, lastReplyHour: lastReplyHour,
+                                         lastReplySlice: lastReplySlice, closedAt: newValue)
+            }
+        }
 
         mutating func setFCR(hour: Int32?, slice: AnalyticsSlice?) {
             answered = Answered.make(fcrHour: hour, fcrSlice: slice, lastReply: lastReply, lastReplyHour: lastReplyHour,
-                                     lastReplySlice: lastReplySlice)
+                                     lastReplySlice: lastReplySlice, closedAt: closedAt)
         }
 
         mutating func dropAnswer() { answered = nil }
 
         mutating func setLastReply(_ id: MessageID?, hour: Int32?, slice: AnalyticsSlice?) {
-            answered = Answered.make(fcrHour: fcrHour, fcrSlice: fcrSlice, lastReply: id, lastReplyHour: hour, lastReplySlice: slice)
+            answered = Answered.make(fcrHour: fcrHour, fcrSlice: fcrSlice, lastReply: id, lastReplyHour: hour, lastReplySlice: slice,
+                                     closedAt: closedAt)
         }
 
-        /// The fields an answer sets, immutable and shared between copies of
+        /// The fields an answer (or a closing) sets, immutable and shared between copies of
         /// the book (a snapshot's copy costs a reference per thread); a change
         /// makes a new box, once per reply or resolution.
         final class Answered: Sendable, Equatable {
@@ -132,24 +144,27 @@ extension AnalyticsBook {
             let lastReply: MessageID?
             let lastReplyHour: Int32?
             let lastReplySlice: AnalyticsSlice?
+            let closedAt: Date?
 
             private init(fcrHour: Int32?, fcrSlice: AnalyticsSlice?, lastReply: MessageID?, lastReplyHour: Int32?,
-                         lastReplySlice: AnalyticsSlice?) {
+                         lastReplySlice: AnalyticsSlice?, closedAt: Date?) {
                 self.fcrHour = fcrHour; self.fcrSlice = fcrSlice; self.lastReply = lastReply
-                self.lastReplyHour = lastReplyHour; self.lastReplySlice = lastReplySlice
+                self.lastReplyHour = lastReplyHour; self.lastReplySlice = lastReplySlice; self.closedAt = closedAt
             }
 
             /// A box, or nil when every field is nil.
             static func make(fcrHour: Int32?, fcrSlice: AnalyticsSlice?, lastReply: MessageID?, lastReplyHour: Int32?,
-                             lastReplySlice: AnalyticsSlice?) -> Answered? {
-                if fcrHour == nil, fcrSlice == nil, lastReply == nil, lastReplyHour == nil, lastReplySlice == nil { return nil }
+                             lastReplySlice: AnalyticsSlice?, closedAt: Date?) -> Answered? {
+                if fcrHour == nil, fcrSlice == nil, lastReply == nil, lastReplyHour == nil, lastReplySlice == nil, closedAt == nil {
+                    return nil
+                }
                 return Answered(fcrHour: fcrHour, fcrSlice: fcrSlice, lastReply: lastReply, lastReplyHour: lastReplyHour,
-                                lastReplySlice: lastReplySlice)
+                                lastReplySlice: lastReplySlice, closedAt: closedAt)
             }
 
             static func == (a: Answered, b: Answered) -> Bool {
                 a.fcrHour == b.fcrHour && a.fcrSlice == b.fcrSlice && a.lastReply == b.lastReply
-                    && a.lastReplyHour == b.lastReplyHour && a.lastReplySlice == b.lastReplySlice
+                    && a.lastReplyHour == b.lastReplyHour && a.lastReplySlice == b.lastReplySlice && a.closedAt == b.closedAt
             }
         }
 
@@ -179,13 +194,13 @@ extension AnalyticsBook {
             episodeMessages = try c.decode(Int.self, forKey: .episodeMessages)
             everReplied = try c.decode(Bool.self, forKey: .everReplied)
             reopened = try c.decode(Bool.self, forKey: .reopened)
-            closedAt = try c.decodeIfPresent(Date.self, forKey: .closedAt)
             waitingMessage = try c.decodeIfPresent(MessageID.self, forKey: .waitingMessage)
             answered = Answered.make(fcrHour: try c.decodeIfPresent(Int32.self, forKey: .fcrHour),
                                      fcrSlice: try c.decodeIfPresent(AnalyticsSlice.self, forKey: .fcrSlice),
                                      lastReply: try c.decodeIfPresent(MessageID.self, forKey: .lastReply),
                                      lastReplyHour: try c.decodeIfPresent(Int32.self, forKey: .lastReplyHour),
-                                     lastReplySlice: try c.decodeIfPresent(AnalyticsSlice.self, forKey: .lastReplySlice))
+                                     lastReplySlice: try c.decodeIfPresent(AnalyticsSlice.self, forKey: .lastReplySlice),
+                                     closedAt: try c.decodeIfPresent(Date.self, forKey: .closedAt))
         }
 
         public func encode(to encoder: any Encoder) throws {
