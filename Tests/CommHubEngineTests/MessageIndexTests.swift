@@ -299,6 +299,40 @@ struct MessageIndexTests {
         await durable.shutdown(snapshot: false)
     }
 
+    /// A thread keeps its recent messages and, however old, the customer's
+    /// last message on each channel: a run of answers must not push it out
+    /// (the next answer's recipient, WhatsApp's window and the CSAT and SLA
+    /// channel are read from it). The full listing stays in journal order.
+    @Test func aRunOfAnswersKeepsTheCustomersLastMessageInMemory() async throws {
+        let site = Site()
+        defer { site.remove() }
+        var configuration = EngineConfiguration()
+        configuration.recentMessagesPerThread = 4
+        var options = JournalOptions(syncMode: .noSync, mapSize: 64 << 20)
+        options.maxBatchEvents = 64
+        let durable = try DurableEngine(directory: site.directory, clock: site.clock, configuration: configuration,
+                                        options: options, logger: logger())
+        let sup = durable.engine.supervisor
+        let c = Self.whatsApp()
+        _ = try await sup.upsertChannel(c)
+        let now = site.clock.now()
+        let first = try await sup.ingest(Self.inbound(c, "wamid.in", chat: 7, at: now))
+        for i in 0..<12 {
+            let h = MessageHeader(id: MessageID(), threadID: first.threadID, channelID: c.id, channelType: .whatsappBusiness,
+                                  messageType: .outgoing, deliveryStatus: .pending, createdAt: now.addingTimeInterval(Double(i + 1)))
+            let e = try await sup.addMessage(h, body: MessageBody(messageContent: "Antwoord \(i)"))
+            try await sup.journal.waitDurable(e.last!.seq)
+        }
+        let recent = try #require(await sup.thread(first.threadID))
+        #expect(recent.messages.count <= 6, "\(recent.messages.count) messages in memory")
+        #expect(recent.messages.first?.externalMessageID == "wamid.in", "the customer's message stays in memory")
+        #expect(WhatsAppWindow.isOpen(recent.messages, channel: c.id, at: now.addingTimeInterval(3600)))
+        let full = try #require(await sup.thread(first.threadID, history: true))
+        #expect(full.messages.count == 13)
+        #expect(full.messages.map(\.createdAt) == full.messages.map(\.createdAt).sorted(), "the listing is in journal order")
+        await durable.shutdown(snapshot: false)
+    }
+
     static func difference(_ got: [String: [String]], _ want: [String: [String]]) -> String {
         want.keys.sorted().compactMap { k -> String? in
             let g = Set(got[k] ?? []), w = Set(want[k] ?? [])
