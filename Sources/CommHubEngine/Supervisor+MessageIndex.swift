@@ -112,6 +112,16 @@ extension Supervisor {
         }
     }
 
+    /// One message's header: from its thread's recent messages, else from
+    /// the store's history (an answer quoting an old message).
+    public func messageHeader(_ id: MessageID) async -> MessageHeader? {
+        if let t = try? knownThread(ofMessage: id), let actor = threads[t],
+           let m = await actor.state.messages.last(where: { $0.id == id }) {
+            return m
+        }
+        return (try? messageIndex?.historyMessage(id))??.header
+    }
+
     /// A message's delivery status: from its thread's recent messages, else from the store's history.
     func deliveryStatus(of message: MessageID, in actor: ThreadActor) async -> DeliveryStatus? {
         if let s = await actor.deliveryStatus(ofMessage: message) { return s }

@@ -1,6 +1,7 @@
 import CommHubDomain
 @testable import CommHubEngine
 @testable import CommHubStore
+import CommHubWire
 import Dispatch
 import Foundation
 import Logging
@@ -316,7 +317,9 @@ struct MessageIndexTests {
         let c = Self.whatsApp()
         _ = try await sup.upsertChannel(c)
         let now = site.clock.now()
+        let quoted = try await sup.ingest(Self.inbound(c, "wamid.quoted", chat: 7, at: now.addingTimeInterval(-60)))
         let first = try await sup.ingest(Self.inbound(c, "wamid.in", chat: 7, at: now))
+        #expect(quoted.threadID == first.threadID)
         for i in 0..<12 {
             let h = MessageHeader(id: MessageID(), threadID: first.threadID, channelID: c.id, channelType: .whatsappBusiness,
                                   messageType: .outgoing, deliveryStatus: .pending, createdAt: now.addingTimeInterval(Double(i + 1)))
@@ -328,8 +331,20 @@ struct MessageIndexTests {
         #expect(recent.messages.first?.externalMessageID == "wamid.in", "the customer's message stays in memory")
         #expect(WhatsAppWindow.isOpen(recent.messages, channel: c.id, at: now.addingTimeInterval(3600)))
         let full = try #require(await sup.thread(first.threadID, history: true))
-        #expect(full.messages.count == 13)
+        #expect(full.messages.count == 14)
         #expect(full.messages.map(\.createdAt) == full.messages.map(\.createdAt).sorted(), "the listing is in journal order")
+
+        // An answer quoting the customer's older message: the gateway gets the quote and the recipient.
+        let answer = MessageHeader(id: MessageID(), threadID: first.threadID, channelID: c.id, channelType: .whatsappBusiness,
+                                   messageType: .outgoing, deliveryStatus: .pending, createdAt: now.addingTimeInterval(100))
+        _ = try await sup.addMessage(answer, body: MessageBody(messageContent: "Zie hierboven",
+                                                               metadata: ["reply_to_message_id": .string(quoted.messageID.description)]))
+        let claimed = try await OutboxService(engine: durable.engine)
+            .claim(.init(channelIDs: [c.id], max: 20, leaseSeconds: 60), gateway: "gw").messages
+        let out = try #require(claimed.first { $0.messageID == answer.id })
+        #expect(out.replyTo?.externalMessageID == "wamid.quoted", "\(String(describing: out.replyTo))")
+        #expect(out.lastInbound?.externalMessageID == "wamid.in")
+        #expect(out.recipient?.waID == "31612340007", "\(String(describing: out.recipient))")
         await durable.shutdown(snapshot: false)
     }
 
