@@ -56,9 +56,14 @@ final class KeyRing: Sendable {
     }
 
     /// Keys created inside one journal transaction, published once it committed.
+    /// Also the transaction's memo of every key it used (`used`): an event
+    /// and its body, history row and audit row take the same key, and a
+    /// batch holds many events of one thread; the ring's cache takes a lock
+    /// and hashes the scope's bytes each time.
     struct Pending {
         var created: [(scope: [UInt8], key: DataKey)] = []
-        func find(_ scope: [UInt8]) -> DataKey? { created.first { $0.scope == scope }?.key }
+        var used: [[UInt8]: DataKey] = [:]
+        func find(_ scope: [UInt8]) -> DataKey? { used[scope] }
     }
 
     init(directory: String, masters: MasterKeys) throws {
@@ -210,7 +215,10 @@ final class KeyRing: Sendable {
         if let hit = cache.withLock({ c -> DataKey? in
             guard let id = c.scopes.get(s), let key = c.keys.get(id) else { return nil }
             return DataKey(id: id, key: key)
-        }) { return hit }
+        }) {
+            pending.used[s] = hit
+            return hit
+        }
         if let raw = try txn.get(env.dbs.keys, Self.scopeRowKey(s)), raw.count == 8 {
             let id = UInt64(bigEndian: raw.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
             if let row = try txn.get(env.dbs.keys, Self.keyRowKey(id)) {
@@ -219,6 +227,7 @@ final class KeyRing: Sendable {
                     c.keys.put(id, key)
                     c.scopes.put(s, id)
                 }
+                pending.used[s] = DataKey(id: id, key: key)
                 return DataKey(id: id, key: key)
             }
         }
@@ -226,6 +235,7 @@ final class KeyRing: Sendable {
         try txn.put(env.dbs.keys, Self.keyRowKey(key.id), try wrap(key.key, id: key.id), "mdb_put(keys)")
         try txn.put(env.dbs.keys, Self.scopeRowKey(s), withUnsafeBytes(of: key.id.bigEndian) { Array($0) }, "mdb_put(keys scope)")
         pending.created.append((s, key))
+        pending.used[s] = key
         return key
     }
 
