@@ -21,9 +21,10 @@ struct MessageIndexTests {
         let directory = NSTemporaryDirectory() + "commhub-index-" + UUID().uuidString.lowercased()
         let clock = SimulatedClock(start: Date(timeIntervalSince1970: 1_800_000_000))
 
-        func open() throws -> DurableEngine {
+        func open(recentMessagesPerThread: Int? = nil) throws -> DurableEngine {
             var configuration = EngineConfiguration()
             configuration.recentMessageIDs = MessageIndexTests.window
+            if let recentMessagesPerThread { configuration.recentMessagesPerThread = recentMessagesPerThread }
             var options = JournalOptions(syncMode: .noSync, mapSize: 64 << 20)
             options.maxBatchEvents = 64
             return try DurableEngine(directory: directory, clock: clock, configuration: configuration, options: options, logger: logger())
@@ -307,12 +308,7 @@ struct MessageIndexTests {
     @Test func aRunOfAnswersKeepsTheCustomersLastMessageInMemory() async throws {
         let site = Site()
         defer { site.remove() }
-        var configuration = EngineConfiguration()
-        configuration.recentMessagesPerThread = 4
-        var options = JournalOptions(syncMode: .noSync, mapSize: 64 << 20)
-        options.maxBatchEvents = 64
-        let durable = try DurableEngine(directory: site.directory, clock: site.clock, configuration: configuration,
-                                        options: options, logger: logger())
+        let durable = try site.open(recentMessagesPerThread: 4)
         let sup = durable.engine.supervisor
         let c = Self.whatsApp()
         _ = try await sup.upsertChannel(c)
