@@ -234,7 +234,7 @@ let package = Package(
         // CommHubFixtures: the seeded SplitMix of the fuzz test.
         .testTarget(name: "CommHubGatewaysTests", dependencies: ["CommHubGateways", "CommHubFixtures", "CommHubStandIns"],
                     swiftSettings: strict),
-        .testTarget(name: "CommHubWireTests", dependencies: ["CommHubWire"], swiftSettings: strict),
+        .testTarget(name: "CommHubWireTests", dependencies: ["CommHubWire", "CommHubFixtures"], swiftSettings: strict),
         .testTarget(name: "CommHubFixturesTests", dependencies: ["CommHubFixtures", "CommHubEngine", "CommHubDomain"],
                     swiftSettings: strict),
         // Real `commhub serve` processes: kill -9 crash rounds, SIGTERM shutdown.

@@ -1,5 +1,6 @@
 import Foundation
 import Mustache
+import Synchronization
 
 /// Renders reply templates with Mustache (hummingbird-project/swift-mustache):
 /// `{{name}}`, dotted names (`{{customer.name}}`), sections for lists and
@@ -59,19 +60,47 @@ public enum TemplateRenderer {
 
     static func run(_ source: String, values: [String: JSONValue], format: TemplateFormat,
                     placeholders: Bool) throws(TemplateError) -> (String, [String]) {
-        let migrated = TemplateSyntax.migrated(source)
-        if let problem = TemplateSyntax.problem(in: migrated) { throw .syntax(problem) }
-        let template: MustacheTemplate
-        do {
-            // Mustache escapes for HTML unless told otherwise; the pragma is a tag of its own and adds no text.
-            template = try MustacheTemplate(string: format == .text ? "{{%CONTENT_TYPE:TEXT}}" + migrated : migrated)
-        } catch {
-            throw .syntax(TemplateSyntax.describe(error, in: migrated))
-        }
+        let template = try parsed(source, format: format).get()
         let recorder = MissingRecorder(placeholders: placeholders)
         let text = template.render(RootScope(values, recorder))
         return (text, recorder.names)
     }
+
+    /// Parsed templates by source and format, at most `maxParsedTemplates`
+    /// (then the cache starts over): a template is rendered for every
+    /// message written with it, and parsing took more than 99% of a render.
+    static let parsedTemplates = Mutex([ParsedKey: Swift.Result<MustacheTemplate, TemplateError>]())
+    public static let maxParsedTemplates = 1_024
+
+    struct ParsedKey: Hashable {
+        let source: String
+        let html: Bool
+    }
+
+    static func parsed(_ source: String, format: TemplateFormat) -> Swift.Result<MustacheTemplate, TemplateError> {
+        let key = ParsedKey(source: source, html: format == .html)
+        if let hit = parsedTemplates.withLock({ $0[key] }) { return hit }
+        let result: Swift.Result<MustacheTemplate, TemplateError>
+        let migrated = TemplateSyntax.migrated(source)
+        if let problem = TemplateSyntax.problem(in: migrated) {
+            result = .failure(.syntax(problem))
+        } else {
+            do {
+                // Mustache escapes for HTML unless told otherwise; the pragma is a tag of its own and adds no text.
+                result = .success(try MustacheTemplate(string: format == .text ? "{{%CONTENT_TYPE:TEXT}}" + migrated : migrated))
+            } catch {
+                result = .failure(.syntax(TemplateSyntax.describe(error, in: migrated)))
+            }
+        }
+        parsedTemplates.withLock { cache in
+            if cache.count >= maxParsedTemplates { cache.removeAll(keepingCapacity: true) }
+            cache[key] = result
+        }
+        return result
+    }
+
+    /// Parsed templates held now (tests).
+    static var parsedTemplateCount: Int { parsedTemplates.withLock { $0.count } }
 
     /// The top-level variable names a template uses, in order of first use
     /// (the old fallback syntax read as its name). Sections count; names

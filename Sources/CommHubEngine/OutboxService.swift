@@ -40,9 +40,12 @@ public struct OutboxService: Sendable {
         }
         let lastInbound = messages.last { $0.messageType == .incoming && $0.channelID == c.entry.channel }.flatMap(context)
         var replyTo: GatewayProtocol.ReplyContext?
-        if let raw = body.metadata["reply_to_message_id"]?.stringValue, let id = MessageID(raw),
-           let target = messages.first(where: { $0.id == id }) {
-            replyTo = context(target)
+        if let raw = body.metadata["reply_to_message_id"]?.stringValue, let id = MessageID(raw) {
+            // The quoted message may be older than the thread's recent ones.
+            let target = messages.first { $0.id == id }
+            if let target { replyTo = context(target) } else if let old = await engine.supervisor.messageHeader(id), old.threadID == c.entry.thread {
+                replyTo = context(old)
+            }
         }
         return GatewayProtocol.OutgoingMessage(
             messageID: c.message.id, threadID: c.entry.thread, channelID: c.entry.channel, attempt: c.entry.attempts,

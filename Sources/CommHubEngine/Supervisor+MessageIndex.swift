@@ -84,13 +84,42 @@ extension Supervisor {
             let older = try messageIndex.historyMessages(thread: s.id, excluding: Set(s.messageSeqs), limit: .max)
             guard !older.isEmpty else { return s }
             var full = s
-            full.messages = older.map(\.header) + s.messages
-            full.messageSeqs = older.map(\.seq) + s.messageSeqs
+            full.messages = []
+            full.messages.reserveCapacity(older.count + s.messages.count)
+            full.messageSeqs = []
+            full.messageSeqs.reserveCapacity(older.count + s.messages.count)
+            // In journal order: the state keeps its recent messages and each
+            // channel's last incoming one (`ThreadState.trimMessages`), which
+            // may be older than rows read here.
+            var o = 0
+            for (m, seq) in zip(s.messages, s.messageSeqs) {
+                while o < older.count, older[o].seq < seq {
+                    full.messages.append(older[o].header)
+                    full.messageSeqs.append(older[o].seq)
+                    o += 1
+                }
+                full.messages.append(m)
+                full.messageSeqs.append(seq)
+            }
+            for row in older[o...] {
+                full.messages.append(row.header)
+                full.messageSeqs.append(row.seq)
+            }
             return full
         } catch {
             logger.error("message history unreadable", metadata: ["thread.id": "\(s.id)", "error": "\(ErrorText.describe(error))"])
             return s
         }
+    }
+
+    /// One message's header: from its thread's recent messages, else from
+    /// the store's history (an answer quoting an old message).
+    public func messageHeader(_ id: MessageID) async -> MessageHeader? {
+        if let t = try? knownThread(ofMessage: id), let actor = threads[t],
+           let m = await actor.state.messages.last(where: { $0.id == id }) {
+            return m
+        }
+        return (try? messageIndex?.historyMessage(id))??.header
     }
 
     /// A message's delivery status: from its thread's recent messages, else from the store's history.

@@ -49,14 +49,30 @@ public struct ThreadState: Sendable, Hashable, Codable {
     /// durable through `durableThrough` (the store's history holds them;
     /// `Supervisor.withHistory` reads them back). `header.messageCount`
     /// still counts every message.
+    ///
+    /// The customer's last message on each channel stays, however old:
+    /// an answer's recipient, WhatsApp's 24-hour window, the channel of the
+    /// satisfaction question and of the SLA are read from it, and a run of
+    /// outgoing messages (reminders, a long exchange between colleagues)
+    /// must not push it out. At most one per channel, in journal order in
+    /// front of the recent ones.
     public mutating func trimMessages(keep: Int, durableThrough: UInt64) {
         let excess = messages.count - max(0, keep)
         guard excess > 0 else { return }
         var drop = 0
         while drop < excess, messageSeqs[drop] <= durableThrough { drop += 1 }
         guard drop > 0 else { return }
-        messages.removeFirst(drop)
-        messageSeqs.removeFirst(drop)
+        var answered = Set<ChannelID>()  // channels with a later incoming message
+        for m in messages[drop...] where m.messageType == .incoming {
+            if let c = m.channelID { answered.insert(c) }
+        }
+        var stays: [Int] = []
+        for i in stride(from: drop - 1, through: 0, by: -1) where messages[i].messageType == .incoming {
+            if let c = messages[i].channelID, answered.insert(c).inserted { stays.append(i) }
+        }
+        let keptMessages = stays.reversed().map { messages[$0] }, keptSeqs = stays.reversed().map { messageSeqs[$0] }
+        messages.replaceSubrange(0..<drop, with: keptMessages)
+        messageSeqs.replaceSubrange(0..<drop, with: keptSeqs)
     }
 
     /// `apply` when `seq` is newer than what this state reflects; says whether it was.

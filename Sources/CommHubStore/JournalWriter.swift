@@ -44,8 +44,14 @@ public struct JournalOptions: Sendable {
     /// larger event still gets its own transaction).
     public var maxBatchBytes: Int
     /// Size of snapshot chunks (each written in its own transaction).
+    /// Chunks, prune steps and other maintenance take turns with journal
+    /// commits on the writer thread, so one step is what an acknowledgement
+    /// can wait behind: 1 MiB (a few milliseconds with its fsync) keeps a
+    /// snapshot from showing in the ingest latency as 4 MiB did.
     public var snapshotChunkBytes: Int
-    /// Records (journal) or chunks (snapshots) deleted per transaction when pruning or repairing.
+    /// Records (journal) or chunks (snapshots) deleted per transaction when
+    /// pruning or repairing; also the step of index builds and erasures.
+    /// 1,000 (about a millisecond), for the same reason.
     public var deleteBatch: Int
     /// Appended events not yet committed, at most: beyond it `append` refuses
     /// (`.unavailable`), so a disk slower than the traffic pushes back instead
@@ -67,7 +73,7 @@ public struct JournalOptions: Sendable {
 
     public init(syncMode: SyncMode = .full, mapSize: Int = 64 << 30, maxMapSize: Int = 1 << 40,
                 maxReaders: UInt32 = 126, maxBatchEvents: Int = 4096, maxBatchBytes: Int = 8 << 20,
-                snapshotChunkBytes: Int = 4 << 20, deleteBatch: Int = 10_000) {
+                snapshotChunkBytes: Int = 1 << 20, deleteBatch: Int = 1_000) {
         self.syncMode = syncMode; self.mapSize = mapSize; self.maxMapSize = maxMapSize
         self.maxReaders = maxReaders; self.maxBatchEvents = max(1, maxBatchEvents)
         self.maxBatchBytes = max(1, maxBatchBytes); self.snapshotChunkBytes = max(16, snapshotChunkBytes)

@@ -39,7 +39,7 @@ public struct PruneReport: Sendable, Hashable {
 /// Writes one fuzzy snapshot while journal traffic continues.
 ///
 /// `append` frames each record (`[length u32 LE][bytes]`) into a stream and,
-/// whenever a full chunk (`snapshotChunkBytes`, default 4 MiB) is buffered,
+/// whenever a full chunk (`snapshotChunkBytes`, default 1 MiB) is buffered,
 /// hands it to the writer thread as its own small write transaction; journal
 /// batches run between chunks, so a large snapshot does not stall commits.
 /// Records may span chunks. `append` never blocks; memory grows if the

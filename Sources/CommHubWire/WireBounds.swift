@@ -46,89 +46,89 @@ public enum WireBounds {
 }
 
 extension Attachment {
-    func checkRanges(_ field: String) throws(FieldRangeError) {
-        try Bounds.check(sizeBytes, WireBounds.attachmentSizeBytes, "\(field).size_bytes", unit: "bytes")
-        try Bounds.length(fileName, max: WireBounds.maxIdentifierCharacters, "\(field).file_name")
-        try Bounds.length(contentType, max: WireBounds.maxNameCharacters, "\(field).content_type")
-        try Bounds.length(url, max: WireBounds.maxURLCharacters, "\(field).url")
+    func checkRanges(_ field: @autoclosure () -> String) throws(FieldRangeError) {
+        try Bounds.check(sizeBytes, WireBounds.attachmentSizeBytes, "\(field()).size_bytes", unit: "bytes")
+        try Bounds.length(fileName, max: WireBounds.maxIdentifierCharacters, "\(field()).file_name")
+        try Bounds.length(contentType, max: WireBounds.maxNameCharacters, "\(field()).content_type")
+        try Bounds.length(url, max: WireBounds.maxURLCharacters, "\(field()).url")
     }
 }
 
-func checkAttachments(_ list: [Attachment]?, _ field: String) throws(FieldRangeError) {
-    try Bounds.count(list, max: WireBounds.maxAttachments, field)
-    for (i, a) in (list ?? []).enumerated() { try a.checkRanges("\(field)[\(i)]") }
+func checkAttachments(_ list: [Attachment]?, _ field: @autoclosure () -> String) throws(FieldRangeError) {
+    try Bounds.count(list, max: WireBounds.maxAttachments, field())
+    for (i, a) in (list ?? []).enumerated() { try a.checkRanges("\(field())[\(i)]") }
 }
 
 extension ExternalParty {
-    func checkRanges(_ field: String) throws(FieldRangeError) {
-        try Bounds.length(name, max: WireBounds.maxNameCharacters, "\(field).name")
-        try Bounds.length(email, max: WireBounds.maxNameCharacters, "\(field).email")
-        try Bounds.length(phone, max: WireBounds.maxNameCharacters, "\(field).phone")
-        try Bounds.length(waID, max: WireBounds.maxNameCharacters, "\(field).wa_id")
+    func checkRanges(_ field: @autoclosure () -> String) throws(FieldRangeError) {
+        try Bounds.length(name, max: WireBounds.maxNameCharacters, "\(field()).name")
+        try Bounds.length(email, max: WireBounds.maxNameCharacters, "\(field()).email")
+        try Bounds.length(phone, max: WireBounds.maxNameCharacters, "\(field()).phone")
+        try Bounds.length(waID, max: WireBounds.maxNameCharacters, "\(field()).wa_id")
     }
 }
 
-func checkReferences(_ list: [ExternalReference]?, _ field: String) throws(FieldRangeError) {
-    try Bounds.count(list, max: WireBounds.maxExternalReferences, field)
+func checkReferences(_ list: [ExternalReference]?, _ field: @autoclosure () -> String) throws(FieldRangeError) {
+    try Bounds.count(list, max: WireBounds.maxExternalReferences, field())
     for (i, r) in (list ?? []).enumerated() {
-        try Bounds.length(r.value, max: WireBounds.maxIdentifierCharacters, "\(field)[\(i)].value", allowEmpty: false)
+        try Bounds.length(r.value, max: WireBounds.maxIdentifierCharacters, "\(field())[\(i)].value", allowEmpty: false)
     }
 }
 
-func checkTags(_ tags: [String]?, _ field: String = "tags") throws(FieldRangeError) {
-    try Bounds.count(tags, max: WireBounds.maxTags, field)
-    try Bounds.lengths(tags, max: WireBounds.maxTagCharacters, field)
+func checkTags(_ tags: [String]?, _ field: @autoclosure () -> String = "tags") throws(FieldRangeError) {
+    try Bounds.count(tags, max: WireBounds.maxTags, field())
+    try Bounds.lengths(tags, max: WireBounds.maxTagCharacters, field())
 }
 
 extension InboundMessage {
-    func checkRanges(_ field: String) throws(FieldRangeError) {
-        try Bounds.length(externalMessageID, max: WireBounds.maxIdentifierCharacters, "\(field).external_message_id", allowEmpty: false)
+    func checkRanges(_ field: @autoclosure () -> String) throws(FieldRangeError) {
+        try Bounds.length(externalMessageID, max: WireBounds.maxIdentifierCharacters, "\(field()).external_message_id", allowEmpty: false)
         if let r = threadReference {
-            try Bounds.length(r.value, max: WireBounds.maxIdentifierCharacters, "\(field).thread_reference.value", allowEmpty: false)
+            try Bounds.length(r.value, max: WireBounds.maxIdentifierCharacters, "\(field()).thread_reference.value", allowEmpty: false)
         }
-        try Bounds.count(inReplyTo, max: WireBounds.maxInReplyTo, "\(field).in_reply_to")
-        try Bounds.lengths(inReplyTo, max: WireBounds.maxIdentifierCharacters, "\(field).in_reply_to")
-        try Bounds.length(internetMessageID, max: WireBounds.maxIdentifierCharacters, "\(field).internet_message_id")
-        try senderExternal.checkRanges("\(field).sender_external")
-        try Bounds.length(subject, max: WireBounds.maxSubjectCharacters, "\(field).subject")
-        try checkAttachments(attachments, "\(field).attachments")
-        try Bounds.date(receivedAt, "\(field).received_at")
-        try FreeFormJSON.check(metadata, "\(field).metadata")
+        try Bounds.count(inReplyTo, max: WireBounds.maxInReplyTo, "\(field()).in_reply_to")
+        try Bounds.lengths(inReplyTo, max: WireBounds.maxIdentifierCharacters, "\(field()).in_reply_to")
+        try Bounds.length(internetMessageID, max: WireBounds.maxIdentifierCharacters, "\(field()).internet_message_id")
+        try senderExternal.checkRanges("\(field()).sender_external")
+        try Bounds.length(subject, max: WireBounds.maxSubjectCharacters, "\(field()).subject")
+        try checkAttachments(attachments, "\(field()).attachments")
+        try Bounds.date(receivedAt, "\(field()).received_at")
+        try FreeFormJSON.check(metadata, "\(field()).metadata")
     }
 }
 
 extension IngestItem {
     /// The item's bounds; `field` is its place in the batch (`events[3]`).
-    public func checkRanges(_ field: String) throws(FieldRangeError) {
+    public func checkRanges(_ field: @autoclosure () -> String) throws(FieldRangeError) {
         switch self {
         case .message(let m):
-            try m.checkRanges(field)
+            try m.checkRanges(field())
         case .delivery(_, let ext, _, let at, let error):
-            try Bounds.length(ext, max: WireBounds.maxIdentifierCharacters, "\(field).external_message_id", allowEmpty: false)
-            try Bounds.date(at, "\(field).at")
-            try Bounds.length(error?.code, max: WireBounds.maxIdentifierCharacters, "\(field).error_code")
-            try Bounds.length(error?.title, max: 1_000, "\(field).error_title")
+            try Bounds.length(ext, max: WireBounds.maxIdentifierCharacters, "\(field()).external_message_id", allowEmpty: false)
+            try Bounds.date(at, "\(field()).at")
+            try Bounds.length(error?.code, max: WireBounds.maxIdentifierCharacters, "\(field()).error_code")
+            try Bounds.length(error?.title, max: 1_000, "\(field()).error_title")
         case .reaction(_, let ext, let from, let emoji, let at):
-            try Bounds.length(ext, max: WireBounds.maxIdentifierCharacters, "\(field).external_message_id", allowEmpty: false)
-            try Bounds.length(from, max: WireBounds.maxIdentifierCharacters, "\(field).from", allowEmpty: false)
-            try Bounds.length(emoji, max: 32, "\(field).emoji")
-            try Bounds.date(at, "\(field).at")
+            try Bounds.length(ext, max: WireBounds.maxIdentifierCharacters, "\(field()).external_message_id", allowEmpty: false)
+            try Bounds.length(from, max: WireBounds.maxIdentifierCharacters, "\(field()).from", allowEmpty: false)
+            try Bounds.length(emoji, max: 32, "\(field()).emoji")
+            try Bounds.date(at, "\(field()).at")
         case .mailbox(.outgoing(let o)):
-            try o.message.checkRanges(field)
-            try o.recipient?.checkRanges("\(field).recipient_external")
+            try o.message.checkRanges(field())
+            try o.recipient?.checkRanges("\(field()).recipient_external")
         case .mailbox(.removed(let r)):
-            try Bounds.length(r.externalMessageID, max: WireBounds.maxIdentifierCharacters, "\(field).external_message_id", allowEmpty: false)
-            try Bounds.length(r.reason, max: WireBounds.maxIdentifierCharacters, "\(field).reason")
-            try Bounds.length(r.folder, max: WireBounds.maxNameCharacters, "\(field).folder")
-            try Bounds.date(r.at, "\(field).at")
+            try Bounds.length(r.externalMessageID, max: WireBounds.maxIdentifierCharacters, "\(field()).external_message_id", allowEmpty: false)
+            try Bounds.length(r.reason, max: WireBounds.maxIdentifierCharacters, "\(field()).reason")
+            try Bounds.length(r.folder, max: WireBounds.maxNameCharacters, "\(field()).folder")
+            try Bounds.date(r.at, "\(field()).at")
         case .mailbox(.followUp(let f)):
-            try Bounds.length(f.eventID, max: WireBounds.maxIdentifierCharacters, "\(field).event_id", allowEmpty: false)
-            try Bounds.length(f.title, max: WireBounds.maxSubjectCharacters, "\(field).title")
-            try Bounds.length(f.description, max: WireBounds.maxShortTextCharacters, "\(field).description")
-            try Bounds.length(f.organizerEmail, max: WireBounds.maxNameCharacters, "\(field).organizer_email")
-            try Bounds.date(f.dueAt, "\(field).due_at")
-            try Bounds.count(f.attendeeEmails, max: WireBounds.maxAttendees, "\(field).attendee_emails")
-            try Bounds.lengths(f.attendeeEmails, max: WireBounds.maxNameCharacters, "\(field).attendee_emails")
+            try Bounds.length(f.eventID, max: WireBounds.maxIdentifierCharacters, "\(field()).event_id", allowEmpty: false)
+            try Bounds.length(f.title, max: WireBounds.maxSubjectCharacters, "\(field()).title")
+            try Bounds.length(f.description, max: WireBounds.maxShortTextCharacters, "\(field()).description")
+            try Bounds.length(f.organizerEmail, max: WireBounds.maxNameCharacters, "\(field()).organizer_email")
+            try Bounds.date(f.dueAt, "\(field()).due_at")
+            try Bounds.count(f.attendeeEmails, max: WireBounds.maxAttendees, "\(field()).attendee_emails")
+            try Bounds.lengths(f.attendeeEmails, max: WireBounds.maxNameCharacters, "\(field()).attendee_emails")
         }
     }
 }

@@ -1,4 +1,4 @@
-import CommHubDomain
+@testable import CommHubDomain
 import Foundation
 import Testing
 
@@ -177,5 +177,24 @@ struct TemplateRendererTests {
         #expect(TemplateContext.text("customer.name", in: v) == "Noor Dekker")
         #expect(TemplateContext.text("order.lines", in: v) == nil)
         #expect(TemplateContext.text("nothing", in: v) == nil)
+    }
+
+    /// Parsed once, rendered many times: the cache gives the same text and
+    /// the same errors as a fresh parse, per format, and holds at most
+    /// `maxParsedTemplates`.
+    @Test func parsedTemplatesAreReusedAndBounded() throws {
+        let source = "Beste {{name}}, <b>{{shop}}</b>"
+        let values: [String: JSONValue] = ["name": .string("Noor & co"), "shop": .string("<Laderthuis>")]
+        let text = try R.render(source, values: values, format: .text)
+        #expect(try R.render(source, values: values, format: .text) == text)
+        #expect(text == "Beste Noor & co, <b><Laderthuis></b>")
+        #expect(try R.render(source, values: values, format: .html) == "Beste Noor &amp; co, <b>&lt;Laderthuis&gt;</b>",
+                "the HTML form is cached apart from the text form")
+        for _ in 0..<2 {
+            #expect(throws: TemplateError.self) { try R.render("Beste {{#name}}", values: values, format: .text) }
+            #expect(throws: TemplateError.missing(["shop"])) { try R.render(source, values: ["name": .string("x")], format: .text) }
+        }
+        for i in 0..<(R.maxParsedTemplates + 10) { _ = try R.render("Nummer \(i) {{name}}", values: values, format: .text) }
+        #expect(R.parsedTemplateCount <= R.maxParsedTemplates)
     }
 }

@@ -1,6 +1,7 @@
 import CommHubDomain
 @testable import CommHubEngine
 @testable import CommHubStore
+import CommHubWire
 import Dispatch
 import Foundation
 import Logging
@@ -20,9 +21,10 @@ struct MessageIndexTests {
         let directory = NSTemporaryDirectory() + "commhub-index-" + UUID().uuidString.lowercased()
         let clock = SimulatedClock(start: Date(timeIntervalSince1970: 1_800_000_000))
 
-        func open() throws -> DurableEngine {
+        func open(recentMessagesPerThread: Int? = nil) throws -> DurableEngine {
             var configuration = EngineConfiguration()
             configuration.recentMessageIDs = MessageIndexTests.window
+            if let recentMessagesPerThread { configuration.recentMessagesPerThread = recentMessagesPerThread }
             var options = JournalOptions(syncMode: .noSync, mapSize: 64 << 20)
             options.maxBatchEvents = 64
             return try DurableEngine(directory: directory, clock: clock, configuration: configuration, options: options, logger: logger())
@@ -296,6 +298,49 @@ struct MessageIndexTests {
         sup = durable.engine.supervisor
         #expect(await listing(sup, split2) == ["wamid.1.4", "wamid.1.5"], "a split of an earlier process after its source was erased")
         #expect(await listing(sup, survivor) == expected.survivor)
+        await durable.shutdown(snapshot: false)
+    }
+
+    /// A thread keeps its recent messages and, however old, the customer's
+    /// last message on each channel: a run of answers must not push it out
+    /// (the next answer's recipient, WhatsApp's window and the CSAT and SLA
+    /// channel are read from it). The full listing stays in journal order.
+    @Test func aRunOfAnswersKeepsTheCustomersLastMessageInMemory() async throws {
+        let site = Site()
+        defer { site.remove() }
+        let durable = try site.open(recentMessagesPerThread: 4)
+        let sup = durable.engine.supervisor
+        let c = Self.whatsApp()
+        _ = try await sup.upsertChannel(c)
+        let now = site.clock.now()
+        let quoted = try await sup.ingest(Self.inbound(c, "wamid.quoted", chat: 7, at: now.addingTimeInterval(-60)))
+        let first = try await sup.ingest(Self.inbound(c, "wamid.in", chat: 7, at: now))
+        #expect(quoted.threadID == first.threadID)
+        for i in 0..<12 {
+            let h = MessageHeader(id: MessageID(), threadID: first.threadID, channelID: c.id, channelType: .whatsappBusiness,
+                                  messageType: .outgoing, deliveryStatus: .pending, createdAt: now.addingTimeInterval(Double(i + 1)))
+            let e = try await sup.addMessage(h, body: MessageBody(messageContent: "Antwoord \(i)"))
+            try await sup.journal.waitDurable(e.last!.seq)
+        }
+        let recent = try #require(await sup.thread(first.threadID))
+        #expect(recent.messages.count <= 6, "\(recent.messages.count) messages in memory")
+        #expect(recent.messages.first?.externalMessageID == "wamid.in", "the customer's message stays in memory")
+        #expect(WhatsAppWindow.isOpen(recent.messages, channel: c.id, at: now.addingTimeInterval(3600)))
+        let full = try #require(await sup.thread(first.threadID, history: true))
+        #expect(full.messages.count == 14)
+        #expect(full.messages.map(\.createdAt) == full.messages.map(\.createdAt).sorted(), "the listing is in journal order")
+
+        // An answer quoting the customer's older message: the gateway gets the quote and the recipient.
+        let answer = MessageHeader(id: MessageID(), threadID: first.threadID, channelID: c.id, channelType: .whatsappBusiness,
+                                   messageType: .outgoing, deliveryStatus: .pending, createdAt: now.addingTimeInterval(100))
+        _ = try await sup.addMessage(answer, body: MessageBody(messageContent: "Zie hierboven",
+                                                               metadata: ["reply_to_message_id": .string(quoted.messageID.description)]))
+        let claimed = try await OutboxService(engine: durable.engine)
+            .claim(.init(channelIDs: [c.id], max: 20, leaseSeconds: 60), gateway: "gw").messages
+        let out = try #require(claimed.first { $0.messageID == answer.id })
+        #expect(out.replyTo?.externalMessageID == "wamid.quoted", "\(String(describing: out.replyTo))")
+        #expect(out.lastInbound?.externalMessageID == "wamid.in")
+        #expect(out.recipient?.waID == "31612340007", "\(String(describing: out.recipient))")
         await durable.shutdown(snapshot: false)
     }
 

@@ -1,5 +1,6 @@
 import CommHubDomain
 import CommHubWire
+import CommHubFixtures
 import Foundation
 import Testing
 
@@ -27,6 +28,39 @@ struct WireDecodingTests {
         #expect(!WireDates.contains(Date(timeIntervalSinceReferenceDate: .nan)))
         #expect(!WireDates.contains(Date(timeIntervalSinceReferenceDate: .infinity)))
         #expect(!WireDates.contains(Date.distantFuture) && !WireDates.contains(Date.distantPast))
+    }
+
+    /// The size bound that lets most values skip the encoder is never below
+    /// what the encoder writes (random values with quotes, control
+    /// characters, non-ASCII text and extreme numbers), and a value the
+    /// encoder refuses (NaN) is never waved through by it.
+    @Test func theFreeFormSizeBoundIsNeverBelowTheEncodedSize() throws {
+        var rng = SplitMix(seed: 0x5EED_B0C5)
+        let alphabet = Array("ab\"\\\n\t\u{1}/é€😀 ".unicodeScalars)
+        func text() -> String {
+            String(String.UnicodeScalarView((0..<Int(rng.next() % 40)).map { _ in alphabet[Int(rng.next() % UInt64(alphabet.count))] }))
+        }
+        func value(_ depth: Int) -> JSONValue {
+            switch rng.next() % (depth > 4 ? 4 : 6) {
+            case 0: return .null
+            case 1: return .bool(rng.next() % 2 == 0)
+            case 2: return .number([0, -1, 1e308, -2.2250738585072014e-308, 123456789.123456789, 0.1][Int(rng.next() % 6)])
+            case 3: return .string(text())
+            case 4: return .array((0..<Int(rng.next() % 5)).map { _ in value(depth + 1) })
+            default: return .object(Dictionary((0..<Int(rng.next() % 5)).map { _ in (text(), value(depth + 1)) }, uniquingKeysWith: { a, _ in a }))
+            }
+        }
+        for _ in 0..<2_000 {
+            let v = value(0)
+            let encoded = try ContractJSON.sharedEncoder.encode(v).count
+            let bound = try #require(FreeFormJSON.encodedBytesBound(v, limit: .max))
+            #expect(bound >= encoded, "bound \(bound) < \(encoded) for \(v)")
+        }
+        #expect(FreeFormJSON.encodedBytesBound(.object(["n": .number(.nan)]), limit: .max) == nil)
+        #expect(throws: FieldRangeError.self) { try FreeFormJSON.check(.object(["n": .number(.infinity)]), "metadata") }
+        // Escapes count: 40,000 quotes encode to 80,000 bytes.
+        #expect(throws: FieldRangeError.self) { try FreeFormJSON.check(.object(["q": .string(String(repeating: "\"", count: 40_000))]), "metadata") }
+        try FreeFormJSON.check(.object(["q": .string(String(repeating: "\"", count: 30_000))]), "metadata")
     }
 
     @Test func freeFormJSONHasADepthAndSizeBound() throws {
