@@ -85,6 +85,8 @@ extension Supervisor {
     /// Merges `merged` into `survivor` (see `ThreadMerging` for what
     /// combines): one journaled event, then a notice in each timeline.
     public func mergeThread(_ merged: ThreadID, into survivor: ThreadID, by person: ContactID?) async throws -> CaseChange {
+        // First, so that the checks below and the plan see the same state (nothing runs between them after this).
+        try await settleHistory([merged, survivor])
         if let s = state.threadLinks.mergedInto[merged] {
             throw EngineError(.conflict, "thread \(merged) was already merged into \(state.threadLinks.survivor(of: s))")
         }
@@ -93,7 +95,6 @@ extension Supervisor {
         }
         guard let a = actor(merged) else { throw EngineError.notFound("thread", merged) }
         guard let b = actor(survivor) else { throw EngineError.notFound("thread", survivor) }
-        try await settleHistory([merged, survivor])
         let now = clock.now()
         // Thread actors run on this executor: reading both states, planning,
         // journaling and applying happen with nothing in between.
@@ -119,11 +120,11 @@ extension Supervisor {
     /// Splits `message` and the messages after it off `source` into a new
     /// thread (see `ThreadMerging`), with the source's team and person.
     public func splitThread(_ source: ThreadID, from message: MessageID, by person: ContactID?) async throws -> CaseChange {
+        try await settleHistory([source])  // first: see `mergeThread`
         if state.threadLinks.mergedInto[source] != nil {
             throw EngineError(.conflict, "thread \(source) was merged into \(state.threadLinks.survivor(of: source)); split that thread")
         }
         guard let src = actor(source) else { throw EngineError.notFound("thread", source) }
-        try await settleHistory([source])
         let now = clock.now()
         let before = withHistory(await src.state)
         let plan = try ThreadMerging.split(before, from: message, newID: ThreadID(), by: person, at: now)
