@@ -471,17 +471,61 @@ public enum LoadTest {
     /// One connection: keeps up to `pipeline` frames in flight; in open-loop
     /// mode frames are due at fixed intervals and latency counts from when they were due.
     ///
-    /// A sender and a receiver task, as a gateway runs them: a frame goes out
-    /// when it is due even while answers are outstanding (one loop that
-    /// blocked on the next answer sent late, and charged the server with the
-    /// wait), and the sender sleeps to the due time with no timer tolerance
-    /// (a tenth of the interval of tolerance was charged to the server too:
-    /// up to 25 ms per frame at 500 events/s over 8 connections); the
-    /// connections' due times are spread evenly over the interval.
+    /// Open loop (`--rate`): a sender and a receiver task, as a gateway runs
+    /// them: a frame goes out when it is due even while answers are
+    /// outstanding (one loop that blocked on the next answer sent late, and
+    /// charged the server with the wait), and the sender sleeps to the due
+    /// time with no timer tolerance (a tenth of the interval of tolerance was
+    /// charged to the server too: up to 25 ms per frame at 500 events/s over
+    /// 8 connections); the connections' due times are spread evenly over the
+    /// interval. Closed loop: one loop that sends the next frame as soon as
+    /// an answer frees the window (no hop between two tasks per frame, which
+    /// cost the unpipelined run a fifth of its rate).
     static func connection(_ index: Int, _ o: LoadTestOptions, ingest: IngestListener.Endpoint, token: String,
                            channels: [Channel], zipf: Zipf, run: String, epoch: ContinuousClock.Instant, tally: Tally,
                            measureFrom: ContinuousClock.Instant, stopAt: ContinuousClock.Instant) async throws {
         try await IngestConnection.with(ingest, token: token) { conn in
+            var frames = FrameSource(index: index, options: o, channels: channels, zipf: zipf, run: run)
+            func send(_ items: [IngestItem]) async throws {
+                if o.jsonFrames { try await conn.ingest(try items.map(jsonEvent)) } else { try await conn.ingestCompact(items) }
+            }
+            func record(_ frame: IngestProtocol.Frame, due: ContinuousClock.Instant, count: Int) {
+                let done = ContinuousClock.now
+                let micros = UInt64(max(0, (done - due).nanosecondsValue / 1000))
+                let failed: UInt64 = switch IngestProtocol.Kind(rawValue: frame.kind) {
+                case .results: errorCount(frame.payload)
+                case .resultsCompact: UInt64((try? IngestCompact.decodeResults(frame.payload).filter { $0.status == "error" }.count) ?? count)
+                default: UInt64(count)
+                }
+                if failed > 0 { tally.note("ingest frame answered: \(String(decoding: frame.payload.prefix(300), as: UTF8.self))") }
+                tally.state.withLock { s in
+                    if done >= measureFrom, done <= stopAt {
+                        s.measuring = true
+                        _ = s.ingest.record(micros)
+                        s.events += UInt64(count) - failed
+                        s.frames += 1
+                        s.errors += failed
+                    }
+                }
+            }
+            guard let rate = o.rate else {
+                var inFlight: [(due: ContinuousClock.Instant, events: Int)] = []
+                var head = 0
+                while true {
+                    let now = ContinuousClock.now
+                    if now < stopAt, inFlight.count - head < o.pipeline {
+                        let items = frames.next(dueNanos: (now - epoch).nanosecondsValue)
+                        try await send(items)
+                        inFlight.append((now, items.count))
+                        continue
+                    }
+                    guard head < inFlight.count else { return }
+                    let frame = try await conn.receive()
+                    record(frame, due: inFlight[head].due, count: inFlight[head].events)
+                    head += 1
+                    if head >= 1_024 { inFlight.removeFirst(head); head = 0 }
+                }
+            }
             let flight = InFlight()
             let (answers, answered) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -490,7 +534,6 @@ public enum LoadTest {
                     while true {
                         let frame: IngestProtocol.Frame
                         do { frame = try await conn.receive() } catch { if Task.isCancelled { return }; throw error }
-                        let done = ContinuousClock.now
                         guard let (due, count) = flight.state.withLock({ f -> (ContinuousClock.Instant, Int)? in
                             guard f.head < f.due.count else { return nil }
                             let entry = f.due[f.head]
@@ -500,65 +543,29 @@ public enum LoadTest {
                             return entry
                         }) else { throw LoadTestError("an answer for no frame in flight") }
                         answered.yield()
-                        let micros = UInt64(max(0, (done - due).nanosecondsValue / 1000))
-                        let failed: UInt64 = switch IngestProtocol.Kind(rawValue: frame.kind) {
-                        case .results: errorCount(frame.payload)
-                        case .resultsCompact: UInt64((try? IngestCompact.decodeResults(frame.payload).filter { $0.status == "error" }.count) ?? count)
-                        default: UInt64(count)
-                        }
-                        if failed > 0 { tally.note("ingest frame answered: \(String(decoding: frame.payload.prefix(300), as: UTF8.self))") }
-                        tally.state.withLock { s in
-                            if done >= measureFrom, done <= stopAt {
-                                s.measuring = true
-                                _ = s.ingest.record(micros)
-                                s.events += UInt64(count) - failed
-                                s.frames += 1
-                                s.errors += failed
-                            }
-                        }
+                        record(frame, due: due, count: count)
                     }
                 }
-                var rng = SplitMix(seed: UInt64(index) &* 0x9E37_79B9 &+ 17)
-                var sent = 0
-                var recentExternal: [(ChannelID, String)] = []
-                let perConnRate = o.rate.map { $0 / Double(max(1, o.connections)) / Double(max(1, o.batch)) }
-                let interval: Duration? = perConnRate.map { .nanoseconds(Int64(1e9 / max($0, 0.001))) }
+                let perConnRate = rate / Double(max(1, o.connections)) / Double(max(1, o.batch))
+                let interval = Duration.nanoseconds(Int64(1e9 / max(perConnRate, 0.001)))
                 // Connections take turns: connection i is due i/n of an interval after connection 0, so
                 // frames arrive evenly spread instead of all connections' frames in one burst per interval
                 // (a burst of 8 frames of 16 events queued behind each other: p50 8 ms at 500 events/s).
-                var nextDue = ContinuousClock.now + (interval ?? .zero) * (Double(index) / Double(max(1, o.connections)))
+                var nextDue = ContinuousClock.now + interval * (Double(index) / Double(max(1, o.connections)))
                 var signals = answers.makeAsyncIterator()
                 while ContinuousClock.now < stopAt {
-                    if let interval, ContinuousClock.now < nextDue { try await Task.sleep(until: nextDue, tolerance: .zero) }
+                    if ContinuousClock.now < nextDue { try await Task.sleep(until: nextDue, tolerance: .zero) }
                     // The window: wait for an answer while `pipeline` frames are out.
                     while flight.state.withLock({ $0.due.count - $0.head }) >= o.pipeline {
                         guard await signals.next() != nil else { return }
                     }
-                    let due = interval == nil ? ContinuousClock.now : nextDue
-                    let dueNanos = (due - epoch).nanosecondsValue
-                    var items: [IngestItem] = []
-                    for _ in 0..<max(1, o.batch) {
-                        sent += 1
-                        if !recentExternal.isEmpty, Double(rng.next() % 10_000) / 10_000 < o.deliveryShare {
-                            let (ch, ext) = recentExternal[Int(rng.next() % UInt64(recentExternal.count))]
-                            items.append(.delivery(channelID: ch, externalMessageID: ext, status: .read, at: nil))
-                        } else {
-                            let conv = zipf.sample(&rng)
-                            let m = message(conversation: conv, channels: channels, id: "lt-\(run)-\(index)-\(sent)-\(dueNanos)")
-                            items.append(.message(m))
-                            if recentExternal.count < 1000 { recentExternal.append((m.channelID, m.externalMessageID)) }
-                            else { recentExternal[sent % 1000] = (m.channelID, m.externalMessageID) }
-                        }
-                    }
-                    // In flight before it is written: the answer may come before `ingest…` returns.
+                    let items = frames.next(dueNanos: (nextDue - epoch).nanosecondsValue)
+                    // In flight before it is written: the answer may come before `send` returns.
                     let events = items.count
+                    let due = nextDue
                     flight.state.withLock { $0.due.append((due, events)); $0.sent += 1 }
-                    if o.jsonFrames {
-                        try await conn.ingest(try items.map(jsonEvent))
-                    } else {
-                        try await conn.ingestCompact(items)
-                    }
-                    if let interval { nextDue += interval }
+                    try await send(items)
+                    nextDue += interval
                 }
                 // Every answer in, then the receiver (blocked on the next one) is stopped.
                 while flight.state.withLock({ $0.answered < $0.sent }) {
@@ -567,6 +574,42 @@ public enum LoadTest {
                 group.cancelAll()
                 try await group.waitForAll()
             }
+        }
+    }
+
+    /// The frames one connection sends: inbound messages over Zipf-popular
+    /// conversations, and a share of delivery receipts for its recent ones.
+    struct FrameSource {
+        let index: Int
+        let options: LoadTestOptions
+        let channels: [Channel]
+        let zipf: Zipf
+        let run: String
+        var rng: SplitMix
+        var sent = 0
+        var recentExternal: [(ChannelID, String)] = []
+
+        init(index: Int, options: LoadTestOptions, channels: [Channel], zipf: Zipf, run: String) {
+            self.index = index; self.options = options; self.channels = channels; self.zipf = zipf; self.run = run
+            rng = SplitMix(seed: UInt64(index) &* 0x9E37_79B9 &+ 17)
+        }
+
+        mutating func next(dueNanos: Int64) -> [IngestItem] {
+            var items: [IngestItem] = []
+            for _ in 0..<max(1, options.batch) {
+                sent += 1
+                if !recentExternal.isEmpty, Double(rng.next() % 10_000) / 10_000 < options.deliveryShare {
+                    let (ch, ext) = recentExternal[Int(rng.next() % UInt64(recentExternal.count))]
+                    items.append(.delivery(channelID: ch, externalMessageID: ext, status: .read, at: nil))
+                } else {
+                    let conv = zipf.sample(&rng)
+                    let m = message(conversation: conv, channels: channels, id: "lt-\(run)-\(index)-\(sent)-\(dueNanos)")
+                    items.append(.message(m))
+                    if recentExternal.count < 1000 { recentExternal.append((m.channelID, m.externalMessageID)) }
+                    else { recentExternal[sent % 1000] = (m.channelID, m.externalMessageID) }
+                }
+            }
+            return items
         }
     }
 
