@@ -21,6 +21,10 @@ public struct OutboxService: Sendable {
         let lease = Duration.seconds(request.leaseSeconds)
         let claims = try await engine.supervisor.claimOutgoing(channels: Set(request.channelIDs), gateway: gateway,
                                                                max: request.max, lease: lease)
+        // The bodies are read from the store, where a message's body lands with its commit: a claim
+        // right after the message was added (the outbox push comes before the commit) read none and
+        // sent an empty text. The answer waited for this seq anyway.
+        if let seq = claims.map(\.seq).max() { try await engine.durable(seq) }
         var out: [GatewayProtocol.OutgoingMessage] = []
         out.reserveCapacity(claims.count)
         for c in claims {

@@ -344,6 +344,34 @@ struct MessageIndexTests {
         await durable.shutdown(snapshot: false)
     }
 
+    /// A gateway claims an answer the moment it enters the outbox, before
+    /// its commit put the body in the store: the claim must carry the text
+    /// (it read no body and sent an empty message).
+    @Test func aClaimRightAfterTheAnswerCarriesItsText() async throws {
+        let site = Site()
+        defer { site.remove() }
+        let durable = try site.open()
+        let sup = durable.engine.supervisor
+        let c = Self.whatsApp()
+        _ = try await sup.upsertChannel(c)
+        let now = site.clock.now()
+        let inbound = try await sup.ingest(Self.inbound(c, "wamid.q", chat: 9, at: now))
+        try await sup.journal.waitDurable(inbound.seq)
+        let writerHeld = DispatchSemaphore(value: 0)
+        let writer = durable.writer
+        let hold = Task { try await writer.perform("test.hold") { _ in writerHeld.wait() } }
+        try await Task.sleep(for: .milliseconds(20))
+        let answer = MessageHeader(id: MessageID(), threadID: inbound.threadID, channelID: c.id, channelType: .whatsappBusiness,
+                                   messageType: .outgoing, deliveryStatus: .pending, createdAt: now.addingTimeInterval(1))
+        _ = try await sup.addMessage(answer, body: MessageBody(messageContent: "We komen morgen langs."))
+        let release = Task { try await Task.sleep(for: .milliseconds(200)); writerHeld.signal() }
+        let claimed = try await OutboxService(engine: durable.engine)
+            .claim(.init(channelIDs: [c.id], max: 5, leaseSeconds: 60), gateway: "gw").messages
+        _ = try await (hold.value, release.value)
+        #expect(claimed.first { $0.messageID == answer.id }?.messageContent == "We komen morgen langs.")
+        await durable.shutdown(snapshot: false)
+    }
+
     static func difference(_ got: [String: [String]], _ want: [String: [String]]) -> String {
         want.keys.sorted().compactMap { k -> String? in
             let g = Set(got[k] ?? []), w = Set(want[k] ?? [])
