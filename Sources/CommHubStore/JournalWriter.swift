@@ -770,7 +770,7 @@ public final class JournalWriter: Sendable {
                             let bytes = scope.bytes
                             if erasing.contains(bytes) { return try keys.sealingKey(.system, txn, env, &pending) }
                             if DataScope.carriesSeveralThreads(p.event), case .thread = scope { crossSeals.append((bytes, p.seq)) }
-                            return try keys.sealingKey(scope, txn, env, &pending)
+                            return try keys.sealingKey(bytes: bytes, txn, env, &pending)
                         }
                         if p.erasure, case .dataErased(let erasure) = p.event {
                             for scope in erasure.scopes { erasing.insert(scope.bytes) }
@@ -788,8 +788,8 @@ public final class JournalWriter: Sendable {
                         // (a split's moved messages: the new thread's).
                         func threadKey(_ thread: ThreadID) throws -> DataKey? {
                             guard options.sealRecords else { return nil }
-                            let scope = DataScope.thread(thread)
-                            return try keys.sealingKey(erasing.contains(scope.bytes) ? .system : scope, txn, env, &pending)
+                            let bytes = DataScope.thread(thread).bytes
+                            return try keys.sealingKey(bytes: erasing.contains(bytes) ? DataScope.system.bytes : bytes, txn, env, &pending)
                         }
                         try indexMessages(txn, p.event, seq: p.seq, rowKey: threadKey)
                         try moveBodies(txn, p.event, sealWith: threadKey)

@@ -210,7 +210,12 @@ final class KeyRing: Sendable {
     /// new one written in `txn` (published to the cache by `publish` once
     /// the transaction committed).
     func sealingKey(_ scope: DataScope, _ txn: LMDBTxn, _ env: LMDBEnvironment, _ pending: inout Pending) throws -> DataKey {
-        let s = scope.bytes
+        try sealingKey(bytes: scope.bytes, txn, env, &pending)
+    }
+
+    /// `sealingKey` for a scope whose bytes the caller already made (the
+    /// journal commit checks them against the scopes being erased first).
+    func sealingKey(bytes s: [UInt8], _ txn: LMDBTxn, _ env: LMDBEnvironment, _ pending: inout Pending) throws -> DataKey {
         if let k = pending.find(s) { return k }
         if let hit = cache.withLock({ c -> DataKey? in
             guard let id = c.scopes.get(s), let key = c.keys.get(id) else { return nil }
