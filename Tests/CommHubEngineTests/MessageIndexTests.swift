@@ -30,6 +30,14 @@ struct MessageIndexTests {
             return try DurableEngine(directory: directory, clock: clock, configuration: configuration, options: options, logger: logger())
         }
 
+        /// The engine opened, with a WhatsApp channel.
+        func started(recentMessagesPerThread: Int? = nil) async throws -> (DurableEngine, Channel) {
+            let durable = try open(recentMessagesPerThread: recentMessagesPerThread)
+            let c = MessageIndexTests.whatsApp()
+            _ = try await durable.engine.supervisor.upsertChannel(c)
+            return (durable, c)
+        }
+
         func remove() { try? FileManager.default.removeItem(atPath: directory) }
     }
 
@@ -57,10 +65,8 @@ struct MessageIndexTests {
     @Test func everyAcknowledgedIdIsKnownAfterTheWindowMovedOnAndAfterRestarts() async throws {
         let site = Site()
         defer { site.remove() }
-        let c = Self.whatsApp()
-        var durable = try site.open()
+        var (durable, c) = try await site.started()
         var sup = durable.engine.supervisor
-        _ = try await sup.upsertChannel(c)
         let now = site.clock.now()
 
         // Inbound on three chats; one outgoing answer that a gateway reports sent with the provider's id.
@@ -232,10 +238,8 @@ struct MessageIndexTests {
     @Test func erasingASplitsSourceOrAMergedThreadKeepsTheOtherThreadAcrossReplays() async throws {
         let site = Site()
         defer { site.remove() }
-        let c = Self.whatsApp()
-        var durable = try site.open()
+        var (durable, c) = try await site.started()
         var sup = durable.engine.supervisor
-        _ = try await sup.upsertChannel(c)
         let now = site.clock.now()
         var threads: [Int: ThreadID] = [:]
         for (chat, count) in [(1, 6), (2, 4), (3, 3)] {
@@ -308,10 +312,8 @@ struct MessageIndexTests {
     @Test func aRunOfAnswersKeepsTheCustomersLastMessageInMemory() async throws {
         let site = Site()
         defer { site.remove() }
-        let durable = try site.open(recentMessagesPerThread: 4)
+        let (durable, c) = try await site.started(recentMessagesPerThread: 4)
         let sup = durable.engine.supervisor
-        let c = Self.whatsApp()
-        _ = try await sup.upsertChannel(c)
         let now = site.clock.now()
         let quoted = try await sup.ingest(Self.inbound(c, "wamid.quoted", chat: 7, at: now.addingTimeInterval(-60)))
         let first = try await sup.ingest(Self.inbound(c, "wamid.in", chat: 7, at: now))
@@ -350,10 +352,8 @@ struct MessageIndexTests {
     @Test func aClaimRightAfterTheAnswerCarriesItsText() async throws {
         let site = Site()
         defer { site.remove() }
-        let durable = try site.open()
+        let (durable, c) = try await site.started()
         let sup = durable.engine.supervisor
-        let c = Self.whatsApp()
-        _ = try await sup.upsertChannel(c)
         let now = site.clock.now()
         let inbound = try await sup.ingest(Self.inbound(c, "wamid.q", chat: 9, at: now))
         try await sup.journal.waitDurable(inbound.seq)
