@@ -24,17 +24,30 @@ public struct OutboxService: Sendable {
         // The bodies are read from the store, where a message's body lands with its commit: a claim
         // right after the message was added (the outbox push comes before the commit) read none and
         // sent an empty text. The answer waited for this seq anyway.
-        if let seq = claims.map(\.seq).max() { try await engine.durable(seq) }
+        var seq = claims.map(\.seq).max()
+        if let seq { try await engine.durable(seq) }
         var out: [GatewayProtocol.OutgoingMessage] = []
         out.reserveCapacity(claims.count)
         for c in claims {
-            out.append(try await message(for: c))
+            // Every message is added with its body, so a claimed message without one had its body
+            // erased (or its store damaged) after it was queued: the send fails for good rather than
+            // give the customer an empty text.
+            guard let body = try engine.bodies.body(for: c.message.id) else {
+                let outcome = try await engine.supervisor.reportOutgoing(
+                    message: c.message.id, gateway: gateway, attempt: c.entry.attempts,
+                    report: .failed(code: Self.bodyUnavailable, reason: "the message's body is no longer stored"))
+                if case .recorded(let failed) = outcome { seq = max(seq ?? 0, failed) }
+                continue
+            }
+            out.append(try await message(for: c, body: body))
         }
-        return (out, claims.map(\.seq).max())
+        return (out, seq)
     }
 
-    private func message(for c: OutboxClaim) async throws -> GatewayProtocol.OutgoingMessage {
-        let body = try engine.bodies.body(for: c.message.id) ?? MessageBody(messageContent: "")
+    /// The failure code of a claimed message whose body is gone.
+    public static let bodyUnavailable = "body_unavailable"
+
+    private func message(for c: OutboxClaim, body: MessageBody) async throws -> GatewayProtocol.OutgoingMessage {
         let view = await engine.supervisor.thread(c.entry.thread)
         let messages = view?.messages ?? []
         func context(_ m: MessageHeader) -> GatewayProtocol.ReplyContext? {

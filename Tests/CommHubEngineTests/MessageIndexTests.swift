@@ -372,6 +372,41 @@ struct MessageIndexTests {
         await durable.shutdown(snapshot: false)
     }
 
+    /// A queued answer whose body is gone (erased, a damaged store) fails for good at its claim:
+    /// the gateway is never handed an empty text to send.
+    @Test func aClaimedMessageWithoutItsBodyFailsInsteadOfSendingNothing() async throws {
+        let site = Site()
+        defer { site.remove() }
+        let (durable, c) = try await site.started()
+        let sup = durable.engine.supervisor
+        let now = site.clock.now()
+        let inbound = try await sup.ingest(Self.inbound(c, "wamid.b", chat: 9, at: now))
+        var answers: [MessageID] = []
+        for text in ["Eerste antwoord", "Tweede antwoord"] {
+            let answer = MessageHeader(id: MessageID(), threadID: inbound.threadID, channelID: c.id, channelType: .whatsappBusiness,
+                                       messageType: .outgoing, deliveryStatus: .pending,
+                                       createdAt: now.addingTimeInterval(Double(answers.count + 1)))
+            let added = try await sup.addMessage(answer, body: MessageBody(messageContent: text))
+            try await sup.journal.waitDurable(added.map(\.seq).max() ?? 0)
+            answers.append(answer.id)
+        }
+        let lost = JournalWriter.bodyKey(answers[0])
+        let removed = try await durable.writer.perform("test.lose body") { env in
+            try env.write("test.lose body") { txn in try txn.delete(env.dbs.bodies, lost, "mdb_del(test)") }
+        }
+        #expect(removed)
+        let claim = try await OutboxService(engine: durable.engine)
+            .claim(.init(channelIDs: [c.id], max: 5, leaseSeconds: 60), gateway: "gw")
+        #expect(claim.messages.map(\.messageID) == [answers[1]])
+        #expect(claim.messages.first?.messageContent == "Tweede antwoord")
+        let seq = try #require(claim.seq)
+        try await sup.journal.waitDurable(seq)
+        let entry = await sup.outboxEntry(answers[0])
+        #expect(entry?.stage == .failed)
+        #expect(entry?.errorCode == OutboxService.bodyUnavailable)
+        await durable.shutdown(snapshot: false)
+    }
+
     static func difference(_ got: [String: [String]], _ want: [String: [String]]) -> String {
         want.keys.sorted().compactMap { k -> String? in
             let g = Set(got[k] ?? []), w = Set(want[k] ?? [])
