@@ -197,8 +197,9 @@ public struct AdminConsole: Sendable {
 
         case ("thread", 2):
             guard let id = ThreadID(w[1]) else { throw EngineError.invalid("'\(w[1])' is not a thread id") }
-            guard let v = await s.thread(id, history: true) else { throw EngineError.notFound("thread", w[1]) }
-            return .object(["thread": try Self.json(v.header), "messages": try Self.json(v.messages)])
+            guard let p = await s.thread(id, latest: ThreadViewLimits.latestMessages) else { throw EngineError.notFound("thread", w[1]) }
+            return .object(["thread": try Self.json(p.view.header), "messages": try Self.json(p.view.messages),
+                            "messages_truncated": .bool(p.olderLeftOut)])
 
         case ("queues", 1):
             let list = await s.teamWorkloads(queueHead: 100).sorted { ($0.name, $0.id) < ($1.name, $1.id) }.map { t -> JSONValue in

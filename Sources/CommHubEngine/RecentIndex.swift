@@ -74,8 +74,11 @@ extension RecentIndex: Equatable where Value: Equatable {
 public protocol MessageIndexReader: Sendable {
     func indexedMessage(channel: ChannelID, externalID: String) throws -> IndexedMessage?
     func indexedThread(of message: MessageID) throws -> (thread: ThreadID, seq: UInt64)?
-    /// A thread's stored messages (`MessageHistory.swift`), oldest seq first, without the seqs in `excluding`.
-    func historyMessages(thread: ThreadID, excluding: Set<UInt64>, limit: Int) throws -> [(header: MessageHeader, seq: UInt64)]
+    /// A thread's stored messages (`MessageHistory.swift`) with a seq above `after`, oldest seq first,
+    /// without the seqs in `excluding`, at most `limit`.
+    func historyMessages(thread: ThreadID, excluding: Set<UInt64>, after: UInt64, limit: Int) throws -> [(header: MessageHeader, seq: UInt64)]
+    /// A thread's newest `count` stored messages, oldest seq first, without the seqs in `excluding`.
+    func latestHistoryMessages(thread: ThreadID, excluding: Set<UInt64>, count: Int) throws -> [(header: MessageHeader, seq: UInt64)]
     func historyMessage(_ id: MessageID) throws -> (header: MessageHeader, seq: UInt64)?
 }
 

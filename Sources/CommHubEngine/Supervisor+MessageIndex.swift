@@ -79,18 +79,34 @@ extension Supervisor {
     /// first (in journal order), then its own. A store that cannot be read
     /// leaves the recent ones (logged).
     func withHistory(_ s: ThreadState) -> ThreadState {
+        merged(s) { index, live in try index.historyMessages(thread: s.id, excluding: live, after: 0, limit: .max) }
+    }
+
+    /// `s` with at most its newest `count` messages (reading only that many
+    /// stored rows), and whether older ones were left out.
+    func withLatestHistory(_ s: ThreadState, count: Int) -> (state: ThreadState, truncated: Bool) {
+        var full = merged(s) { index, live in try index.latestHistoryMessages(thread: s.id, excluding: live, count: count + 1) }
+        guard full.messages.count > count else { return (full, false) }
+        full.messages.removeFirst(full.messages.count - count)
+        full.messageSeqs.removeFirst(full.messageSeqs.count - count)
+        return (full, true)
+    }
+
+    /// Merges `s`'s own messages with stored rows (`read` leaves out the
+    /// seqs `s` holds) in journal order: the state keeps its recent messages
+    /// and each channel's last incoming one (`ThreadState.trimMessages`),
+    /// which may be older than rows read here.
+    private func merged(_ s: ThreadState,
+                        _ read: (any MessageIndexReader, Set<UInt64>) throws -> [(header: MessageHeader, seq: UInt64)]) -> ThreadState {
         guard let messageIndex else { return s }
         do {
-            let older = try messageIndex.historyMessages(thread: s.id, excluding: Set(s.messageSeqs), limit: .max)
+            let older = try read(messageIndex, Set(s.messageSeqs))
             guard !older.isEmpty else { return s }
             var full = s
             full.messages = []
             full.messages.reserveCapacity(older.count + s.messages.count)
             full.messageSeqs = []
             full.messageSeqs.reserveCapacity(older.count + s.messages.count)
-            // In journal order: the state keeps its recent messages and each
-            // channel's last incoming one (`ThreadState.trimMessages`), which
-            // may be older than rows read here.
             var o = 0
             for (m, seq) in zip(s.messages, s.messageSeqs) {
                 while o < older.count, older[o].seq < seq {
@@ -110,6 +126,37 @@ extension Supervisor {
             logger.error("message history unreadable", metadata: ["thread.id": "\(s.id)", "error": "\(ErrorText.describe(error))"])
             return s
         }
+    }
+
+    /// One page of a thread's messages in journal order: those with a seq
+    /// above `after` that `include` keeps, at most `limit`, and the cursor
+    /// (a seq) to go on from. A page examines at most `scan` stored rows, so
+    /// a filter that matches rarely returns a short (even empty) page with a
+    /// cursor rather than read the whole thread in one request.
+    public func messagePage(thread id: ThreadID, after: UInt64, limit: Int, scan: Int,
+                            include: @Sendable (MessageHeader) -> Bool) async -> (messages: [MessageHeader], next: UInt64?)? {
+        guard let s = await settledState(id) else { return nil }
+        var stored: [(header: MessageHeader, seq: UInt64)] = []
+        if let messageIndex {
+            do {
+                stored = try messageIndex.historyMessages(thread: id, excluding: Set(s.messageSeqs), after: after, limit: scan)
+            } catch {
+                logger.error("message history unreadable", metadata: ["thread.id": "\(id)", "error": "\(ErrorText.describe(error))"])
+            }
+        }
+        // Rows past the last stored one read may have unread stored rows before them.
+        let cut = stored.count == scan ? stored.last!.seq : UInt64.max
+        var all = stored.filter { $0.seq <= cut }
+        for (m, seq) in zip(s.messages, s.messageSeqs) where seq > after && seq <= cut { all.append((m, seq)) }
+        all.sort { $0.seq < $1.seq }
+        var out: [MessageHeader] = []
+        for (i, row) in all.enumerated() where include(row.header) {
+            out.append(row.header)
+            if out.count == limit {
+                return (out, i + 1 < all.count || cut != .max ? row.seq : nil)
+            }
+        }
+        return (out, cut != .max ? cut : nil)
     }
 
     /// One message's header: from its thread's recent messages, else from

@@ -57,6 +57,25 @@ public struct ThreadView: Sendable, Hashable {
     public var messages: [MessageHeader]
 }
 
+/// What one request reads of a thread: its header and newest messages
+/// (`ThreadViewLimits.latestMessages`), whether older ones were left out,
+/// and the messages the thread holds in memory, which always include each
+/// channel's last incoming one (the WhatsApp window, the recipient).
+public struct ThreadPage: Sendable, Hashable {
+    public var view: ThreadView
+    public var olderLeftOut: Bool
+    public var held: [MessageHeader]
+}
+
+/// How much of a thread one request reads.
+public enum ThreadViewLimits {
+    /// Messages in a thread view (`GET /communication/threads/{id}`, the
+    /// admin socket's `thread`); older ones are listed page by page.
+    public static let latestMessages = 200
+    /// Stored rows one page of `GET /communication/messages?thread_id=` examines.
+    public static let pageScanRows = 2_000
+}
+
 /// Routes inbound messages to thread actors and threads to agents. Owns the
 /// registries of actors and the `EngineState` (directory, matching tables,
 /// assignment board). Every operation decides synchronously on its own
@@ -594,6 +613,24 @@ public actor Supervisor {
     /// A thread's header and messages: its recent messages, or with
     /// `history` every message (older ones from the store's history).
     public func thread(_ id: ThreadID, history: Bool = false) async -> ThreadView? {
+        if history { return await settledState(id).map { view(withHistory($0)) } }
+        if let d = dormant[id] { return view(d) }
+        guard let actor = threads[id] else { return nil }
+        return view(await actor.state)
+    }
+
+    /// A thread's header and its newest `messages` messages (from the
+    /// store's history where the thread no longer holds them), and whether
+    /// older ones were left out: what one request may read of a thread.
+    public func thread(_ id: ThreadID, latest messages: Int) async -> ThreadPage? {
+        guard let s = await settledState(id) else { return nil }
+        let (latest, truncated) = withLatestHistory(s, count: messages)
+        return ThreadPage(view: view(latest), olderLeftOut: truncated, held: s.messages)
+    }
+
+    /// A thread's state once the store's history rows agree with it: right
+    /// after a merge or split of the thread, its rows move only at their commit.
+    func settledState(_ id: ThreadID) async -> ThreadState? {
         let s: ThreadState
         if let d = dormant[id] {
             s = d
@@ -602,12 +639,10 @@ public actor Supervisor {
         } else {
             return nil
         }
-        guard history else { return view(s) }
-        // Right after a merge or split of this thread, its rows in the store move only at their commit.
         if s.lastSeq > journal.durableSeq, (try? await settleHistory([id])) != nil, let actor = threads[id] {
-            return view(withHistory(await actor.state))
+            return await actor.state
         }
-        return view(withHistory(s))
+        return s
     }
 
     /// Headers of several threads, in the given order (for an inbox page).

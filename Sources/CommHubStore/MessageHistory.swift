@@ -107,14 +107,16 @@ extension JournalWriter {
         return try CompactRecords.readMessageHeader(&r)
     }
 
-    /// The stored messages of a thread, oldest seq first, leaving out `excluding`
-    /// (the ones the engine holds) and stopping after `limit`.
-    public func historyMessages(thread: ThreadID, excluding: Set<UInt64> = [], limit: Int = .max) throws -> [(header: MessageHeader, seq: UInt64)] {
+    /// The stored messages of a thread with a seq above `after`, oldest first,
+    /// leaving out `excluding` (the ones the engine holds) and stopping after `limit`.
+    public func historyMessages(thread: ThreadID, excluding: Set<UInt64> = [], after: UInt64 = 0,
+                                limit: Int = .max) throws -> [(header: MessageHeader, seq: UInt64)] {
         let prefix = MessageIndexFormat.idBytes(thread)
+        guard after < .max else { return [] }
         let rows: [([UInt8], [UInt8], UInt64)] = try env.read { txn in
             var out: [([UInt8], [UInt8], UInt64)] = []
             try txn.withCursor(env.dbs.threadMessages) { c in
-                var entry = try c.seek(prefix)
+                var entry = try c.seek(prefix + StoreFormat.seqKey(after + 1))
                 while let e = entry, out.count < limit, e.key.count == 24, e.key.starts(with: prefix) {
                     let seq = MessageIndexFormat.seq(e.key, at: 16)
                     if !excluding.contains(seq) { out.append((Array(e.key), Array(e.value), seq)) }
@@ -122,6 +124,30 @@ extension JournalWriter {
                 }
             }
             return out
+        }
+        return try rows.compactMap { k, v, seq in try decodeHistory(v, key: k).map { ($0, seq) } }
+    }
+
+    /// The newest `count` stored messages of a thread (leaving out `excluding`),
+    /// oldest first: a thread view reads these instead of the whole history.
+    public func latestHistoryMessages(thread: ThreadID, excluding: Set<UInt64> = [],
+                                      count: Int) throws -> [(header: MessageHeader, seq: UInt64)] {
+        let prefix = MessageIndexFormat.idBytes(thread)
+        guard count > 0 else { return [] }
+        let rows: [([UInt8], [UInt8], UInt64)] = try env.read { txn in
+            var out: [([UInt8], [UInt8], UInt64)] = []
+            try txn.withCursor(env.dbs.threadMessages) { c in
+                // The first key after the thread's rows, then back: past the end of the table, the last key.
+                var entry = try c.seek(prefix + StoreFormat.seqKey(.max)) != nil ? try c.get(MDB_PREV) : try c.get(MDB_LAST)
+                while let e = entry, out.count < count, e.key.starts(with: prefix) {
+                    if e.key.count == 24 {
+                        let seq = MessageIndexFormat.seq(e.key, at: 16)
+                        if !excluding.contains(seq) { out.append((Array(e.key), Array(e.value), seq)) }
+                    }
+                    entry = try c.get(MDB_PREV)
+                }
+            }
+            return out.reversed()
         }
         return try rows.compactMap { k, v, seq in try decodeHistory(v, key: k).map { ($0, seq) } }
     }

@@ -215,6 +215,35 @@ def test_complete_a_task_with_notes(rig, browser):
     assert t["status"] == "completed" and t["completion_notes"] == "Klant gebeld, afspraak staat", t
 
 
+def test_a_long_thread_shows_its_newest_messages_and_loads_the_older_ones(rig, browser):
+    """A thread with more messages than one view carries (200): the newest are shown, a button
+    reads the rest page by page, and the customer's first message is there again."""
+    word = "lang" + uuid.uuid4().hex[:6]
+    thread_id, _ = new_whatsapp_thread(rig, f"Eerste bericht {word}", key=word)
+    for i in range(210):
+        status, _ = rig.server.api("POST", "/api/communication/messages",
+                                   {"thread_id": thread_id, "message_type": "internal_note", "message_content": f"Notitie {i}"})
+        assert status == 201, status
+    status, listed = rig.server.api("GET", f"/api/communication/messages?thread_id={thread_id}&limit=500")
+    total = len(listed["items"])
+    assert status == 200 and total >= 211 and listed["next_cursor"] is None, (status, total)
+    d = browser(DESKTOP)
+    sign_in(d, rig.server.base, email_of("Anouk Vos"))
+    open_thread(d, thread_id)
+    wait(d).until(EC.text_to_be_present_in_element((By.ID, "timeline"), "Notitie 209"))
+    messages = "#timeline .msg:not(.msg-task)"
+    assert len(d.find_elements(By.CSS_SELECTOR, messages)) == 200
+    assert f"Eerste bericht {word}" not in d.find_element(By.ID, "timeline").text
+    more = d.find_element(By.ID, "older-messages")
+    d.execute_script("arguments[0].scrollIntoView({block: 'center'})", more)
+    shot(d, "14-long-thread")
+    more.click()
+    wait(d).until(EC.text_to_be_present_in_element((By.ID, "timeline"), f"Eerste bericht {word}"))
+    assert len(d.find_elements(By.CSS_SELECTOR, messages)) == total
+    assert not d.find_elements(By.ID, "older-messages")
+    accessibility(d, "long-thread")
+
+
 def test_mention_a_colleague_who_sees_it_live(rig, browser):
     thread_id, _ = new_whatsapp_thread(rig, "Factuur klopt niet helemaal")
     sanne, daan = browser(DESKTOP), browser(DESKTOP)

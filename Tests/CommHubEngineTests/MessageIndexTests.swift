@@ -346,6 +346,63 @@ struct MessageIndexTests {
         await durable.shutdown(snapshot: false)
     }
 
+    /// What one request reads of a long thread is bounded: a view holds the newest messages (and
+    /// says older ones exist), and pages walk every message in journal order, each reading only its
+    /// own stored rows; a filter that matches rarely answers short pages with a cursor.
+    @Test func aLongThreadIsReadPageByPage() async throws {
+        let site = Site()
+        defer { site.remove() }
+        let (durable, c) = try await site.started(recentMessagesPerThread: 4)
+        let sup = durable.engine.supervisor
+        let now = site.clock.now()
+        let first = try await sup.ingest(Self.inbound(c, "wamid.first", chat: 7, at: now))
+        for i in 0..<60 {
+            if i == 30 {
+                let mid = try await sup.ingest(Self.inbound(c, "wamid.mid", chat: 7, at: now.addingTimeInterval(Double(i) + 0.5)))
+                #expect(mid.threadID == first.threadID)
+            }
+            let h = MessageHeader(id: MessageID(), threadID: first.threadID, channelID: c.id, channelType: .whatsappBusiness,
+                                  messageType: .outgoing, deliveryStatus: .pending, createdAt: now.addingTimeInterval(Double(i + 1)))
+            let e = try await sup.addMessage(h, body: MessageBody(messageContent: "Antwoord \(i)"))
+            try await sup.journal.waitDurable(e.last!.seq)
+        }
+        let all = try #require(await sup.thread(first.threadID, history: true)).messages
+        #expect(all.count == 62)
+
+        let latest = try #require(await sup.thread(first.threadID, latest: 10))
+        #expect(latest.view.messages.map(\.id) == all.suffix(10).map(\.id))
+        #expect(latest.olderLeftOut)
+        #expect(latest.held.count < 10, "the thread holds few messages: the rest come from the store")
+        #expect(latest.held.contains { $0.externalMessageID == "wamid.mid" }, "the window's inbound message stays held")
+        let whole = try #require(await sup.thread(first.threadID, latest: 62))
+        #expect(whole.view.messages.map(\.id) == all.map(\.id) && !whole.olderLeftOut)
+        #expect(try #require(await sup.thread(first.threadID, latest: 61)).olderLeftOut)
+
+        func walk(limit: Int, scan: Int, _ include: @escaping @Sendable (MessageHeader) -> Bool) async throws -> (ids: [MessageID], pages: Int, empty: Int) {
+            var after: UInt64 = 0, ids: [MessageID] = [], pages = 0, empty = 0
+            while true {
+                let page = try #require(await sup.messagePage(thread: first.threadID, after: after, limit: limit, scan: scan, include: include))
+                pages += 1
+                if page.messages.isEmpty { empty += 1 }
+                #expect(page.messages.count <= limit)
+                ids += page.messages.map(\.id)
+                guard let next = page.next else { return (ids, pages, empty) }
+                #expect(next > after, "a cursor moves forward")
+                after = next
+                if pages > 100 { Issue.record("paging does not end"); return (ids, pages, empty) }
+            }
+        }
+        let paged = try await walk(limit: 7, scan: 9) { _ in true }
+        #expect(paged.ids == all.map(\.id), "pages list every message once, in journal order")
+        let inbound = try await walk(limit: 50, scan: 9) { $0.messageType == .incoming }
+        #expect(inbound.ids == all.filter { $0.messageType == .incoming }.map(\.id))
+        #expect(inbound.pages >= 62 / 9 && inbound.empty > 0, "a rare filter answers short pages: \(inbound)")
+        let exact = try await walk(limit: 62, scan: 1_000) { _ in true }
+        #expect(exact.ids.count == 62 && exact.pages == 1, "a page that ends the thread has no cursor")
+        #expect(await sup.messagePage(thread: ThreadID(), after: 0, limit: 5, scan: 5) { _ in true } == nil)
+        await durable.shutdown(snapshot: false)
+    }
+
     /// A gateway claims an answer the moment it enters the outbox, before
     /// its commit put the body in the store: the claim must carry the text
     /// (it read no body and sent an empty message).

@@ -104,6 +104,8 @@ import Testing
         ".overdue",
         ".merged_into_thread_id", ".split_from_thread_id", ".csat_score", ".csat_scored_at", ".csat_agent_contact_id",
         ".csat_requested_at",
+        // A thread view's flag for messages older than its newest 200.
+        ".messages_truncated",
     ]
 
     /// Field-by-field differences between two JSON values.

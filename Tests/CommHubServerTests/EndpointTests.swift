@@ -193,6 +193,7 @@ import Testing
             #expect(messages[0]["sender_external"]?["email"]?.string == "klant@example.nl")
             #expect(messages[0]["external_message_id"]?.string == "mail-1")
             #expect(detail["tasks"]?.ids == [task["id"]!.string!])
+            #expect(detail["messages_truncated"]?.bool == false, "a short thread is shown whole")
 
             // Messages list: thread, channel type, delivery status; pagination.
             let byThread = try ok(await http.get("/api/communication/messages?thread_id=\(thread)", agent))
@@ -237,6 +238,37 @@ import Testing
             #expect(done["completed_at"]?.string != nil)
             #expect(done["completion_notes"]?.string == "Ingepland")
             #expect(try await tasks("?status=completed", admin) == [taskID])
+        }
+    }
+
+    /// A thread longer than a view: GET shows its newest 200 messages and says there are older
+    /// ones; the message list pages through all of them (most from the store's history).
+    @Test func aLongThreadShowsItsNewestMessagesAndPagesTheRest() async throws {
+        try await Harness.run { live in
+            let http = live.http
+            let w = try await World.seed(http)
+            let agent = w.token(.agent)
+            let r = try await w.ingest(http, channel: w.emailChannel, externalID: "mail-long", subject: "Lange draad",
+                                       text: "Eerste vraag")
+            let thread = try #require(r["thread_id"]?.string)
+            var ids = [try #require(r["message_id"]?.string)]
+            for i in 0..<(ThreadViewLimits.latestMessages + 20) {
+                live.env.clock.advance(by: 1)
+                ids.append(try #require(try created(await http.post("/api/communication/messages", agent, #"""
+                    {"thread_id":"\#(thread)","message_type":"internal_note","message_content":"Notitie \#(i)"}
+                    """#)).json["id"]?.string))
+            }
+            let detail = try ok(await http.get("/api/communication/threads/\(thread)", agent)).json
+            let shown = try #require(detail["messages"]?.array)
+            #expect(shown.ids == Array(ids.suffix(ThreadViewLimits.latestMessages)))
+            #expect(detail["messages_truncated"]?.bool == true)
+            #expect(shown.last?["message_content"]?.string == "Notitie \(ThreadViewLimits.latestMessages + 19)", "bodies come with them")
+            let paged = try await http.all("/api/communication/messages?thread_id=\(thread)", agent, limit: 100)
+            #expect(paged.items.ids == ids)
+            #expect(paged.pages == 3)
+            #expect(paged.items.first?["message_content"]?.string == "Eerste vraag")
+            let mail = try ok(await http.get("/api/communication/messages?thread_id=\(thread)&channel_type=email_outlook", agent))
+            #expect(mail.ids == [ids[0]], "a filter reaches the thread's oldest message")
         }
     }
 

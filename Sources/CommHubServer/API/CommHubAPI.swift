@@ -86,6 +86,22 @@ public struct CommHubAPI: Sendable {
         return v
     }
 
+    /// The thread's header and newest messages (`ThreadViewLimits`), or 404 as `visibleThread`.
+    func visiblePage(_ id: ThreadID, _ who: Identity) async throws -> ThreadPage {
+        guard let p = await supervisor.thread(id, latest: ThreadViewLimits.latestMessages), canSee(p.view.header, who) else {
+            throw APIError.notFound("no thread with id \(id)")
+        }
+        return p
+    }
+
+    /// A thread as GET shows it (after a change the caller made and may see).
+    func detail(_ id: ThreadID) async throws -> JSONValue {
+        guard let p = await supervisor.thread(id, latest: ThreadViewLimits.latestMessages) else {
+            throw APIError.notFound("no thread with id \(id)")
+        }
+        return try await threadDetail(p)
+    }
+
     /// Records an audit entry and acknowledges once it (and everything before it) is durable.
     func audit(_ context: APIContext, _ action: String, _ entity: String, _ id: String,
                before: (some Encodable)?, after: (some Encodable)?) async throws {

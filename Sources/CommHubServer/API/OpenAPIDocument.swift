@@ -6173,7 +6173,7 @@ let openAPIDocumentJSON = #"""
         }
       },
       "ThreadDetail": {
-        "description": "A thread with its messages and tasks, oldest first.",
+        "description": "A thread with its newest messages (at most 200) and its tasks, oldest first.",
         "allOf": [
           {
             "$ref": "#/components/schemas/Thread"
@@ -6182,14 +6182,20 @@ let openAPIDocumentJSON = #"""
             "type": "object",
             "required": [
               "messages",
+              "messages_truncated",
               "tasks"
             ],
             "properties": {
               "messages": {
                 "type": "array",
+                "description": "The thread's newest 200 messages at most, oldest first; every message pages through GET /api/communication/messages?thread_id=.",
                 "items": {
                   "$ref": "#/components/schemas/Message"
                 }
+              },
+              "messages_truncated": {
+                "type": "boolean",
+                "description": "True when the thread has older messages than those in messages."
               },
               "tasks": {
                 "type": "array",

@@ -20,7 +20,7 @@ extension CommHubAPI {
             try await audit(context, "thread.merge", "thread", id.description, before: merged.header,
                             after: JSONValue.object(["merged_into_thread_id": .string(body.into.description)]))
             try await audit(context, "thread.merge", "thread", body.into.description, before: survivor.header, after: after.header)
-            return try JSONResponse.make(try await threadDetail(after))
+            return try JSONResponse.make(try await detail(body.into))
         }
         // The message and the ones after it leave for a new thread; answers the new thread (201).
         api.post("communication/threads/:id/split") { request, context in
@@ -34,7 +34,7 @@ extension CommHubAPI {
             let after = await supervisor.thread(id)!
             try await audit(context, "thread.split", "thread", id.description, before: source.header, after: after.header)
             try await audit(context, "thread.split", "thread", change.thread.description, before: CommHubAPI.none, after: new.header)
-            return try JSONResponse.make(try await threadDetail(new), status: .created)
+            return try JSONResponse.make(try await detail(change.thread), status: .created)
         }
     }
 

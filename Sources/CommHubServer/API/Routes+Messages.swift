@@ -17,13 +17,13 @@ extension CommHubAPI {
             let who = try require(.writeThreads, context)
             let id = try context.id("id", MessageKind.self)
             guard let threadID = await supervisor.threadOf(message: id) else { throw APIError.notFound("no message with id \(id)") }
-            let thread = try await visibleThread(threadID, who, history: true)
+            _ = try await visibleThread(threadID, who)
             let body = try await request.decodeJSON(UpdateMessageRequest.self, context: context)
             guard let status = body.deliveryStatus else { throw APIError.badRequest("nothing to change: send delivery_status") }
-            let before = thread.header.id == threadID ? thread.messages.last { $0.id == id } : nil
+            let before = await supervisor.messageHeader(id)
             let seq = try await mapped { try await supervisor.setDelivery(message: id, status: status, at: engine.clock.now()) }
             try await durable(seq)
-            let after = await supervisor.thread(threadID, history: true)!.messages.last { $0.id == id }!
+            guard let after = await supervisor.messageHeader(id) else { throw APIError.notFound("no message with id \(id)") }
             try await audit(context, "message.update", "message", id.description, before: before, after: after)
             return try JSONResponse.make(try View.message(after, body: try engine.bodies.body(for: id),
                                                           delivery: await supervisor.outboxEntry(id)))
@@ -55,7 +55,7 @@ extension CommHubAPI {
         _ = try request.limit()  // validated up front, before any work
         var headers: [MessageHeader] = []
         if let threadID = try request.uuidQuery("thread_id", ThreadKind.self) {
-            headers = try await visibleThread(threadID, who, history: true).messages
+            return try await threadMessages(threadID, request, who, channelTypes: channelTypes, statuses: statuses)
         } else if !statuses.isEmpty, statuses.allSatisfy(EngineState.inOutbox) {
             // The outbox: undelivered outgoing messages across threads, oldest first.
             for (t, ids) in await supervisor.outboxByThread() {
@@ -73,6 +73,29 @@ extension CommHubAPI {
         let delivery = await supervisor.outboxEntries(page.items.map(\.id))
         let items = try page.items.map { try View.message($0, body: try engine.bodies.body(for: $0.id), delivery: delivery[$0.id]) }
         return try JSONResponse.list(items, next: page.next)
+    }
+
+    /// One thread's messages, oldest first, page by page: the cursor is the
+    /// journal seq of the page's last message (`s<seq>`), so a page reads only
+    /// its own rows of the thread's history (at most `ThreadViewLimits.pageScanRows`).
+    func threadMessages(_ threadID: ThreadID, _ request: Request, _ who: Identity,
+                        channelTypes: Set<ChannelType>, statuses: Set<DeliveryStatus>) async throws -> Response {
+        _ = try await visibleThread(threadID, who)
+        var after: UInt64 = 0
+        if let raw = request.query("cursor") {
+            guard raw.first == "s", let seq = UInt64(raw.dropFirst()), seq <= engine.journal.lastAssignedSeq else {
+                throw APIError.badRequest("cursor is not one this server gave out")
+            }
+            after = seq
+        }
+        let limit = try request.limit()
+        guard let page = await supervisor.messagePage(thread: threadID, after: after, limit: limit,
+                                                      scan: ThreadViewLimits.pageScanRows, include: {
+            (channelTypes.isEmpty || channelTypes.contains($0.channelType)) && (statuses.isEmpty || statuses.contains($0.deliveryStatus))
+        }) else { throw APIError.notFound("no thread with id \(threadID)") }
+        let delivery = await supervisor.outboxEntries(page.messages.map(\.id))
+        let items = try page.messages.map { try View.message($0, body: try engine.bodies.body(for: $0.id), delivery: delivery[$0.id]) }
+        return try JSONResponse.list(items, next: page.next.map { "s\($0)" })
     }
 
     func createMessage(_ request: Request, _ context: APIContext) async throws -> Response {

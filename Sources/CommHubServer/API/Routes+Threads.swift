@@ -14,28 +14,33 @@ extension CommHubAPI {
         }
         api.get("communication/threads/:id") { _, context in
             let who = try require(.readThreads, context)
-            let v = try await visibleThread(try context.id("id", ThreadKind.self), who, history: true)
-            if who.contact != nil { await markRead(v) }
-            return try JSONResponse.make(try await threadDetail(v))
+            let page = try await visiblePage(try context.id("id", ThreadKind.self), who)
+            if who.contact != nil { await markRead(page.held) }
+            return try JSONResponse.make(try await threadDetail(page))
         }
         api.put("communication/threads/:id") { request, context in
             try await updateThread(request, context)
         }
     }
 
-    func threadDetail(_ v: ThreadView) async throws -> JSONValue {
+    func threadDetail(_ page: ThreadPage) async throws -> JSONValue {
+        let v = page.view
         var o = try View.json(v.header).objectValue ?? [:]
         o.merge(await caseFields(v)) { _, new in new }
         let delivery = await supervisor.outboxEntries(v.messages.filter { $0.messageType == .outgoing || $0.messageType == .autoResponse }.map(\.id))
         o["messages"] = .array(try v.messages.map { try View.message($0, body: try engine.bodies.body(for: $0.id), delivery: delivery[$0.id]) })
+        // The newest messages only (`ThreadViewLimits.latestMessages`): older ones page through
+        // `GET /communication/messages?thread_id=`.
+        o["messages_truncated"] = .bool(page.olderLeftOut)
         let tasks = await supervisor.tasks(ofThread: v.header.id)
         let calendar = await supervisor.workflowCalendar()
         o["tasks"] = .array(tasks.map { View.task($0, now: engine.clock.now(), calendar: calendar) })
         // WhatsApp's 24-hour window per WhatsApp channel of the thread: when it ends, and whether it is open now.
         let now = engine.clock.now()
         var windows: [JSONValue] = []
-        for channel in Set(v.messages.filter { $0.channelType == .whatsappBusiness && $0.messageType == .incoming }.compactMap(\.channelID)) {
-            guard let end = WhatsAppWindow.endsAt(v.messages, channel: channel) else { continue }
+        // From the held messages: they keep each channel's last incoming one, however many answers came after it.
+        for channel in Set(page.held.filter { $0.channelType == .whatsappBusiness && $0.messageType == .incoming }.compactMap(\.channelID)) {
+            guard let end = WhatsAppWindow.endsAt(page.held, channel: channel) else { continue }
             windows.append(.object(["channel_id": .string(channel.description), "ends_at": .string(end.iso8601), "open": .bool(now < end)]))
         }
         if !windows.isEmpty {
@@ -49,8 +54,8 @@ extension CommHubAPI {
     /// A person opening a WhatsApp thread marks the customer's last message read
     /// at Meta (blue ticks), once per message, through the connected gateways.
     /// Best effort: not journaled; a channel turns it off with `mark_as_read: false`.
-    func markRead(_ v: ThreadView) async {
-        guard let last = v.messages.last(where: { $0.messageType == .incoming && $0.channelType == .whatsappBusiness }),
+    func markRead(_ held: [MessageHeader]) async {
+        guard let last = held.last(where: { $0.messageType == .incoming && $0.channelType == .whatsappBusiness }),
               let external = last.externalMessageID, let channel = last.channelID, engine.markReadOnce(last.id) else { return }
         engine.markRead.publish(GatewayProtocol.MarkRead(channelID: channel, externalMessageID: external))
     }
@@ -124,7 +129,7 @@ extension CommHubAPI {
         try await durable(events.last!.seq)
         let v = await supervisor.thread(header.id)!
         try await audit(context, "thread.create", "thread", header.id.description, before: CommHubAPI.none, after: v.header)
-        return try JSONResponse.make(try await threadDetail(v), status: .created)
+        return try JSONResponse.make(try await detail(header.id), status: .created)
     }
 
     func updateThread(_ request: Request, _ context: APIContext) async throws -> Response {
@@ -151,7 +156,7 @@ extension CommHubAPI {
         if !events.isEmpty {
             try await audit(context, "thread.update", "thread", id.description, before: before.header, after: after.header)
         }
-        return try JSONResponse.make(try await threadDetail(after))
+        return try JSONResponse.make(try await detail(id))
     }
 
     /// Agents may take a thread of their team for themselves; team leaders

@@ -91,6 +91,7 @@ const M = {
   me: ['ik', 'me'], loading: ['Laden…', 'Loading…'], not_found: ['Niet gevonden', 'Not found'],
   mail_html: ['E-mail zoals verstuurd (zonder scripts en externe inhoud)', 'Mail as sent (no scripts, no remote content)'],
   call_summary: ['Telefoongesprek, {m} min', 'Phone call, {m} min'],
+  older_messages: ['Oudere berichten tonen', 'Show older messages'],
   mine_short: ['Mijn gesprekken', 'My threads'],
   dashboard: ['Dashboard', 'Dashboard'],
   dash_period: ['Periode', 'Period'], dash_day: ['1 dag', '1 day'], dash_days: ['{n} dagen', '{n} days'],

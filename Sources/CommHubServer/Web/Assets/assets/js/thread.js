@@ -6,7 +6,7 @@
 // keeps what is being typed.
 import { h, replace, clear, icon, announce } from './dom.js';
 import { t, te, enumValues, dateTime, dateOnly } from './i18n.js';
-import { get, post, put, now, APIError } from './api.js';
+import { get, post, put, all, now, APIError } from './api.js';
 import { store, contactName, markOpened, isPhone } from './store.js';
 import { countdown } from './sla.js';
 import { CHANNEL_ICON } from './inbox.js';
@@ -164,11 +164,24 @@ class ThreadView {
 
   drawTimeline() {
     const th = this.thread;
+    // The thread view carries the newest 200 messages; older ones are read on request,
+    // page by page from the message list, and kept across live redraws.
+    const shown = new Set((th.messages || []).map((m) => m.id));
+    const older = (this.older || []).filter((m) => !shown.has(m.id));
     const entries = [
-      ...(th.messages || []).map((m) => ({ at: m.created_at, el: () => this.message(m) })),
+      ...[...older, ...(th.messages || [])].map((m) => ({ at: m.created_at, el: () => this.message(m) })),
       ...(th.tasks || []).map((task) => ({ at: task.created_at, el: () => this.task(task) })),
     ].sort((a, b) => (a.at < b.at ? -1 : 1));
-    replace(this.timeline, entries.map((e) => e.el()));
+    const rows = entries.map((e) => e.el());
+    if (th.messages_truncated && !this.older) {
+      const more = h('button', { type: 'button', class: 'small', id: 'older-messages', onclick: async () => {
+        more.disabled = true;
+        try { this.older = await all(`/api/communication/messages?thread_id=${this.id}`); this.drawTimeline(); }
+        catch (err) { more.disabled = false; toast(t('error', { m: err.message }), { kind: 'error' }); }
+      } }, t('older_messages'));
+      rows.unshift(h('li', { class: 'older-messages' }, more));
+    }
+    replace(this.timeline, rows);
     const last = this.timeline.lastElementChild;
     if (last && !isPhone()) last.scrollIntoView({ block: 'nearest' });
   }
