@@ -30,6 +30,10 @@ public func inboundMessageEvent(_ i: Int, threads: Int = 10_000) -> EngineEvent 
 /// each) and inbound messages on them until `events` events in total.
 public func writeSyntheticJournal(directory: String, threads: Int, events: Int) async throws {
     let writer = try JournalWriter(directory: directory, options: JournalOptions(syncMode: .noSync), logger: journalLogger)
+    // As a new store opened by `DurableEngine`: the writer indexes every message from the first
+    // one, so the store is marked indexed (else a restore would first rebuild the index, the
+    // one-time upgrade of a store written before it, and time that instead).
+    try writer.buildMessageIndex([])
     let team = Team(id: entityID(1, 1), name: "support")
     var batch: [EngineEvent] = [.teamUpserted(team)]
     var agents: [ContactID] = []
