@@ -69,6 +69,10 @@ public final class DurableEngine: Sendable {
                 }
             }
             let startSeq = used?.startSeq ?? 0
+            // A store whose index holds every message (all but those written before it):
+            // replay fills no id tables and keeps recent messages only (see `RestoredEngine`).
+            let indexed = try writer.messageIndexBuilt()
+            if indexed { restored.replayIntoIndexedStore(keep: configuration.recentMessagesPerThread) }
             restored.reserve(events: Int(clamping: writer.lastAssignedSeq &- min(startSeq, writer.lastAssignedSeq)))
             let replay: ReplayReport
             // A store from before the `audit` table: fill it once from the snapshot's trail and the replay.
@@ -101,6 +105,7 @@ public final class DurableEngine: Sendable {
             // every restored message is in the store's history: threads keep their recent ones.
             restored.state.external.removeAll()
             restored.state.messageThread.removeAll()
+            restored.state.recordsMessageIDs = true
             let keep = configuration.recentMessagesPerThread
             for id in Array(restored.threads.keys) where restored.threads[id]!.messages.count > keep {
                 restored.threads[id]!.trimMessages(keep: keep, durableThrough: .max)

@@ -99,8 +99,8 @@ extension EngineState {
     /// Messages now belong to `thread`: the message → thread table, the idempotency table, the outbox.
     private mutating func move(_ messages: [MessageHeader], seqs: [UInt64], to thread: ThreadID) {
         for (h, seq) in zip(messages, seqs) {
-            messageThread[h.id] = thread
-            if let ext = h.externalMessageID, let channel = h.channelID {
+            if recordsMessageIDs { messageThread[h.id] = thread }
+            if recordsMessageIDs, let ext = h.externalMessageID, let channel = h.channelID {
                 external[ExternalKey(channel: channel, externalID: ext)] = MessageRef(thread: thread, message: h.id, seq: seq)
             }
             outbox[h.id]?.thread = thread

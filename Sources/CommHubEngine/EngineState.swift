@@ -51,6 +51,11 @@ public struct EngineState: Sendable {
     /// store's message index, see `Supervisor+MessageIndex.swift`).
     public var external = RecentIndex<ExternalKey, MessageRef>()
     public var messageThread = RecentIndex<MessageID, ThreadID>()
+    /// False while a journal replays into a store whose message index holds
+    /// every message (`DurableEngine`): the two tables above are emptied after
+    /// restore anyway, so replay does not fill them (ten million inserts and
+    /// gigabytes for a long journal).
+    public var recordsMessageIDs = true
     /// Outgoing messages a gateway delivers, until the provider reports them
     /// delivered: the outbox (see `OutboxEntry` for the stages).
     public var outbox: [MessageID: OutboxEntry] = [:]
@@ -132,12 +137,12 @@ public struct EngineState: Sendable {
             board.apply(e.event)
         case .messageAdded(let m, _, _):
             index.apply(e.event)
-            messageThread[m.id] = m.threadID
+            if recordsMessageIDs { messageThread[m.id] = m.threadID }
             if Self.entersOutbox(m), let channel = m.channelID {
                 outbox[m.id] = OutboxEntry(message: m.id, thread: m.threadID, channel: channel, queuedAt: m.createdAt, addedSeq: e.seq)
                 outboxReady[channel, default: []].append(m.id)
             }
-            if let ext = m.externalMessageID, let ch = m.channelID {
+            if recordsMessageIDs, let ext = m.externalMessageID, let ch = m.channelID {
                 external[ExternalKey(channel: ch, externalID: ext)] = MessageRef(thread: m.threadID, message: m.id, seq: e.seq)
             }
         case .deliveryStatusChanged(let m, _, let status, _):
@@ -170,7 +175,7 @@ public struct EngineState: Sendable {
             outbox[m] = entry
             outboxClaimed.remove(m)
             switch report {
-            case .sent(let provider?):
+            case .sent(let provider?) where recordsMessageIDs:
                 external[ExternalKey(channel: entry.channel, externalID: provider)] = MessageRef(thread: t, message: m, seq: entry.addedSeq)
             case .retryAfter:
                 outboxWaiting.insert(m)
@@ -194,7 +199,9 @@ public struct EngineState: Sendable {
         case .messageAnnotated(let m, let t, .providerCopy(let channel, let provider, _), _):
             // The provider's own copy of a message CommHub sent: its id there finds it from now on,
             // and mail has no delivery reports to wait for, so the outbox is done with it.
-            external[ExternalKey(channel: channel, externalID: provider)] = MessageRef(thread: t, message: m, seq: e.seq)
+            if recordsMessageIDs {
+                external[ExternalKey(channel: channel, externalID: provider)] = MessageRef(thread: t, message: m, seq: e.seq)
+            }
             if outbox[m]?.stage == .sent { removeFromOutbox(m) }
         case .messageAnnotated:
             break

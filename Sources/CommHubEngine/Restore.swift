@@ -15,6 +15,18 @@ public struct RestoredEngine: Sendable {
     public var lastSeq: UInt64
     /// The audit trail a snapshot of an older version carried (now in the store's `audit` table).
     public var legacyAudit: [AuditEntry] = []
+    /// With the store's history holding every message: a thread that passes
+    /// twice this many messages in replay is trimmed to it (as `DurableEngine`
+    /// trims after restore), so a long journal tail does not hold every header.
+    public var trimMessagesAbove: Int?
+
+    /// Replays into a store whose message index and history hold every
+    /// message: the engine's id tables stay empty (`EngineState.recordsMessageIDs`)
+    /// and threads keep about `keep` recent messages.
+    public mutating func replayIntoIndexedStore(keep: Int) {
+        state.recordsMessageIDs = false
+        trimMessagesAbove = keep
+    }
 
     public init() {
         state = EngineState()
@@ -28,6 +40,7 @@ public struct RestoredEngine: Sendable {
     /// tables (idempotency keys and message → thread, one entry per message)
     /// are not rehashed at every doubling while a long journal replays.
     public mutating func reserve(events: Int) {
+        guard state.recordsMessageIDs else { return }
         // Nearly every event of a long journal is a message.
         let messages = max(0, events) / 10 * 9
         state.external.reserveCapacity(state.external.count + messages)
@@ -64,6 +77,9 @@ public struct RestoredEngine: Sendable {
         // One look-up, and the state is changed in place: copying it out would
         // share its message array with the table and make the append copy it.
         guard let i = threads.index(forKey: t), threads.values[i].applyIfNewer(e.event, seq: e.seq) else { return }
+        if let keep = trimMessagesAbove, threads.values[i].messages.count > 2 * keep {
+            threads.values[i].trimMessages(keep: keep, durableThrough: .max)
+        }
         state.apply(e)
     }
 

@@ -231,7 +231,17 @@ final class Book: Sendable {
             let r = try await http.request("GET", "/api/communication/threads/\(thread)", token: token)
             #expect(r.status == 200)
             let obj = try r.json() as! [String: Any]
-            let messages = obj["messages"] as! [[String: Any]]
+            // The thread view carries the newest 200: every message comes page by page from the list.
+            var messages: [[String: Any]] = []
+            var cursor: String?
+            repeat {
+                let page = try await http.request("GET", "/api/communication/messages?thread_id=\(thread)&limit=500"
+                                                  + (cursor.map { "&cursor=\($0)" } ?? ""), token: token)
+                #expect(page.status == 200)
+                let list = try page.json() as! [String: Any]
+                messages += list["items"] as! [[String: Any]]
+                cursor = list["next_cursor"] as? String
+            } while cursor != nil
             let external = messages.compactMap { $0["external_message_id"] as? String }
             #expect(external.count == Set(external).count, "a message is stored twice in conversation \(conv)")
             #expect(Set(external) == Set(ids), "conversation \(conv) holds other messages than were sent")
