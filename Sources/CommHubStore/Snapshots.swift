@@ -39,7 +39,7 @@ public struct PruneReport: Sendable, Hashable {
 /// Writes one fuzzy snapshot while journal traffic continues.
 ///
 /// `append` frames each record (`[length u32 LE][bytes]`) into a stream and,
-/// whenever a full chunk (`snapshotChunkBytes`, default 1 MiB) is buffered,
+/// whenever `snapshotChunkBytes` (default 1 MiB) are buffered, cut into chunks of `maxChunkBytes`,
 /// hands it to the writer thread as its own small write transaction; journal
 /// batches run between chunks, so a large snapshot does not stall commits.
 /// Records may span chunks. `append` never blocks; memory grows if the
@@ -64,14 +64,28 @@ public final class SnapshotWriter: Sendable {
     public let id: UInt64
     public let startSeq: UInt64
     let journal: JournalWriter
+    /// Bytes of one stored chunk: at most `maxChunkBytes`.
     let chunkSize: Int
+    /// Bytes handed to the writer thread as one transaction (`snapshotChunkBytes`
+    /// rounded down to whole chunks): many chunks per transaction.
+    let jobSize: Int
     let state = Mutex(State())
+
+    /// The largest chunk stored: small enough to sit inside an LMDB leaf page
+    /// (4 KiB pages hold values up to about 2,018 bytes with a 12-byte key). A
+    /// larger value takes a run of contiguous overflow pages, and LMDB looks for
+    /// such a run through its whole free list, merging it record by record: in
+    /// a store with millions of scattered free pages (every commit frees the
+    /// pages it copied) one 1 MiB chunk took seconds, and a 2 GB snapshot
+    /// of a million threads did not finish in minutes.
+    static let maxChunkBytes = 2_000
 
     init(id: UInt64, startSeq: UInt64, journal: JournalWriter) {
         self.id = id
         self.startSeq = startSeq
         self.journal = journal
-        self.chunkSize = journal.options.snapshotChunkBytes
+        self.chunkSize = min(Self.maxChunkBytes, journal.options.snapshotChunkBytes)
+        self.jobSize = chunkSize * max(1, journal.options.snapshotChunkBytes / chunkSize)
     }
 
     deinit {
@@ -122,14 +136,13 @@ public final class SnapshotWriter: Sendable {
             s.buffer.append(contentsOf: record)
             s.records += 1
             s.bytes += UInt64(4 + record.count)
-            if s.buffer.count >= chunkSize {
+            if s.buffer.count >= jobSize {
                 var start = 0
-                while s.buffer.count - start >= chunkSize {
+                while s.buffer.count - start >= jobSize {
                     // Submitted under our lock so chunks reach the writer in index order
-                    // (the running CRC depends on it). Lock order: snapshot → journal.
-                    submitChunk(Array(s.buffer[start..<(start + chunkSize)]), index: s.nextChunk, &s)
-                    s.nextChunk += 1
-                    start += chunkSize
+                    let n = submitChunks(Array(s.buffer[start..<(start + jobSize)]), first: s.nextChunk, &s)
+                    s.nextChunk += n
+                    start += jobSize
                 }
                 s.buffer.removeFirst(start)
             }
@@ -142,26 +155,33 @@ public final class SnapshotWriter: Sendable {
         if let e = state.withLock({ $0.error }) { throw e }
     }
 
-    /// Called with our lock held (`s`); the job's completion takes the lock
-    /// later on the writer thread, so a rejected job is recorded here directly.
-    private func submitChunk(_ chunk: [UInt8], index: UInt32, _ s: inout State) {
-        let id = self.id
+    /// Hands `bytes` to the writer as one transaction of chunks numbered from
+    /// `first`; returns how many. Called with our lock held (`s`); the job's
+    /// completion takes the lock later on the writer thread, so a rejected job
+    /// is recorded here directly.
+    private func submitChunks(_ bytes: [UInt8], first start: UInt32, _ s: inout State) -> UInt32 {
+        let id = self.id, size = chunkSize
+        let count = (bytes.count + size - 1) / size
         let dbi = journal.env.dbs.snapshots
         let accepted = journal.trySubmit(JournalWriter.Job(name: "snapshot.chunk", run: { [self] env in
             try env.write("snapshot.chunk") { txn in
-                try txn.put(dbi, StoreFormat.chunkKey(snapshot: id, chunk: index), chunk, "mdb_put(snapshots)")
+                for c in 0..<count {
+                    let piece = Array(bytes[(c * size)..<min(bytes.count, (c + 1) * size)])
+                    try txn.put(dbi, StoreFormat.chunkKey(snapshot: id, chunk: start + UInt32(c)), piece, "mdb_put(snapshots)")
+                }
             }
             // Only the writer thread touches `crc`, in chunk order.
-            let crc = CRC32C.update(state.withLock { $0.crc }, chunk)
+            let crc = CRC32C.update(state.withLock { $0.crc }, bytes)
             state.withLock { s in
                 s.crc = crc
-                s.chunksCommitted += 1
+                s.chunksCommitted += UInt32(count)
             }
             return .done
         }, completion: { [self] r in
             if case .failure(let e) = r { state.withLock { s in if s.error == nil { s.error = e } } }
         }))
         if !accepted, s.error == nil { s.error = StoreError(.closed, operation: "snapshot.chunk") }
+        return UInt32(count)
     }
 
     /// Writes the remaining buffer, waits until the journal is durable
@@ -176,8 +196,8 @@ public final class SnapshotWriter: Sendable {
             }
             s.phase = .finishing
             if !s.buffer.isEmpty {
-                submitChunk(s.buffer, index: s.nextChunk, &s)
-                s.nextChunk += 1
+                let n = submitChunks(s.buffer, first: s.nextChunk, &s)
+                s.nextChunk += n
                 s.buffer = []
             }
         }
@@ -310,12 +330,12 @@ extension JournalWriter {
         func corrupted(_ why: String) -> StoreError {
             StoreError(.corrupted, operation: "readSnapshot", detail: "snapshot \(info.id): \(why)")
         }
-        // Pass 1: checksum, 16 chunks per read transaction.
+        // Pass 1: checksum, `readGroup` chunks per read transaction.
         var crc: UInt32 = 0
         var bytes: UInt64 = 0
         var index: UInt32 = 0
         while index < info.chunkCount {
-            let upper = min(info.chunkCount, index + 16)
+            let upper = min(info.chunkCount, index + Self.readGroup)
             try env.read { txn in
                 for i in index..<upper {
                     try txn.withValue(dbi, StoreFormat.chunkKey(snapshot: info.id, chunk: i)) { v in
@@ -331,16 +351,28 @@ extension JournalWriter {
         guard crc == info.crc32c else {
             throw corrupted("checksum mismatch (stored \(StoreFormat.hex(info.crc32c)), computed \(StoreFormat.hex(crc)))")
         }
-        // Pass 2: deframe. One chunk copied out per read transaction.
+        // Pass 2: deframe. `readGroup` chunks copied out per read transaction.
         var carry: [UInt8] = []
         var records: UInt64 = 0
         var erased = 0
         var crc2: UInt32 = 0
-        for i in 0..<info.chunkCount {
-            let chunk = try env.read { txn in try txn.get(dbi, StoreFormat.chunkKey(snapshot: info.id, chunk: i)) }
-            guard let chunk else { throw corrupted("chunk \(i) disappeared while reading") }
-            crc2 = CRC32C.update(crc2, chunk)
-            carry.append(contentsOf: chunk)
+        var group: [UInt8] = []
+        var from: UInt32 = 0
+        while from < info.chunkCount {
+            group.removeAll(keepingCapacity: true)
+            // Up to `readGroup` chunks and about 1 MiB (older snapshots have 1 to 4 MiB chunks).
+            try env.read { txn in
+                let upper = min(info.chunkCount, from + Self.readGroup)
+                while from < upper, group.count < 1 << 20 {
+                    try txn.withValue(dbi, StoreFormat.chunkKey(snapshot: info.id, chunk: from)) { v in
+                        guard let v else { throw corrupted("chunk \(from) disappeared while reading") }
+                        group.append(contentsOf: v)
+                    }
+                    from += 1
+                }
+            }
+            crc2 = CRC32C.update(crc2, group)
+            carry.append(contentsOf: group)
             var pos = 0
             try carry.withUnsafeBytes { buf in
                 while buf.count - pos >= 4 {
@@ -369,6 +401,9 @@ extension JournalWriter {
         guard records == info.recordCount else { throw corrupted("\(records) records, header says \(info.recordCount)") }
         return erased
     }
+
+    /// Chunks read per read transaction (about 1 MiB of the largest chunks).
+    static let readGroup: UInt32 = 512
 
     /// A sealed snapshot record opened; nil when its key was destroyed.
     func openSnapshotRecord(_ record: [UInt8], snapshot id: UInt64, index: UInt64) throws -> [UInt8]? {

@@ -55,10 +55,12 @@
  - value: the chunk bytes (no per-chunk header).
  - A snapshot's records (opaque bytes produced by the engine) are framed as
    a stream of `[length UInt32 LE][record bytes]`. The stream is cut into
-   chunks of exactly `chunkSize` bytes (default 4 MiB; the last chunk may be
-   shorter), **regardless of record boundaries**: a record may span chunks.
+   chunks of exactly `chunkSize` bytes (2,000 since issue 17 round 3, so a
+   chunk is an LMDB leaf value and never a run of overflow pages; 4 MiB and
+   then 1 MiB before; the last chunk of a snapshot may be shorter; readers
+   take any size), **regardless of record boundaries**: a record may span chunks.
    Chunk indexes start at 0 and are dense. An empty snapshot has no chunks.
- - Chunks are written in their own small transactions, interleaved with
+ - Chunks are written about 1 MiB per transaction, interleaved with
    journal batches, while traffic continues (fuzzy snapshot).
 
  ## `meta`: UTF-8 string keys
