@@ -26,7 +26,7 @@ public struct SupervisorImage: Codable, Sendable {
     public var tokens: [APIToken]?
     /// Written by versions before the store's `audit` table; read once to fill it.
     public var audit: [AuditEntry]?
-    public var assignments: [Assignment]
+    public var assignments: Assignments
     /// Queued threads per team, in queue order.
     public var queues: [TeamID: [ThreadID]]
     /// Each team's members in round-robin order and the position picked
@@ -54,6 +54,50 @@ public struct SupervisorImage: Codable, Sendable {
     /// The web app's records. Optional: older images have none.
     public var web: WebAccessState?
 
+    /// The assignment relation, one entry per thread. Coded packed: a JSON
+    /// string of base64 (version byte 1, a LEB128 count, then per entry the
+    /// thread id and the optional team and agent ids), since a million JSON
+    /// objects were a tenth of a 1M-thread restore. Images written before
+    /// carry a JSON array of objects, which still decodes.
+    public struct Assignments: Codable, Sendable, Hashable, Sequence {
+        public var items: [Assignment]
+        static let version: UInt8 = 1
+
+        public init(_ items: [Assignment]) { self.items = items }
+        public func makeIterator() -> IndexingIterator<[Assignment]> { items.makeIterator() }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if let array = try? c.decode([Assignment].self) {
+                items = array
+                return
+            }
+            let packed = [UInt8](try c.decode(Data.self))
+            var r = CompactReader(packed)
+            guard try r.u8() == Self.version else {
+                throw DecodingError.dataCorruptedError(in: c, debugDescription: "unknown version of the packed assignments")
+            }
+            let n = try r.varint()
+            guard n <= UInt64(packed.count) else {
+                throw DecodingError.dataCorruptedError(in: c, debugDescription: "assignment count past the data")
+            }
+            items = []
+            items.reserveCapacity(Int(n))
+            for _ in 0..<n {
+                items.append(Assignment(thread: try r.id(), team: try r.optionalID(), agent: try r.optionalID()))
+            }
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var w = CompactWriter(capacity: 16 + items.count * 50)
+            w.u8(Self.version)
+            w.varint(UInt64(items.count))
+            for a in items { w.id(a.thread); w.id(a.team); w.id(a.agent) }
+            var c = encoder.singleValueContainer()
+            try c.encode(Data(w.bytes))
+        }
+    }
+
     public struct RoundRobin: Codable, Sendable, Hashable {
         public var members: [ContactID]
         public var lastPicked: Int?
@@ -74,9 +118,9 @@ public struct SupervisorImage: Codable, Sendable {
         tokens = Array(s.tokens.values)
         audit = nil  // the trail lives in the store's audit table
         var teamOf = s.board.team.dictionary
-        assignments = s.board.assignee.map { (t, a) in
+        assignments = Assignments(s.board.assignee.map { (t, a) in
             Assignment(thread: t, team: teamOf.removeValue(forKey: t), agent: a)
-        } + teamOf.map { Assignment(thread: $0.key, team: $0.value, agent: nil) }
+        } + teamOf.map { Assignment(thread: $0.key, team: $0.value, agent: nil) })
         queues = s.board.teams.mapValues { Array($0.queue) }
         roundRobin = s.board.teams.mapValues { RoundRobin(members: $0.members, lastPicked: $0.lastPicked) }
         outbox = s.outbox.values.sorted { ($0.queuedAt, $0.message) < ($1.queuedAt, $1.message) }
