@@ -102,9 +102,25 @@ public struct LoadTestSummary: Codable, Sendable {
     public var subscriberFrames: UInt64?
     public var engineRSSBytes: Int?
     public var snapshotsTaken: Int?
+    /// Embedded engine: the journal writer's counters over the whole run (warm-up included).
+    public var journal: JournalFigures?
     /// The first error seen, to say what went wrong when `errors` > 0.
     public var firstError: String?
     public var startedAt: String
+}
+
+/// What the embedded engine's journal writer did during a run.
+public struct JournalFigures: Codable, Sendable {
+    public var batches: UInt64
+    public var eventsPerBatch: Double
+    /// Mean wall time of a journal transaction, begin through commit (fsync included).
+    public var commitMillisMean: Double
+
+    init(_ s: JournalStats) {
+        batches = s.batchesCommitted
+        eventsPerBatch = s.averageBatchSize
+        commitMillisMean = s.batchesCommitted == 0 ? 0 : Double(s.commitNanosTotal) / Double(s.batchesCommitted) / 1e6
+    }
 }
 
 /// `commhub loadtest`: drives an engine through the gateway ingest
@@ -199,6 +215,7 @@ public enum LoadTest {
                                           })
             summary.mode = o.rate == nil ? "closed-loop" : "open-loop"
             if o.snapshotEvery != nil { summary.snapshotsTaken = snapshots.count }
+            summary.journal = JournalFigures(durable.writer.stats)
             group.cancelAll()
             await durable.shutdown(snapshot: false)
             return summary

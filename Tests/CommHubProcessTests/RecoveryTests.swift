@@ -205,6 +205,11 @@ import Testing
         #expect(summary.queries.count > 0)
         #expect(summary.operations.count > 0, "presence changes and rebalances ran beside the ingest")
         #expect(summary.fanout == nil)
+        let journal = try #require(summary.journal, "an embedded run reports its journal writer's figures")
+        #expect(journal.batches > 0 && journal.eventsPerBatch >= 1)
+        // Every acknowledged event was committed in one of the batches (the warm-up's too).
+        #expect(Double(journal.batches) * journal.eventsPerBatch >= Double(summary.eventsAcknowledged))
+        #expect(journal.commitMillisMean > 0)
     }
 
     /// Open loop with WebSocket subscribers: every subscriber gets the
