@@ -43,6 +43,8 @@ let package = Package(
                 "BenchFixtures",
                 .product(name: "CommHubEngine", package: commHub),
                 .product(name: "CommHubDomain", package: commHub),
+                .product(name: "CommHubStore", package: commHub),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "BenchProfile"

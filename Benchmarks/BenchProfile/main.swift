@@ -1,6 +1,8 @@
 import BenchFixtures
 import CommHubDomain
 import CommHubEngine
+import CommHubStore
+import Crypto
 import Foundation
 import Logging
 
@@ -8,6 +10,7 @@ import Logging
 // `valgrind --tool=callgrind` (instruction counts: this VM exposes no
 // hardware counters) and perf. Usage: BenchProfile SCENARIO [ITERATIONS]
 //   drain500 | drain500Supervisor | evenOut | inboxFiltered | inboxText | ingestNew | ingestReply | matchOrder | memory
+//   resolvedMemory THREADS MESSAGES KEEP (see there)
 let args = CommandLine.arguments
 let scenario = args.count > 1 ? args[1] : "drain500"
 let iterations = args.count > 2 ? Int(args[2]) ?? 10 : 10
@@ -114,6 +117,62 @@ case "layout":
     print("ThreadHeader", MemoryLayout<ThreadHeader>.size, "ThreadState", MemoryLayout<ThreadState>.size,
           "AgentSlot", MemoryLayout<AssignmentBoard.AgentSlot>.size,
           "AnalyticsBook.ThreadFacts", MemoryLayout<AnalyticsBook.ThreadFacts>.stride)
+case "resolvedMemory":
+    // BenchProfile resolvedMemory THREADS MESSAGES KEEP: anonymous memory of a store-backed engine
+    // holding THREADS resolved WhatsApp threads of MESSAGES messages each (every other one an
+    // answer), with `recentMessagesPerResolvedThread` = KEEP (0, the default: each channel's last
+    // incoming message only; a large KEEP: the open threads' window of 32, as before).
+    let perThread = args.count > 3 ? Int(args[3]) ?? 20 : 20
+    let keepResolved = args.count > 4 ? Int(args[4]) ?? 0 : 0
+    let dir = NSTemporaryDirectory() + "commhub-resolved-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    var configuration = EngineConfiguration()
+    configuration.recentMessagesPerResolvedThread = keepResolved
+    var options = JournalOptions(syncMode: .noSync)
+    options.masterKeys = MasterKeys(current: SymmetricKey(size: .bits256), source: .environment)
+    var quiet = Logger(label: "profile")
+    quiet.logLevel = .error
+    let d = try DurableEngine(directory: dir, clock: SimulatedClock(start: benchEpoch), configuration: configuration,
+                              options: options, logger: quiet)
+    let sup = d.engine.supervisor
+    var channel = Channel(channelType: .whatsappBusiness, channelName: "wa", businessEntity: .chargecars)
+    channel.isActive = true
+    _ = try await sup.upsertChannel(channel)
+    func rssAnon() -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("RssAnon:") } ?? ""
+        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+    }
+    trimHeap()
+    let before = rssAnon()
+    var last: UInt64 = 0
+    for t in 0..<iterations {
+        let wa = String(format: "3161%07d", t)
+        var thread: ThreadID?
+        for i in 0..<perThread {
+            let at = benchEpoch.addingTimeInterval(Double(t * perThread + i))
+            if i % 2 == 0 || thread == nil {
+                let r = try await sup.ingest(InboundMessage(channelID: channel.id, externalMessageID: "wamid.\(t).\(i)",
+                                                            threadReference: ExternalReference(.whatsappChat, "1055:+\(wa)"),
+                                                            senderExternal: ExternalParty(name: "Klant \(t)", waID: wa),
+                                                            messageContent: "Hoe staat het met mijn laadpaal? \(i)", receivedAt: at))
+                thread = r.threadID
+                last = r.seq
+            } else {
+                let h = MessageHeader(id: MessageID(), threadID: thread!, channelID: channel.id, channelType: .whatsappBusiness,
+                                      messageType: .outgoing, deliveryStatus: .pending, createdAt: at)
+                last = try await sup.addMessage(h, body: MessageBody(messageContent: "We plannen de installatie in. \(i)")).last!.seq
+            }
+        }
+        try await d.engine.durable(last)
+        last = try await sup.updateThread(thread!, change: ThreadChange(status: .resolved), assignTo: nil, team: nil).last!.seq
+    }
+    try await d.engine.durable(last)
+    trimHeap()
+    let after = rssAnon()
+    print("resolvedMemory: \(iterations) resolved threads x \(perThread) messages, keep \(keepResolved):",
+          "\((after - before) / max(1, iterations)) bytes per thread (RssAnon \(before >> 20) -> \(after >> 20) MiB)")
+    await d.shutdown(snapshot: false)
 case "memory":
     // Same as Memory.engine1MOpenThreads, without the benchmark's malloc interposer.
     let r = try await measureEngineMemory(threads: iterations)

@@ -45,9 +45,9 @@ public actor ThreadActor {
     /// every message.
     private func trimMessages() {
         guard owner.messageIndex != nil else { return }
-        let keep = owner.configuration.recentMessagesPerThread
-        guard state.messages.count >= keep + max(1, keep / 4) else { return }
-        state.trimMessages(keep: keep, durableThrough: journal.durableSeq)
+        let window = owner.configuration.recentWindow, status = state.header.status
+        guard state.messages.count >= window.trimAt(status) else { return }
+        state.trimMessages(keep: window.keep(status), durableThrough: journal.durableSeq)
     }
 
     /// Records an inbound message (see `ThreadState.eventsForInbound`).

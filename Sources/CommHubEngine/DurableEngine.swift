@@ -72,7 +72,7 @@ public final class DurableEngine: Sendable {
             // A store whose index holds every message (all but those written before it):
             // replay fills no id tables and keeps recent messages only (see `RestoredEngine`).
             let indexed = try writer.messageIndexBuilt()
-            if indexed { restored.replayIntoIndexedStore(keep: configuration.recentMessagesPerThread) }
+            if indexed { restored.replayIntoIndexedStore(window: configuration.recentWindow) }
             restored.reserve(events: Int(clamping: writer.lastAssignedSeq &- min(startSeq, writer.lastAssignedSeq)))
             let replay: ReplayReport
             // A store from before the `audit` table: fill it once from the snapshot's trail and the replay.
@@ -106,9 +106,10 @@ public final class DurableEngine: Sendable {
             restored.state.external.removeAll()
             restored.state.messageThread.removeAll()
             restored.state.recordsMessageIDs = true
-            let keep = configuration.recentMessagesPerThread
-            for id in Array(restored.threads.keys) where restored.threads[id]!.messages.count > keep {
-                restored.threads[id]!.trimMessages(keep: keep, durableThrough: .max)
+            let window = configuration.recentWindow
+            for id in Array(restored.threads.keys) {
+                let keep = window.keep(restored.threads[id]!.header.status)
+                if restored.threads[id]!.messages.count > keep { restored.threads[id]!.trimMessages(keep: keep, durableThrough: .max) }
             }
             self.writer = writer
             self.keepSnapshots = keepSnapshots

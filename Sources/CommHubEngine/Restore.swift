@@ -15,17 +15,17 @@ public struct RestoredEngine: Sendable {
     public var lastSeq: UInt64
     /// The audit trail a snapshot of an older version carried (now in the store's `audit` table).
     public var legacyAudit: [AuditEntry] = []
-    /// With the store's history holding every message: a thread that passes
-    /// twice this many messages in replay is trimmed to it (as `DurableEngine`
-    /// trims after restore), so a long journal tail does not hold every header.
-    public var trimMessagesAbove: Int?
+    /// With the store's history holding every message: a thread is trimmed in
+    /// replay as a thread actor is (`RecentMessageWindow.trimAt`), so a long
+    /// journal tail does not hold every header.
+    public var trimWindow: RecentMessageWindow?
 
     /// Replays into a store whose message index and history hold every
     /// message: the engine's id tables stay empty (`EngineState.recordsMessageIDs`)
-    /// and threads keep about `keep` recent messages.
-    public mutating func replayIntoIndexedStore(keep: Int) {
+    /// and threads keep about `window`'s recent messages.
+    public mutating func replayIntoIndexedStore(window: RecentMessageWindow) {
         state.recordsMessageIDs = false
-        trimMessagesAbove = keep
+        trimWindow = window
     }
 
     public init() {
@@ -77,8 +77,11 @@ public struct RestoredEngine: Sendable {
         // One look-up, and the state is changed in place: copying it out would
         // share its message array with the table and make the append copy it.
         guard let i = threads.index(forKey: t), threads.values[i].applyIfNewer(e.event, seq: e.seq) else { return }
-        if let keep = trimMessagesAbove, threads.values[i].messages.count > 2 * keep {
-            threads.values[i].trimMessages(keep: keep, durableThrough: .max)
+        if let window = trimWindow {
+            let status = threads.values[i].header.status
+            if threads.values[i].messages.count >= window.trimAt(status) {
+                threads.values[i].trimMessages(keep: window.keep(status), durableThrough: .max)
+            }
         }
         state.apply(e)
     }

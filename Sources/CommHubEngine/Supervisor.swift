@@ -25,6 +25,19 @@ public struct EngineConfiguration: Sendable {
     /// --recent-messages-per-thread`).
     public var recentMessagesPerThread = 32
     public static let recentMessagesPerThreadRange = 4...1_000_000
+    /// The same for a resolved or closed thread, besides each channel's last
+    /// incoming message, which every thread keeps (the reply window, the
+    /// channel of an answer). Such a thread is mostly history: a customer
+    /// who writes again within the reopen window reopens it, and its view
+    /// reads the store as any long thread's does. `serve
+    /// --recent-messages-per-resolved-thread`.
+    public var recentMessagesPerResolvedThread = 0
+    public static let recentMessagesPerResolvedThreadRange = 0...1_000_000
+
+    /// The in-memory message windows of open and of resolved or closed threads.
+    public var recentWindow: RecentMessageWindow {
+        RecentMessageWindow(open: recentMessagesPerThread, resolved: recentMessagesPerResolvedThread)
+    }
 
     public init(matcher: ThreadMatcher = ThreadMatcher(), sla: SLAPolicy = SLAPolicy(), maxMessageBytes: Int = 1 << 20,
                 outboxMaxAttempts: Int = 5) {

@@ -73,6 +73,19 @@ public struct ThreadState: Sendable, Hashable, Codable {
         let keptMessages = stays.reversed().map { messages[$0] }, keptSeqs = stays.reversed().map { messageSeqs[$0] }
         messages.replaceSubrange(0..<drop, with: keptMessages)
         messageSeqs.replaceSubrange(0..<drop, with: keptSeqs)
+        // A trim to a much smaller window (a thread resolved) gives the arrays' room back:
+        // replaceSubrange keeps their capacity, and a resolved thread would go on holding it.
+        if messages.capacity > 2 * messages.count + 8 {
+            messages = Self.compacted(messages)
+            messageSeqs = Self.compacted(messageSeqs)
+        }
+    }
+
+    private static func compacted<T>(_ a: [T]) -> [T] {
+        var out: [T] = []
+        out.reserveCapacity(a.count)
+        out.append(contentsOf: a)
+        return out
     }
 
     /// `apply` when `seq` is newer than what this state reflects; says whether it was.

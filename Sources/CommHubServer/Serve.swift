@@ -50,6 +50,8 @@ public struct ServeOptions: Sendable {
     public var recentMessageIDs = EngineConfiguration().recentMessageIDs
     /// `EngineConfiguration.recentMessagesPerThread` (`--recent-messages-per-thread`).
     public var recentMessagesPerThread = EngineConfiguration().recentMessagesPerThread
+    /// `EngineConfiguration.recentMessagesPerResolvedThread` (`--recent-messages-per-resolved-thread`).
+    public var recentMessagesPerResolvedThread = EngineConfiguration().recentMessagesPerResolvedThread
     /// Called once HTTP listens, with its port (tests use port 0).
     public var onReady: (@Sendable (Int) async -> Void)?
 
@@ -77,6 +79,7 @@ public enum CommHubServe {
         configuration.messagePrices = o.messagePrices
         configuration.recentMessageIDs = o.recentMessageIDs
         configuration.recentMessagesPerThread = o.recentMessagesPerThread
+        configuration.recentMessagesPerResolvedThread = o.recentMessagesPerResolvedThread
         let durable = try await LegacyStoreSealing.open(storeDirectory: o.storeDirectory, logger: logger) {
             try DurableEngine(directory: o.storeDirectory, clock: clock, configuration: configuration,
                               options: journalOptions, keepSnapshots: o.keepSnapshots, logger: logger)

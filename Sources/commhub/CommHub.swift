@@ -121,6 +121,8 @@ struct Serve: AsyncParsableCommand {
     var recentMessageIDs = EngineConfiguration().recentMessageIDs
     @Option(help: "Message headers each thread keeps in memory (the newest); older ones are read from the store's history when a view lists them. 4 to 1000000.")
     var recentMessagesPerThread = EngineConfiguration().recentMessagesPerThread
+    @Option(help: "The same for a resolved or closed thread, besides each channel's last incoming message (which every thread keeps). 0 to 1000000.")
+    var recentMessagesPerResolvedThread = EngineConfiguration().recentMessagesPerResolvedThread
     // Benchmarks only: the previous per-subscriber-task fan-out, to measure both in one run (Benchmarks/fanout.sh).
     @Option(help: .hidden) var eventFanOut = EventStreamOptions.FanOut.perEventLoop.rawValue
 
@@ -128,6 +130,8 @@ struct Serve: AsyncParsableCommand {
         try checkOption(eventsMaxPendingBytes, 4_096...(1 << 30), "--events-max-pending-bytes", unit: "bytes")
         try checkOption(recentMessageIDs, EngineConfiguration.recentMessageIDsRange, "--recent-message-ids")
         try checkOption(recentMessagesPerThread, EngineConfiguration.recentMessagesPerThreadRange, "--recent-messages-per-thread")
+        try checkOption(recentMessagesPerResolvedThread, EngineConfiguration.recentMessagesPerResolvedThreadRange,
+                        "--recent-messages-per-resolved-thread")
         guard EventStreamOptions.FanOut(rawValue: eventFanOut) != nil else {
             throw ValidationError("--event-fan-out must be per-event-loop or per-subscriber-task")
         }
@@ -204,6 +208,7 @@ struct Serve: AsyncParsableCommand {
         if let messagePrices { o.messagePrices = try Self.prices(messagePrices) }
         o.recentMessageIDs = recentMessageIDs
         o.recentMessagesPerThread = recentMessagesPerThread
+        o.recentMessagesPerResolvedThread = recentMessagesPerResolvedThread
         if let tlsCert, let tlsKey {
             do {
                 let certificates = try TLSCertificates(certificate: tlsCert, key: tlsKey)

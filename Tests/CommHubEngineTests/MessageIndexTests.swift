@@ -346,6 +346,63 @@ struct MessageIndexTests {
         await durable.shutdown(snapshot: false)
     }
 
+    /// A resolved thread is mostly history: it keeps in memory only each
+    /// channel's last incoming message (the reply window), lists every message
+    /// from the store, reopens when the customer writes again, and is trimmed
+    /// the same way after a restart from the journal and from a snapshot.
+    @Test func aResolvedThreadKeepsOnlyItsLastIncomingMessageInMemory() async throws {
+        let site = Site()
+        defer { site.remove() }
+        var (durable, c) = try await site.started(recentMessagesPerThread: 16)
+        var sup = durable.engine.supervisor
+        let now = site.clock.now()
+        var thread: ThreadID?
+        for i in 0..<12 {
+            let r = try await sup.ingest(Self.inbound(c, "wamid.r.\(i)", chat: 9, at: now.addingTimeInterval(Double(i))))
+            thread = r.threadID
+            let h = MessageHeader(id: MessageID(), threadID: r.threadID, channelID: c.id, channelType: .whatsappBusiness,
+                                  messageType: .outgoing, deliveryStatus: .pending, createdAt: now.addingTimeInterval(Double(i) + 0.5))
+            let e = try await sup.addMessage(h, body: MessageBody(messageContent: "Antwoord \(i)"))
+            try await sup.journal.waitDurable(e.last!.seq)
+        }
+        let id = try #require(thread)
+        let before = try #require(await sup.thread(id, history: true)).messages.map(\.id)
+        #expect(before.count == 24)
+        #expect(try #require(await sup.thread(id)).messages.count > 12, "an open thread keeps its recent window")
+
+        let resolved = try await sup.updateThread(id, change: ThreadChange(status: .resolved), assignTo: nil, team: nil)
+        try await sup.journal.waitDurable(resolved.last!.seq)
+        func inMemory(_ sup: Supervisor) async throws -> [MessageHeader] { try #require(await sup.thread(id)).messages }
+        var kept = try await inMemory(sup)
+        #expect(kept.map(\.externalMessageID) == ["wamid.r.11"], "\(kept.map(\.externalMessageID))")
+        #expect(WhatsAppWindow.isOpen(kept, channel: c.id, at: now.addingTimeInterval(3600)), "the reply window still counts")
+        #expect(try #require(await sup.thread(id, history: true)).messages.map(\.id) == before, "every message is listed from the store")
+
+        // Restarts: from the journal, then from a snapshot.
+        await durable.shutdown(snapshot: false)
+        durable = try site.open(recentMessagesPerThread: 16)
+        sup = durable.engine.supervisor
+        kept = try await inMemory(sup)
+        #expect(kept.map(\.externalMessageID) == ["wamid.r.11"], "after replay: \(kept.map(\.externalMessageID))")
+        #expect(try #require(await sup.thread(id, history: true)).messages.map(\.id) == before)
+        _ = try await durable.snapshot()
+        await durable.shutdown(snapshot: true)
+        durable = try site.open(recentMessagesPerThread: 16)
+        sup = durable.engine.supervisor
+        kept = try await inMemory(sup)
+        #expect(kept.map(\.externalMessageID) == ["wamid.r.11"], "after a snapshot: \(kept.map(\.externalMessageID))")
+
+        // The customer writes again within the reopen window: the same thread opens and grows its window again.
+        let again = try await sup.ingest(Self.inbound(c, "wamid.r.again", chat: 9, at: now.addingTimeInterval(600)))
+        try await sup.journal.waitDurable(again.seq)
+        #expect(again.threadID == id)
+        let reopened = try #require(await sup.thread(id, history: true))
+        #expect(reopened.header.status.isOpen)
+        #expect(reopened.messages.map(\.id) == before + [again.messageID])
+        #expect(try await inMemory(sup).map(\.externalMessageID) == ["wamid.r.11", "wamid.r.again"])
+        await durable.shutdown(snapshot: false)
+    }
+
     /// What one request reads of a long thread is bounded: a view holds the newest messages (and
     /// says older ones exist), and pages walk every message in journal order, each reading only its
     /// own stored rows; a filter that matches rarely answers short pages with a cursor.

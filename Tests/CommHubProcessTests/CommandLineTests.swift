@@ -73,6 +73,7 @@ import Testing
             (["serve", "--http-idle-timeout", "nan"], "--http-idle-timeout must be a number from 1.0 to 86400.0"),
             (["serve", "--http-max-header-bytes", "10"], "--http-max-header-bytes must be from 1024 to 1048576"),
             (["serve", "--log-level", "loud"], "--log-level must be"),
+            (["serve", "--recent-messages-per-resolved-thread", "2000000"], "--recent-messages-per-resolved-thread must be from 0 to 1000000"),
             (["loadtest", "--connections", "100000"], "--connections must be from 1 to 256"),
             (["loadtest", "--duration", "inf"], "--duration must be a number"),
             (["loadtest", "--rate", "0"], "--rate must be a number"),
