@@ -10,7 +10,7 @@ import Logging
 // `valgrind --tool=callgrind` (instruction counts: this VM exposes no
 // hardware counters) and perf. Usage: BenchProfile SCENARIO [ITERATIONS]
 //   drain500 | drain500Supervisor | evenOut | inboxFiltered | inboxText | ingestNew | ingestReply | matchOrder | memory
-//   resolvedMemory THREADS MESSAGES KEEP (see there)
+//   resolvedMemory THREADS MESSAGES KEEP [answers] (see there)
 let args = CommandLine.arguments
 let scenario = args.count > 1 ? args[1] : "drain500"
 let iterations = args.count > 2 ? Int(args[2]) ?? 10 : 10
@@ -118,12 +118,15 @@ case "layout":
           "AgentSlot", MemoryLayout<AssignmentBoard.AgentSlot>.size,
           "AnalyticsBook.ThreadFacts", MemoryLayout<AnalyticsBook.ThreadFacts>.stride)
 case "resolvedMemory":
-    // BenchProfile resolvedMemory THREADS MESSAGES KEEP: anonymous memory of a store-backed engine
-    // holding THREADS resolved WhatsApp threads of MESSAGES messages each (every other one an
-    // answer), with `recentMessagesPerResolvedThread` = KEEP (0, the default: each channel's last
-    // incoming message only; a large KEEP: the open threads' window of 32, as before).
+    // BenchProfile resolvedMemory THREADS MESSAGES KEEP [answers]: anonymous memory of a store-backed
+    // engine holding THREADS resolved WhatsApp threads of MESSAGES customer messages each (with
+    // `answers`, every other one an answer), with `recentMessagesPerResolvedThread` = KEEP (0, the
+    // default: each channel's last incoming message only; a large KEEP: the open threads' window).
     let perThread = args.count > 3 ? Int(args[3]) ?? 20 : 20
     let keepResolved = args.count > 4 ? Int(args[4]) ?? 0 : 0
+    // "answers": every other message an answer, left in the outbox (no gateway claims it);
+    // otherwise every message is the customer's.
+    let withAnswers = args.count > 5 && args[5] == "answers"
     let dir = NSTemporaryDirectory() + "commhub-resolved-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: dir) }
     var configuration = EngineConfiguration()
@@ -151,7 +154,7 @@ case "resolvedMemory":
         var thread: ThreadID?
         for i in 0..<perThread {
             let at = benchEpoch.addingTimeInterval(Double(t * perThread + i))
-            if i % 2 == 0 || thread == nil {
+            if !withAnswers || i % 2 == 0 || thread == nil {
                 let r = try await sup.ingest(InboundMessage(channelID: channel.id, externalMessageID: "wamid.\(t).\(i)",
                                                             threadReference: ExternalReference(.whatsappChat, "1055:+\(wa)"),
                                                             senderExternal: ExternalParty(name: "Klant \(t)", waID: wa),
@@ -170,7 +173,7 @@ case "resolvedMemory":
     try await d.engine.durable(last)
     trimHeap()
     let after = rssAnon()
-    print("resolvedMemory: \(iterations) resolved threads x \(perThread) messages, keep \(keepResolved):",
+    print("resolvedMemory: \(iterations) resolved threads x \(perThread) messages\(withAnswers ? " (half answers)" : ""), keep \(keepResolved):",
           "\((after - before) / max(1, iterations)) bytes per thread (RssAnon \(before >> 20) -> \(after >> 20) MiB)")
     await d.shutdown(snapshot: false)
 case "memory":
