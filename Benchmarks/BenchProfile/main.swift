@@ -10,7 +10,7 @@ import Logging
 // `valgrind --tool=callgrind` (instruction counts: this VM exposes no
 // hardware counters) and perf. Usage: BenchProfile SCENARIO [ITERATIONS]
 //   drain500 | drain500Supervisor | evenOut | inboxFiltered | inboxText | ingestNew | ingestReply | matchOrder | memory
-//   resolvedMemory THREADS MESSAGES KEEP [answers] (see there)
+//   resolvedMemory THREADS MESSAGES KEEP [answers] [open] (see there)
 let args = CommandLine.arguments
 let scenario = args.count > 1 ? args[1] : "drain500"
 let iterations = args.count > 2 ? Int(args[2]) ?? 10 : 10
@@ -118,7 +118,7 @@ case "layout":
           "AgentSlot", MemoryLayout<AssignmentBoard.AgentSlot>.size,
           "AnalyticsBook.ThreadFacts", MemoryLayout<AnalyticsBook.ThreadFacts>.stride)
 case "resolvedMemory":
-    // BenchProfile resolvedMemory THREADS MESSAGES KEEP [answers]: anonymous memory of a store-backed
+    // BenchProfile resolvedMemory THREADS MESSAGES KEEP [answers] [open]: anonymous memory of a store-backed
     // engine holding THREADS resolved WhatsApp threads of MESSAGES customer messages each (with
     // `answers`, every other one an answer), with `recentMessagesPerResolvedThread` = KEEP (0, the
     // default: each channel's last incoming message only; a large KEEP: the open threads' window).
@@ -126,7 +126,9 @@ case "resolvedMemory":
     let keepResolved = args.count > 4 ? Int(args[4]) ?? 0 : 0
     // "answers": every other message an answer, left in the outbox (no gateway claims it);
     // otherwise every message is the customer's.
-    let withAnswers = args.count > 5 && args[5] == "answers"
+    let withAnswers = args.count > 5 && args[5...].contains("answers")
+    // "open": the threads are left open (the per-thread cost of live work).
+    let leaveOpen = args.count > 5 && args[5...].contains("open")
     let dir = NSTemporaryDirectory() + "commhub-resolved-\(UUID().uuidString)"
     defer { try? FileManager.default.removeItem(atPath: dir) }
     var configuration = EngineConfiguration()
@@ -168,12 +170,14 @@ case "resolvedMemory":
             }
         }
         try await d.engine.durable(last)
-        last = try await sup.updateThread(thread!, change: ThreadChange(status: .resolved), assignTo: nil, team: nil).last!.seq
+        if !leaveOpen {
+            last = try await sup.updateThread(thread!, change: ThreadChange(status: .resolved), assignTo: nil, team: nil).last!.seq
+        }
     }
     try await d.engine.durable(last)
     trimHeap()
     let after = rssAnon()
-    print("resolvedMemory: \(iterations) resolved threads x \(perThread) messages\(withAnswers ? " (half answers)" : ""), keep \(keepResolved):",
+    print("resolvedMemory: \(iterations) \(leaveOpen ? "open" : "resolved") threads x \(perThread) messages\(withAnswers ? " (half answers)" : ""), keep \(keepResolved):",
           "\((after - before) / max(1, iterations)) bytes per thread (RssAnon \(before >> 20) -> \(after >> 20) MiB)")
     await d.shutdown(snapshot: false)
 case "memory":
