@@ -791,12 +791,12 @@ public final class JournalWriter: Sendable {
                             let bytes = DataScope.thread(thread).bytes
                             return try keys.sealingKey(bytes: erasing.contains(bytes) ? DataScope.system.bytes : bytes, txn, env, &pending)
                         }
-                        try indexMessages(txn, p.event, seq: p.seq, rowKey: threadKey)
+                        let envelope = try key.map { (keyID: $0.id, bytes: try KeyRing.seal(p.payload, with: $0, aad: StoreFormat.journalAAD(p.seq))) }
+                        // A new message's history row reuses the record's envelope (one seal instead of two).
+                        try indexMessages(txn, p.event, seq: p.seq, rowKey: threadKey, sealedRecord: envelope)
                         try moveBodies(txn, p.event, sealWith: threadKey)
-                        let record = try key.map {
-                            StoreFormat.frameRecord(try KeyRing.seal(p.payload, with: $0, aad: StoreFormat.journalAAD(p.seq)),
-                                                    version: StoreFormat.sealedRecordVersion)
-                        } ?? StoreFormat.frameRecord(p.payload)
+                        let record = envelope.map { StoreFormat.frameRecord($0.bytes, version: StoreFormat.sealedRecordVersion) }
+                            ?? StoreFormat.frameRecord(p.payload)
                         if p.erasure { try markErasurePending(txn, seq: p.seq, payload: p.payload, &pending) }
                         // "MDB_APPEND - append the given key/data pair to the end of the
                         // database. This option allows fast bulk loading when keys are

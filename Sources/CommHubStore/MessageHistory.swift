@@ -15,9 +15,21 @@ import Foundation
 /// provider's id learnt later, merges and splits (the rows move to their new
 /// thread) and erasures (the thread's rows become its skeleton's) — so the
 /// history never differs from the engine's messages, also across `kill -9`.
+///
+/// A new message's row (marker 3) is the sealed envelope of its own
+/// `messageAdded` journal record, authenticated with the record's data
+/// (`StoreFormat.journalAAD(seq)`): the commit seals the event once for both
+/// (AES-GCM sealing was a third of the writer's work). Reading it opens the
+/// event and takes its header, checking that the header names the thread
+/// the row's key does. A row rewritten later (a status, a provider id, a
+/// merge, a split) is a marker-2 row of the header alone. Only rows written
+/// in the clear (marker 0, `sealRecords` off) and marker 2 existed before.
 enum MessageHistoryFormat {
     static let plainMarker: UInt8 = 0
     static let sealedMarker: UInt8 = 2
+    static let recordEnvelopeMarker: UInt8 = 3
+    /// Marker-3 rows hold the compact `messageAdded` form; one codec for all readers.
+    static let codec = EventCodec()
 
     static func key(thread: ThreadID, seq: UInt64) -> [UInt8] { MessageIndexFormat.idBytes(thread) + StoreFormat.seqKey(seq) }
     static func aad(_ key: [UInt8]) -> [UInt8] { [0x68] + key }
@@ -27,10 +39,21 @@ extension JournalWriter {
     /// Applies to the history what `event` (journaled at `seq`) changes, in
     /// the commit transaction. `rowKey`: the key a thread's rows are sealed
     /// under (its own; the system key while an erasure of it is pending).
-    func recordHistory(_ txn: LMDBTxn, _ event: EngineEvent, seq: UInt64, rowKey: (ThreadID) throws -> DataKey?) throws {
+    ///
+    /// `sealedRecord`: the event's own journal envelope and the id of the key
+    /// it was sealed under; a new message's row reuses it when the row's key
+    /// is that same key.
+    func recordHistory(_ txn: LMDBTxn, _ event: EngineEvent, seq: UInt64, rowKey: (ThreadID) throws -> DataKey?,
+                       sealedRecord: (keyID: UInt64, bytes: [UInt8])? = nil) throws {
         switch event {
         case .messageAdded(let h, _, _):
-            try putHistory(txn, h, seq: seq, sealWith: try rowKey(h.threadID))
+            let key = try rowKey(h.threadID)
+            if let sealedRecord, let key, key.id == sealedRecord.keyID {
+                try txn.put(env.dbs.threadMessages, MessageHistoryFormat.key(thread: h.threadID, seq: seq),
+                            [MessageHistoryFormat.recordEnvelopeMarker] + sealedRecord.bytes, "mdb_put(thread_messages)")
+            } else {
+                try putHistory(txn, h, seq: seq, sealWith: key)
+            }
         case .deliveryStatusChanged(let m, _, _, _), .outboxReported(let m, _, _, _, _),
              .messageAnnotated(let m, _, .providerCopy, _):
             guard let at = try txn.withValue(env.dbs.messageIndex, MessageIndexFormat.idBytes(m), { raw in
@@ -92,6 +115,9 @@ extension JournalWriter {
     private func decodeHistory(_ raw: [UInt8], key k: [UInt8]) throws -> MessageHeader? {
         guard let marker = raw.first else { throw StoreError(.corrupted, operation: "history", detail: "empty history row") }
         var plain = Array(raw.dropFirst())
+        if marker == MessageHistoryFormat.recordEnvelopeMarker {
+            return try decodeRecordRow(plain, key: k)
+        }
         if marker == MessageHistoryFormat.sealedMarker {
             guard let id = KeyRing.keyID(ofEnvelope: plain) else { throw StoreError(.corrupted, operation: "history", detail: "sealed row too short") }
             guard let dataKey = try keys.openingKey(id, env) else { return nil }
@@ -105,6 +131,27 @@ extension JournalWriter {
         }
         var r = CompactReader(plain)
         return try CompactRecords.readMessageHeader(&r)
+    }
+
+    /// A marker-3 row: the `messageAdded` record's envelope, opened with the
+    /// record's authenticated data; its header must name the row's thread.
+    private func decodeRecordRow(_ envelope: [UInt8], key k: [UInt8]) throws -> MessageHeader? {
+        guard k.count == 24, let id = KeyRing.keyID(ofEnvelope: envelope) else {
+            throw StoreError(.corrupted, operation: "history", detail: "sealed record row too short")
+        }
+        guard let dataKey = try keys.openingKey(id, env) else { return nil }
+        let seq = k[16..<24].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let payload: [UInt8]
+        do {
+            payload = try KeyRing.open(envelope, with: dataKey, aad: StoreFormat.journalAAD(seq))
+        } catch {
+            throw StoreError(.corrupted, operation: "history", detail: "a history row does not open under its key \(id)")
+        }
+        guard case .messageAdded(let h, _, _) = try MessageHistoryFormat.codec.decode(payload, version: StoreFormat.recordVersion),
+              MessageIndexFormat.idBytes(h.threadID) == Array(k[0..<16]) else {
+            throw StoreError(.corrupted, operation: "history", detail: "a history row holds another thread's or no message")
+        }
+        return h
     }
 
     /// The stored messages of a thread with a seq above `after`, oldest first,

@@ -107,8 +107,9 @@ enum MessageIndexFormat {
 extension JournalWriter {
     /// Applies to the message index what `event`, journaled at `seq`,
     /// changes (inside the commit transaction that writes its record).
-    func indexMessages(_ txn: LMDBTxn, _ event: EngineEvent, seq: UInt64, rowKey: (ThreadID) throws -> DataKey?) throws {
-        try recordHistory(txn, event, seq: seq, rowKey: rowKey)
+    func indexMessages(_ txn: LMDBTxn, _ event: EngineEvent, seq: UInt64, rowKey: (ThreadID) throws -> DataKey?,
+                       sealedRecord: (keyID: UInt64, bytes: [UInt8])? = nil) throws {
+        try recordHistory(txn, event, seq: seq, rowKey: rowKey, sealedRecord: sealedRecord)
         switch event {
         case .messageAdded(let h, _, _):
             var row = MessageIndexFormat.MessageRow(thread: h.threadID, seq: seq, channel: h.channelID)

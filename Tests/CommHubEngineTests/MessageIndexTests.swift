@@ -521,6 +521,46 @@ struct MessageIndexTests {
         await durable.shutdown(snapshot: false)
     }
 
+    /// A new message's history row is its journal record's envelope (sealed once for both), read back as the
+    /// header; a status report rewrites it as a header row; a row copied under another thread's key is refused.
+    @Test func aNewMessagesRowIsItsRecordsEnvelopeAndStaysWithItsThread() async throws {
+        let site = Site()
+        defer { site.remove() }
+        let (durable, c) = try await site.started()
+        let sup = durable.engine.supervisor
+        let now = site.clock.now()
+        let first = try await sup.ingest(Self.inbound(c, "wamid.e.1", chat: 11, at: now))
+        let other = try await sup.ingest(Self.inbound(c, "wamid.e.2", chat: 12, at: now.addingTimeInterval(1)))
+        try await sup.journal.waitDurable(other.seq)
+        let writer = durable.writer
+        func row(_ t: ThreadID, _ seq: UInt64) async throws -> [UInt8]? {
+            try await writer.perform("test.read row") { env in
+                try env.read { txn in try txn.get(env.dbs.threadMessages, MessageHistoryFormat.key(thread: t, seq: seq)) }
+            }
+        }
+        let raw = try #require(try await row(first.threadID, first.seq))
+        #expect(raw.first == MessageHistoryFormat.recordEnvelopeMarker)
+        let stored = try #require(try writer.historyMessages(thread: first.threadID).first)
+        #expect(stored.header.id == first.messageID && stored.header.externalMessageID == "wamid.e.1")
+
+        // A row moved under another thread's key (same seq, so the envelope still opens) is refused.
+        let forged = MessageHistoryFormat.key(thread: other.threadID, seq: first.seq)
+        try await writer.perform("test.forge row") { env in
+            try env.write("test.forge row") { txn in try txn.put(env.dbs.threadMessages, forged, raw, "mdb_put(test)") }
+        }
+        #expect(throws: StoreError.self) { try writer.historyMessages(thread: other.threadID) }
+        try await writer.perform("test.unforge row") { env in
+            try env.write("test.unforge row") { txn in _ = try txn.delete(env.dbs.threadMessages, forged, "mdb_del(test)") }
+        }
+
+        // A later change to the message rewrites its row as a header row.
+        _ = try await sup.setDelivery(message: first.messageID, status: .read, at: now.addingTimeInterval(5))
+        try await sup.journal.waitDurable(sup.journal.lastAssignedSeq)
+        #expect(try await row(first.threadID, first.seq)?.first == MessageHistoryFormat.sealedMarker)
+        #expect(try writer.historyMessages(thread: first.threadID).first?.header.deliveryStatus == .read)
+        await durable.shutdown(snapshot: false)
+    }
+
     static func difference(_ got: [String: [String]], _ want: [String: [String]]) -> String {
         want.keys.sorted().compactMap { k -> String? in
             let g = Set(got[k] ?? []), w = Set(want[k] ?? [])
