@@ -24,6 +24,7 @@ cd "$(dirname "$0")/.."
 ROUNDS=${1:-3}
 BIN=${2:-.build/release/commhub}
 DUR=${DURATION:-8}
+(( DUR >= 4 )) || { echo "DURATION must be at least 4 seconds (the device is sampled from second 3)" >&2; exit 1; }
 if [[ ! -x "$BIN" ]]; then swift build -c release --product commhub >&2; fi
 [[ -d /dev/shm ]] || { echo "no /dev/shm" >&2; exit 1; }
 tmp=${TMPDIR:-/tmp}

@@ -107,9 +107,11 @@ public final class DurableEngine: Sendable {
             restored.state.messageThread.removeAll()
             restored.state.recordsMessageIDs = true
             let window = configuration.recentWindow
-            for id in Array(restored.threads.keys) {
-                let keep = window.keep(restored.threads[id]!.header.status)
-                if restored.threads[id]!.messages.count > keep { restored.threads[id]!.trimMessages(keep: keep, durableThrough: .max) }
+            for i in restored.threads.values.indices {
+                let status = restored.threads.values[i].header.status
+                if restored.threads.values[i].messages.count >= window.trimAt(status) {
+                    restored.threads.values[i].trimMessages(keep: window.keep(status), durableThrough: .max)
+                }
             }
             self.writer = writer
             self.keepSnapshots = keepSnapshots

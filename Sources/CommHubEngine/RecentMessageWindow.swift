@@ -16,9 +16,9 @@ public struct RecentMessageWindow: Sendable, Hashable {
     public func keep(_ status: ThreadStatus) -> Int { status.isOpen ? open : resolved }
 
     /// A thread is trimmed once it holds this many: a quarter of the window
-    /// above it (at least one; at least four for a window under 16), so a
-    /// busy thread does not shift its array on every message and a resolved
-    /// one is not trimmed again for each late receipt.
+    /// above it, or four above a window under 16, so a busy thread does not
+    /// shift its array on every message and a resolved one is not trimmed
+    /// again for each late receipt. Actors, replay and restore all use it.
     public func trimAt(_ status: ThreadStatus) -> Int {
         let k = keep(status)
         return k + (k < 16 ? 4 : k / 4)

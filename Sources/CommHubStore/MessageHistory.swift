@@ -140,7 +140,7 @@ extension JournalWriter {
             throw StoreError(.corrupted, operation: "history", detail: "sealed record row too short")
         }
         guard let dataKey = try keys.openingKey(id, env) else { return nil }
-        let seq = k[16..<24].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        let seq = k.withUnsafeBytes { MessageIndexFormat.seq($0, at: 16) }
         let payload: [UInt8]
         do {
             payload = try KeyRing.open(envelope, with: dataKey, aad: StoreFormat.journalAAD(seq))
